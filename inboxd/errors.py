@@ -1,0 +1,54 @@
+"""The exceptions inboxd raises, translated once at the edge.
+
+    InboxdError
+     ├── ConfigError        the configuration is invalid (carries every problem found)
+     ├── SecretError        a secret named by the configuration cannot be read
+     ├── TransientError     a server or the network failed; retry with backoff
+     │    ├── ImapError
+     │    └── SmtpError
+     ├── AuthError          a server rejected our credentials; retrying will not help soon
+     └── PermanentSendError a server refused a message for good (5xx)
+
+Only ``inboxd.transport`` imports imapclient and smtplib; it raises these instead.
+"""
+
+from __future__ import annotations
+
+
+class InboxdError(Exception):
+    """Root of every error inboxd raises on purpose."""
+
+
+class ConfigError(InboxdError):
+    """The configuration is invalid.
+
+    ``problems`` holds one human-readable line per problem, each starting with the key path.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems) if self.problems else "invalid configuration")
+
+
+class SecretError(InboxdError):
+    """A secret named by the configuration cannot be read."""
+
+
+class TransientError(InboxdError):
+    """A temporary failure: the caller retries with backoff."""
+
+
+class ImapError(TransientError):
+    """The IMAP server or the connection to it failed."""
+
+
+class SmtpError(TransientError):
+    """The SMTP server or the connection to it failed, or it answered 4xx."""
+
+
+class AuthError(InboxdError):
+    """A server rejected the credentials."""
+
+
+class PermanentSendError(InboxdError):
+    """The SMTP server refused a message permanently (5xx)."""
