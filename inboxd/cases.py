@@ -1,0 +1,39 @@
+"""The case state machine. Pure.
+
+    new → waiting_on_us ⇄ waiting_on_customer → resolved → closed
+                                     ↑________________________| (reopen)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+Status = Literal["waiting_on_us", "waiting_on_customer", "resolved", "closed"]
+OPEN_STATUSES: tuple[Status, ...] = ("waiting_on_us", "waiting_on_customer")
+
+
+@dataclass(frozen=True)
+class CaseState:
+    """What decisions need to know about a case, as the store has it."""
+
+    number: int
+    status: Status
+    customer: str
+    priority: str
+    language: str
+    subject: str
+    opened_at: datetime
+    first_response_at: datetime | None = None
+    acknowledged: bool = False
+
+
+def after_customer_message(status: Status) -> Status:
+    """A customer wrote: the ball is in our court again (a resolved case reopens)."""
+    return "waiting_on_us"
+
+
+def after_staff_reply(status: Status) -> Status:
+    """Staff answered the customer: we wait on them (a resolved or closed case stays so)."""
+    return status if status in ("resolved", "closed") else "waiting_on_customer"

@@ -1,0 +1,347 @@
+"""``inboxd`` commands: thin shells over the core. ``--json`` outputs are a stable contract."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from inboxd import __version__
+from inboxd.errors import ConfigError, InboxdError
+
+
+def _settings() -> Any:
+    from inboxd.config import Settings
+
+    return Settings()
+
+
+def _config_path(args: argparse.Namespace) -> Path:
+    if getattr(args, "config", None):
+        return Path(args.config)
+    return Path(_settings().config_path())
+
+
+def _database_url(args: argparse.Namespace) -> str:
+    if getattr(args, "database_url", None):
+        return str(args.database_url)
+    return str(_settings().resolved_database_url())
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(obj, default=_json_default, ensure_ascii=False))
+
+
+def _load(args: argparse.Namespace) -> Any:
+    from inboxd.config import load_config
+    from inboxd.runtime import build_runtime
+
+    path = _config_path(args)
+    return build_runtime(load_config(path), path.parent)
+
+
+# -- commands ----------------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from inboxd.daemon import Daemon
+    from inboxd.logs import configure_logging
+
+    configure_logging(_settings().log_format)
+    daemon = Daemon(_config_path(args), _database_url(args))
+    return daemon.run()
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from inboxd.config import check_config
+
+    path = _config_path(args)
+    errors, warnings = check_config(path, strict=args.strict)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for error in errors:
+        print(f"error: {error}", file=sys.stderr)
+    if errors:
+        print(f"{path}: {len(errors)} error(s)", file=sys.stderr)
+        return 1
+    print(f"{path}: OK" + (f" ({len(warnings)} warning(s))" if warnings else ""))
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from inboxd.store.db import make_engine, migrate
+
+    engine = make_engine(_database_url(args))
+    before, after = migrate(engine)
+    print(f"database at revision {after}" + (f" (was {before or 'empty'})" if before != after else ""))
+    return 0
+
+
+def _store(args: argparse.Namespace) -> Any:
+    from inboxd.store.db import make_engine, migrate
+    from inboxd.store.repo import Store
+
+    engine = make_engine(_database_url(args))
+    migrate(engine)
+    return Store(engine)
+
+
+def _age(since: datetime | None, now: datetime) -> str:
+    if since is None:
+        return "-"
+    seconds = int((now - since).total_seconds())
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    if seconds < 86400:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 86400}d"
+
+
+def cmd_cases(args: argparse.Namespace) -> int:
+    from inboxd.store import repo
+
+    store = _store(args)
+    now = datetime.now(UTC)
+    with store.connect() as conn:
+        if args.action == "show":
+            if args.number is None:
+                print("usage: inboxd cases show NUMBER", file=sys.stderr)
+                return 2
+            detail = repo.case_detail(conn, args.number)
+            if detail is None:
+                print(f"no case {args.number}", file=sys.stderr)
+                return 1
+            if args.json:
+                _print_json(detail)
+                return 0
+            _print_case(detail, now)
+            return 0
+        rows = repo.list_cases(conn, status=args.status, limit=args.limit)
+    if args.json:
+        for row in rows:
+            _print_json(row)
+        return 0
+    if not rows:
+        print("no cases yet")
+        return 0
+    print(f"{'case':>6}  {'status':<20} {'prio':<7} {'age':>5}  {'promised by':<17} {'customer':<30} subject")
+    for r in rows:
+        promised = r["promised_by"].strftime("%Y-%m-%d %H:%M") if r["promised_by"] else "-"
+        print(f"{r['number']:>6}  {r['status']:<20} {r['priority']:<7} {_age(r['opened_at'], now):>5}  "
+              f"{promised:<17} {r['customer'][:30]:<30} {r['subject'][:60]}")
+    return 0
+
+
+def _print_case(detail: dict[str, Any], now: datetime) -> None:
+    print(f"case {detail['number']}: {detail['subject']}")
+    print(f"  status {detail['status']}, priority {detail['priority']}, language {detail['language']}")
+    print(f"  customer {detail['customer']}" + (f" ({detail['customer_name']})" if detail["customer_name"] else ""))
+    print(f"  opened {detail['opened_at']:%Y-%m-%d %H:%M} UTC ({_age(detail['opened_at'], now)} ago)"
+          + (f", first response {detail['first_response_at']:%Y-%m-%d %H:%M} UTC"
+             if detail["first_response_at"] else ", no response yet"))
+    print("  promises:")
+    for p in detail["promises"] or [{"owner": "-", "text": "none", "state": "", "due_at": None}]:
+        due = f" due {p['due_at']:%Y-%m-%d %H:%M} UTC" if p.get("due_at") else ""
+        print(f"    [{p['state']}] {p['owner']}: {p['text']}{due}")
+    print("  messages:")
+    for m in detail["messages"]:
+        print(f"    {m['received_at']:%Y-%m-%d %H:%M}  {m['direction']:<3} {m['kind']:<11} {m['from_addr'] or '-'}"
+              f"  {m['subject'] or ''}")
+    print("  sent by inboxd:")
+    for s in detail["sent"]:
+        print(f"    {s['created_at']:%Y-%m-%d %H:%M}  {s['kind']:<6} to {', '.join(s['rcpt_to'])}  [{s['state']}]"
+              + (f" attempts {s['attempts']}, last error: {s['last_error']}" if s["last_error"] else ""))
+    print("  events:")
+    for e in detail["events"]:
+        data = json.dumps(e["data"], default=_json_default, ensure_ascii=False) if e["data"] else ""
+        print(f"    {e['at']:%Y-%m-%d %H:%M:%S}  {e['kind']} {data}")
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from inboxd.mail.classify import classify
+    from inboxd.mail.parse import parse_message
+    from inboxd.mail.reply import reply_text
+    from inboxd.rules import apply_rules
+
+    rt = _load(args)
+    cfg = rt.config
+    for name in args.files:
+        result: dict[str, Any]
+        try:
+            raw = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+            msg = parse_message(raw)
+            rules = apply_rules(cfg.rules, msg)
+            verdict = classify(msg, rt.team, "inbox", rules.ignored_by)
+            result = {
+                "file": name, "kind": verdict.kind,
+                "would_acknowledge": verdict.kind == "customer" and not msg.in_reply_to and not msg.references,
+                "reason": verdict.reason, "rules": list(rules.matched),
+                "priority": rules.priority or cfg.cases.default_priority,
+                "language": rules.language or cfg.cases.default_language,
+                "reply_text": reply_text(msg.text),
+            }
+        except Exception as exc:  # noqa: BLE001 - every file gets its line
+            result = {"file": name, "kind": "ignored", "would_acknowledge": False, "reason": f"error: {exc}",
+                      "rules": [], "priority": cfg.cases.default_priority, "language": cfg.cases.default_language,
+                      "reply_text": ""}
+        if args.json:
+            _print_json(result)
+        else:
+            print(f"{result['file']}: {result['kind']} — {result['reason']}")
+            print(f"  would acknowledge: {'yes' if result['would_acknowledge'] else 'no'}; priority "
+                  f"{result['priority']}; language {result['language']}; rules: {', '.join(result['rules']) or '-'}")
+            if result["reply_text"]:
+                print("  new text:\n    " + "\n    ".join(result["reply_text"].splitlines()[:20]))
+    return 0
+
+
+def cmd_eta(args: argparse.Namespace) -> int:
+    from inboxd.eta import fallback_estimate
+    from inboxd.humanize import phrase_due
+
+    rt = _load(args)
+    now = datetime.fromisoformat(args.at) if args.at else datetime.now(UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=rt.calendar.tz)
+    estimate = fallback_estimate(now, args.priority, dict(rt.config.promises.fallback), rt.calendar)
+    phrase = phrase_due(estimate.due, now, rt.calendar.tz)
+    if args.json:
+        _print_json({"at": now.isoformat(), "priority": args.priority, "due": estimate.due.isoformat(),
+                     "phrase": phrase, "basis": estimate.basis, "reasons": list(estimate.reasons)})
+    else:
+        print(f"An acknowledgement sent now would promise a response {phrase}.")
+        print(f"  basis: {estimate.basis}")
+        for reason in estimate.reasons:
+            print(f"  reason: {reason}")
+    return 0
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from inboxd.eta import Estimate
+    from inboxd.humanize import phrase_due
+
+    rt = _load(args)
+    now = datetime.now(UTC)
+    due = rt.calendar.add(now, rt.config.promises.fallback["normal"])
+    estimate = Estimate(due=due, basis="preview", reasons=())
+    context = {
+        "case": 1042, "token": rt.config.cases.format_subject_token(1042), "subject": "Printer does not print",
+        "normalized_subject": "printer does not print", "customer_name": "Ann Example",
+        "customer": "ann@example.org", "team_name": rt.config.team.name,
+        "promise": {"due": estimate.due, "phrase": phrase_due(due, now, rt.calendar.tz),
+                    "customer_phrase": None, "reason": ""},
+    }
+    _ = timedelta
+    rendered = rt.renderer.render(args.template, args.language, context)
+    print(f"Subject: {rendered.subject}\n\n{rendered.body}", end="")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from inboxd.store import repo
+
+    store = _store(args)
+    with store.connect() as conn:
+        counts = repo.counts(conn)
+        counts.update({f"outbox_{k}": v for k, v in repo.outbox_counts(conn).items()})
+    if args.json:
+        _print_json(counts)
+    else:
+        for key, value in sorted(counts.items()):
+            print(f"{key:<28} {value}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from inboxd.demo import run_demo
+
+    return run_demo(keep=args.keep)
+
+
+# -- parser --------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="inboxd", description="Keeps a support team honest with its customers.")
+    parser.add_argument("--version", action="version", version=f"inboxd {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--config", help="configuration file (default: $INBOXD_CONFIG, config/inboxd.yaml, "
+                                        "/etc/inboxd/inboxd.yaml)")
+        return p
+
+    def with_db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--database-url", help="SQLAlchemy URL (default: $INBOXD_DATABASE_URL or SQLite)")
+        return p
+
+    p = with_db(with_config(sub.add_parser("run", help="run the daemon")))
+    p.set_defaults(func=cmd_run)
+    p = with_config(sub.add_parser("check-config", help="validate the configuration"))
+    p.add_argument("config_file", nargs="?", help="same as --config")
+    p.add_argument("--strict", action="store_true", help="treat unavailable secrets as errors")
+    p.set_defaults(func=cmd_check_config)
+    p = with_db(sub.add_parser("migrate", help="create or upgrade the database schema"))
+    p.set_defaults(func=cmd_migrate)
+    p = with_db(with_config(sub.add_parser("cases", help="list cases, or show one")))
+    p.add_argument("action", nargs="?", choices=["list", "show"], default="list")
+    p.add_argument("number", nargs="?", type=int)
+    p.add_argument("--status", help="only cases in this status")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_cases)
+    p = with_config(sub.add_parser("explain", help="classify messages, with no side effects"))
+    p.add_argument("files", nargs="+", metavar="FILE.eml")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_explain)
+    p = with_config(sub.add_parser("eta", help="the promise an acknowledgement sent now would make"))
+    p.add_argument("--at", help="ISO 8601 instant (default: now)")
+    p.add_argument("--priority", default="normal", choices=["urgent", "high", "normal", "low"])
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_eta)
+    p = with_config(sub.add_parser("preview", help="render a template with sample data"))
+    p.add_argument("template")
+    p.add_argument("--language", default="en")
+    p.set_defaults(func=cmd_preview)
+    p = with_db(with_config(sub.add_parser("stats", help="counts of cases, messages and mail sent")))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_stats)
+    p = sub.add_parser("demo", help="run inboxd against a local Dovecot and SMTP hub with sample mail")
+    p.add_argument("--keep", action="store_true", help="keep the demo directory")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "config_file", None) and not args.config:
+        args.config = args.config_file
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 1
+    except InboxdError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

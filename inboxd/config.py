@@ -1,0 +1,1338 @@
+"""The admin's configuration: YAML validated into frozen models, plus the process environment.
+
+Two sources, two kinds of object:
+
+* :class:`Settings` reads the environment (``INBOXD_CONFIG``, ``INBOXD_DATABASE_URL``,
+  ``INBOXD_LOG_FORMAT`` and systemd's ``STATE_DIRECTORY``) with pydantic-settings.
+* :class:`Config` is the admin's ``inboxd.yaml``. :func:`load_config` reads it with PyYAML,
+  remembers the line of every key, validates it strictly and raises :class:`ConfigError` with
+  *every* problem as ``file:line: key.path[0].name: message``.
+
+Secrets are never written inline. A mailbox names where its password lives (``password_file``,
+``password_env`` or ``password_credential``) and :func:`resolve_secret` reads it when needed;
+no message this module produces ever contains a secret's value.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import json
+import os
+import re
+import types
+from collections.abc import Mapping, Sequence
+from datetime import date, time
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal, NoReturn, Self, TypeAlias, Union, get_args, get_origin
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    PlainSerializer,
+    PlainValidator,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from inboxd.durations import Duration, Rate, parse_duration, parse_rate
+from inboxd.errors import ConfigError, SecretError
+
+__all__ = [
+    "CasesConfig",
+    "Config",
+    "FoldersConfig",
+    "HolidaysConfig",
+    "ImapConfig",
+    "LoopGuardConfig",
+    "MailboxConfig",
+    "Priority",
+    "PromisesConfig",
+    "RemindersConfig",
+    "RuleConfig",
+    "RuleMatch",
+    "RuleSet",
+    "Settings",
+    "SmtpConfig",
+    "StaffMember",
+    "TeamConfig",
+    "TemplatesConfig",
+    "UpdatesConfig",
+    "check_config",
+    "check_secrets",
+    "load_config",
+    "load_config_text",
+    "resolve_secret",
+]
+
+Priority = Literal["urgent", "high", "normal", "low"]
+Security = Literal["tls", "starttls", "none"]
+WeeklyHoursSpec: TypeAlias = dict[str, str | list[str]]
+Loc = tuple[str | int, ...]
+
+INLINE_SECRET_MESSAGE = (
+    "secrets are never written inline; use password_file, password_env or password_credential"
+)
+# Keys an admin might reach for when writing a secret inline; each gets the message above.
+_INLINE_SECRET_KEYS = frozenset({"password", "passwd", "pass", "token", "access_token", "secret"})
+_SECRET_KEYS = ("password_file", "password_env", "password_credential")
+
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@"
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$"
+)
+_DOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$")
+_HOST = re.compile(r"^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9])?|\[?[0-9A-Fa-f:.]+\]?)$")
+_SLUG = re.compile(r"^[a-z0-9_-]+$")
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
+_CLOCK_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+# --------------------------------------------------------------------------- validation helpers
+
+
+def _fail(problems: Sequence[tuple[Loc, str]], input_value: object = None) -> NoReturn:
+    """Raise one validation error per ``(location, message)``, relative to the model being validated.
+
+    pydantic turns a ValidationError raised inside a validator into line errors and prefixes
+    their locations, which lets a model-level check point at the exact key that is wrong.
+    """
+    details = [
+        InitErrorDetails(type=PydanticCustomError("config", message), loc=loc, input=input_value)
+        for loc, message in problems
+    ]
+    raise ValidationError.from_exception_data("inboxd configuration", details)
+
+
+def _as_init_details(error: ErrorDetails) -> InitErrorDetails:
+    """Turn a reported error back into one that can be raised again (message kept verbatim)."""
+    return InitErrorDetails(
+        type=PydanticCustomError(error["type"], error["msg"]), loc=error["loc"], input=error["input"]
+    )
+
+
+def _check_email(value: str) -> str:
+    address = value.strip().lower()
+    if not _EMAIL.match(address):
+        raise ValueError(f"{value!r} is not an email address; write the bare address, e.g. alice@example.com")
+    return address
+
+
+def _check_domain(value: str) -> str:
+    domain = value.strip().lower().lstrip("@")
+    if not _DOMAIN.match(domain):
+        raise ValueError(f"{value!r} is not a domain name, e.g. example.com")
+    return domain
+
+
+def _check_language(value: str) -> str:
+    if not _LANGUAGE.match(value):
+        raise ValueError(f"{value!r} is not a language code, e.g. en, de, pt-BR")
+    return value
+
+
+def _check_regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
+    return value
+
+
+def _dates_to_text(value: object) -> object:
+    """Accept ``date`` objects (from Python callers) where the admin writes ``2026-12-24``."""
+    if isinstance(value, list):
+        return [item.isoformat() if isinstance(item, date) else item for item in value]
+    return value
+
+
+def _check_weekly_hours(value: object) -> WeeklyHoursSpec:
+    """Validate a ``{days: ranges}`` mapping with the calendar's parser; keep the raw mapping."""
+    if not isinstance(value, Mapping) or not value:
+        raise ValueError('expected a mapping of days to opening times, e.g. {mon-fri: "09:00-17:00"}')
+    spec: WeeklyHoursSpec = {}
+    problems: list[tuple[Loc, str]] = []
+    for key, ranges in value.items():
+        if not isinstance(key, str):
+            problems.append(((str(key),), "day names are text such as mon, mon-fri or sat"))
+        elif isinstance(ranges, str):
+            spec[key] = ranges
+        elif isinstance(ranges, list) and all(isinstance(item, str) for item in ranges):
+            spec[key] = list(ranges)
+        else:
+            problems.append(((key,), 'expected time ranges such as "09:00-17:00" or a list of them'))
+    if problems:
+        _fail(problems, value)
+
+    from inboxd.calendar import parse_weekly_hours
+
+    try:
+        parse_weekly_hours(spec)
+    except ValueError as exc:
+        # Point at the entry that is wrong when one is wrong on its own (the line number follows).
+        per_day: list[tuple[Loc, str]] = []
+        for key, ranges in spec.items():
+            try:
+                parse_weekly_hours({key: ranges})
+            except ValueError as entry_exc:
+                per_day.append(((key,), str(entry_exc)))
+        if per_day:
+            _fail(per_day, value)
+        raise ValueError(str(exc)) from None
+    return spec
+
+
+def _check_date_ranges(items: list[str]) -> list[str]:
+    """Validate dates and ranges (``2026-12-24``, ``2026-12-21..2026-12-31``) with the calendar's parser."""
+    from inboxd.calendar import parse_date_ranges
+
+    try:
+        parse_date_ranges(items)
+    except ValueError as exc:
+        per_item: list[tuple[Loc, str]] = []
+        for index, item in enumerate(items):
+            try:
+                parse_date_ranges([item])
+            except ValueError as item_exc:
+                per_item.append(((index,), str(item_exc)))
+        if per_item:
+            _fail(per_item, items)
+        raise ValueError(str(exc)) from None
+    return items
+
+
+def _to_duration(value: object) -> Duration:
+    if isinstance(value, Duration):
+        return value
+    if isinstance(value, str):
+        return parse_duration(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError(
+            f"invalid duration {value!r}: add a unit, e.g. {value}s, {value}m, {value}h or {value}bd"
+        )
+    raise ValueError("invalid duration: expected text such as 30m, 4h, 2d, 6bh or 2bd")
+
+
+def _to_rate(value: object) -> Rate:
+    if isinstance(value, Rate):
+        return value
+    if isinstance(value, str):
+        return parse_rate(value)
+    raise ValueError("invalid rate: expected COUNT/DURATION such as 5/1d or 3/10m")
+
+
+def _calendar_only(value: Duration) -> Duration:
+    if value.is_business:
+        raise ValueError(f"{value} is business time; use calendar time here (s, m, h, d)")
+    return value
+
+
+# Durations and rates are written as text in YAML and become value objects; they dump back as text.
+DurationField = Annotated[
+    Duration,
+    PlainValidator(_to_duration),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "string"}),
+]
+CalendarDurationField = Annotated[DurationField, AfterValidator(_calendar_only)]
+RateField = Annotated[
+    Rate, PlainValidator(_to_rate), PlainSerializer(str, return_type=str), WithJsonSchema({"type": "string"})
+]
+WeeklyHoursField = Annotated[
+    WeeklyHoursSpec,
+    PlainValidator(_check_weekly_hours),
+    WithJsonSchema({"type": "object", "additionalProperties": {"type": ["string", "array"]}}),
+]
+EmailField = Annotated[str, AfterValidator(_check_email)]
+DomainField = Annotated[str, AfterValidator(_check_domain)]
+RegexField = Annotated[str, AfterValidator(_check_regex)]
+LanguageField = Annotated[str, AfterValidator(_check_language)]
+
+
+def _is_loopback(host: str) -> bool:
+    name = host.strip().strip("[]").lower().rstrip(".")
+    if name in ("localhost", "localhost.localdomain") or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _resolve_path(value: str | None, info: ValidationInfo) -> str | None:
+    """Relative paths in the config are relative to the config file's directory."""
+    if value is None:
+        return None
+    path = Path(value).expanduser()
+    base_dir = info.context.get("base_dir") if isinstance(info.context, Mapping) else None
+    if not path.is_absolute() and base_dir is not None:
+        path = Path(base_dir) / path
+    return str(path)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- team
+
+
+class HolidaysConfig(_Model):
+    """Public holidays from the ``holidays`` package plus the team's own closed days."""
+
+    country: str | None = None
+    subdivision: str | None = None
+    extra: list[str] = Field(default_factory=list)
+
+    _dates_as_text = field_validator("extra", mode="before")(_dates_to_text)
+
+    @field_validator("extra")
+    @classmethod
+    def _extra_dates_parse(cls, value: list[str]) -> list[str]:
+        return _check_date_ranges(value)
+
+    @field_validator("country")
+    @classmethod
+    def _country_upper(cls, value: str | None) -> str | None:
+        return value.strip().upper() if value is not None else None
+
+    @model_validator(mode="after")
+    def _known_to_holidays(self) -> Self:
+        if self.country is None:
+            if self.subdivision is not None:
+                _fail(
+                    [(("subdivision",), "a subdivision needs a country, e.g. country: DE")], self.subdivision
+                )
+            return self
+        import holidays
+
+        supported: dict[str, list[str]] = holidays.list_supported_countries()
+        if self.country not in supported:
+            _fail(
+                [
+                    (
+                        ("country",),
+                        f"unknown country {self.country!r}: use a two-letter ISO code the holidays package "
+                        "knows, e.g. DE, AT, CH, GB, US",
+                    )
+                ],
+                self.country,
+            )
+        subdivision = self.subdivision
+        known = supported[self.country]
+        by_upper = {code.upper(): code for code in known}
+        if subdivision is not None and subdivision.strip().upper() in by_upper:
+            # Store the canonical spelling ("be" -> "BE"); the model is frozen, so set it directly.
+            subdivision = by_upper[subdivision.strip().upper()]
+            object.__setattr__(self, "subdivision", subdivision)
+        try:
+            holidays.country_holidays(self.country, subdiv=subdivision)
+        except (NotImplementedError, ValueError, KeyError):
+            listed = ", ".join(known) if known else "none"
+            _fail(
+                [
+                    (
+                        ("subdivision",),
+                        f"unknown subdivision {subdivision!r} for {self.country}; known: {listed}",
+                    )
+                ],
+                subdivision,
+            )
+        return self
+
+    @cached_property
+    def extra_dates(self) -> frozenset[date]:
+        """The ``extra`` closed days, ranges expanded."""
+        from inboxd.calendar import parse_date_ranges
+
+        return parse_date_ranges(self.extra)
+
+
+class StaffMember(_Model):
+    """One person answering customers; ``hours`` overrides the team's business hours for them."""
+
+    email: EmailField
+    name: str | None = None
+    role: Literal["lead", "agent"] = "agent"
+    hours: WeeklyHoursField | None = None
+    absent: list[str] = Field(default_factory=list)
+
+    _dates_as_text = field_validator("absent", mode="before")(_dates_to_text)
+
+    @field_validator("absent")
+    @classmethod
+    def _absent_parse(cls, value: list[str]) -> list[str]:
+        return _check_date_ranges(value)
+
+    @cached_property
+    def weekly_hours(self) -> dict[int, tuple[tuple[time, time], ...]] | None:
+        """Parsed ``hours`` (weekday 0 = Monday), or None when the team's hours apply."""
+        if self.hours is None:
+            return None
+        from inboxd.calendar import parse_weekly_hours
+
+        return parse_weekly_hours(self.hours)
+
+    @cached_property
+    def absent_dates(self) -> frozenset[date]:
+        from inboxd.calendar import parse_date_ranges
+
+        return parse_date_ranges(self.absent)
+
+
+class TeamConfig(_Model):
+    """Who the team is and when it works."""
+
+    name: str = "Support"
+    timezone: str
+    business_hours: WeeklyHoursField
+    holidays: HolidaysConfig = Field(default_factory=HolidaysConfig)
+    staff: list[StaffMember] = Field(default_factory=list)
+    staff_domains: list[DomainField] = Field(default_factory=list)
+    # Authentication-Results from these servers prove a staff sender's identity.
+    trusted_authserv_ids: list[str] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone_known(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown timezone {value!r}: use an IANA name such as Europe/Berlin or America/New_York"
+            ) from None
+        return value
+
+    @field_validator("staff")
+    @classmethod
+    def _staff_unique(cls, value: list[StaffMember]) -> list[StaffMember]:
+        seen: dict[str, int] = {}
+        problems: list[tuple[Loc, str]] = []
+        for index, member in enumerate(value):
+            if member.email in seen:
+                problems.append(
+                    ((index, "email"), f"{member.email} is listed twice (also staff[{seen[member.email]}])")
+                )
+            seen.setdefault(member.email, index)
+        if problems:
+            _fail(problems)
+        return value
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @cached_property
+    def weekly_hours(self) -> dict[int, tuple[tuple[time, time], ...]]:
+        """Parsed ``business_hours`` (weekday 0 = Monday)."""
+        from inboxd.calendar import parse_weekly_hours
+
+        return parse_weekly_hours(self.business_hours)
+
+    @property
+    def leads(self) -> list[StaffMember]:
+        return [member for member in self.staff if member.role == "lead"]
+
+    def staff_member(self, email: str) -> StaffMember | None:
+        address = email.strip().lower()
+        return next((member for member in self.staff if member.email == address), None)
+
+
+# --------------------------------------------------------------------------- mailboxes
+
+
+class _SecretOwner(_Model):
+    """A server login whose secret lives in a file, an environment variable or a systemd credential."""
+
+    password_file: str | None = None
+    password_env: str | None = None
+    password_credential: str | None = None
+
+    # Set by Config so that secret errors can name the key path (``mailboxes[0].imap``).
+    _key_path: str = PrivateAttr(default="")
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _no_inline_secrets(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        if not isinstance(data, Mapping):
+            return handler(data)
+        inline = [key for key in data if key in _INLINE_SECRET_KEYS]
+        if not inline:
+            return handler(data)
+        # Report the inline secret and everything else wrong with the section, but never its value.
+        details = [
+            InitErrorDetails(
+                type=PydanticCustomError("secret_inline", INLINE_SECRET_MESSAGE), loc=(key,), input="***"
+            )
+            for key in inline
+        ]
+        try:
+            handler({key: value for key, value in data.items() if key not in inline})
+        except ValidationError as exc:
+            details += [
+                _as_init_details(error) for error in exc.errors() if error["type"] != "secret_missing"
+            ]
+        raise ValidationError.from_exception_data(cls.__name__, details)
+
+    @field_validator("password_file")
+    @classmethod
+    def _password_file_path(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return _resolve_path(value, info)
+
+    @field_validator("password_env")
+    @classmethod
+    def _password_env_name(cls, value: str | None) -> str | None:
+        if value is not None and not _ENV_NAME.match(value):
+            raise ValueError(f"{value!r} is not an environment variable name, e.g. SMTP_PASSWORD")
+        return value
+
+    @field_validator("password_credential")
+    @classmethod
+    def _credential_name(cls, value: str | None) -> str | None:
+        if value is not None and (not value or "/" in value or value in (".", "..")):
+            raise ValueError(f"{value!r} is not a credential name (the NAME of LoadCredential=NAME:PATH)")
+        return value
+
+    @property
+    def secret_keys(self) -> list[str]:
+        """The ``password_*`` keys that are set."""
+        return [key for key in _SECRET_KEYS if getattr(self, key) is not None]
+
+    @property
+    def key_path(self) -> str:
+        return self._key_path or type(self).__name__.removesuffix("Config").lower()
+
+    def _check_one_secret(self, required: bool, why: str) -> None:
+        keys = self.secret_keys
+        if len(keys) > 1:
+            _fail([((key,), f"set only one of {', '.join(_SECRET_KEYS)}") for key in keys[1:]])
+        if required and not keys:
+            details = [
+                InitErrorDetails(
+                    type=PydanticCustomError(
+                        "secret_missing", f"{why}: set password_file, password_env or password_credential"
+                    ),
+                    loc=(),
+                    input="***",
+                )
+            ]
+            raise ValidationError.from_exception_data(type(self).__name__, details)
+
+
+def _default_port(data: Any, ports: Mapping[str, int], default_security: str) -> Any:
+    """Fill in the port from the security mode when the admin left it out."""
+    if isinstance(data, Mapping) and data.get("port") is None:
+        security = data.get("security", default_security)
+        return {**data, "port": ports.get(security, ports[default_security])}
+    return data
+
+
+def _check_security(host: str, security: str) -> None:
+    if security == "none" and not _is_loopback(host):
+        _fail(
+            [
+                (
+                    ("security",),
+                    f"security none sends the password in clear text and is allowed only for a loopback "
+                    f"host (localhost, 127.0.0.1, ::1), not {host}; use tls or starttls",
+                )
+            ],
+            security,
+        )
+
+
+def _check_slug(value: str) -> str:
+    if not _SLUG.match(value):
+        raise ValueError(f"{value!r}: use lower-case letters, digits, - and _ only, e.g. support")
+    return value
+
+
+def _check_host(value: str) -> str:
+    host = value.strip()
+    if not host or not _HOST.match(host):
+        raise ValueError(f"{value!r} is not a host name; write only the name, e.g. mail.example.com")
+    return host
+
+
+HostField = Annotated[str, AfterValidator(_check_host)]
+PortField = Annotated[int, Field(ge=1, le=65535)]
+
+
+class FoldersConfig(_Model):
+    inbox: str = Field(default="INBOX", min_length=1)
+    # The shared mailbox's Sent folder: staff replies sent from it are read from here.
+    sent: str | None = Field(default=None, min_length=1)
+
+
+class ImapConfig(_SecretOwner):
+    host: HostField
+    port: PortField = 993
+    security: Security = "tls"
+    username: str = Field(min_length=1)
+    # With oauth2 the secret is an OAuth 2.0 access token, used with SASL XOAUTH2.
+    oauth2: bool = False
+    folders: FoldersConfig = Field(default_factory=FoldersConfig)
+    idle: bool = True
+    poll_interval: CalendarDurationField = Duration(60, "s")
+    timeout: CalendarDurationField = Duration(30, "s")
+    verify_tls: bool = True
+    ca_file: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _port_from_security(cls, data: Any) -> Any:
+        return _default_port(data, {"tls": 993, "starttls": 143, "none": 143}, "tls")
+
+    @field_validator("poll_interval")
+    @classmethod
+    def _poll_not_too_often(cls, value: Duration) -> Duration:
+        if value.as_timedelta().total_seconds() < 5:
+            raise ValueError(f"{value} is too often; poll at most every 5s")
+        return value
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_file_path(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return _resolve_path(value, info)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        _check_security(self.host, self.security)
+        self._check_one_secret(True, "the IMAP login needs a secret")
+        return self
+
+
+class SmtpConfig(_SecretOwner):
+    host: HostField
+    port: PortField = 587
+    security: Security = "starttls"
+    username: str | None = Field(default=None, min_length=1)
+    # With oauth2 the secret is an OAuth 2.0 access token, used with SASL XOAUTH2.
+    oauth2: bool = False
+    timeout: CalendarDurationField = Duration(30, "s")
+    verify_tls: bool = True
+    ca_file: str | None = None
+    # File a copy of what inboxd sends in the IMAP sent folder (imap.folders.sent).
+    save_copy: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _port_from_security(cls, data: Any) -> Any:
+        return _default_port(data, {"tls": 465, "starttls": 587, "none": 25}, "starttls")
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_file_path(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return _resolve_path(value, info)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        _check_security(self.host, self.security)
+        if self.username is None and self.secret_keys:
+            _fail([((key,), "a password needs a username") for key in self.secret_keys])
+        self._check_one_secret(self.username is not None, "an SMTP username needs a secret")
+        return self
+
+
+class MailboxConfig(_Model):
+    name: Annotated[str, AfterValidator(_check_slug)]
+    address: EmailField
+    imap: ImapConfig
+    smtp: SmtpConfig
+
+    @model_validator(mode="after")
+    def _save_copy_needs_sent_folder(self) -> Self:
+        if self.smtp.save_copy and self.imap.folders.sent is None:
+            _fail(
+                [(("smtp", "save_copy"), "save_copy needs a sent folder: set imap.folders.sent, e.g. Sent")],
+                True,
+            )
+        return self
+
+
+# --------------------------------------------------------------------------- behaviour
+
+_DEFAULT_FALLBACK: dict[Priority, Duration] = {
+    "urgent": Duration(4, "h"),
+    "high": Duration(1, "bd"),
+    "normal": Duration(2, "bd"),
+    "low": Duration(5, "bd"),
+}
+
+
+class PromisesConfig(_Model):
+    # The share of promises the estimator aims to keep; it pads its estimate to reach it.
+    target_kept_rate: float = Field(default=0.95, ge=0.5, le=0.999)
+    # Used while there is too little history to estimate from; missing priorities use the defaults.
+    fallback: dict[Priority, DurationField] = Field(default_factory=lambda: dict(_DEFAULT_FALLBACK))
+
+    @field_validator("fallback")
+    @classmethod
+    def _fill_fallback(cls, value: dict[Priority, Duration]) -> dict[Priority, Duration]:
+        return {**_DEFAULT_FALLBACK, **value}
+
+
+class UpdatesConfig(_Model):
+    while_waiting_on_us: DurationField = Duration(1, "bd")
+    delay_notice_before: DurationField = Duration(2, "h")
+    nudge_customer_after: DurationField = Duration(3, "bd")
+    resolve_after: DurationField = Duration(7, "bd")
+    feedback: bool = True
+
+
+class RemindersConfig(_Model):
+    lead_time: DurationField = Duration(2, "h")
+    # "lead" (every staff member with role lead) or one staff member's email.
+    escalate_to: str = "lead"
+    digest_at: str = "08:30"
+
+    @field_validator("escalate_to")
+    @classmethod
+    def _lead_or_email(cls, value: str) -> str:
+        if value.strip().lower() == "lead":
+            return "lead"
+        try:
+            return _check_email(value)
+        except ValueError:
+            raise ValueError(f"{value!r}: use lead or a staff member's email") from None
+
+    @field_validator("digest_at", mode="before")
+    @classmethod
+    def _clock_time(cls, value: object) -> object:
+        if isinstance(value, str):
+            match = _CLOCK_TIME.match(value.strip())
+            if match:
+                return f"{int(match.group(1)):02d}:{match.group(2)}"
+        if isinstance(value, time):
+            return value.strftime("%H:%M")
+        raise ValueError(f'{value!r} is not a time of day; write HH:MM, e.g. "08:30"')
+
+    @property
+    def digest_time(self) -> time:
+        hour, minute = self.digest_at.split(":")
+        return time(int(hour), int(minute))
+
+
+class LoopGuardConfig(_Model):
+    acks_per_sender: RateField = Rate(5, Duration(1, "d"))
+    sender_burst: RateField = Rate(3, Duration(10, "m"))
+
+
+class CasesConfig(_Model):
+    # How the case number appears in subjects; {number} is replaced.
+    subject_token: str = "[#{number}]"
+    reopen_within: DurationField = Duration(14, "d")
+    thread_window: DurationField = Duration(3, "d")
+    message_id_domain: DomainField | None = None
+    default_priority: Priority = "normal"
+    default_language: LanguageField = "en"
+
+    @field_validator("subject_token")
+    @classmethod
+    def _token_has_number(cls, value: str) -> str:
+        if "{number}" not in value:
+            raise ValueError(f"{value!r} must contain {{number}}, e.g. [#{{number}}]")
+        try:
+            value.format(number=1)
+        except (KeyError, IndexError, ValueError):
+            raise ValueError(f"{value!r}: only {{number}} may appear in braces") from None
+        return value
+
+    def format_subject_token(self, number: int) -> str:
+        return self.subject_token.format(number=number)
+
+    @cached_property
+    def subject_token_pattern(self) -> re.Pattern[str]:
+        """Finds the token in a subject; group ``number`` is the case number."""
+        before, _, after = self.subject_token.partition("{number}")
+        return re.compile(re.escape(before) + r"(?P<number>\d+)" + re.escape(after))
+
+
+class RuleMatch(_Model):
+    """Regular expressions (Python ``re`` syntax, searched anywhere); every one given must match."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    subject: RegexField | None = None
+    from_: RegexField | None = Field(default=None, alias="from")
+    to: RegexField | None = None
+    body: RegexField | None = None
+    header: dict[str, RegexField] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _something_to_match(self) -> Self:
+        if not any((self.subject, self.from_, self.to, self.body, self.header)):
+            raise ValueError("a rule must match on at least one of subject, from, to, body or header")
+        return self
+
+
+class RuleSet(_Model):
+    priority: Priority | None = None
+    language: LanguageField | None = None
+
+    @model_validator(mode="after")
+    def _something_to_set(self) -> Self:
+        if self.priority is None and self.language is None:
+            raise ValueError("set needs priority or language")
+        return self
+
+
+class RuleConfig(_Model):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: str = Field(min_length=1)
+    match: RuleMatch
+    set_: RuleSet | None = Field(default=None, alias="set")
+    action: Literal["ignore"] | None = None
+
+    @model_validator(mode="after")
+    def _set_or_action(self) -> Self:
+        if self.set_ is None and self.action is None:
+            raise ValueError("a rule needs set (priority, language) or action: ignore")
+        if self.set_ is not None and self.action is not None:
+            raise ValueError("an ignored message gets no priority or language: use set or action, not both")
+        return self
+
+
+class TemplatesConfig(_Model):
+    # None: the templates shipped with inboxd.
+    directory: str | None = None
+
+    @field_validator("directory")
+    @classmethod
+    def _directory_path(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return _resolve_path(value, info)
+
+    def resolved_directory(self) -> Path:
+        """The directory to load templates from."""
+        if self.directory is not None:
+            return Path(self.directory)
+        package_dir = Path(__file__).resolve().parent
+        candidates = [package_dir / "templates", package_dir.parent / "templates"]
+        return next((path for path in candidates if path.is_dir()), candidates[-1])
+
+
+class Config(_Model):
+    """The whole validated ``inboxd.yaml``."""
+
+    team: TeamConfig
+    mailboxes: list[MailboxConfig]
+    promises: PromisesConfig = Field(default_factory=PromisesConfig)
+    updates: UpdatesConfig = Field(default_factory=UpdatesConfig)
+    reminders: RemindersConfig = Field(default_factory=RemindersConfig)
+    loop_guard: LoopGuardConfig = Field(default_factory=LoopGuardConfig)
+    cases: CasesConfig = Field(default_factory=CasesConfig)
+    rules: list[RuleConfig] = Field(default_factory=list)
+    templates: TemplatesConfig = Field(default_factory=TemplatesConfig)
+
+    @field_validator("mailboxes")
+    @classmethod
+    def _mailboxes_unique(cls, value: list[MailboxConfig]) -> list[MailboxConfig]:
+        if not value:
+            raise ValueError("configure at least one mailbox")
+        problems: list[tuple[Loc, str]] = []
+        for attribute in ("name", "address"):
+            seen: dict[str, int] = {}
+            for index, mailbox in enumerate(value):
+                key = getattr(mailbox, attribute)
+                if key in seen:
+                    problems.append(
+                        ((index, attribute), f"{key} is used twice (also mailboxes[{seen[key]}])")
+                    )
+                seen.setdefault(key, index)
+        if problems:
+            _fail(problems)
+        return value
+
+    @field_validator("rules")
+    @classmethod
+    def _rules_unique(cls, value: list[RuleConfig]) -> list[RuleConfig]:
+        seen: dict[str, int] = {}
+        problems: list[tuple[Loc, str]] = []
+        for index, rule in enumerate(value):
+            if rule.name in seen:
+                problems.append(
+                    ((index, "name"), f"rule {rule.name!r} is defined twice (also rules[{seen[rule.name]}])")
+                )
+            seen.setdefault(rule.name, index)
+        if problems:
+            _fail(problems)
+        return value
+
+    @model_validator(mode="after")
+    def _cross_section(self) -> Self:
+        problems: list[tuple[Loc, str]] = []
+        staff = {member.email for member in self.team.staff}
+        escalate_to = self.reminders.escalate_to
+        if escalate_to != "lead" and escalate_to not in staff:
+            problems.append((("reminders", "escalate_to"), f"{escalate_to} is not in team.staff"))
+        addresses = {mailbox.address: index for index, mailbox in enumerate(self.mailboxes)}
+        for index, member in enumerate(self.team.staff):
+            if member.email in addresses:
+                problems.append(
+                    (
+                        ("team", "staff", index, "email"),
+                        f"{member.email} is mailboxes[{addresses[member.email]}].address; "
+                        "staff need their own addresses",
+                    )
+                )
+        if problems:
+            _fail(problems)
+        # Let secret errors name their key path.
+        for index, mailbox in enumerate(self.mailboxes):
+            mailbox.imap._key_path = f"mailboxes[{index}].imap"
+            mailbox.smtp._key_path = f"mailboxes[{index}].smtp"
+        return self
+
+    def message_id_domain(self) -> str:
+        """The domain of inboxd's Message-IDs: ``cases.message_id_domain``, else the first mailbox's."""
+        if self.cases.message_id_domain:
+            return self.cases.message_id_domain
+        return self.mailboxes[0].address.rpartition("@")[2]
+
+    def mailbox(self, name: str) -> MailboxConfig:
+        for mailbox in self.mailboxes:
+            if mailbox.name == name:
+                return mailbox
+        raise KeyError(name)
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+def _credentials_directory() -> Path | None:
+    value = os.environ.get("CREDENTIALS_DIRECTORY")
+    return Path(value) if value else None
+
+
+def resolve_secret(owner: ImapConfig | SmtpConfig) -> str:
+    """Read the secret the section names; raise SecretError naming the key (never the value)."""
+    if owner.password_file is not None:
+        key = f"{owner.key_path}.password_file"
+        try:
+            secret = Path(owner.password_file).read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise SecretError(f"{key}: cannot read {owner.password_file}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise SecretError(f"{key}: {owner.password_file} is not UTF-8 text") from None
+        where = owner.password_file
+    elif owner.password_env is not None:
+        key = f"{owner.key_path}.password_env"
+        secret = os.environ.get(owner.password_env, "")
+        if owner.password_env not in os.environ:
+            raise SecretError(f"{key}: environment variable {owner.password_env} is not set")
+        where = f"environment variable {owner.password_env}"
+    elif owner.password_credential is not None:
+        key = f"{owner.key_path}.password_credential"
+        directory = _credentials_directory()
+        if directory is None:
+            raise SecretError(
+                f"{key}: credential {owner.password_credential!r} needs $CREDENTIALS_DIRECTORY "
+                f"(systemd sets it for LoadCredential={owner.password_credential}:…)"
+            )
+        path = directory / owner.password_credential
+        try:
+            secret = path.read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise SecretError(f"{key}: cannot read credential {path}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise SecretError(f"{key}: credential {path} is not UTF-8 text") from None
+        where = str(path)
+    else:
+        raise SecretError(f"{owner.key_path}: no password_file, password_env or password_credential is set")
+    if not secret:
+        raise SecretError(f"{key}: {where} is empty")
+    return secret
+
+
+def _needs_service(owner: ImapConfig | SmtpConfig) -> bool:
+    """Whether the secret only exists inside the running systemd service."""
+    if owner.password_credential is not None:
+        return _credentials_directory() is None
+    return owner.password_file is not None and owner.password_file.startswith("/run/credentials/")
+
+
+def check_secrets(config: Config, strict: bool) -> list[str]:
+    """One message per secret that cannot be read where this runs; values are never read into messages.
+
+    Without ``strict`` a secret that only the systemd service can see (a credential, a file under
+    ``/run/credentials/``) says so, since checking from a login shell cannot find it.
+    """
+    messages: list[str] = []
+    for mailbox in config.mailboxes:
+        owners: list[ImapConfig | SmtpConfig] = [mailbox.imap]
+        if mailbox.smtp.secret_keys:
+            owners.append(mailbox.smtp)
+        for owner in owners:
+            try:
+                resolve_secret(owner)
+            except SecretError as exc:
+                message = str(exc)
+                if not strict and _needs_service(owner):
+                    message += " (expected outside the inboxd service; systemd provides it at start)"
+                messages.append(message)
+    return messages
+
+
+# --------------------------------------------------------------------------- YAML with line numbers
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2 scalars, so admins get what they wrote.
+
+    YAML 1.1 reads ``NO`` (Norway) as false, ``9:30`` as 570 and ``2026-12-24`` as a date;
+    here only true/false are booleans, there are no base-60 numbers and dates stay text.
+    """
+
+
+_ConfigLoader.yaml_implicit_resolvers = {
+    first: [
+        (tag, regexp)
+        for tag, regexp in resolvers
+        if tag
+        not in (
+            "tag:yaml.org,2002:bool",
+            "tag:yaml.org,2002:int",
+            "tag:yaml.org,2002:float",
+            "tag:yaml.org,2002:timestamp",
+        )
+    ]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_ConfigLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_ConfigLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
+    list("-+0123456789"),
+)
+_ConfigLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?|\.[0-9_]+(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+0123456789."),
+)
+
+
+class _Document:
+    """A parsed YAML document: its data and the line (1-based) of every key and list item."""
+
+    def __init__(self, data: Any, lines: dict[Loc, int], problems: list[tuple[int, str]]) -> None:
+        self.data = data
+        self.lines = lines
+        self.problems = problems
+
+
+def _parse_yaml(text: str) -> _Document | None:
+    """Parse one YAML document, recording line numbers; None when the document is empty."""
+    loader = _ConfigLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        lines: dict[Loc, int] = {}
+        problems: list[tuple[int, str]] = []
+        _record_lines(loader, node, (), lines, problems, set())
+        data = loader.construct_document(node)
+    finally:
+        loader.dispose()
+    return _Document(data, lines, problems)
+
+
+def _record_lines(
+    loader: _ConfigLoader,
+    node: yaml.Node,
+    path: Loc,
+    lines: dict[Loc, int],
+    problems: list[tuple[int, str]],
+    active: set[int],
+) -> None:
+    if id(node) in active:  # A recursive alias; the constructor deals with it.
+        return
+    active.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        # Duplicate keys are a typo PyYAML would hide (the last one silently wins).
+        first_line: dict[object, int] = {}
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                key = loader.construct_object(key_node)
+                line = key_node.start_mark.line + 1
+                if key in first_line:
+                    shown = _format_path((*path, key)) if isinstance(key, str | int) else repr(key)
+                    problems.append((line, f"{shown}: duplicate key (first at line {first_line[key]})"))
+                else:
+                    first_line[key] = line
+        loader.flatten_mapping(node)  # Resolve << merge keys the way the constructor will.
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                continue
+            key = loader.construct_object(key_node)
+            if not isinstance(key, str | int) or isinstance(key, bool):
+                key = str(key)
+            lines.setdefault((*path, key), key_node.start_mark.line + 1)
+            _record_lines(loader, value_node, (*path, key), lines, problems, active)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines[(*path, index)] = item.start_mark.line + 1
+            _record_lines(loader, item, (*path, index), lines, problems, active)
+    active.discard(id(node))
+
+
+def _format_path(loc: Sequence[str | int]) -> str:
+    """``('mailboxes', 0, 'imap', 'port')`` → ``mailboxes[0].imap.port``."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z0-9_-]+", part):
+            text += f".{part}" if text else part
+        else:
+            text += f"[{json.dumps(part)}]"
+    return text
+
+
+def _clean_loc(loc: Sequence[str | int], data: Any) -> Loc:
+    """Drop the parts of a pydantic location that are not in the YAML (union member tags and the like)."""
+    cleaned: list[str | int] = []
+    current: Any = data
+    for position, part in enumerate(loc):
+        if isinstance(current, Mapping) and part in current:
+            current = current[part]
+            cleaned.append(part)
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            current = current[part]
+            cleaned.append(part)
+        elif isinstance(current, Mapping) and isinstance(part, str) and position == len(loc) - 1:
+            cleaned.append(part)  # A missing key.
+            current = None
+        elif isinstance(part, int) and not isinstance(current, Mapping | list):
+            cleaned.append(part)
+            current = None
+    return tuple(cleaned)
+
+
+def _line_for(loc: Loc, lines: Mapping[Loc, int]) -> int | None:
+    for end in range(len(loc), 0, -1):
+        line = lines.get(loc[:end])
+        if line is not None:
+            return line
+    return None
+
+
+def _unwrap(annotation: Any) -> Any:
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, types.UnionType):
+            members = [arg for arg in get_args(annotation) if arg is not type(None)]
+            if len(members) != 1:
+                return annotation
+            annotation = members[0]
+        else:
+            return annotation
+
+
+def _allowed_keys(loc: Loc) -> list[str] | None:
+    """The keys the model at ``loc`` accepts, for "did you mean" hints."""
+    annotation: Any = Config
+    for part in loc:
+        annotation = _unwrap(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            fields = {(field.alias or name): field for name, field in annotation.model_fields.items()}
+            if part not in fields:
+                return None
+            annotation = fields[str(part)].annotation
+        elif get_origin(annotation) is list and isinstance(part, int):
+            annotation = get_args(annotation)[0]
+        elif get_origin(annotation) is dict:
+            annotation = get_args(annotation)[1]
+        else:
+            return None
+    annotation = _unwrap(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [field.alias or name for name, field in annotation.model_fields.items()]
+    return None
+
+
+_MESSAGE_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
+def _message(error: ErrorDetails, loc: Loc) -> str:
+    if error["type"] == "missing":
+        return "required but missing"
+    if error["type"] == "extra_forbidden" and loc:
+        allowed = _allowed_keys(loc[:-1])
+        if allowed:
+            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6)
+            if close:
+                return f"unknown key; did you mean {close[0]}?"
+            return f"unknown key; expected one of: {', '.join(allowed)}"
+        return "unknown key"
+    message = error["msg"]
+    for prefix in _MESSAGE_PREFIXES:
+        message = message.removeprefix(prefix)
+    return message
+
+
+def _problem(source: str, line: int | None, path: str, message: str) -> str:
+    where = f"{source}:{line}:" if line is not None else f"{source}:"
+    return f"{where} {path}: {message}" if path else f"{where} {message}"
+
+
+def load_config_text(text: str, source_name: str = "<config>", base_dir: Path | str | None = None) -> Config:
+    """Validate YAML text; relative paths in it are resolved against ``base_dir`` (default: the cwd)."""
+    try:
+        document = _parse_yaml(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        detail = " ".join(part for part in (exc.context, exc.problem) if part)
+        raise ConfigError([_problem(source_name, line, "", f"YAML syntax error: {detail}")]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([_problem(source_name, None, "", f"YAML error: {exc}")]) from None
+    if document is None:
+        raise ConfigError(
+            [
+                _problem(
+                    source_name,
+                    None,
+                    "",
+                    "the file is empty; it needs at least team and mailboxes "
+                    "(see config/inboxd.yaml for an example)",
+                )
+            ]
+        )
+    if not isinstance(document.data, Mapping):
+        raise ConfigError(
+            [_problem(source_name, 1, "", "expected a mapping of sections (team, mailboxes, promises, …)")]
+        )
+
+    problems: list[tuple[int, str]] = [
+        (line, _problem(source_name, line, "", text)) for line, text in document.problems
+    ]
+    config: Config | None = None
+    try:
+        config = Config.model_validate(
+            document.data, context={"base_dir": Path(base_dir) if base_dir is not None else Path.cwd()}
+        )
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = _clean_loc(error["loc"], document.data)
+            line = _line_for(loc, document.lines)
+            problems.append((line or 0, _problem(source_name, line, _format_path(loc), _message(error, loc))))
+    if problems or config is None:
+        problems.sort(key=lambda item: item[0])
+        raise ConfigError([text for _, text in problems])
+    return config
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a config file; raise ConfigError with every problem, each with its line."""
+    source = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError([f"{source}: cannot read the configuration: {exc.strerror or exc}"]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError([f"{source}:{line}: the file is not UTF-8 text"]) from None
+    return load_config_text(text, source, Path(path).absolute().parent)
+
+
+def _other_warnings(config: Config) -> list[str]:
+    warnings: list[str] = []
+    if config.reminders.escalate_to == "lead" and not config.team.leads:
+        warnings.append(
+            "reminders.escalate_to: lead, but no team.staff member has role: lead; escalations go nowhere"
+        )
+    if not config.team.staff and not config.team.staff_domains:
+        warnings.append("team: neither staff nor staff_domains is set; no reply will be recognised as staff")
+    templates = config.templates.resolved_directory()
+    if not templates.is_dir():
+        warnings.append(f"templates.directory: {templates} does not exist")
+    for index, mailbox in enumerate(config.mailboxes):
+        for section in (mailbox.imap, mailbox.smtp):
+            if section.ca_file is not None and not Path(section.ca_file).is_file():
+                name = "imap" if section is mailbox.imap else "smtp"
+                warnings.append(f"mailboxes[{index}].{name}.ca_file: {section.ca_file} does not exist")
+    return warnings
+
+
+def check_config(path: str | Path, strict: bool = False) -> tuple[list[str], list[str]]:
+    """What ``inboxd check-config`` reports: (errors, warnings).
+
+    With ``strict`` (run by the service itself, e.g. ``ExecStartPre=``), an unreadable secret is an error.
+    """
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        return exc.problems, []
+    secrets = check_secrets(config, strict)
+    warnings = _other_warnings(config)
+    if strict:
+        return secrets, warnings
+    return [], secrets + warnings
+
+
+# --------------------------------------------------------------------------- environment
+
+
+def _state_directory(value: object) -> Path | None:
+    """systemd's ``STATE_DIRECTORY`` lists every StateDirectory=, separated by colons; the first is ours."""
+    if value is None or isinstance(value, Path):
+        return value
+    if isinstance(value, str):
+        first = value.split(":", 1)[0]
+        return Path(first) if first else None
+    raise ValueError("expected a directory path")
+
+
+class Settings(BaseSettings):
+    """The process environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="INBOXD_", env_ignore_empty=True, extra="ignore", frozen=True
+    )
+
+    config: Path | None = None
+    database_url: str | None = None
+    log_format: Literal["json", "console"] | None = None
+    state_directory: Annotated[Path | None, PlainValidator(_state_directory)] = Field(
+        default=None, validation_alias=AliasChoices("STATE_DIRECTORY", "state_directory")
+    )
+
+    def config_path(self) -> Path:
+        """``INBOXD_CONFIG``, else ``config/inboxd.yaml`` if it is here, else ``/etc/inboxd/inboxd.yaml``."""
+        if self.config is not None:
+            return self.config
+        local = Path("config/inboxd.yaml")
+        if local.is_file():
+            return local
+        return Path("/etc/inboxd/inboxd.yaml")
+
+    def resolved_database_url(self) -> str:
+        """``INBOXD_DATABASE_URL``, else SQLite in ``$STATE_DIRECTORY``, else in the working directory."""
+        if self.database_url:
+            return self.database_url
+        directory = self.state_directory if self.state_directory is not None else Path.cwd()
+        return f"sqlite:///{directory.absolute() / 'inboxd.db'}"

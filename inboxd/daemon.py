@@ -1,0 +1,399 @@
+"""The daemon's lifecycle: start, watch, send, tick, reload on SIGHUP, stop on SIGTERM.
+
+Threads: one watcher per watched folder (IMAP IDLE, or polling where the server has no IDLE),
+one outbox sender, and APScheduler's timers, which hold no state — they only wake the watchers
+(poll fallback), the sender (retries that came due), the tick (promises that came due) and the
+systemd watchdog. Everything that matters lives in the database, so a restart loses nothing.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from inboxd.backoff import Backoff
+from inboxd.clock import Clock, SystemClock
+from inboxd.config import Config, MailboxConfig, load_config, resolve_secret
+from inboxd.errors import AuthError, ConfigError, InboxdError, SecretError, TransientError
+from inboxd.ingest import Processor
+from inboxd.mail.classify import FolderRole
+from inboxd.outbox import Sender
+from inboxd.runtime import Runtime, build_runtime
+from inboxd.sdnotify import Notifier
+from inboxd.store import repo
+from inboxd.store.db import make_engine, migrate
+from inboxd.transport.imap import ImapConnection, ImapSettings
+from inboxd.transport.smtp import SmtpConnection, SmtpSettings
+
+log = structlog.get_logger("inboxd.daemon")
+
+FETCH_BATCH = 100
+IDLE_RENEW_SECONDS = 300.0  # re-issue IDLE well inside the 29 minutes RFC 2177 allows
+
+
+def imap_settings(mailbox: MailboxConfig) -> ImapSettings:
+    imap = mailbox.imap
+    return ImapSettings(host=imap.host, port=int(imap.port or 993), security=imap.security,
+                        username=imap.username, secret=resolve_secret(imap), oauth2=imap.oauth2,
+                        timeout=imap.timeout.as_timedelta().total_seconds(), verify_tls=imap.verify_tls,
+                        ca_file=imap.ca_file)
+
+
+def smtp_settings(mailbox: MailboxConfig) -> SmtpSettings:
+    smtp = mailbox.smtp
+    secret = resolve_secret(smtp) if smtp.username else None
+    return SmtpSettings(host=smtp.host, port=int(smtp.port or 587), security=smtp.security,
+                        username=smtp.username, secret=secret,
+                        timeout=smtp.timeout.as_timedelta().total_seconds(), verify_tls=smtp.verify_tls,
+                        ca_file=smtp.ca_file)
+
+
+def watched_folders(config: Config) -> list[tuple[str, FolderRole, str]]:
+    """(mailbox name, role, folder) for every folder inboxd watches."""
+    result: list[tuple[str, FolderRole, str]] = []
+    for mailbox in config.mailboxes:
+        result.append((mailbox.name, "inbox", mailbox.imap.folders.inbox))
+        if mailbox.imap.folders.sent:
+            result.append((mailbox.name, "sent", mailbox.imap.folders.sent))
+    return result
+
+
+@dataclass
+class FolderStatus:
+    up: bool = False
+    idle: bool = False
+    last_poll: datetime | None = None
+    error: str | None = None
+    processed: int = 0
+
+
+def sync_folder(conn: ImapConnection, processor: Processor, mailbox: MailboxConfig, role: FolderRole,
+                folder: str, store: repo.Store, clock: Clock,
+                should_stop: Callable[[], bool] = lambda: False) -> int:
+    """Fetch and process every message above the watermark; return how many were processed."""
+    status = conn.select(folder)
+    with store.begin() as db:
+        state = repo.get_folder_state(db, mailbox.name, folder)
+        if state is None:
+            # First sight of this folder: start from what is there now, unless the admin asked for all.
+            start = 0 if mailbox.imap.initial_sync == "all" else max(0, (status.uidnext or 1) - 1)
+            if start and status.uidnext is None:
+                uids = conn.uids_above(0)
+                start = uids[-1] if uids else 0
+            repo.set_folder_state(db, mailbox.name, folder, status.uidvalidity, start, clock.now())
+            log.info("folder.first_sync", mailbox=mailbox.name, folder=folder, starting_after_uid=start,
+                     initial_sync=mailbox.imap.initial_sync)
+            last_uid = start
+        elif state.uidvalidity != status.uidvalidity:
+            # The server renumbered the folder: rescan it all; Message-ID + content hash dedupe.
+            log.warning("folder.uidvalidity_changed", mailbox=mailbox.name, folder=folder,
+                        old=state.uidvalidity, new=status.uidvalidity)
+            last_uid = 0
+        else:
+            last_uid = state.last_uid
+            repo.touch_folder(db, mailbox.name, folder, clock.now())
+    if status.uidnext is not None and status.uidnext - 1 <= last_uid:
+        return 0
+    uids = conn.uids_above(last_uid)
+    done = 0
+    for start in range(0, len(uids), FETCH_BATCH):
+        chunk = uids[start:start + FETCH_BATCH]
+        fetched = conn.fetch(chunk)
+        for uid in chunk:
+            if should_stop():
+                return done
+            raw = fetched.get(uid)
+            if raw is None:
+                continue  # expunged between SEARCH and FETCH
+            processor.process(mailbox, role, folder, status.uidvalidity, uid, raw)
+            done += 1
+    return done
+
+
+class FolderWatcher(threading.Thread):
+    """Keeps one folder in sync: IDLE where the server has it, polling otherwise; reconnects with backoff."""
+
+    def __init__(self, daemon: Daemon, mailbox_name: str, role: FolderRole, folder: str) -> None:
+        super().__init__(name=f"watch-{mailbox_name}-{role}", daemon=True)
+        self.d = daemon
+        self.mailbox_name, self.role, self.folder = mailbox_name, role, folder
+        self.status = FolderStatus()
+        self.wake_event = threading.Event()
+        self.stop_event = threading.Event()
+
+    def wake(self) -> None:
+        self.wake_event.set()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.wake_event.set()
+
+    def run(self) -> None:
+        backoff = Backoff(base=1.0, cap=300.0)
+        while not self.stop_event.is_set():
+            mailbox = self.d.runtime.mailbox(self.mailbox_name)
+            conn: ImapConnection | None = None
+            try:
+                conn = ImapConnection(imap_settings(mailbox)).connect()
+                self.status.up, self.status.error = True, None
+                log.info("imap.connected", mailbox=self.mailbox_name, folder=self.folder, idle=conn.idle_supported)
+                backoff.reset()
+                self._serve(conn, mailbox)
+            except (TransientError, AuthError, SecretError) as exc:
+                self.status.up, self.status.error = False, str(exc)
+                delay = backoff.next_delay() * (5 if isinstance(exc, AuthError | SecretError) else 1)
+                log.warning("imap.unavailable", mailbox=self.mailbox_name, folder=self.folder, error=str(exc),
+                            retry_in=round(delay, 1))
+                self.stop_event.wait(delay)
+            except Exception:  # noqa: BLE001 - a bug must not silently end the watcher
+                self.status.up, self.status.error = False, "internal error"
+                log.exception("watcher.crashed", mailbox=self.mailbox_name, folder=self.folder)
+                self.stop_event.wait(backoff.next_delay())
+            finally:
+                if conn is not None:
+                    conn.close()
+        self.status.up = False
+
+    def _serve(self, conn: ImapConnection, mailbox: MailboxConfig) -> None:
+        use_idle = conn.idle_supported and mailbox.imap.idle
+        self.status.idle = use_idle
+        poll = mailbox.imap.poll_interval.as_timedelta().total_seconds()
+        while not self.stop_event.is_set():
+            self.wake_event.clear()
+            count = sync_folder(conn, self.d.processor, mailbox, self.role, self.folder, self.d.store, self.d.clock,
+                                self.stop_event.is_set)
+            self.status.last_poll = self.d.clock.now()
+            self.status.processed += count
+            if self.d.runtime.mailbox(self.mailbox_name) is not mailbox:
+                return  # the configuration was reloaded: reconnect with the new settings
+            if use_idle:
+                self._idle(conn)
+            else:
+                self.wake_event.wait(poll)
+
+    def _idle(self, conn: ImapConnection) -> None:
+        started = time.monotonic()
+        try:
+            while not self.stop_event.is_set() and not self.wake_event.is_set():
+                if conn.idle_wait(timeout=1.0):
+                    return
+                if time.monotonic() - started > IDLE_RENEW_SECONDS:
+                    return
+        finally:
+            conn.end_idle()
+
+
+class Daemon:
+    """The running service."""
+
+    def __init__(self, config_path: Path, database_url: str, clock: Clock | None = None) -> None:
+        self.config_path = config_path
+        self.database_url = database_url
+        self.clock: Clock = clock or SystemClock()
+        config = load_config(config_path)
+        self.runtime: Runtime = build_runtime(config, config_path.parent)
+        self.store = repo.Store(make_engine(database_url))
+        self.outbox_event = threading.Event()
+        self.stop_event = threading.Event()
+        self.processor = Processor(self.store, lambda: self.runtime, self.clock, self.outbox_event.set)
+        self.sender = Sender(self.store, lambda: self.runtime, self.clock, self._smtp_for, self._imap_for)
+        self.watchers: list[FolderWatcher] = []
+        self.notifier = Notifier()
+        self.scheduler: BackgroundScheduler | None = None
+        self._sender_thread: threading.Thread | None = None
+        self._reload_requested = threading.Event()
+
+    # -- connections -----------------------------------------------------------------------------
+
+    def _smtp_for(self, mailbox: str) -> SmtpConnection:
+        return SmtpConnection(smtp_settings(self.runtime.mailbox(mailbox)))
+
+    def _imap_for(self, mailbox: str) -> ImapConnection:
+        return ImapConnection(imap_settings(self.runtime.mailbox(mailbox)))
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        before, after = migrate(self.store.engine)
+        if before != after:
+            log.info("database.migrated", before=before, after=after)
+        if self.store.engine.dialect.name == "sqlite":
+            # One daemon per SQLite file: claims left by a previous run of this daemon are ours to retry.
+            with self.store.begin() as conn:
+                released = repo.release_sending(conn, self.clock.now())
+            if released:
+                log.warning("outbox.released_after_restart", count=released)
+
+    def start(self) -> None:
+        self.prepare()
+        self._start_watchers()
+        self._sender_thread = threading.Thread(target=self._sender_loop, name="outbox", daemon=True)
+        self._sender_thread.start()
+        self.scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
+        self.scheduler.add_job(self.outbox_event.set, "interval", seconds=5, id="outbox")
+        self.scheduler.add_job(self._poll_all, "interval", seconds=self._poll_seconds(), id="poll")
+        self.scheduler.add_job(self.tick, "interval", seconds=30, id="tick")
+        self.scheduler.add_job(self._report, "interval", seconds=self._report_seconds(), id="report")
+        self.scheduler.start()
+        self.notifier.notify("READY=1", f"STATUS={self.status_line()}")
+        log.info("daemon.started", mailboxes=[m.name for m in self.runtime.config.mailboxes],
+                 folders=len(self.watchers), database=self.store.engine.dialect.name)
+
+    def _poll_seconds(self) -> float:
+        return min(m.imap.poll_interval.as_timedelta().total_seconds() for m in self.runtime.config.mailboxes)
+
+    def _report_seconds(self) -> float:
+        interval = self.notifier.watchdog_interval()
+        return max(1.0, min(interval, 10.0)) if interval else 10.0
+
+    def _start_watchers(self) -> None:
+        for name, role, folder in watched_folders(self.runtime.config):
+            watcher = FolderWatcher(self, name, role, folder)
+            watcher.start()
+            self.watchers.append(watcher)
+
+    def _stop_watchers(self, timeout: float = 20.0) -> None:
+        for watcher in self.watchers:
+            watcher.stop()
+        deadline = time.monotonic() + timeout
+        for watcher in self.watchers:
+            watcher.join(max(0.1, deadline - time.monotonic()))
+        self.watchers = []
+
+    def _poll_all(self) -> None:
+        for watcher in self.watchers:
+            watcher.wake() if not watcher.status.idle else None
+
+    def _sender_loop(self) -> None:
+        while not self.stop_event.is_set():
+            self.outbox_event.wait(5.0)
+            self.outbox_event.clear()
+            if self.stop_event.is_set():
+                break
+            try:
+                result = self.sender.flush(should_stop=self.stop_event.is_set)
+                if result.sent == 200:
+                    self.outbox_event.set()  # more may be waiting
+            except Exception:  # noqa: BLE001
+                log.exception("outbox.flush_failed")
+                self.stop_event.wait(5.0)
+
+    def tick(self) -> None:
+        """Due work: promises whose time has passed without a response are broken."""
+        try:
+            now = self.clock.now()
+            with self.store.begin() as conn:
+                broken = repo.break_overdue_promises(conn, now)
+                for promise in broken:
+                    repo.add_event(conn, "promise.broken", now, case_id=promise["case_id"],
+                                   data={"owner": promise["owner"], "due": promise["due_at"].isoformat()})
+            for promise in broken:
+                log.warning("promise.broken", case_ref=promise["case_id"], owner=promise["owner"])
+        except Exception:  # noqa: BLE001
+            log.exception("tick.failed")
+
+    def status_line(self) -> str:
+        up = sum(1 for w in self.watchers if w.status.up)
+        polls = [w.status.last_poll for w in self.watchers if w.status.last_poll]
+        last = max(polls).strftime("%H:%M:%S") if polls else "never"
+        try:
+            with self.store.connect() as conn:
+                counts = repo.outbox_counts(conn)
+            queue = counts.get("pending", 0) + counts.get("sending", 0)
+        except Exception:  # noqa: BLE001
+            queue = -1
+        errors = "; ".join(sorted({w.status.error for w in self.watchers if w.status.error}))[:200]
+        line = f"folders up {up}/{len(self.watchers)}, last poll {last}, outbox {queue} queued"
+        return f"{line}, error: {errors}" if errors else line
+
+    def _report(self) -> None:
+        self.notifier.notify("WATCHDOG=1", f"STATUS={self.status_line()}")
+
+    def reload(self) -> bool:
+        """Load the configuration again; keep the old one when the new one is invalid."""
+        self.notifier.notify("RELOADING=1", f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
+        try:
+            config = load_config(self.config_path)
+            runtime = build_runtime(config, self.config_path.parent)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                log.error("config.reload_rejected", problem=problem)
+            self.notifier.notify("READY=1", f"STATUS=config reload rejected; running on the previous one")
+            return False
+        except Exception as exc:  # noqa: BLE001
+            log.error("config.reload_rejected", problem=str(exc))
+            self.notifier.notify("READY=1", "STATUS=config reload rejected; running on the previous one")
+            return False
+        old = self.runtime.config
+        self.runtime = runtime
+        if watched_folders(config) != watched_folders(old) or [m.imap for m in config.mailboxes] != [
+                m.imap for m in old.mailboxes]:
+            self._stop_watchers()
+            self._start_watchers()
+        else:
+            for watcher in self.watchers:
+                watcher.wake()
+        log.info("config.reloaded", path=str(self.config_path))
+        self.notifier.notify("READY=1", f"STATUS={self.status_line()}")
+        return True
+
+    def shutdown(self) -> None:
+        self.notifier.notify("STOPPING=1")
+        self.stop_event.set()
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+        self._stop_watchers()
+        self.outbox_event.set()
+        if self._sender_thread is not None:
+            self._sender_thread.join(20)
+        self.store.dispose()
+        log.info("daemon.stopped")
+
+    def run(self) -> int:
+        """Run until SIGTERM/SIGINT; SIGHUP reloads. Return the exit code."""
+        stopping = threading.Event()
+
+        def on_term(signum: int, _frame: Any) -> None:
+            log.info("daemon.stopping", signal=signal.Signals(signum).name)
+            stopping.set()
+            self.stop_event.set()
+
+        def on_hup(_signum: int, _frame: Any) -> None:
+            self._reload_requested.set()
+
+        signal.signal(signal.SIGTERM, on_term)
+        signal.signal(signal.SIGINT, on_term)
+        signal.signal(signal.SIGHUP, on_hup)
+        self.start()
+        while not stopping.is_set():
+            stopping.wait(0.5)
+            if self._reload_requested.is_set():
+                self._reload_requested.clear()
+                self.reload()
+        self.shutdown()
+        return 0
+
+    # -- for tests and the demo: one synchronous pass ---------------------------------------------
+
+    def run_once(self) -> dict[str, int]:
+        """Sync every folder once and flush the outbox, without threads."""
+        processed = 0
+        for name, role, folder in watched_folders(self.runtime.config):
+            mailbox = self.runtime.mailbox(name)
+            with ImapConnection(imap_settings(mailbox)) as conn:
+                processed += sync_folder(conn, self.processor, mailbox, role, folder, self.store, self.clock)
+        result = self.sender.flush()
+        self.tick()
+        return {"processed": processed, "sent": result.sent, "retried": result.retried, "failed": result.failed}
+
+
+__all__ = ["Daemon", "InboxdError", "sync_folder", "watched_folders"]

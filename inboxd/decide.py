@@ -1,0 +1,147 @@
+"""What to do with one incoming message. Pure: (message, case, config, now) → actions.
+
+The store applies the actions in the transaction that records the message, so a message and
+everything it caused are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from inboxd.cases import CaseState, after_customer_message, after_staff_reply
+from inboxd.mail.classify import Classification
+from inboxd.mail.parse import ParsedMessage
+from inboxd.rules import RuleOutcome
+
+
+@dataclass(frozen=True)
+class OpenCase:
+    customer: str
+    customer_name: str
+    subject: str
+    priority: str
+    language: str
+
+
+@dataclass(frozen=True)
+class JoinCase:
+    number: int
+    how: str
+
+
+@dataclass(frozen=True)
+class Acknowledge:
+    """Send the acknowledgement for the (new) case, with the team's promise."""
+
+    priority: str
+
+
+@dataclass(frozen=True)
+class SetStatus:
+    status: str
+
+
+@dataclass(frozen=True)
+class MarkFirstResponse:
+    at: datetime
+    by: str
+
+
+@dataclass(frozen=True)
+class KeepTeamPromises:
+    at: datetime
+
+
+@dataclass(frozen=True)
+class HoldAck:
+    """A loop guard held an acknowledgement back; staff are told once."""
+
+    guard: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Note:
+    """An audit event with no other effect."""
+
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+Action = OpenCase | JoinCase | Acknowledge | SetStatus | MarkFirstResponse | KeepTeamPromises | HoldAck | Note
+
+
+@dataclass(frozen=True)
+class SenderHistory:
+    """How much this sender has had from us, and sent to us, recently (from the store)."""
+
+    acks_in_window: int = 0
+    messages_in_burst_window: int = 0
+
+
+@dataclass(frozen=True)
+class Limits:
+    acks_per_sender: int
+    sender_burst: int
+
+
+@dataclass(frozen=True)
+class MessageContext:
+    msg: ParsedMessage
+    classification: Classification
+    rules: RuleOutcome
+    case: CaseState | None
+    thread_how: str | None
+    history: SenderHistory
+    limits: Limits
+    default_priority: str
+    default_language: str
+    own_message: bool  # carries a Message-ID we generated
+    now: datetime
+
+
+def decide_message(ctx: MessageContext) -> list[Action]:
+    """The actions one message causes."""
+    kind = ctx.classification.kind
+    msg = ctx.msg
+    actions: list[Action] = []
+    if ctx.own_message:
+        return [Note("own_message_seen", {"message_id": msg.message_id})]
+    if ctx.case is not None:
+        actions.append(JoinCase(ctx.case.number, ctx.thread_how or "references"))
+    if kind in ("auto_reply", "bounce", "list", "ignored"):
+        actions.append(Note(f"not_acknowledged.{kind}", {"reason": ctx.classification.reason}))
+        return actions
+    if kind == "staff_note":
+        actions.append(Note("staff_note", {"from": msg.from_addr}))
+        return actions
+    if kind == "staff":
+        if ctx.case is None:
+            actions.append(Note("staff_message_without_case", {"from": msg.from_addr}))
+            return actions
+        if ctx.case.first_response_at is None:
+            actions.append(MarkFirstResponse(ctx.now, msg.from_addr))
+        actions.append(KeepTeamPromises(ctx.now))
+        actions.append(SetStatus(after_staff_reply(ctx.case.status)))
+        return actions
+    # A customer.
+    if ctx.case is not None:
+        new_status = after_customer_message(ctx.case.status)
+        if new_status != ctx.case.status:
+            actions.append(SetStatus(new_status))
+        return actions
+    priority = ctx.rules.priority or ctx.default_priority
+    language = ctx.rules.language or ctx.default_language
+    actions.append(OpenCase(msg.from_addr, msg.from_name, msg.subject, priority, language))
+    if ctx.history.acks_in_window >= ctx.limits.acks_per_sender:
+        actions.append(HoldAck("acks_per_sender",
+                               f"{msg.from_addr} already had {ctx.history.acks_in_window} acknowledgements"))
+    elif ctx.history.messages_in_burst_window >= ctx.limits.sender_burst:
+        actions.append(HoldAck("sender_burst",
+                               f"{msg.from_addr} sent {ctx.history.messages_in_burst_window + 1} messages "
+                               "faster than a person writes"))
+    else:
+        actions.append(Acknowledge(priority))
+    return actions

@@ -1,0 +1,257 @@
+"""One message in, one transaction: parse, classify, thread, decide, apply.
+
+The folder watermark moves in the same transaction that records the message and everything
+it caused (case, promise, queued acknowledgement). A crash before the commit leaves the message
+to be fetched again; after it, the message is done. Nothing is lost, nothing happens twice.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import Connection
+
+from inboxd import decide as d
+from inboxd.clock import Clock
+from inboxd.config import MailboxConfig
+from inboxd.errors import TransientError
+from inboxd.eta import Estimate, fallback_estimate
+from inboxd.humanize import phrase_due, phrase_in_offset
+from inboxd.mail.classify import FolderRole, classify
+from inboxd.mail.compose import OutgoingMail, compose, deterministic_message_id
+from inboxd.mail.parse import ParsedMessage, parse_message
+from inboxd.mail.threading import find_case, format_token, normalize_subject
+from inboxd.rules import apply_rules
+from inboxd.runtime import Runtime
+from inboxd.store import repo
+
+log = structlog.get_logger("inboxd.ingest")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # processed | duplicate | quarantined
+    kind: str
+    case: int | None = None
+    acknowledged: bool = False
+
+
+class Processor:
+    """Applies the pure decisions to the store, one message per transaction."""
+
+    def __init__(self, store: repo.Store, runtime: Callable[[], Runtime], clock: Clock,
+                 on_enqueued: Callable[[], None] = lambda: None) -> None:
+        self.store = store
+        self.runtime = runtime
+        self.clock = clock
+        self.on_enqueued = on_enqueued
+
+    def process(self, mailbox: MailboxConfig, role: FolderRole, folder: str, uidvalidity: int | None,
+                uid: int | None, raw: bytes) -> Outcome:
+        """Record one message and act on it. Raises only TransientError (the database is down)."""
+        rt = self.runtime()
+        now = self.clock.now()
+        try:
+            with self.store.begin() as conn:
+                outcome = self._process(conn, rt, mailbox, role, folder, uidvalidity, uid, raw, now)
+        except TransientError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure quarantines this message, never the mailbox
+            if _is_database_down(exc):
+                raise TransientError(f"database unavailable: {exc}") from exc
+            return self._quarantine(mailbox, folder, uidvalidity, uid, raw, exc, now)
+        if outcome.acknowledged:
+            self.on_enqueued()
+        return outcome
+
+    def _process(self, conn: Connection, rt: Runtime, mailbox: MailboxConfig, role: FolderRole, folder: str,
+                 uidvalidity: int | None, uid: int | None, raw: bytes, now: datetime) -> Outcome:
+        cfg = rt.config
+        msg = parse_message(raw)
+        if repo.has_message(conn, msg.message_id, msg.content_hash):
+            _advance(conn, mailbox, folder, uidvalidity, uid, now)
+            log.debug("message.duplicate", mailbox=mailbox.name, folder=folder, uid=uid)
+            return Outcome("duplicate", "duplicate")
+        own = repo.is_own_message_id(conn, msg.message_id)
+        rules = apply_rules(cfg.rules, msg)
+        classification = classify(msg, rt.team, role, rules.ignored_by)
+        index = repo.ConnIndex(conn)
+        match = find_case(msg.in_reply_to, msg.references, msg.subject, index, cfg.cases.subject_token)
+        case = repo.case_state(conn, match.case_number) if match else None
+        history = d.SenderHistory()
+        limits = d.Limits(cfg.loop_guard.acks_per_sender.count, cfg.loop_guard.sender_burst.count)
+        sent_at = min(msg.date, now) if msg.date else now
+        if classification.kind == "customer" and case is None:
+            acks_window = cfg.loop_guard.acks_per_sender.period.as_timedelta()
+            burst_window = cfg.loop_guard.sender_burst.period.as_timedelta()
+            history = repo.sender_history(conn, msg.from_addr, acks_since=now - acks_window,
+                                          burst_since=sent_at - burst_window, burst_until=sent_at)
+        ctx = d.MessageContext(
+            msg=msg, classification=classification, rules=rules, case=case,
+            thread_how=match.how if match else None, history=history, limits=limits,
+            default_priority=cfg.cases.default_priority, default_language=cfg.cases.default_language,
+            own_message=own, now=now)
+        actions = d.decide_message(ctx)
+        applier = _Applier(conn, rt, mailbox, msg, now)
+        case_id = repo.case_id(conn, case.number) if case else None
+        number = case.number if case else None
+        # Open the case first: the message row points at it.
+        for action in actions:
+            if isinstance(action, d.OpenCase):
+                case_id, number = repo.insert_case(
+                    conn, mailbox=mailbox.name, customer=action.customer, customer_name=action.customer_name,
+                    subject=action.subject, priority=action.priority, language=action.language, now=now)
+        message_ref = repo.insert_message(
+            conn, message_id=msg.message_id, content_hash=msg.content_hash, mailbox=mailbox.name, folder=folder,
+            uidvalidity=uidvalidity, uid=uid, direction="out" if own or role == "sent" else "in",
+            kind="own" if own else classification.kind, status="processed", case_id=case_id,
+            from_addr=msg.from_addr, subject=msg.subject[:1000], sent_at=sent_at, received_at=now, size=msg.size,
+            reason=classification.reason, summary=_summary(msg, rules.matched))
+        applier.case_id, applier.number, applier.message_ref = case_id, number, message_ref
+        for action in actions:
+            applier.apply(action)
+        _advance(conn, mailbox, folder, uidvalidity, uid, now)
+        log.info("message.processed", mailbox=mailbox.name, folder=folder, uid=uid, kind=classification.kind,
+                 case=number, acknowledged=applier.acknowledged, rules=list(rules.matched) or None)
+        return Outcome("processed", "own" if own else classification.kind, number, applier.acknowledged)
+
+    def _quarantine(self, mailbox: MailboxConfig, folder: str, uidvalidity: int | None, uid: int | None,
+                    raw: bytes, exc: Exception, now: datetime) -> Outcome:
+        error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        import hashlib
+
+        digest = hashlib.sha256(raw).hexdigest()
+        with self.store.begin() as conn:
+            repo.insert_message(
+                conn, message_id=f"quarantined-{digest[:32]}-{uid}@inboxd.invalid", content_hash=digest,
+                mailbox=mailbox.name, folder=folder, uidvalidity=uidvalidity, uid=uid, direction="in",
+                kind="quarantined", status="quarantined", received_at=now, size=len(raw), error=error[:4000],
+                raw=raw)
+            repo.add_event(conn, "message.quarantined", now, data={"mailbox": mailbox.name, "folder": folder,
+                                                                   "uid": uid, "error": error[:500]})
+            _advance(conn, mailbox, folder, uidvalidity, uid, now)
+        log.error("message.quarantined", mailbox=mailbox.name, folder=folder, uid=uid, error=error[:500])
+        return Outcome("quarantined", "quarantined")
+
+
+def _advance(conn: Connection, mailbox: MailboxConfig, folder: str, uidvalidity: int | None, uid: int | None,
+             now: datetime) -> None:
+    if uidvalidity is not None and uid is not None:
+        repo.set_folder_state(conn, mailbox.name, folder, uidvalidity, uid, now)
+
+
+def _is_database_down(exc: Exception) -> bool:
+    from sqlalchemy.exc import DBAPIError
+
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated or "locked" in str(exc).lower()
+                                                 or "could not connect" in str(exc).lower())
+
+
+def _summary(msg: ParsedMessage, rules: tuple[str, ...]) -> dict[str, Any]:
+    return {"to": list(msg.to)[:20], "cc": list(msg.cc)[:20], "attachments": len(msg.attachments),
+            "defects": list(msg.defects)[:10], "rules": list(rules), "html_only": msg.html_only}
+
+
+class _Applier:
+    """Applies actions for one message inside its transaction."""
+
+    def __init__(self, conn: Connection, rt: Runtime, mailbox: MailboxConfig, msg: ParsedMessage,
+                 now: datetime) -> None:
+        self.conn, self.rt, self.mailbox, self.msg, self.now = conn, rt, mailbox, msg, now
+        self.case_id: int | None = None
+        self.number: int | None = None
+        self.message_ref: int | None = None
+        self.acknowledged = False
+
+    def event(self, kind: str, data: dict[str, Any] | None = None) -> None:
+        repo.add_event(self.conn, kind, self.now, case_id=self.case_id, message_ref=self.message_ref, data=data)
+
+    def apply(self, action: d.Action) -> None:
+        if isinstance(action, d.OpenCase):
+            self.event("case.opened", {"customer": action.customer, "priority": action.priority})
+        elif isinstance(action, d.JoinCase):
+            self.event("case.joined", {"how": action.how, "kind": self.msg and "message"})
+            if self.number is not None:
+                repo.update_case(self.conn, self.number, last_activity_at=self.now)
+        elif isinstance(action, d.SetStatus):
+            assert self.number is not None
+            repo.update_case(self.conn, self.number, status=action.status, last_activity_at=self.now)
+            self.event("case.status", {"status": action.status})
+        elif isinstance(action, d.MarkFirstResponse):
+            assert self.number is not None
+            repo.update_case(self.conn, self.number, first_response_at=action.at)
+            self.event("case.first_response", {"by": action.by})
+        elif isinstance(action, d.KeepTeamPromises):
+            assert self.case_id is not None
+            kept = repo.settle_team_promises(self.conn, self.case_id, action.at)
+            if kept:
+                self.event("promise.kept", {"count": kept})
+        elif isinstance(action, d.HoldAck):
+            self.event("ack.held", {"guard": action.guard, "detail": action.detail})
+            log.warning("ack.held", case=self.number, guard=action.guard)
+        elif isinstance(action, d.Acknowledge):
+            self.acknowledge(action)
+        elif isinstance(action, d.Note):
+            self.event(action.kind, action.data)
+
+    def acknowledge(self, action: d.Acknowledge) -> None:
+        assert self.case_id is not None and self.number is not None
+        rt, msg = self.rt, self.msg
+        cfg = rt.config
+        recipient = (msg.reply_to[0] if msg.reply_to else msg.from_addr).lower()
+        if rt.team.is_ours(recipient):
+            self.event("ack.held", {"guard": "own_address", "detail": recipient})
+            return
+        estimate = fallback_estimate(self.now, action.priority, dict(cfg.promises.fallback), rt.calendar)
+        token = format_token(cfg.cases.subject_token, self.number)
+        context = _ack_context(rt, msg, token, self.number, estimate, self.now)
+        case_row = repo.case_state(self.conn, self.number)
+        rendered = rt.renderer.render("ack", case_row.language if case_row else "en", context)
+        key = f"ack:{self.number}"
+        message_id = deterministic_message_id(key, rt.message_id_domain)
+        raw = compose(OutgoingMail(
+            from_addr=self.mailbox.address, from_name=cfg.team.name, to=(recipient,), subject=rendered.subject,
+            body=rendered.body, message_id=message_id, date=self.now, reply_to=self.mailbox.address,
+            in_reply_to=msg.message_id, references=msg.references))
+        queued = repo.enqueue(
+            self.conn, idempotency_key=key, message_id=message_id, kind="ack", case_id=self.case_id,
+            mailbox=self.mailbox.name, mail_from=self.mailbox.address, rcpt_to=[recipient], raw=raw, now=self.now,
+            copy_wanted=bool(self.mailbox.smtp.save_copy))
+        if not queued:
+            return
+        repo.add_promise(self.conn, case_id=self.case_id, owner="team", source="ack",
+                         text=context["promise"]["phrase"], made_at=self.now, due_at=estimate.due)
+        self.event("ack.queued", {"due": estimate.due.isoformat(), "basis": estimate.basis,
+                                  "message_id": message_id})
+        self.acknowledged = True
+
+
+def _ack_context(rt: Runtime, msg: ParsedMessage, token: str, number: int, estimate: Estimate,
+                 now: datetime) -> dict[str, Any]:
+    tz = rt.calendar.tz
+    customer_phrase = None
+    if msg.date is not None and msg.date.utcoffset() is not None:
+        offset = msg.date.utcoffset() or timedelta(0)
+        if offset != estimate.due.astimezone(tz).utcoffset():
+            customer_phrase = phrase_in_offset(estimate.due, offset)
+    subject = msg.subject or "(no subject)"
+    return {
+        "case": number,
+        "token": token,
+        "subject": subject,
+        "normalized_subject": normalize_subject(subject, rt.config.cases.subject_token),
+        "customer_name": msg.from_name,
+        "customer": msg.from_addr,
+        "team_name": rt.config.team.name,
+        "promise": {
+            "due": estimate.due,
+            "phrase": phrase_due(estimate.due, now, tz),
+            "customer_phrase": customer_phrase,
+            "reason": " ".join(estimate.reasons),
+        },
+    }

@@ -1,0 +1,81 @@
+"""Outgoing messages: headers that thread, never loop, and cannot be injected. Pure.
+
+Every message inboxd sends has a deterministic Message-ID derived from its idempotency key,
+so a retried send is the same message, and inboxd recognises its own mail wherever it meets it
+again (the Sent folder, a Cc copy, a bounce quoting it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+
+_UNSAFE = re.compile(r"[\r\n\x00]")
+
+
+def deterministic_message_id(idempotency_key: str, domain: str) -> str:
+    """``ack-1042-3f9a…@example.com`` — the same key always gives the same Message-ID (no brackets)."""
+    digest = hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:20]
+    kind = re.sub(r"[^a-z0-9]+", "-", idempotency_key.split(":", 1)[0].lower()).strip("-") or "msg"
+    return f"inboxd.{kind}.{digest}@{domain}"
+
+
+def header_safe(value: str) -> str:
+    """Collapse anything that could start a new header line (CR, LF, NUL) into a space."""
+    return " ".join(_UNSAFE.sub(" ", value).split())
+
+
+@dataclass(frozen=True)
+class OutgoingMail:
+    from_addr: str
+    from_name: str
+    to: tuple[str, ...]
+    subject: str
+    body: str
+    message_id: str
+    date: datetime
+    reply_to: str | None = None
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    auto_submitted: str = "auto-replied"
+    extra_headers: tuple[tuple[str, str], ...] = ()
+
+
+def compose(mail: OutgoingMail) -> bytes:
+    """The message as bytes ready for SMTP (CRLF line endings)."""
+    msg = EmailMessage()
+    msg["From"] = Address(display_name=header_safe(mail.from_name), addr_spec=mail.from_addr)
+    msg["To"] = ", ".join(header_safe(a) for a in mail.to)
+    msg["Subject"] = header_safe(mail.subject)
+    msg["Date"] = format_datetime(mail.date)
+    msg["Message-ID"] = f"<{mail.message_id}>"
+    if mail.reply_to:
+        msg["Reply-To"] = header_safe(mail.reply_to)
+    if mail.in_reply_to:
+        msg["In-Reply-To"] = f"<{header_safe(mail.in_reply_to)}>"
+    refs = _references(mail.references, mail.in_reply_to)
+    if refs:
+        msg["References"] = " ".join(f"<{r}>" for r in refs)
+    # RFC 3834: mark what we send as automatic, and ask other robots not to answer it.
+    msg["Auto-Submitted"] = mail.auto_submitted
+    msg["X-Auto-Response-Suppress"] = "All"
+    msg["Precedence"] = "auto_reply" if mail.auto_submitted.startswith("auto-replied") else "bulk"
+    for name, value in mail.extra_headers:
+        msg[header_safe(name)] = header_safe(value)
+    msg.set_content(mail.body, cte="quoted-printable" if not mail.body.isascii() else "7bit")
+    return msg.as_bytes(policy=SMTP)
+
+
+def _references(references: Sequence[str], in_reply_to: str | None) -> list[str]:
+    refs = [header_safe(r) for r in references if r]
+    if in_reply_to and in_reply_to not in refs:
+        refs.append(header_safe(in_reply_to))
+    # Keep the thread root and the most recent ancestors; very long chains break some servers.
+    return refs if len(refs) <= 20 else refs[:1] + refs[-19:]

@@ -1,0 +1,71 @@
+"""Which case does a message belong to? Pure, over an index the store provides.
+
+In order: the Message-IDs in ``In-Reply-To``/``References`` against every message we stored
+or sent; then the case token in the subject (``[#1042]``, format configurable).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Protocol
+
+_REPLY_PREFIX = re.compile(
+    r"^\s*((re|aw|sv|vs|antw|fw|fwd|wg|tr|rv|r|enc)\s*(\[\d+\]|\(\d+\))?\s*[:：]\s*)+", re.IGNORECASE
+)
+
+
+class ThreadIndex(Protocol):
+    """Lookups threading needs from the store."""
+
+    def case_for_message_ids(self, message_ids: Iterable[str]) -> int | None:
+        """The case number of the newest stored or sent message among these Message-IDs."""
+        ...
+
+    def case_exists(self, number: int) -> bool: ...
+
+
+@dataclass(frozen=True)
+class ThreadMatch:
+    case_number: int
+    how: str  # "references" | "subject token"
+
+
+@lru_cache(maxsize=16)
+def _token_pattern(token_format: str) -> re.Pattern[str]:
+    # "[#{number}]" -> tolerant of spaces and of brackets mangled by mail clients.
+    before, _, after = token_format.partition("{number}")
+    core = re.escape(before.strip("[( ")) + r"\s*(\d{1,9})"
+    closing = re.escape(after.strip("]) ")) if after.strip("]) ") else ""
+    return re.compile(r"[\[(]?\s*" + core + closing + r"\s*[\])]?")
+
+
+def format_token(token_format: str, number: int) -> str:
+    return token_format.replace("{number}", str(number))
+
+
+def case_number_from_subject(subject: str, token_format: str) -> int | None:
+    match = _token_pattern(token_format).search(subject)
+    return int(match.group(1)) if match else None
+
+
+def normalize_subject(subject: str, token_format: str = "[#{number}]") -> str:
+    """The subject without reply prefixes and case tokens, lower-cased, for comparison."""
+    subject = _token_pattern(token_format).sub(" ", subject)
+    subject = _REPLY_PREFIX.sub("", subject)
+    return " ".join(subject.split()).lower()
+
+
+def find_case(in_reply_to: tuple[str, ...], references: tuple[str, ...], subject: str,
+              index: ThreadIndex, token_format: str) -> ThreadMatch | None:
+    ids = list(dict.fromkeys((*in_reply_to, *reversed(references))))
+    if ids:
+        number = index.case_for_message_ids(ids)
+        if number is not None:
+            return ThreadMatch(number, "references")
+    number = case_number_from_subject(subject, token_format)
+    if number is not None and index.case_exists(number):
+        return ThreadMatch(number, "subject token")
+    return None

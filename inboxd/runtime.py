@@ -1,0 +1,41 @@
+"""Everything derived from one loaded configuration, built once and swapped whole on reload."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from inboxd.calendar import BusinessCalendar
+from inboxd.config import Config, MailboxConfig
+from inboxd.mail.classify import TeamIdentity
+from inboxd.render import Renderer, resolve_template_dir
+
+
+@dataclass(frozen=True)
+class Runtime:
+    config: Config
+    calendar: BusinessCalendar
+    team: TeamIdentity
+    renderer: Renderer
+    message_id_domain: str
+
+    def mailbox(self, name: str) -> MailboxConfig:
+        for mailbox in self.config.mailboxes:
+            if mailbox.name == name:
+                return mailbox
+        raise LookupError(f"no mailbox {name!r} in the configuration")
+
+
+def build_runtime(config: Config, config_dir: Path | None = None) -> Runtime:
+    team = config.team
+    calendar = BusinessCalendar.build(
+        team.timezone, team.business_hours, country=team.holidays.country,
+        subdivision=team.holidays.subdivision, extra_closed=team.holidays.extra)
+    identity = TeamIdentity(
+        our_addresses=frozenset(m.address.lower() for m in config.mailboxes),
+        staff=frozenset(s.email.lower() for s in team.staff),
+        staff_domains=frozenset(d.lower() for d in team.staff_domains),
+    )
+    domain = config.cases.message_id_domain or config.mailboxes[0].address.rpartition("@")[2]
+    renderer = Renderer(resolve_template_dir(config.templates.directory, config_dir))
+    return Runtime(config=config, calendar=calendar, team=identity, renderer=renderer, message_id_domain=domain)

@@ -1,0 +1,350 @@
+"""Queries over the durable state. The only module that writes SQL.
+
+Functions take an open connection, so that the caller decides the transaction: ingest
+records a message and everything it caused in one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from inboxd.cases import CaseState
+from inboxd.decide import SenderHistory
+from inboxd.store.schema import cases, events, folder_state, messages, outbox, promises
+
+FIRST_CASE_NUMBER = 1001
+
+
+class Store:
+    """The database behind one or several daemons."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+# -- folders -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FolderState:
+    uidvalidity: int
+    last_uid: int
+    last_poll_at: datetime | None
+
+
+def get_folder_state(conn: Connection, mailbox: str, folder: str) -> FolderState | None:
+    row = conn.execute(
+        select(folder_state.c.uidvalidity, folder_state.c.last_uid, folder_state.c.last_poll_at).where(
+            folder_state.c.mailbox == mailbox, folder_state.c.folder == folder)
+    ).first()
+    return FolderState(row.uidvalidity, row.last_uid, row.last_poll_at) if row else None
+
+
+def set_folder_state(conn: Connection, mailbox: str, folder: str, uidvalidity: int, last_uid: int,
+                     now: datetime) -> None:
+    """Record that every UID up to ``last_uid`` is done (never moves backwards within a UIDVALIDITY)."""
+    current = get_folder_state(conn, mailbox, folder)
+    if current is None:
+        conn.execute(insert(folder_state).values(mailbox=mailbox, folder=folder, uidvalidity=uidvalidity,
+                                                 last_uid=last_uid, updated_at=now, last_poll_at=now))
+        return
+    if current.uidvalidity == uidvalidity and last_uid < current.last_uid:
+        return
+    conn.execute(update(folder_state).where(folder_state.c.mailbox == mailbox, folder_state.c.folder == folder)
+                 .values(uidvalidity=uidvalidity, last_uid=last_uid, updated_at=now, last_poll_at=now))
+
+
+def touch_folder(conn: Connection, mailbox: str, folder: str, now: datetime) -> None:
+    conn.execute(update(folder_state).where(folder_state.c.mailbox == mailbox, folder_state.c.folder == folder)
+                 .values(last_poll_at=now))
+
+
+def folder_states(conn: Connection) -> list[dict[str, Any]]:
+    return [dict(r._mapping) for r in conn.execute(select(folder_state).order_by(folder_state.c.id))]
+
+
+# -- messages ------------------------------------------------------------------------------------
+
+
+def has_message(conn: Connection, message_id: str, content_hash: str) -> bool:
+    return conn.execute(select(messages.c.id).where(messages.c.message_id == message_id,
+                                                    messages.c.content_hash == content_hash)).first() is not None
+
+
+def is_own_message_id(conn: Connection, message_id: str) -> bool:
+    return conn.execute(select(outbox.c.id).where(outbox.c.message_id == message_id)).first() is not None
+
+
+def insert_message(conn: Connection, **values: Any) -> int:
+    result = conn.execute(insert(messages).values(**values))
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def quarantined_messages(conn: Connection, limit: int = 100) -> list[dict[str, Any]]:
+    rows = conn.execute(select(messages.c.id, messages.c.mailbox, messages.c.folder, messages.c.uid,
+                               messages.c.message_id, messages.c.error, messages.c.received_at)
+                        .where(messages.c.status == "quarantined").order_by(messages.c.id.desc()).limit(limit))
+    return [dict(r._mapping) for r in rows]
+
+
+# -- threading index -----------------------------------------------------------------------------
+
+
+class ConnIndex:
+    """The :class:`inboxd.mail.threading.ThreadIndex` over one connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def case_for_message_ids(self, message_ids: Iterable[str]) -> int | None:
+        ids = [m for m in message_ids if m][:200]
+        if not ids:
+            return None
+        row = self.conn.execute(
+            select(cases.c.number).select_from(messages.join(cases, messages.c.case_id == cases.c.id))
+            .where(messages.c.message_id.in_(ids)).order_by(messages.c.id.desc()).limit(1)).first()
+        if row is None:
+            row = self.conn.execute(
+                select(cases.c.number).select_from(outbox.join(cases, outbox.c.case_id == cases.c.id))
+                .where(outbox.c.message_id.in_(ids)).order_by(outbox.c.id.desc()).limit(1)).first()
+        return int(row.number) if row else None
+
+    def case_exists(self, number: int) -> bool:
+        return self.conn.execute(select(cases.c.id).where(cases.c.number == number)).first() is not None
+
+
+# -- cases ---------------------------------------------------------------------------------------
+
+
+def case_state(conn: Connection, number: int) -> CaseState | None:
+    row = conn.execute(select(cases).where(cases.c.number == number)).first()
+    if row is None:
+        return None
+    acked = conn.execute(select(outbox.c.id).where(outbox.c.case_id == row.id, outbox.c.kind == "ack")).first()
+    return CaseState(number=row.number, status=row.status, customer=row.customer, priority=row.priority,
+                     language=row.language, subject=row.subject, opened_at=row.opened_at,
+                     first_response_at=row.first_response_at, acknowledged=acked is not None)
+
+
+def case_id(conn: Connection, number: int) -> int:
+    row = conn.execute(select(cases.c.id).where(cases.c.number == number)).first()
+    if row is None:
+        raise LookupError(f"no case {number}")
+    return int(row.id)
+
+
+def insert_case(conn: Connection, *, mailbox: str, customer: str, customer_name: str, subject: str,
+                priority: str, language: str, now: datetime) -> tuple[int, int]:
+    """Open a case; return (id, number). Numbers are sequential from 1001."""
+    highest = conn.execute(select(func.max(cases.c.number))).scalar()
+    number = max(int(highest or 0) + 1, FIRST_CASE_NUMBER)
+    result = conn.execute(insert(cases).values(
+        number=number, mailbox=mailbox, status="waiting_on_us", priority=priority, language=language,
+        customer=customer, customer_name=customer_name or None, subject=subject, opened_at=now,
+        last_activity_at=now))
+    return int(result.inserted_primary_key[0]), number  # type: ignore[index]
+
+
+def update_case(conn: Connection, number: int, **values: Any) -> None:
+    conn.execute(update(cases).where(cases.c.number == number).values(**values))
+
+
+def add_event(conn: Connection, kind: str, now: datetime, *, case_id: int | None = None,
+              message_ref: int | None = None, data: dict[str, Any] | None = None) -> None:
+    conn.execute(insert(events).values(at=now, case_id=case_id, message_ref=message_ref, kind=kind, data=data))
+
+
+def sender_history(conn: Connection, sender: str, *, acks_since: datetime, burst_since: datetime,
+                   burst_until: datetime) -> SenderHistory:
+    acks = conn.execute(
+        select(func.count()).select_from(outbox.join(cases, outbox.c.case_id == cases.c.id))
+        .where(cases.c.customer == sender, outbox.c.kind == "ack", outbox.c.created_at >= acks_since)).scalar()
+    burst = conn.execute(
+        select(func.count()).select_from(messages)
+        .where(messages.c.from_addr == sender, messages.c.direction == "in",
+               messages.c.sent_at >= burst_since, messages.c.sent_at <= burst_until)).scalar()
+    return SenderHistory(acks_in_window=int(acks or 0), messages_in_burst_window=int(burst or 0))
+
+
+# -- promises ------------------------------------------------------------------------------------
+
+
+def add_promise(conn: Connection, *, case_id: int, owner: str, source: str, text: str, made_at: datetime,
+                due_at: datetime) -> int:
+    result = conn.execute(insert(promises).values(case_id=case_id, owner=owner, source=source, text=text,
+                                                  made_at=made_at, due_at=due_at, state="open"))
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def settle_team_promises(conn: Connection, case_id: int, at: datetime) -> int:
+    """A staff response keeps every open team promise that was still due; return how many."""
+    result = conn.execute(update(promises).where(promises.c.case_id == case_id, promises.c.owner == "team",
+                                                 promises.c.state == "open")
+                          .values(state="kept", settled_at=at))
+    return int(result.rowcount or 0)
+
+
+def break_overdue_promises(conn: Connection, now: datetime) -> list[dict[str, Any]]:
+    """Mark open promises whose due time has passed as broken; return them."""
+    rows = conn.execute(select(promises.c.id, promises.c.case_id, promises.c.owner, promises.c.due_at)
+                        .where(promises.c.state == "open", promises.c.due_at < now)
+                        .with_for_update(skip_locked=True)).all()
+    if rows:
+        conn.execute(update(promises).where(promises.c.id.in_([r.id for r in rows]))
+                     .values(state="broken", settled_at=now))
+    return [dict(r._mapping) for r in rows]
+
+
+# -- outbox --------------------------------------------------------------------------------------
+
+
+def enqueue(conn: Connection, *, idempotency_key: str, message_id: str, kind: str, case_id: int | None,
+            mailbox: str, mail_from: str, rcpt_to: Sequence[str], raw: bytes, now: datetime,
+            copy_wanted: bool) -> bool:
+    """Queue a message; return False when one with the same idempotency key already exists."""
+    if conn.execute(select(outbox.c.id).where(outbox.c.idempotency_key == idempotency_key)).first():
+        return False
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(outbox).values(
+                idempotency_key=idempotency_key, message_id=message_id, kind=kind, case_id=case_id,
+                mailbox=mailbox, mail_from=mail_from, rcpt_to=list(rcpt_to), raw=raw, state="pending",
+                attempts=0, next_attempt_at=now, created_at=now, copy_state="pending" if copy_wanted else None))
+    except IntegrityError:
+        return False
+    return True
+
+
+SEND_LEASE = timedelta(minutes=5)
+
+
+def claim_outbox(conn: Connection, now: datetime, limit: int = 100) -> list[dict[str, Any]]:
+    """Claim due messages for sending. A claim is a lease: if the sender dies, it expires and
+    another sender (or the restarted daemon) takes the message over."""
+    rows = conn.execute(
+        select(outbox.c.id, outbox.c.mailbox, outbox.c.mail_from, outbox.c.rcpt_to, outbox.c.raw,
+               outbox.c.attempts, outbox.c.message_id, outbox.c.kind, outbox.c.case_id)
+        .where(or_(outbox.c.state == "pending", outbox.c.state == "sending"), outbox.c.next_attempt_at <= now)
+        .order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit)
+        .with_for_update(skip_locked=True)).all()
+    if rows:
+        conn.execute(update(outbox).where(outbox.c.id.in_([r.id for r in rows]))
+                     .values(state="sending", next_attempt_at=now + SEND_LEASE))
+    return [dict(r._mapping) for r in rows]
+
+
+def release_sending(conn: Connection, now: datetime) -> int:
+    """Give back claims of a daemon that stopped (single-daemon SQLite start-up)."""
+    result = conn.execute(update(outbox).where(outbox.c.state == "sending")
+                          .values(state="pending", next_attempt_at=now))
+    return int(result.rowcount or 0)
+
+
+def mark_sent(conn: Connection, outbox_id: int, now: datetime) -> None:
+    conn.execute(update(outbox).where(outbox.c.id == outbox_id)
+                 .values(state="sent", sent_at=now, attempts=outbox.c.attempts + 1, last_error=None))
+
+
+def mark_retry(conn: Connection, outbox_id: int, error: str, next_attempt_at: datetime) -> None:
+    conn.execute(update(outbox).where(outbox.c.id == outbox_id)
+                 .values(state="pending", attempts=outbox.c.attempts + 1, last_error=error[:2000],
+                         next_attempt_at=next_attempt_at))
+
+
+def mark_failed(conn: Connection, outbox_id: int, error: str, now: datetime) -> None:
+    conn.execute(update(outbox).where(outbox.c.id == outbox_id)
+                 .values(state="failed", attempts=outbox.c.attempts + 1, last_error=error[:2000],
+                         next_attempt_at=now))
+
+
+def pending_copies(conn: Connection, limit: int = 50) -> list[dict[str, Any]]:
+    rows = conn.execute(select(outbox.c.id, outbox.c.mailbox, outbox.c.raw, outbox.c.message_id)
+                        .where(outbox.c.state == "sent", outbox.c.copy_state == "pending")
+                        .order_by(outbox.c.id).limit(limit))
+    return [dict(r._mapping) for r in rows]
+
+
+def mark_copied(conn: Connection, outbox_id: int, state: str = "done") -> None:
+    conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(copy_state=state))
+
+
+def outbox_counts(conn: Connection) -> dict[str, int]:
+    rows = conn.execute(select(outbox.c.state, func.count()).group_by(outbox.c.state))
+    return {str(state): int(count) for state, count in rows}
+
+
+def next_outbox_due(conn: Connection) -> datetime | None:
+    value = conn.execute(select(func.min(outbox.c.next_attempt_at))
+                         .where(outbox.c.state.in_(("pending", "sending")))).scalar()
+    return value  # type: ignore[no-any-return]
+
+
+# -- reading, for the CLI ------------------------------------------------------------------------
+
+
+def list_cases(conn: Connection, *, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    open_promise = (select(func.min(promises.c.due_at)).where(promises.c.case_id == cases.c.id,
+                                                             promises.c.state == "open")
+                    .correlate(cases).scalar_subquery())
+    query = select(cases.c.number, cases.c.status, cases.c.priority, cases.c.customer, cases.c.subject,
+                   cases.c.opened_at, cases.c.first_response_at, open_promise.label("promised_by"))
+    if status:
+        query = query.where(cases.c.status == status)
+    rows = conn.execute(query.order_by(cases.c.number.desc()).limit(limit))
+    return [dict(r._mapping) for r in rows]
+
+
+def case_detail(conn: Connection, number: int) -> dict[str, Any] | None:
+    row = conn.execute(select(cases).where(cases.c.number == number)).first()
+    if row is None:
+        return None
+    detail = dict(row._mapping)
+    detail["messages"] = [dict(r._mapping) for r in conn.execute(
+        select(messages.c.id, messages.c.received_at, messages.c.direction, messages.c.kind, messages.c.from_addr,
+               messages.c.subject, messages.c.message_id, messages.c.status)
+        .where(messages.c.case_id == row.id).order_by(messages.c.id))]
+    detail["sent"] = [dict(r._mapping) for r in conn.execute(
+        select(outbox.c.id, outbox.c.created_at, outbox.c.kind, outbox.c.rcpt_to, outbox.c.state,
+               outbox.c.sent_at, outbox.c.message_id, outbox.c.attempts, outbox.c.last_error)
+        .where(outbox.c.case_id == row.id).order_by(outbox.c.id))]
+    detail["promises"] = [dict(r._mapping) for r in conn.execute(
+        select(promises.c.owner, promises.c.source, promises.c.text, promises.c.made_at, promises.c.due_at,
+               promises.c.state, promises.c.settled_at)
+        .where(promises.c.case_id == row.id).order_by(promises.c.id))]
+    detail["events"] = [dict(r._mapping) for r in conn.execute(
+        select(events.c.at, events.c.kind, events.c.data).where(events.c.case_id == row.id)
+        .order_by(events.c.id))]
+    return detail
+
+
+def counts(conn: Connection) -> dict[str, int]:
+    result: dict[str, int] = {}
+    for status, count in conn.execute(select(cases.c.status, func.count()).group_by(cases.c.status)):
+        result[f"cases_{status}"] = int(count)
+    result["messages"] = int(conn.execute(select(func.count()).select_from(messages)).scalar() or 0)
+    result["quarantined"] = int(conn.execute(select(func.count()).select_from(messages)
+                                             .where(messages.c.status == "quarantined")).scalar() or 0)
+    return result
+
+
+__all__ = ["Store", "and_"]

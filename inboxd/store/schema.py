@@ -1,0 +1,165 @@
+"""The durable state, as SQLAlchemy Core tables.
+
+The database, not IMAP flags, is the source of truth for what was processed, promised,
+scheduled and sent. Every change here needs an Alembic migration in ``migrations/versions``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from inboxd.store.types import UTCDateTime as DateTime
+
+# Constraint names are explicit so that migrations behave the same on SQLite and PostgreSQL.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# Where ingest stands in each watched folder: UIDs up to last_uid (for this UIDVALIDITY) are done.
+folder_state = Table(
+    "folder_state",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("mailbox", String(100), nullable=False),
+    Column("folder", String(500), nullable=False),
+    Column("uidvalidity", BigInteger, nullable=False),
+    Column("last_uid", BigInteger, nullable=False, default=0),
+    Column("last_poll_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("mailbox", "folder"),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("number", Integer, nullable=False, unique=True),
+    Column("mailbox", String(100), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("priority", String(16), nullable=False),
+    Column("language", String(16), nullable=False),
+    Column("customer", String(320), nullable=False),
+    Column("customer_name", String(500)),
+    Column("subject", Text, nullable=False, default=""),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("first_response_at", DateTime(timezone=True)),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("last_activity_at", DateTime(timezone=True), nullable=False),
+    Index("ix_cases_status", "status"),
+    Index("ix_cases_customer", "customer"),
+)
+
+# Every message inboxd met: received, quarantined, or recognised as a duplicate of one it has.
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("message_id", String(998), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("mailbox", String(100), nullable=False),
+    Column("folder", String(500), nullable=False),
+    Column("uidvalidity", BigInteger),
+    Column("uid", BigInteger),
+    Column("direction", String(8), nullable=False),  # in | out
+    Column("kind", String(32), nullable=False),  # customer, staff, auto_reply, … or quarantined
+    Column("status", String(16), nullable=False),  # processed | quarantined
+    Column("case_id", Integer, ForeignKey("cases.id")),
+    Column("from_addr", String(320)),
+    Column("subject", Text),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("reason", Text),
+    Column("error", Text),
+    Column("summary", JSON),
+    Column("raw", LargeBinary),
+    UniqueConstraint("message_id", "content_hash"),
+    Index("ix_messages_message_id", "message_id"),
+    Index("ix_messages_case_id", "case_id"),
+    Index("ix_messages_from_addr_received_at", "from_addr", "received_at"),
+)
+
+promises = Table(
+    "promises",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("owner", String(320), nullable=False),  # "team" or a staff address
+    Column("source", String(32), nullable=False),  # ack | reply | delay_notice
+    Column("text", Text, nullable=False),
+    Column("made_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("state", String(16), nullable=False),  # open | kept | broken | superseded
+    Column("settled_at", DateTime(timezone=True)),
+    Index("ix_promises_state_due_at", "state", "due_at"),
+    Index("ix_promises_case_id", "case_id"),
+)
+
+scheduled = Table(
+    "scheduled",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("case_id", Integer, ForeignKey("cases.id")),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("payload", JSON),
+    Column("claimed_by", String(100)),
+    Column("claimed_until", DateTime(timezone=True)),
+    Column("done_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_scheduled_done_at_due_at", "done_at", "due_at"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("idempotency_key", String(200), nullable=False, unique=True),
+    Column("message_id", String(998), nullable=False, unique=True),
+    Column("kind", String(32), nullable=False),
+    Column("case_id", Integer, ForeignKey("cases.id")),
+    Column("mailbox", String(100), nullable=False),
+    Column("mail_from", String(320), nullable=False),
+    Column("rcpt_to", JSON, nullable=False),
+    Column("raw", LargeBinary, nullable=False),
+    Column("state", String(16), nullable=False),  # pending | sending | sent | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("copy_state", String(16)),  # None (no copy wanted) | pending | done | failed
+    Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
+)
+
+# Append-only audit of every decision: what `inboxd cases show` and stats read.
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("case_id", Integer, ForeignKey("cases.id")),
+    Column("message_ref", Integer, ForeignKey("messages.id")),
+    Column("kind", String(64), nullable=False),
+    Column("data", JSON),
+    Index("ix_events_case_id", "case_id"),
+)
+

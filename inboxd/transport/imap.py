@@ -1,0 +1,164 @@
+"""IMAP over imapclient: login (password or XOAUTH2), read-only select, fetch, IDLE, APPEND.
+
+Folders are always selected read-only and bodies fetched with ``BODY.PEEK[]``: inboxd never
+changes ``\\Seen`` or moves mail. Every imapclient/socket error leaves here as an
+:class:`inboxd.errors.ImapError` or :class:`inboxd.errors.AuthError`.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import imapclient
+from imapclient.exceptions import IMAPClientError, LoginError
+
+from inboxd.errors import AuthError, ImapError
+from inboxd.transport.tlsutil import tls_context
+
+
+@dataclass(frozen=True)
+class ImapSettings:
+    host: str
+    port: int
+    security: str  # tls | starttls | none
+    username: str
+    secret: str
+    oauth2: bool = False
+    timeout: float = 30.0
+    verify_tls: bool = True
+    ca_file: str | None = None
+
+
+@dataclass(frozen=True)
+class FolderStatus:
+    uidvalidity: int
+    uidnext: int | None
+    exists: int
+
+
+class MailStore(Protocol):
+    """What ingest needs from an IMAP connection (a fake can stand in for unit tests)."""
+
+    def select(self, folder: str) -> FolderStatus: ...
+    def uids_above(self, last_uid: int) -> list[int]: ...
+    def fetch(self, uids: list[int]) -> dict[int, bytes]: ...
+
+
+@contextmanager
+def _translated(action: str) -> Iterator[None]:
+    try:
+        yield
+    except LoginError as exc:
+        raise AuthError(f"IMAP {action}: login rejected: {exc}") from exc
+    except (IMAPClientError, OSError, ssl.SSLError, socket.timeout) as exc:
+        raise ImapError(f"IMAP {action}: {exc}") from exc
+
+
+class ImapConnection:
+    """One logged-in IMAP connection."""
+
+    def __init__(self, settings: ImapSettings) -> None:
+        self.settings = settings
+        self.client: Any = None
+        self.idle_supported = False
+        self._idling = False
+
+    def connect(self) -> ImapConnection:
+        s = self.settings
+        with _translated("connect"):
+            context = tls_context(s.verify_tls, s.ca_file)
+            client = imapclient.IMAPClient(s.host, port=s.port, ssl=s.security == "tls",
+                                           ssl_context=context if s.security == "tls" else None,
+                                           timeout=s.timeout, use_uid=True)
+            if s.security == "starttls":
+                client.starttls(context)
+            if s.oauth2:
+                client.oauth2_login(s.username, s.secret)
+            else:
+                client.login(s.username, s.secret)
+            self.client = client
+            self.idle_supported = client.has_capability("IDLE")
+        return self
+
+    def close(self) -> None:
+        client, self.client = self.client, None
+        if client is None:
+            return
+        try:
+            if self._idling:
+                client.idle_done()
+            client.logout()
+        except Exception:  # noqa: BLE001 - closing a broken connection must not raise
+            try:
+                client.shutdown()
+            except Exception:  # noqa: BLE001
+                pass
+
+    def __enter__(self) -> ImapConnection:
+        return self.connect() if self.client is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def select(self, folder: str) -> FolderStatus:
+        with _translated(f"select {folder}"):
+            info = self.client.select_folder(folder, readonly=True)
+        uidnext = info.get(b"UIDNEXT")
+        return FolderStatus(uidvalidity=int(info[b"UIDVALIDITY"]), uidnext=int(uidnext) if uidnext else None,
+                            exists=int(info.get(b"EXISTS", 0)))
+
+    def uids_above(self, last_uid: int) -> list[int]:
+        with _translated("search"):
+            # "UID n:*" always includes the highest UID even when it is below n: filter.
+            uids = self.client.search(["UID", f"{last_uid + 1}:*"])
+        return sorted(int(u) for u in uids if int(u) > last_uid)
+
+    def fetch(self, uids: list[int]) -> dict[int, bytes]:
+        if not uids:
+            return {}
+        with _translated("fetch"):
+            data = self.client.fetch(uids, ["BODY.PEEK[]"])
+        result: dict[int, bytes] = {}
+        for uid, item in data.items():
+            body = item.get(b"BODY[]")
+            if isinstance(body, bytes):
+                result[int(uid)] = body
+        return result
+
+    def idle_wait(self, timeout: float) -> bool:
+        """Wait in IDLE up to ``timeout`` seconds; True when the server reported a change."""
+        with _translated("idle"):
+            if not self._idling:
+                self.client.idle()
+                self._idling = True
+            responses = self.client.idle_check(timeout=timeout)
+            changed = any(len(r) >= 2 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
+            if changed:
+                self.client.idle_done()
+                self._idling = False
+            return changed
+
+    def end_idle(self) -> None:
+        if self._idling:
+            with _translated("idle done"):
+                self.client.idle_done()
+            self._idling = False
+
+    def noop(self) -> None:
+        with _translated("noop"):
+            self.client.noop()
+
+    def append(self, folder: str, raw: bytes, flags: tuple[bytes, ...] = (b"\\Seen",)) -> None:
+        with _translated(f"append to {folder}"):
+            if not self.client.folder_exists(folder):
+                self.client.create_folder(folder)
+            self.client.append(folder, raw, flags=flags)
+
+    def search_message_id(self, message_id: str) -> list[int]:
+        with _translated("search message-id"):
+            return [int(u) for u in self.client.search(["HEADER", "Message-ID", f"<{message_id}>"])]

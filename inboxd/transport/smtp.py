@@ -1,0 +1,102 @@
+"""SMTP over smtplib: implicit TLS, STARTTLS, or plain on loopback only; AUTH when configured.
+
+smtplib errors leave here translated: 4xx and network trouble → :class:`SmtpError` (retry),
+5xx → :class:`PermanentSendError`, rejected credentials → :class:`AuthError`.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from inboxd.errors import AuthError, PermanentSendError, SmtpError
+from inboxd.transport.tlsutil import tls_context
+
+LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str  # tls | starttls | none
+    username: str | None = None
+    secret: str | None = None
+    timeout: float = 30.0
+    verify_tls: bool = True
+    ca_file: str | None = None
+
+
+@contextmanager
+def _translated(action: str) -> Iterator[None]:
+    try:
+        yield
+    except smtplib.SMTPAuthenticationError as exc:
+        raise AuthError(f"SMTP {action}: login rejected ({exc.smtp_code})") from exc
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _ in exc.recipients.values()]
+        if all(400 <= c < 500 for c in codes):
+            raise SmtpError(f"SMTP {action}: recipients deferred {codes}") from exc
+        raise PermanentSendError(f"SMTP {action}: recipients refused {codes}") from exc
+    except smtplib.SMTPResponseException as exc:
+        text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc)
+        if 500 <= exc.smtp_code < 600:
+            raise PermanentSendError(f"SMTP {action}: {exc.smtp_code} {text}") from exc
+        raise SmtpError(f"SMTP {action}: {exc.smtp_code} {text}") from exc
+    except (smtplib.SMTPException, OSError, ssl.SSLError, socket.timeout) as exc:
+        raise SmtpError(f"SMTP {action}: {exc}") from exc
+
+
+class SmtpConnection:
+    """One SMTP session, reused for many messages."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        if settings.security == "none" and settings.host not in LOOPBACK and not settings.host.startswith("127."):
+            raise SmtpError("plain SMTP is allowed only on loopback")
+        self.settings = settings
+        self.client: smtplib.SMTP | None = None
+
+    def connect(self) -> SmtpConnection:
+        s = self.settings
+        with _translated("connect"):
+            context = tls_context(s.verify_tls, s.ca_file)
+            if s.security == "tls":
+                client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
+            else:
+                client = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+                client.ehlo()
+                if s.security == "starttls":
+                    client.starttls(context=context)
+                    client.ehlo()
+            if s.username:
+                client.login(s.username, s.secret or "")
+            self.client = client
+        return self
+
+    def send(self, mail_from: str, rcpt_to: Sequence[str], raw: bytes) -> None:
+        if self.client is None:
+            self.connect()
+        assert self.client is not None
+        with _translated("send"):
+            refused = self.client.sendmail(mail_from, list(rcpt_to), raw)
+        if refused:
+            # Some recipients took it: the message is sent; refusals are reported by the caller's log.
+            raise PermanentSendError(f"SMTP send: some recipients refused: {sorted(refused)}")
+
+    def close(self) -> None:
+        client, self.client = self.client, None
+        if client is not None:
+            try:
+                client.quit()
+            except Exception:  # noqa: BLE001
+                client.close()
+
+    def __enter__(self) -> SmtpConnection:
+        return self.connect() if self.client is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
