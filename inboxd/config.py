@@ -587,6 +587,8 @@ class ImapConfig(_SecretOwner):
     oauth2: bool = False
     folders: FoldersConfig = Field(default_factory=FoldersConfig)
     idle: bool = True
+    # A folder seen for the first time: "new" processes only mail arriving from now on, "all" every message.
+    initial_sync: Literal["new", "all"] = "new"
     poll_interval: CalendarDurationField = Duration(60, "s")
     timeout: CalendarDurationField = Duration(30, "s")
     verify_tls: bool = True
@@ -1228,10 +1230,12 @@ def load_config_text(text: str, source_name: str = "<config>", base_dir: Path | 
     problems: list[tuple[int, str]] = [
         (line, _problem(source_name, line, "", text)) for line, text in document.problems
     ]
+    # Top-level keys starting with "x-" hold YAML anchors to reuse (as in docker-compose files).
+    data = {key: value for key, value in document.data.items() if not str(key).startswith("x-")}
     config: Config | None = None
     try:
         config = Config.model_validate(
-            document.data, context={"base_dir": Path(base_dir) if base_dir is not None else Path.cwd()}
+            data, context={"base_dir": Path(base_dir) if base_dir is not None else Path.cwd()}
         )
     except ValidationError as exc:
         for error in exc.errors():

@@ -23,7 +23,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from inboxd.backoff import Backoff
 from inboxd.clock import Clock, SystemClock
 from inboxd.config import Config, MailboxConfig, load_config, resolve_secret
-from inboxd.errors import AuthError, ConfigError, InboxdError, SecretError, TransientError
+from inboxd.errors import AuthError, ConfigError, FolderMissing, InboxdError, SecretError, TransientError
 from inboxd.ingest import Processor
 from inboxd.mail.classify import FolderRole
 from inboxd.outbox import Sender
@@ -79,7 +79,10 @@ class FolderStatus:
 def sync_folder(conn: ImapConnection, processor: Processor, mailbox: MailboxConfig, role: FolderRole,
                 folder: str, store: repo.Store, clock: Clock,
                 should_stop: Callable[[], bool] = lambda: False) -> int:
-    """Fetch and process every message above the watermark; return how many were processed."""
+    """Fetch and process every message above the watermark; return how many were processed.
+
+    Raises FolderMissing when the folder does not exist (the caller reports it and retries later).
+    """
     status = conn.select(folder)
     with store.begin() as db:
         state = repo.get_folder_state(db, mailbox.name, folder)
@@ -148,6 +151,10 @@ class FolderWatcher(threading.Thread):
                 log.info("imap.connected", mailbox=self.mailbox_name, folder=self.folder, idle=conn.idle_supported)
                 backoff.reset()
                 self._serve(conn, mailbox)
+            except FolderMissing as exc:
+                self.status.up, self.status.error = False, str(exc)
+                log.warning("folder.missing", mailbox=self.mailbox_name, folder=self.folder, error=str(exc))
+                self.stop_event.wait(60.0)
             except (TransientError, AuthError, SecretError) as exc:
                 self.status.up, self.status.error = False, str(exc)
                 delay = backoff.next_delay() * (5 if isinstance(exc, AuthError | SecretError) else 1)
@@ -390,7 +397,10 @@ class Daemon:
         for name, role, folder in watched_folders(self.runtime.config):
             mailbox = self.runtime.mailbox(name)
             with ImapConnection(imap_settings(mailbox)) as conn:
-                processed += sync_folder(conn, self.processor, mailbox, role, folder, self.store, self.clock)
+                try:
+                    processed += sync_folder(conn, self.processor, mailbox, role, folder, self.store, self.clock)
+                except FolderMissing as exc:
+                    log.warning("folder.missing", mailbox=name, folder=folder, error=str(exc))
         result = self.sender.flush()
         self.tick()
         return {"processed": processed, "sent": result.sent, "retried": result.retried, "failed": result.failed}

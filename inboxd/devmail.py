@@ -97,8 +97,13 @@ def find_dovecot() -> Path | None:
 
 
 def parse_message(raw: bytes) -> email.message.EmailMessage:
-    """Parse raw RFC 5322 bytes with the modern policy (``email.policy.default``)."""
-    return cast(email.message.EmailMessage, email.message_from_bytes(raw, policy=email.policy.default))
+    """Parse raw RFC 5322 bytes with the modern policy (``email.policy.default``).
+
+    Line endings become ``\\n`` first, as Python's email package expects, so ``get_content()`` of a message
+    that crossed SMTP or IMAP (CRLF on the wire) reads like the text that was sent.
+    """
+    text = raw.replace(b"\r\n", b"\n")
+    return cast(email.message.EmailMessage, email.message_from_bytes(text, policy=email.policy.default))
 
 
 def _crlf(raw: bytes) -> bytes:
@@ -172,7 +177,7 @@ class Dovecot:
     """A private Dovecot (IMAP + LMTP + Sieve) in a temp dir on free loopback ports.
 
     ``base_dir`` holds everything: the config (``dovecot.conf``), the log (``dovecot.log``), the passwd-file
-    (``users``), maildirs (``mail/<address>``) and homes with Sieve scripts (``home/<address>``). When run as root,
+    (``users/<address>``), maildirs (``mail/<address>``) and homes with Sieve scripts (``home/<address>``). When run as root,
     Dovecot's mail processes run as the ``dovecot`` user, which must be able to enter every parent of
     ``base_dir``: use a directory made with ``tempfile.mkdtemp()`` under /tmp, not pytest's ``tmp_path``
     (``/tmp/pytest-of-root`` is mode 0700).
@@ -191,7 +196,6 @@ class Dovecot:
         self.startup_seconds: float | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._finalizer: weakref.finalize[Any, Any] | None = None
-        self._users_lock = threading.Lock()
         self._as_root = os.geteuid() == 0
         if self._as_root:
             entry = pwd.getpwnam("dovecot")
@@ -212,8 +216,8 @@ class Dovecot:
         return self.base_dir / "dovecot.log"
 
     @property
-    def users_path(self) -> Path:
-        """The passwd-file holding one ``address:{PLAIN}password`` line per user."""
+    def users_dir(self) -> Path:
+        """One passwd-file per user, named after the address, holding ``address:{PLAIN}password``."""
         return self.base_dir / "users"
 
     def home(self, address: str) -> Path:
@@ -295,11 +299,11 @@ class Dovecot:
             directory.mkdir(exist_ok=True)
             self._give_to_mail_user(directory)
         (self.base_dir / "state").mkdir(exist_ok=True)
-        self.users_path.touch()
-        # The passwords are test passwords, but the auth process (running as dovecot) is the only reader needed.
-        self.users_path.chmod(0o640)
+        self.users_dir.mkdir(exist_ok=True)
+        # Test passwords, but still: only root and the auth process (running as dovecot) need to read them.
+        self.users_dir.chmod(0o750)
         if self._as_root:
-            os.chown(self.users_path, 0, self._mail_gid)
+            os.chown(self.users_dir, 0, self._mail_gid)
 
     def _check_traversable(self) -> None:
         # As root, Dovecot's mail processes run as the dovecot user and must be able to reach base_dir.
@@ -349,13 +353,15 @@ listen = {LOOPBACK}
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+# Tests log in with wrong passwords on purpose; the default 2 s penalty would only slow them down.
+auth_failure_delay = 0
 mail_location = maildir:{base}/mail/%u
 {users}first_valid_uid = 1
 first_valid_gid = 1
 {submission}
 passdb {{
   driver = passwd-file
-  args = scheme=plain username_format=%u {base}/users
+  args = scheme=plain username_format=%u {base}/users/%u
 }}
 userdb {{
   driver = static
@@ -457,15 +463,27 @@ plugin {{
     # Users and Sieve ---------------------------------------------------------------------------------------
 
     def add_user(self, address: str, password: str = "secret") -> None:
-        """Create a mailbox user; works while Dovecot runs, since the passwd-file is re-read when it changes."""
+        """Create a mailbox user; it can log in and receive mail at once, also while Dovecot runs.
+
+        Each user has a passwd-file of its own: Dovecot checks a passwd-file for changes at most once a second,
+        so a user appended to a shared file just after a lookup would stay unknown for up to a second, whereas
+        a new file is read on its first lookup. (For the same reason, changing an existing user's password
+        may take a second to be seen.)
+        """
         _check_address(address)
         if any(ch in password for ch in ":\r\n"):
             raise ValueError("the password must not contain ':' or a line break")
         home = self.home(address)
         home.mkdir(parents=True, exist_ok=True)
         self._give_to_mail_user(home)
-        with self._users_lock, open(self.users_path, "a", encoding="utf-8") as users:
-            users.write(f"{address}:{{PLAIN}}{password}\n")
+        # Write, then rename: the auth process must never read a half-written file.
+        path = self.users_dir / address
+        partial = path.with_name(f".{address}.tmp")
+        partial.write_text(f"{address}:{{PLAIN}}{password}\n", encoding="utf-8")
+        partial.chmod(0o640)
+        if self._as_root:
+            os.chown(partial, 0, self._mail_gid)
+        partial.replace(path)
 
     def set_vacation(
         self, address: str, text: str = "I am away until Monday.", subject: str = "Out of office"
@@ -619,8 +637,7 @@ class _HubHandler:
         # when TLS is not required too.
         if self._hub.require_auth and not session.authenticated:
             return "530 5.7.0 Authentication required"
-        # aiosmtpd hands over the null reverse-path (vacation replies, bounces) as "<>"; record it as "".
-        envelope.mail_from = "" if address == "<>" else address
+        envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 OK"
 
@@ -631,7 +648,9 @@ class _HubHandler:
         content = envelope.content
         data = content if isinstance(content, bytes) else str(content).encode("utf-8")
         login = session.auth_data if isinstance(session.auth_data, str) else None
-        message = HubMessage(envelope.mail_from or "", list(envelope.rcpt_tos), data, login)
+        # aiosmtpd hands over the null reverse-path (vacation replies, bounces) as "<>"; record it as "".
+        mail_from = "" if envelope.mail_from in (None, "<>") else str(envelope.mail_from)
+        message = HubMessage(mail_from, list(envelope.rcpt_tos), data, login)
         self._hub._record(message)
         dovecot = self._hub.dovecot
         if dovecot is not None:

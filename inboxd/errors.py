@@ -5,6 +5,7 @@
      ├── SecretError        a secret named by the configuration cannot be read
      ├── TransientError     a server or the network failed; retry with backoff
      │    ├── ImapError
+     │    │    └── FolderMissing  a watched folder does not exist (yet)
      │    └── SmtpError
      ├── AuthError          a server rejected our credentials; retrying will not help soon
      └── PermanentSendError a server refused a message for good (5xx)
@@ -40,6 +41,10 @@ class TransientError(InboxdError):
 
 class ImapError(TransientError):
     """The IMAP server or the connection to it failed."""
+
+
+class FolderMissing(ImapError):
+    """A folder inboxd should watch does not exist on the server."""
 
 
 class SmtpError(TransientError):

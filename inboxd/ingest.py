@@ -116,9 +116,10 @@ class Processor:
         for action in actions:
             applier.apply(action)
         _advance(conn, mailbox, folder, uidvalidity, uid, now)
-        log.info("message.processed", mailbox=mailbox.name, folder=folder, uid=uid, kind=classification.kind,
+        kind = "own" if own else classification.kind
+        log.info("message.processed", mailbox=mailbox.name, folder=folder, uid=uid, kind=kind,
                  case=number, acknowledged=applier.acknowledged, rules=list(rules.matched) or None)
-        return Outcome("processed", "own" if own else classification.kind, number, applier.acknowledged)
+        return Outcome("processed", kind, number, applier.acknowledged)
 
     def _quarantine(self, mailbox: MailboxConfig, folder: str, uidvalidity: int | None, uid: int | None,
                     raw: bytes, exc: Exception, now: datetime) -> Outcome:

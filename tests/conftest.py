@@ -76,7 +76,7 @@ def _mail_servers() -> Iterator[tuple[Dovecot, SmtpHub]]:
         # Not pytest's tmp_path: as root, Dovecot's mail processes run as the dovecot user, which cannot enter
         # /tmp/pytest-of-root (mode 0700). The path also stays short enough for Dovecot's unix sockets.
         base_dir = Path(tempfile.mkdtemp(prefix="inboxd-devmail-"))
-        stack.callback(shutil.rmtree, base_dir, ignore_errors=True)
+        stack.callback(shutil.rmtree, base_dir, ignore_errors=True) if not os.environ.get("INBOXD_KEEP_DEVMAIL") else None
         hub = stack.enter_context(SmtpHub())
         dovecot = stack.enter_context(Dovecot(base_dir, smtp_port=hub.port))
         hub.dovecot = dovecot

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import imapclient
 from imapclient.exceptions import IMAPClientError, LoginError
 
-from inboxd.errors import AuthError, ImapError
+from inboxd.errors import AuthError, FolderMissing, ImapError
 from inboxd.transport.tlsutil import tls_context
 
 
@@ -107,6 +107,8 @@ class ImapConnection:
 
     def select(self, folder: str) -> FolderStatus:
         with _translated(f"select {folder}"):
+            if not self.client.folder_exists(folder):
+                raise FolderMissing(f"IMAP folder {folder!r} does not exist")
             info = self.client.select_folder(folder, readonly=True)
         uidnext = info.get(b"UIDNEXT")
         return FolderStatus(uidvalidity=int(info[b"UIDVALIDITY"]), uidnext=int(uidnext) if uidnext else None,

@@ -1,0 +1,77 @@
+"""Helpers for integration tests: a configured inboxd against the session's Dovecot and hub."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from inboxd.daemon import Daemon
+from inboxd.demo import config_yaml, sample_mail
+from inboxd.devmail import Dovecot, SmtpHub
+from inboxd.store import repo
+
+
+@dataclass
+class Setup:
+    support: str
+    staff: str
+    config_path: Path
+    database_url: str
+    dovecot: Dovecot
+    hub: SmtpHub
+
+    def daemon(self) -> Daemon:
+        return Daemon(self.config_path, self.database_url)
+
+    def customer_mail(self, sender: str, subject: str = "Help", body: str = "Please help.", **headers: str) -> bytes:
+        return sample_mail(sender, "A Customer", self.support, subject, body, **headers)
+
+    def deliver(self, raw: bytes, sender: str = "someone@customer.example") -> None:
+        self.dovecot.deliver(self.support, raw, sender=sender)
+
+    def acks_for(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.dovecot.fetch_all(address) if m["Auto-Submitted"]]
+
+
+def make_setup(tmp_path: Path, dovecot: Dovecot, hub: SmtpHub, mailboxes: Callable[..., str],
+               *, sent_folder: str | None = "Sent", initial_sync: str = "new", extra: str = "",
+               database_url: str | None = None) -> Setup:
+    support = mailboxes("support")
+    staff = mailboxes("staff")
+    if sent_folder:
+        with dovecot.imap(support) as client:
+            client.create_folder(sent_folder)
+    secret = tmp_path / "imap-password"
+    secret.write_text("secret\n")
+    config = tmp_path / "inboxd.yaml"
+    config.write_text(config_yaml(support=support, imap_port=dovecot.imap_port, smtp_port=hub.port,
+                                  password_file=secret, staff=[staff], sent_folder=sent_folder,
+                                  initial_sync=initial_sync, poll_interval="5s", extra=extra))
+    return Setup(support, staff, config, database_url or f"sqlite:///{tmp_path}/inboxd.db", dovecot, hub)
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(interval)
+
+
+def cases(daemon: Daemon) -> list[dict[str, Any]]:
+    with daemon.store.connect() as conn:
+        return repo.list_cases(conn)
+
+
+def case_detail(daemon: Daemon, number: int) -> dict[str, Any]:
+    with daemon.store.connect() as conn:
+        detail = repo.case_detail(conn, number)
+    assert detail is not None
+    return detail

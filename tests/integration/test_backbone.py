@@ -1,0 +1,171 @@
+"""The backbone over real protocols: customer mail in Dovecot → case → acknowledgement via SMTP → customer's mailbox."""
+
+from __future__ import annotations
+
+import pytest
+
+from inboxd.store import repo
+from tests.integration.harness import case_detail, cases, make_setup, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def setup(tmp_path, dovecot, smtp_hub, mailboxes):
+    return make_setup(tmp_path, dovecot, smtp_hub, mailboxes)
+
+
+def test_customer_mail_gets_exactly_one_threaded_ack(setup, mailboxes):
+    customer = mailboxes("customer")
+    daemon = setup.daemon()
+    daemon.prepare()
+    daemon.run_once()  # the folders are first seen empty: the watermark starts here
+    original = setup.customer_mail(customer, "Printer broken", "It prints blank pages.")
+    setup.deliver(original, sender=customer)
+    result = daemon.run_once()
+    assert result["processed"] == 1 and result["sent"] == 1
+
+    acks = setup.dovecot.wait_for(customer, count=1)
+    assert len(acks) == 1
+    ack = acks[0]
+    (case,) = cases(daemon)
+    token = f"[#{case['number']}]"
+    assert token in ack["Subject"]
+    assert ack["Auto-Submitted"] == "auto-replied"
+    assert ack["X-Auto-Response-Suppress"] == "All"
+    assert ack["Reply-To"] == setup.support
+    from email import message_from_bytes
+
+    original_id = message_from_bytes(original)["Message-ID"]
+    assert ack["In-Reply-To"] == original_id
+    assert original_id in ack["References"]
+    assert ack["Message-ID"].endswith("@example.com>")
+    # The promise is stated as a time, and stored as the team's open promise.
+    assert "You will hear from Example Support" in ack.get_content()
+    detail = case_detail(daemon, case["number"])
+    assert [p["owner"] for p in detail["promises"]] == ["team"]
+    assert detail["promises"][0]["state"] == "open"
+    # Nothing more on a second pass.
+    assert daemon.run_once()["sent"] == 0
+    assert len(setup.dovecot.fetch_all(customer)) == 1
+
+
+def test_reply_to_ack_joins_case_without_second_ack(setup, mailboxes):
+    customer = mailboxes("customer")
+    daemon = setup.daemon()
+    daemon.prepare()
+    daemon.run_once()
+    setup.deliver(setup.customer_mail(customer, "Login fails"), sender=customer)
+    daemon.run_once()
+    (ack,) = setup.dovecot.wait_for(customer, count=1)
+    # The customer answers the acknowledgement: by In-Reply-To …
+    setup.deliver(setup.customer_mail(customer, f"Re: {ack['Subject']}", "More detail.",
+                                      In_Reply_To=ack["Message-ID"]), sender=customer)
+    # … and once more with only the case token in the subject (a client that drops threading headers).
+    setup.deliver(setup.customer_mail(customer, f"AW: {ack['Subject']}", "Even more."), sender=customer)
+    # Two customer messages, and the copy of our ack that inboxd filed in Sent (known as its own).
+    assert daemon.run_once() == {"processed": 3, "sent": 0, "retried": 0, "failed": 0}
+    (case,) = cases(daemon)
+    detail = case_detail(daemon, case["number"])
+    assert [m["kind"] for m in detail["messages"]] == ["customer", "customer", "customer", "own"]
+    assert len(setup.dovecot.fetch_all(customer)) == 1
+
+
+def test_staff_reply_all_marks_first_response_and_keeps_promise(setup, mailboxes):
+    customer = mailboxes("customer")
+    daemon = setup.daemon()
+    daemon.prepare()
+    daemon.run_once()
+    setup.deliver(setup.customer_mail(customer, "Invoice question"), sender=customer)
+    daemon.run_once()
+    (ack,) = setup.dovecot.wait_for(customer, count=1)
+    from inboxd.demo import sample_mail
+
+    reply = sample_mail(setup.staff, "Staff", customer, f"Re: {ack['Subject']}", "We'll look into it today.",
+                        Cc=setup.support, In_Reply_To=ack["Message-ID"])
+    setup.deliver(reply, sender=setup.staff)
+    daemon.run_once()
+    (case,) = cases(daemon)
+    detail = case_detail(daemon, case["number"])
+    assert detail["first_response_at"] is not None
+    assert detail["status"] == "waiting_on_customer"
+    assert detail["promises"][0]["state"] == "kept"
+    assert len(setup.dovecot.fetch_all(customer)) == 1  # staff mail is never acknowledged
+
+
+def test_auto_replies_are_never_acknowledged(setup, mailboxes):
+    """A real Sieve vacation responder stays silent on our ack, and its reply to us is never answered."""
+    customer = mailboxes("customer")
+    setup.dovecot.set_vacation(customer)
+    daemon = setup.daemon()
+    daemon.prepare()
+    daemon.run_once()
+    setup.deliver(setup.customer_mail(customer, "Question"), sender=customer)
+    daemon.run_once()
+    setup.dovecot.wait_for(customer, count=1)  # our ack arrived at the customer …
+    # … and their vacation responder did not answer it (our ack carries Auto-Submitted).
+    assert setup.dovecot.fetch_all(setup.support) != []
+    vacation_replies = [m for m in setup.dovecot.fetch_all(setup.support) if m["Subject"] == "Out of office"]
+    assert vacation_replies == []
+    # A vacation reply that does reach support (triggered by a person's mail, say) is recorded, never answered.
+    import smtplib
+
+    from inboxd.demo import sample_mail
+
+    with smtplib.SMTP(setup.hub.host, setup.hub.port) as smtp:
+        smtp.sendmail(setup.support, [customer], sample_mail(setup.support, "Person", customer, "Hi", "Hello"))
+    setup.dovecot.wait_for(setup.support, count=1, predicate=lambda m: m["Subject"] == "Out of office")
+    result = daemon.run_once()
+    assert result["sent"] == 0
+    with daemon.store.connect() as conn:
+        assert repo.counts(conn)["messages"] >= 2
+    assert len(cases(daemon)) == 1
+
+
+def test_restart_reacknowledges_nothing_and_catches_up(setup, mailboxes):
+    first, second = mailboxes("customer"), mailboxes("customer")
+    daemon = setup.daemon()
+    daemon.prepare()
+    daemon.run_once()
+    setup.deliver(setup.customer_mail(first, "One"), sender=first)
+    daemon.run_once()
+    daemon.store.dispose()
+    # Down: a new message arrives meanwhile.
+    setup.deliver(setup.customer_mail(second, "Two"), sender=second)
+    restarted = setup.daemon()
+    restarted.prepare()
+    assert restarted.run_once()["sent"] == 1
+    assert restarted.run_once()["sent"] == 0
+    assert len(setup.dovecot.fetch_all(first)) == 1
+    assert len(setup.dovecot.fetch_all(second)) == 1
+
+
+def test_malformed_message_is_quarantined_and_the_next_flows(setup, mailboxes, monkeypatch):
+    customer = mailboxes("customer")
+    daemon = setup.daemon()
+    daemon.prepare()
+    daemon.run_once()
+    poison = setup.customer_mail(customer, "POISON", "x")
+    setup.dovecot.append(setup.support, "INBOX", poison)
+    # Real garbage degrades instead of failing: broken MIME, an unknown charset, 8-bit headers.
+    garbage = (b"From: \xff\xfe <broken@customer.example>\r\nSubject: =?x-unknown?q?=FF?=\r\n"
+               b"Content-Type: multipart/mixed; boundary=\"nope\"\r\n\r\n--wrong\r\n\x00\x01\r\n")
+    setup.dovecot.append(setup.support, "INBOX", garbage)
+    setup.deliver(setup.customer_mail(customer, "Fine", "y"), sender=customer)
+    # A message that makes processing fail (here: a template error on that one message) is quarantined.
+    import inboxd.ingest as ingest
+
+    real = ingest.classify
+
+    def exploding(msg, *args, **kwargs):
+        if msg.subject == "POISON":
+            raise RuntimeError("cannot process this one")
+        return real(msg, *args, **kwargs)
+
+    monkeypatch.setattr(ingest, "classify", exploding)
+    result = daemon.run_once()
+    assert result["processed"] == 3 and result["sent"] == 2
+    with daemon.store.connect() as conn:
+        (bad,) = repo.quarantined_messages(conn)
+    assert "cannot process this one" in bad["error"]
+    assert sorted(c["customer"] for c in cases(daemon)) == ["broken@customer.example", customer]
