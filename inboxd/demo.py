@@ -24,26 +24,27 @@ def config_yaml(*, support: str, imap_port: int, smtp_port: int, password_file: 
                 sent_folder: str | None = "Sent", timezone: str = "Europe/Berlin", initial_sync: str = "new",
                 poll_interval: str = "5s", extra: str = "") -> str:
     """A configuration for a local Dovecot and SMTP hub (also used by the test suite)."""
-    staff_lines = "\n".join(f"    - {{email: {s}, name: Staff {i}{', role: lead' if i == 0 else ''}}}"
-                            for i, s in enumerate(staff)) or "    []"
-    sent_line = f", sent: {sent_folder}" if sent_folder else ""
-    save_copy = "true" if sent_folder else "false"
-    return textwrap.dedent(f"""\
-        team:
-          name: Example Support
-          timezone: {timezone}
-          business_hours: {{mon-fri: "09:00-17:00"}}
-          holidays: {{country: DE, subdivision: BE}}
-          staff:
-        {staff_lines}
-        mailboxes:
-          - name: support
-            address: {support}
-            imap: {{host: 127.0.0.1, port: {imap_port}, security: none, username: {support},
-                   password_file: {password_file}, folders: {{inbox: INBOX{sent_line}}}, idle: true,
-                   poll_interval: {poll_interval}, initial_sync: {initial_sync}}}
-            smtp: {{host: 127.0.0.1, port: {smtp_port}, security: none, save_copy: {save_copy}}}
-        """) + extra
+    staff_lines = [f"    - {{email: {s}, name: Staff {i}{', role: lead' if i == 0 else ''}}}"
+                   for i, s in enumerate(staff)]
+    folders = f"{{inbox: INBOX, sent: {sent_folder}}}" if sent_folder else "{inbox: INBOX}"
+    lines = [
+        "team:",
+        "  name: Example Support",
+        f"  timezone: {timezone}",
+        '  business_hours: {mon-fri: "09:00-17:00"}',
+        "  holidays: {country: DE, subdivision: BE}",
+        "  staff:" + ("" if staff_lines else " []"),
+        *staff_lines,
+        "mailboxes:",
+        "  - name: support",
+        f"    address: {support}",
+        f"    imap: {{host: 127.0.0.1, port: {imap_port}, security: none, username: {support},",
+        f"           password_file: {password_file}, folders: {folders}, idle: true,",
+        f"           poll_interval: {poll_interval}, initial_sync: {initial_sync}}}",
+        f"    smtp: {{host: 127.0.0.1, port: {smtp_port}, security: none, "
+        f"save_copy: {'true' if sent_folder else 'false'}}}",
+    ]
+    return "\n".join(lines) + "\n" + extra
 
 
 SAMPLES = [
@@ -88,6 +89,8 @@ def run_demo(keep: bool = False) -> int:
     try:
         for address in [support, "alice@example.com"] + [s[0] for s in SAMPLES]:
             dovecot.add_user(address)
+        with dovecot.imap(support) as client:
+            client.create_folder("Sent")
         secret = base / "imap-password"
         secret.write_text("secret\n")
         config = base / "inboxd.yaml"

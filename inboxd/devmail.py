@@ -1,9 +1,9 @@
 """Local mail servers on loopback, for the test suite and ``inboxd demo``.
 
 :class:`Dovecot` runs a private Dovecot (IMAP, LMTP and the Sieve vacation responder) from a generated
-configuration in a directory of its own; :class:`SmtpHub` is an aiosmtpd server that accepts whatever it is sent
-and delivers each recipient into that Dovecot over LMTP, so customers and staff are real IMAP mailboxes, and a
-customer's out-of-office reply to inboxd's acknowledgement really arrives::
+configuration in a directory of its own; :class:`SmtpHub` is an aiosmtpd server that accepts whatever it is
+sent and delivers each recipient into that Dovecot over LMTP, so customers and staff are real IMAP mailboxes,
+and a customer's out-of-office reply to inboxd's acknowledgement really arrives::
 
     hub = SmtpHub().start()                          # bind the hub first: Dovecot must know where it listens
     dovecot = Dovecot(base_dir, smtp_port=hub.port).start()
@@ -16,18 +16,21 @@ The recipe, and why each setting is there, is in ``notes/dovecot-test-server.md`
 
 This module is development tooling, not part of the daemon. It is the one place outside ``inboxd.transport``
 that talks IMAP and SMTP directly, and it imports aiosmtpd (a dev/demo dependency) only when a hub is started.
-Every process and thread it starts is stopped by ``stop()``, by a finalizer when the object is collected, and at
-interpreter exit; the Dovecot master additionally dies with the thread that started it (Linux), so even a killed
-test run leaves no Dovecot behind.
+Every process and thread it starts is stopped by ``stop()``, by a finalizer when the object is collected,
+and at interpreter exit; the Dovecot master also dies with the thread that started it (Linux), so even a
+killed test run leaves no Dovecot behind.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import email
 import email.message
 import email.policy
 import errno
+import grp
+import itertools
 import os
 import pwd
 import re
@@ -46,7 +49,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, cast
+from typing import TYPE_CHECKING, Any, Self
 
 import structlog
 from imapclient import IMAPClient
@@ -67,6 +70,7 @@ _MAX_BASE_DIR_LENGTH = 80
 # reverse DNS lookup (socket.getfqdn) per connection.
 _HOSTNAME = "devmail.localhost"
 _SIEVE_REQUIRE = 'require ["vacation"];\n'
+_START_ATTEMPTS = 3
 
 Predicate = Callable[[email.message.EmailMessage], bool]
 
@@ -86,7 +90,7 @@ def free_port() -> int:
 
 
 def find_dovecot() -> Path | None:
-    """Return the ``dovecot`` binary from PATH or the usual sbin directories, or None when it is not installed."""
+    """Return the ``dovecot`` binary from PATH or the usual sbin directories; None if it is not installed."""
     found = shutil.which("dovecot")
     if found:
         return Path(found)
@@ -103,7 +107,7 @@ def parse_message(raw: bytes) -> email.message.EmailMessage:
     that crossed SMTP or IMAP (CRLF on the wire) reads like the text that was sent.
     """
     text = raw.replace(b"\r\n", b"\n")
-    return cast(email.message.EmailMessage, email.message_from_bytes(text, policy=email.policy.default))
+    return email.message_from_bytes(text, policy=email.policy.default)
 
 
 def _crlf(raw: bytes) -> bytes:
@@ -162,7 +166,10 @@ def _pdeathsig_preexec() -> Callable[[], None] | None:
 
 
 def _terminate(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
-    """Stop a Dovecot master: SIGTERM (what ``doveadm stop`` sends) lets it stop its children; SIGKILL if stuck."""
+    """Stop a Dovecot master: SIGTERM (all ``doveadm stop`` does) lets it stop its children; SIGKILL if stuck.
+
+    Dovecot takes about a second to shut down.
+    """
     if proc.poll() is not None:
         return
     proc.terminate()
@@ -176,11 +183,11 @@ def _terminate(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
 class Dovecot:
     """A private Dovecot (IMAP + LMTP + Sieve) in a temp dir on free loopback ports.
 
-    ``base_dir`` holds everything: the config (``dovecot.conf``), the log (``dovecot.log``), the passwd-file
-    (``users/<address>``), maildirs (``mail/<address>``) and homes with Sieve scripts (``home/<address>``). When run as root,
-    Dovecot's mail processes run as the ``dovecot`` user, which must be able to enter every parent of
-    ``base_dir``: use a directory made with ``tempfile.mkdtemp()`` under /tmp, not pytest's ``tmp_path``
-    (``/tmp/pytest-of-root`` is mode 0700).
+    ``base_dir`` holds everything: the config (``dovecot.conf``), the log (``dovecot.log``), passwd-files
+    (``users/<address>``), maildirs (``mail/<address>``) and homes with Sieve scripts (``home/<address>``).
+    When run as root, Dovecot's mail processes run as the ``dovecot`` user, which must be able to enter every
+    parent of ``base_dir``: use a directory made with ``tempfile.mkdtemp()`` under /tmp, not pytest's
+    ``tmp_path`` (``/tmp/pytest-of-root`` is mode 0700).
 
     ``smtp_port`` is where Sieve sends vacation replies (the :class:`SmtpHub`); without it they are dropped
     and Dovecot logs an error.
@@ -197,11 +204,10 @@ class Dovecot:
         self._proc: subprocess.Popen[bytes] | None = None
         self._finalizer: weakref.finalize[Any, Any] | None = None
         self._as_root = os.geteuid() == 0
-        if self._as_root:
-            entry = pwd.getpwnam("dovecot")
-            self._mail_uid, self._mail_gid = entry.pw_uid, entry.pw_gid
-        else:
-            self._mail_uid, self._mail_gid = os.getuid(), os.getgid()
+        # As root, mail is stored as the dovecot user (looked up in start(), so that constructing this object
+        # works without Dovecot installed); otherwise as ourselves.
+        self._mail_uid, self._mail_gid = os.getuid(), os.getgid()
+        self._prepared = False
 
     # Paths ------------------------------------------------------------------------------------------------
 
@@ -235,23 +241,45 @@ class Dovecot:
     def start(self, timeout: float = 15.0) -> Self:
         """Write the configuration, start Dovecot and wait until IMAP and LMTP greet.
 
-        Raises DevmailError, with the tail of Dovecot's log, if it is not installed, exits or does not greet in
-        time. Returns self, so ``dovecot = Dovecot(path).start()`` reads naturally.
+        Raises DevmailError, with the tail of Dovecot's log, if it is not installed, exits or does not greet
+        in time. Returns self, so ``dovecot = Dovecot(path).start()`` reads naturally.
         """
         if self.running:
             raise DevmailError(f"Dovecot in {self.base_dir} is already running")
         binary = find_dovecot()
         if binary is None:
-            raise DevmailError("the dovecot binary is not installed (apt-get install dovecot-imapd dovecot-lmtpd "
-                               "dovecot-sieve)")
+            raise DevmailError(
+                "the dovecot binary is not installed "
+                "(apt-get install dovecot-imapd dovecot-lmtpd dovecot-sieve)"
+            )
         started = time.monotonic()
         self._prepare_directories()
+        for attempt in range(_START_ATTEMPTS):
+            try:
+                self._launch(binary, started + timeout)
+                break
+            except DevmailError as exc:
+                # free_port() cannot reserve a port: if another process took one meanwhile, pick new ones.
+                if "Address already in use" not in str(exc) or attempt == _START_ATTEMPTS - 1:
+                    raise
+                log.info("dovecot.port_taken", imap_port=self.imap_port, lmtp_port=self.lmtp_port)
+                self.imap_port, self.lmtp_port = free_port(), free_port()
+        self.startup_seconds = time.monotonic() - started
+        log.info(
+            "dovecot.started",
+            imap_port=self.imap_port,
+            lmtp_port=self.lmtp_port,
+            seconds=round(self.startup_seconds, 3),
+            base_dir=str(self.base_dir),
+        )
+        return self
+
+    def _launch(self, binary: Path, deadline: float) -> None:
         self.config_path.write_text(self._render_config(), encoding="utf-8")
-        stderr_path = self.base_dir / "dovecot.stderr"
-        with open(stderr_path, "wb") as stderr:
-            # -F keeps the master in the foreground, so this Popen is the master: we know its pid, see it die,
-            # and it is not left running if our process is killed (see _pdeathsig_preexec). A new session keeps
-            # a terminal's Ctrl-C away from it: its lifetime is ours to manage.
+        with open(self.base_dir / "dovecot.stderr", "wb") as stderr:
+            # -F keeps the master in the foreground, so this Popen is the master: we know its pid, see it
+            # die, and it is not left running if our process is killed (see _pdeathsig_preexec). A new session
+            # keeps a terminal's Ctrl-C away from it: its lifetime is ours to manage.
             proc = subprocess.Popen(
                 [str(binary), "-F", "-c", str(self.config_path)],
                 stdin=subprocess.DEVNULL,
@@ -263,15 +291,11 @@ class Dovecot:
         self._proc = proc
         self._finalizer = weakref.finalize(self, _terminate, proc)
         try:
-            self._wait_for_greeting("IMAP", self.imap_port, b"* OK", started + timeout)
-            self._wait_for_greeting("LMTP", self.lmtp_port, b"220", started + timeout)
+            self._wait_for_greeting("IMAP", self.imap_port, b"* OK", deadline)
+            self._wait_for_greeting("LMTP", self.lmtp_port, b"220", deadline)
         except BaseException:
             self.stop()
             raise
-        self.startup_seconds = time.monotonic() - started
-        log.info("dovecot.started", imap_port=self.imap_port, lmtp_port=self.lmtp_port,
-                 seconds=round(self.startup_seconds, 3), base_dir=str(self.base_dir))
-        return self
 
     def stop(self) -> None:
         """Stop Dovecot and its children; safe to call more than once, or before start()."""
@@ -287,9 +311,20 @@ class Dovecot:
         self.stop()
 
     def _prepare_directories(self) -> None:
+        """Create base_dir's layout and config; idempotent, so users can be added before start()."""
+        if self._prepared:
+            return
+        if self._as_root:
+            try:
+                entry = pwd.getpwnam("dovecot")
+            except KeyError:
+                raise DevmailError("the dovecot user does not exist; is Dovecot installed?") from None
+            self._mail_uid, self._mail_gid = entry.pw_uid, entry.pw_gid
         if len(str(self.base_dir)) > _MAX_BASE_DIR_LENGTH:
-            raise DevmailError(f"base_dir is too long for Dovecot's unix sockets (max {_MAX_BASE_DIR_LENGTH} "
-                               f"characters): {self.base_dir}")
+            raise DevmailError(
+                f"base_dir is too long for Dovecot's unix sockets (max {_MAX_BASE_DIR_LENGTH} "
+                f"characters): {self.base_dir}"
+            )
         self.base_dir.mkdir(parents=True, exist_ok=True)
         self.base_dir.chmod(0o755)
         if self._as_root:
@@ -304,6 +339,9 @@ class Dovecot:
         self.users_dir.chmod(0o750)
         if self._as_root:
             os.chown(self.users_dir, 0, self._mail_gid)
+        # sievec (set_vacation) reads the config too.
+        self.config_path.write_text(self._render_config(), encoding="utf-8")
+        self._prepared = True
 
     def _check_traversable(self) -> None:
         # As root, Dovecot's mail processes run as the dovecot user and must be able to reach base_dir.
@@ -311,8 +349,8 @@ class Dovecot:
             st = parent.stat()
             if not st.st_mode & stat.S_IXOTH and st.st_uid != self._mail_uid:
                 raise DevmailError(
-                    f"the dovecot user cannot enter {parent} (mode {stat.filemode(st.st_mode)}), so it cannot "
-                    f"reach {self.base_dir}; use a directory such as tempfile.mkdtemp() under /tmp instead"
+                    f"the dovecot user cannot enter {parent} (mode {stat.filemode(st.st_mode)}), so it "
+                    f"cannot reach {self.base_dir}; use a directory such as tempfile.mkdtemp() under /tmp"
                 )
 
     def _give_to_mail_user(self, path: Path) -> None:
@@ -323,19 +361,22 @@ class Dovecot:
         base = self.base_dir
         if self._as_root:
             # Login processes refuse to run as root; mail processes run as the dovecot user.
-            users = ("default_login_user = dovenull\ndefault_internal_user = dovecot\n"
-                     "default_internal_group = dovecot\n")
+            users = (
+                "default_login_user = dovenull\ndefault_internal_user = dovecot\n"
+                "default_internal_group = dovecot\n"
+            )
         else:
-            # As any other user, Dovecot runs every process as that user.
-            me = pwd.getpwuid(os.getuid()).pw_name
-            users = f"default_login_user = {me}\ndefault_internal_user = {me}\ndefault_internal_group = {me}\n"
+            # As any other user, Dovecot runs every process as that user; naming it keeps Dovecot from looking
+            # up dovenull and dovecot, which need not exist. (A uid without a name keeps the defaults.)
             try:
-                import grp
-
+                me = pwd.getpwuid(os.getuid()).pw_name
                 group = grp.getgrgid(os.getgid()).gr_name
-                users = users.replace(f"default_internal_group = {me}", f"default_internal_group = {group}")
+                users = (
+                    f"default_login_user = {me}\ndefault_internal_user = {me}\n"
+                    f"default_internal_group = {group}\n"
+                )
             except KeyError:
-                pass
+                users = ""
         if self.smtp_port is not None:
             submission = f"submission_host = {LOOPBACK}:{self.smtp_port}\n"
         else:
@@ -417,18 +458,22 @@ plugin {{
         while True:
             assert self._proc is not None
             if self._proc.poll() is not None:
-                raise DevmailError(f"dovecot exited with status {self._proc.returncode} while starting\n"
-                                   f"{self.log_tail()}")
+                raise DevmailError(
+                    f"dovecot exited with status {self._proc.returncode} while starting\n{self.log_tail()}"
+                )
             try:
-                greeting = _read_greeting(self.host, port, timeout=max(0.1, min(2.0, deadline - time.monotonic())))
+                remaining = deadline - time.monotonic()
+                greeting = _read_greeting(self.host, port, timeout=max(0.1, min(2.0, remaining)))
                 if greeting.startswith(expected):
                     return
                 last = f"unexpected greeting {greeting!r}"
             except OSError as exc:
                 last = exc
             if time.monotonic() >= deadline:
-                raise DevmailError(f"dovecot did not greet on {protocol} port {port} in time (last: {last})\n"
-                                   f"{self.log_tail()}")
+                raise DevmailError(
+                    f"dovecot did not greet on {protocol} port {port} in time (last: {last})\n"
+                    f"{self.log_tail()}"
+                )
             time.sleep(delay)
             delay = min(delay * 2, 0.1)
 
@@ -452,7 +497,7 @@ plugin {{
         return "\n".join(parts) or f"(nothing logged in {self.base_dir})"
 
     def log_problems(self, lines: int = 10) -> list[str]:
-        """Return the last warnings, errors and fatals Dovecot logged (Sieve reports its failures only here)."""
+        """Return the last warnings and errors Dovecot logged (Sieve reports its failures only there)."""
         try:
             text = self.log_path.read_text(encoding="utf-8", errors="replace")
         except FileNotFoundError:
@@ -465,14 +510,15 @@ plugin {{
     def add_user(self, address: str, password: str = "secret") -> None:
         """Create a mailbox user; it can log in and receive mail at once, also while Dovecot runs.
 
-        Each user has a passwd-file of its own: Dovecot checks a passwd-file for changes at most once a second,
-        so a user appended to a shared file just after a lookup would stay unknown for up to a second, whereas
-        a new file is read on its first lookup. (For the same reason, changing an existing user's password
-        may take a second to be seen.)
+        Each user has a passwd-file of its own: Dovecot checks a passwd-file for changes at most once a
+        second, so a user appended to a shared file just after a lookup would stay unknown for up to a second,
+        whereas a new file is read on its first lookup. (For the same reason, changing an existing user's
+        password may take a second to be seen.)
         """
         _check_address(address)
         if any(ch in password for ch in ":\r\n"):
             raise ValueError("the password must not contain ':' or a line break")
+        self._prepare_directories()
         home = self.home(address)
         home.mkdir(parents=True, exist_ok=True)
         self._give_to_mail_user(home)
@@ -494,6 +540,7 @@ plugin {{
         ``smtp_port``, with ``Auto-Submitted: auto-replied``, and stays silent for automatic mail.
         """
         home = self.home(address)
+        self._prepare_directories()
         home.mkdir(parents=True, exist_ok=True)
         self._give_to_mail_user(home)
         script = home / "active.sieve"
@@ -504,7 +551,7 @@ plugin {{
         # A stale binary could win over a script rewritten within the same second; compile afresh.
         compiled = home / "active.svbin"
         compiled.unlink(missing_ok=True)
-        sievec = shutil.which("sievec") or ("/usr/bin/sievec" if os.access("/usr/bin/sievec", os.X_OK) else None)
+        sievec = shutil.which("sievec") or shutil.which("sievec", path="/usr/bin:/usr/local/bin")
         if sievec is not None:
             result = subprocess.run(
                 [sievec, "-c", str(self.config_path), str(script), str(compiled)],
@@ -514,8 +561,9 @@ plugin {{
                 check=False,
             )
             if result.returncode != 0:
-                raise DevmailError(f"sievec rejected the vacation script for {address}:\n"
-                                   f"{result.stdout}{result.stderr}")
+                raise DevmailError(
+                    f"sievec rejected the vacation script for {address}:\n{result.stdout}{result.stderr}"
+                )
         for path in (home, script, compiled):
             if path.exists():
                 self._give_to_mail_user(path)
@@ -651,17 +699,18 @@ class _HubHandler:
         # aiosmtpd hands over the null reverse-path (vacation replies, bounces) as "<>"; record it as "".
         mail_from = "" if envelope.mail_from in (None, "<>") else str(envelope.mail_from)
         message = HubMessage(mail_from, list(envelope.rcpt_tos), data, login)
-        self._hub._record(message)
+        arrival = self._hub._next_arrival()
         dovecot = self._hub.dovecot
         if dovecot is not None:
             # Deliver in a worker thread: Sieve may send a vacation reply to this very hub while the LMTP
-            # transaction is open, and the event loop must be free to accept it. Answering only afterwards
-            # means that when the client sees 250, the mail (and any vacation reply) is in Dovecot.
+            # transaction is open, and the event loop must be free to accept it. Answering and recording
+            # only afterwards means that once the client sees 250, or a test sees the message in
+            # `messages`, it (and any vacation reply it caused) is in Dovecot.
             try:
                 await asyncio.to_thread(_deliver_each, dovecot, message)
             except _DeliveryFailed as exc:
-                self._hub._forget(message)
                 return f"451 4.3.0 Delivery into Dovecot failed: {exc}"
+        self._hub._record(arrival, message)
         return "250 2.0.0 Message accepted"
 
 
@@ -674,8 +723,9 @@ def _deliver_each(dovecot: Dovecot, message: HubMessage) -> None:
             code, reply = exc.recipients.get(rcpt, (0, b""))
             if code >= 500:
                 # Not a Dovecot user (a customer elsewhere): recorded by the hub, not delivered.
-                log.info("hub.recipient_skipped", recipient=rcpt, code=code,
-                         reply=reply.decode("utf-8", "replace"))
+                log.info(
+                    "hub.recipient_skipped", recipient=rcpt, code=code, reply=reply.decode("utf-8", "replace")
+                )
                 continue
             raise _DeliveryFailed(f"{rcpt}: {code} {reply.decode('utf-8', 'replace')}") from exc
         except smtplib.SMTPResponseException as exc:
@@ -692,13 +742,15 @@ def _stop_controller(controller: Controller) -> None:
 
 
 class SmtpHub:
-    """An aiosmtpd server on loopback that accepts any mail and delivers each recipient into Dovecot over LMTP.
+    """An aiosmtpd server on loopback that accepts any mail and delivers each recipient into Dovecot (LMTP).
 
-    Recipients that are not Dovecot users are recorded in :attr:`messages` and skipped. ``dovecot`` may be
-    given later (assign :attr:`dovecot`), which lets the hub bind its port before Dovecot is configured to send
-    vacation replies to it. AUTH PLAIN/LOGIN is always offered without TLS and accepts any credentials unless
-    ``credentials`` maps logins to passwords; ``require_auth`` refuses MAIL FROM before AUTH. Note that
-    Dovecot's vacation replies never authenticate, so point ``Dovecot(smtp_port=...)`` at a hub without
+    A message is delivered before the hub answers 250 and records it in :attr:`messages`, so whatever a test
+    sees there is already in the recipients' mailboxes. Recipients that are not Dovecot users (5xx over LMTP)
+    are skipped, and logged; if Dovecot cannot be reached, or answers 4xx, the hub answers 451 and records
+    nothing. ``dovecot`` may be given later (assign :attr:`dovecot`), which lets the hub bind its port before
+    Dovecot is configured to send vacation replies to it. AUTH PLAIN/LOGIN is always offered without TLS and accepts any credentials
+    unless ``credentials`` maps logins to passwords; ``require_auth`` refuses MAIL FROM before AUTH. Dovecot's
+    vacation replies never authenticate, so point ``Dovecot(smtp_port=...)`` at a hub without
     ``require_auth``.
     """
 
@@ -717,7 +769,10 @@ class SmtpHub:
         self.credentials = credentials
         self._requested_port = port
         self.port = port
-        self._messages: list[HubMessage] = []
+        # (arrival number, message): kept in arrival order although a vacation reply, sent while the
+        # message that caused it is still being delivered, is recorded first.
+        self._messages: list[tuple[int, HubMessage]] = []
+        self._arrivals = itertools.count()
         self._changed = threading.Condition()
         self._failures: list[str] = []
         self._controller: Controller | None = None
@@ -725,9 +780,9 @@ class SmtpHub:
 
     @property
     def messages(self) -> list[HubMessage]:
-        """A snapshot of everything accepted so far, in arrival order (use :meth:`clear` to forget)."""
+        """A snapshot of everything accepted (and delivered) so far, in arrival order; see :meth:`clear`."""
         with self._changed:
-            return list(self._messages)
+            return [message for _, message in self._messages]
 
     def clear(self) -> None:
         """Forget the messages accepted so far."""
@@ -735,15 +790,16 @@ class SmtpHub:
             self._messages.clear()
 
     def fail_next(self, count: int = 1, code: int = 451) -> None:
-        """Answer the next ``count`` transactions' DATA with ``code`` (a 4xx or 5xx) instead of accepting them."""
+        """Answer the DATA of the next ``count`` transactions with ``code`` (4xx or 5xx) instead of 250."""
         if not 400 <= code <= 599:
             raise ValueError("code must be a 4xx or 5xx SMTP reply code")
         enhanced = "4.3.0" if code < 500 else "5.3.0"
         with self._changed:
             self._failures.extend([f"{code} {enhanced} Failure injected by the test hub"] * count)
 
-    def wait_for(self, count: int, timeout: float = 10.0, predicate: Callable[[HubMessage], bool] | None = None
-                 ) -> list[HubMessage]:
+    def wait_for(
+        self, count: int, timeout: float = 10.0, predicate: Callable[[HubMessage], bool] | None = None
+    ) -> list[HubMessage]:
         """Wait until at least ``count`` accepted messages (matching ``predicate``) exist and return them.
 
         Raises AssertionError listing what arrived on timeout.
@@ -751,19 +807,22 @@ class SmtpHub:
         deadline = time.monotonic() + timeout
         with self._changed:
             while True:
-                matching = [m for m in self._messages if predicate is None or predicate(m)]
+                everything = [message for _, message in self._messages]
+                matching = [m for m in everything if predicate is None or predicate(m)]
                 remaining = deadline - time.monotonic()
                 if len(matching) >= count or remaining <= 0:
                     break
                 self._changed.wait(remaining)
-            everything = list(self._messages)
         if len(matching) >= count:
             return matching
-        seen = "\n".join(f"  - MAIL FROM:<{m.mail_from}> RCPT TO:{m.rcpt_tos} Subject: {m.message['Subject']!s}"
-                         for m in everything)
+        seen = "\n".join(
+            f"  - MAIL FROM:<{m.mail_from}> RCPT TO:{m.rcpt_tos} Subject: {m.message['Subject']!s}"
+            for m in everything
+        )
+        matching_text = " matching the predicate" if predicate else ""
         raise AssertionError(
-            f"expected at least {count} message(s){' matching the predicate' if predicate else ''} at the hub "
-            f"within {timeout}s; got {len(matching)} of {len(everything)}" + (f":\n{seen}" if seen else "")
+            f"expected at least {count} message(s){matching_text} at the hub within {timeout}s; "
+            f"got {len(matching)} of {len(everything)}" + (f":\n{seen}" if seen else "")
         )
 
     def start(self) -> Self:
@@ -830,11 +889,11 @@ class SmtpHub:
         with self._changed:
             return self._failures.pop(0) if self._failures else None
 
-    def _record(self, message: HubMessage) -> None:
+    def _next_arrival(self) -> int:
         with self._changed:
-            self._messages.append(message)
-            self._changed.notify_all()
+            return next(self._arrivals)
 
-    def _forget(self, message: HubMessage) -> None:
+    def _record(self, arrival: int, message: HubMessage) -> None:
         with self._changed:
-            self._messages[:] = [m for m in self._messages if m is not message]
+            bisect.insort(self._messages, (arrival, message), key=lambda entry: entry[0])
+            self._changed.notify_all()

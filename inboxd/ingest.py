@@ -238,7 +238,8 @@ def _ack_context(rt: Runtime, msg: ParsedMessage, token: str, number: int, estim
     customer_phrase = None
     if msg.date is not None and msg.date.utcoffset() is not None:
         offset = msg.date.utcoffset() or timedelta(0)
-        if offset != estimate.due.astimezone(tz).utcoffset():
+        # A +00:00 Date usually comes from a server, not from where the customer lives: say nothing then.
+        if offset and offset != estimate.due.astimezone(tz).utcoffset():
             customer_phrase = phrase_in_offset(estimate.due, offset)
     subject = msg.subject or "(no subject)"
     return {

@@ -23,6 +23,9 @@ Integration fixtures start real servers on loopback (see ``inboxd.devmail`` and
     A factory: ``mailboxes("support")`` creates a Dovecot user with a unique address such as
     ``support-1a2b3c4d@example.com`` and password ``"secret"`` and returns the address.
 
+Set ``INBOXD_KEEP_DEVMAIL=1`` to keep Dovecot's directory (config, ``dovecot.log``, maildirs) after the
+session, for a post-mortem; it is printed in the ``dovecot.started`` log line.
+
 Integration test modules mark themselves with ``pytestmark = pytest.mark.integration`` so that
 ``pytest -m "not integration"`` runs everything else.
 """
@@ -67,7 +70,7 @@ def _unavailable(reason: str) -> NoReturn:
 
 @pytest.fixture(scope="session")
 def _mail_servers() -> Iterator[tuple[Dovecot, SmtpHub]]:
-    """Start the hub, then Dovecot pointed at it, then let the hub deliver into Dovecot; stop both at the end."""
+    """Start the hub, then Dovecot pointed at it, then let the hub deliver into Dovecot; stop both after."""
     if find_dovecot() is None:
         _unavailable("Dovecot is not installed (apt-get install dovecot-imapd dovecot-lmtpd dovecot-sieve)")
     if importlib.util.find_spec("aiosmtpd") is None:
@@ -76,7 +79,8 @@ def _mail_servers() -> Iterator[tuple[Dovecot, SmtpHub]]:
         # Not pytest's tmp_path: as root, Dovecot's mail processes run as the dovecot user, which cannot enter
         # /tmp/pytest-of-root (mode 0700). The path also stays short enough for Dovecot's unix sockets.
         base_dir = Path(tempfile.mkdtemp(prefix="inboxd-devmail-"))
-        stack.callback(shutil.rmtree, base_dir, ignore_errors=True) if not os.environ.get("INBOXD_KEEP_DEVMAIL") else None
+        if not os.environ.get("INBOXD_KEEP_DEVMAIL"):
+            stack.callback(shutil.rmtree, base_dir, ignore_errors=True)
         hub = stack.enter_context(SmtpHub())
         dovecot = stack.enter_context(Dovecot(base_dir, smtp_port=hub.port))
         hub.dovecot = dovecot
@@ -91,7 +95,7 @@ def dovecot(_mail_servers: tuple[Dovecot, SmtpHub]) -> Dovecot:
 
 @pytest.fixture(scope="session")
 def hub(_mail_servers: tuple[Dovecot, SmtpHub]) -> SmtpHub:
-    """The session's SMTP hub, delivering into ``dovecot``; prefer ``smtp_hub`` to see only this test's mail."""
+    """The session's SMTP hub, delivering into ``dovecot``; ``smtp_hub`` shows only this test's mail."""
     return _mail_servers[1]
 
 
@@ -110,7 +114,7 @@ class MailboxFactory(Protocol):
 
 @pytest.fixture
 def mailboxes(dovecot: Dovecot) -> MailboxFactory:
-    """Return a factory creating a fresh Dovecot user per call, unique to this test, and returning its address."""
+    """Return a factory that creates a Dovecot user unique to this test and returns its address."""
 
     def create(name: str = "user", password: str = MAILBOX_PASSWORD) -> str:
         address = f"{name}-{uuid.uuid4().hex[:8]}@{MAILBOX_DOMAIN}"
@@ -118,3 +122,40 @@ def mailboxes(dovecot: Dovecot) -> MailboxFactory:
         return address
 
     return create
+
+
+# -- databases -----------------------------------------------------------------------------------------------
+
+POSTGRES_URL_ENV = "INBOXD_TEST_POSTGRES_URL"
+
+
+def _postgres_schema_url(base_url: str) -> Iterator[str]:
+    """A fresh schema in the test PostgreSQL database, as a URL whose connections use it; dropped afterwards."""
+    from sqlalchemy import text
+
+    from inboxd.store.db import make_engine
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(base_url)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    separator = "&" if "?" in base_url else "?"
+    yield f"{base_url}{separator}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database URL: SQLite in tmp_path, and PostgreSQL when INBOXD_TEST_POSTGRES_URL is set.
+
+    CI sets INBOXD_TEST_POSTGRES_URL, so there the PostgreSQL variant never skips.
+    """
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/inboxd.db"
+        return
+    base = os.environ.get(POSTGRES_URL_ENV)
+    if not base:
+        pytest.skip(f"{POSTGRES_URL_ENV} is not set")
+    yield from _postgres_schema_url(base)

@@ -11,8 +11,9 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def setup(tmp_path, dovecot, smtp_hub, mailboxes):
-    return make_setup(tmp_path, dovecot, smtp_hub, mailboxes)
+def setup(tmp_path, dovecot, smtp_hub, mailboxes, database_url):
+    """A support mailbox, a staff member and a configuration, on SQLite and on PostgreSQL."""
+    return make_setup(tmp_path, dovecot, smtp_hub, mailboxes, database_url=database_url)
 
 
 def test_customer_mail_gets_exactly_one_threaded_ack(setup, mailboxes):

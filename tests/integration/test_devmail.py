@@ -17,7 +17,9 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.integration
 
 
-def make_mail(sender: str, recipient: str, subject: str, body: str = "Hello.\n", **headers: str) -> EmailMessage:
+def make_mail(
+    sender: str, recipient: str, subject: str, body: str = "Hello.\n", **headers: str
+) -> EmailMessage:
     """Build a plain-text message with a fresh Message-ID and any extra headers."""
     msg = EmailMessage()
     msg["From"] = sender
@@ -116,7 +118,7 @@ def test_vacation_responder_answers_the_envelope_sender(
     dovecot: Dovecot, smtp_hub: SmtpHub, mailboxes: MailboxFactory
 ) -> None:
     customer, support = mailboxes("customer"), mailboxes("support")
-    dovecot.set_vacation(customer, text="Back on Monday, \"really\".", subject="Away")
+    dovecot.set_vacation(customer, text='Back on Monday, "really".', subject="Away")
     ack = make_mail(support, customer, "[#1042] We received your request")
 
     send(smtp_hub, ack)

@@ -1,0 +1,43 @@
+# Two entry points for a newcomer: `make demo` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DOVECOT_PKGS := dovecot-imapd dovecot-lmtpd dovecot-sieve
+
+.PHONY: demo test venv dovecot unit lint perf clean
+
+demo: venv dovecot  ## run inboxd against a local Dovecot + SMTP hub with sample mail, print what it did
+	$(BIN)/inboxd demo
+
+test: venv dovecot  ## install what the tests need and run them all
+	$(BIN)/python -m pytest -q
+
+unit: venv  ## the pure-core tests only (seconds)
+	$(BIN)/python -m pytest -q tests/unit
+
+lint: venv
+	$(BIN)/ruff check inboxd tests
+	$(BIN)/mypy
+
+perf: venv dovecot  ## benchmarks: print throughput, latency and memory
+	$(BIN)/python tests/perf/bench_backlog.py
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+dovecot:
+	@if ! command -v dovecot >/dev/null && [ ! -x /usr/sbin/dovecot ]; then \
+	  echo "installing Dovecot ($(DOVECOT_PKGS))"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(DOVECOT_PKGS) >/dev/null; \
+	fi
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,50 @@
+"""The bundled templates render, keep the subject on its own line, and refuse undefined variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from jinja2 import UndefinedError
+from jinja2.exceptions import SecurityError
+
+from inboxd.render import Renderer, default_template_dirs
+
+TEMPLATES = default_template_dirs()[0]
+
+
+def ack_context(**overrides):
+    context = {
+        "case": 1042, "token": "[#1042]", "subject": "Printer broken", "normalized_subject": "printer broken",
+        "customer_name": "Ann", "customer": "ann@example.org", "team_name": "Example Support",
+        "promise": {"due": None, "phrase": "tomorrow (Tuesday) by 13:00 CET", "customer_phrase": None,
+                    "reason": ""},
+    }
+    context.update(overrides)
+    return context
+
+
+def test_ack_subject_and_body_are_separate():
+    rendered = Renderer(TEMPLATES).render("ack", "en", ack_context())
+    assert rendered.subject == "[#1042] Printer broken"
+    assert rendered.body.startswith("Hello Ann,\n")
+    assert "You will hear from Example Support tomorrow (Tuesday) by 13:00 CET." in rendered.body
+
+
+def test_unknown_language_falls_back_to_english():
+    assert Renderer(TEMPLATES).render("ack", "pt-BR", ack_context()).subject == "[#1042] Printer broken"
+
+
+def test_undefined_variable_is_an_error(tmp_path: Path):
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en" / "ack.txt.j2").write_text("Subject: {{ tokn }}\n\nHi\n")
+    with pytest.raises(UndefinedError):
+        Renderer(tmp_path).render("ack", "en", ack_context())
+
+
+def test_templates_are_sandboxed(tmp_path: Path):
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en" / "ack.txt.j2").write_text(
+        "Subject: x\n\n{{ token.__class__.__mro__[1].__subclasses__() }}\n")
+    with pytest.raises(SecurityError):
+        Renderer(tmp_path).render("ack", "en", ack_context())
