@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
-__all__ = ["DevmailError", "Dovecot", "HubMessage", "SmtpHub", "find_dovecot", "free_port"]
+__all__ = ["DevmailError", "Dovecot", "HubMessage", "SmtpHub", "find_dovecot", "free_port", "parse_message"]
 
 log = structlog.get_logger(__name__)
 
@@ -748,10 +748,11 @@ class SmtpHub:
     sees there is already in the recipients' mailboxes. Recipients that are not Dovecot users (5xx over LMTP)
     are skipped, and logged; if Dovecot cannot be reached, or answers 4xx, the hub answers 451 and records
     nothing. ``dovecot`` may be given later (assign :attr:`dovecot`), which lets the hub bind its port before
-    Dovecot is configured to send vacation replies to it. AUTH PLAIN/LOGIN is always offered without TLS and accepts any credentials
-    unless ``credentials`` maps logins to passwords; ``require_auth`` refuses MAIL FROM before AUTH. Dovecot's
-    vacation replies never authenticate, so point ``Dovecot(smtp_port=...)`` at a hub without
-    ``require_auth``.
+    Dovecot is configured to send vacation replies to it.
+
+    AUTH PLAIN/LOGIN is always offered without TLS and accepts any credentials unless ``credentials`` maps
+    logins to passwords; ``require_auth`` refuses MAIL FROM before AUTH. Dovecot's vacation replies never
+    authenticate, so point ``Dovecot(smtp_port=...)`` at a hub without ``require_auth``.
     """
 
     host = LOOPBACK

@@ -130,7 +130,7 @@ POSTGRES_URL_ENV = "INBOXD_TEST_POSTGRES_URL"
 
 
 def _postgres_schema_url(base_url: str) -> Iterator[str]:
-    """A fresh schema in the test PostgreSQL database, as a URL whose connections use it; dropped afterwards."""
+    """A fresh schema in the test PostgreSQL database, as a URL whose connections use it; dropped after."""
     from sqlalchemy import text
 
     from inboxd.store.db import make_engine

@@ -1,0 +1,103 @@
+"""Benchmark: a backlog of N customer mails in Dovecot → acknowledgements at the SMTP hub.
+
+Runs the real `inboxd run` process against a private Dovecot and SMTP hub on loopback, and prints:
+- backlog throughput: messages/s from daemon start to the last acknowledgement at the hub;
+- arrival latency: from LMTP delivery of one new mail to its acknowledgement at the hub (IDLE path);
+- the daemon's peak memory (VmHWM).
+
+    python tests/perf/bench_backlog.py [--messages 1000] [--latency-samples 20] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from inboxd.demo import config_yaml, sample_mail
+from inboxd.devmail import Dovecot, SmtpHub
+
+
+def peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--latency-samples", type=int, default=20)
+    parser.add_argument("--database-url")
+    args = parser.parse_args()
+
+    base = Path(tempfile.mkdtemp(prefix="inboxd-bench-"))
+    base.chmod(0o755)
+    hub = SmtpHub().start()
+    dovecot = Dovecot(base / "mail", smtp_port=hub.port).start()
+    hub.dovecot = dovecot
+    proc = None
+    try:
+        support = "support@example.com"
+        dovecot.add_user(support)
+        with dovecot.imap(support) as client:
+            client.create_folder("Sent")
+            started = time.monotonic()
+            for i in range(args.messages):
+                sender = f"customer{i}@customer.example"
+                client.append("INBOX", sample_mail(sender, f"Customer {i}", support, f"Request {i}",
+                                                   f"Hello,\n\nrequest number {i}.\n"))
+            append_s = time.monotonic() - started
+        secret = base / "pw"
+        secret.write_text("secret")
+        config = base / "inboxd.yaml"
+        config.write_text(config_yaml(support=support, imap_port=dovecot.imap_port, smtp_port=hub.port,
+                                      password_file=secret, staff=["alice@example.com"], sent_folder=None,
+                                      initial_sync="all", poll_interval="5s"))
+        env = dict(os.environ, INBOXD_LOG_FORMAT="json", INBOXD_CONFIG=str(config),
+                   INBOXD_DATABASE_URL=args.database_url or f"sqlite:///{base}/inboxd.db")
+        log = open(base / "daemon.log", "wb")
+        started = time.monotonic()
+        proc = subprocess.Popen([sys.executable, "-m", "inboxd.cli", "run"], env=env, stdout=log,
+                                stderr=subprocess.STDOUT)
+        hub.wait_for(args.messages, timeout=600)
+        backlog_s = time.monotonic() - started
+        latencies = []
+        for i in range(args.latency_samples):
+            sender = f"late{i}@customer.example"
+            before = len(hub.messages)
+            t0 = time.monotonic()
+            dovecot.deliver(support, sample_mail(sender, "Late", support, f"Late {i}", "Hi"), sender=sender)
+            hub.wait_for(before + 1, timeout=30)
+            latencies.append(time.monotonic() - t0)
+        rss = peak_rss_mib(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(30)
+        sent = len(hub.messages)
+        unique = len({m.message["Message-ID"] for m in hub.messages})
+        print(f"backlog: {args.messages} mails appended in {append_s:.1f} s")
+        print(f"backlog throughput: {args.messages / backlog_s:.0f} messages/s "
+              f"({args.messages} acks in {backlog_s:.2f} s, including daemon start-up)")
+        print(f"arrival → ack latency over {len(latencies)} mails: median {statistics.median(latencies) * 1000:.0f} ms, "
+              f"max {max(latencies) * 1000:.0f} ms")
+        print(f"daemon peak memory (VmHWM): {rss:.1f} MiB")
+        print(f"acks sent: {sent}, distinct Message-IDs: {unique}; daemon exit code after SIGTERM: {code}")
+        return 0 if sent == unique == args.messages + args.latency_samples and code == 0 else 1
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+        dovecot.stop()
+        hub.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
