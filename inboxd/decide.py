@@ -36,6 +36,7 @@ class Acknowledge:
     """Send the acknowledgement for the (new) case, with the team's promise."""
 
     priority: str
+    language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -143,5 +144,5 @@ def decide_message(ctx: MessageContext) -> list[Action]:
                                f"{msg.from_addr} sent {ctx.history.messages_in_burst_window + 1} messages "
                                "faster than a person writes"))
     else:
-        actions.append(Acknowledge(priority))
+        actions.append(Acknowledge(priority, language))
     return actions

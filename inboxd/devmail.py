@@ -717,6 +717,9 @@ class _HubHandler:
 def _deliver_each(dovecot: Dovecot, message: HubMessage) -> None:
     """Deliver to each recipient on its own (smtplib's LMTP mishandles per-recipient DATA replies)."""
     for rcpt in message.rcpt_tos:
+        if not (dovecot.users_dir / rcpt.lower()).exists():
+            # Not a Dovecot user (a customer elsewhere): recorded by the hub, not delivered.
+            continue
         try:
             dovecot.deliver(rcpt, message.data, sender=message.mail_from)
         except smtplib.SMTPRecipientsRefused as exc:

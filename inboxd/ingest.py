@@ -211,8 +211,7 @@ class _Applier:
         estimate = fallback_estimate(self.now, action.priority, dict(cfg.promises.fallback), rt.calendar)
         token = format_token(cfg.cases.subject_token, self.number)
         context = _ack_context(rt, msg, token, self.number, estimate, self.now)
-        case_row = repo.case_state(self.conn, self.number)
-        rendered = rt.renderer.render("ack", case_row.language if case_row else "en", context)
+        rendered = rt.renderer.render("ack", action.language, context)
         key = f"ack:{self.number}"
         message_id = deterministic_message_id(key, rt.message_id_domain)
         raw = compose(OutgoingMail(

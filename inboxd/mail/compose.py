@@ -12,10 +12,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime
+import email.policy
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.utils import format_datetime, formataddr
 
 _UNSAFE = re.compile(r"[\r\n\x00]")
 
@@ -48,14 +49,29 @@ class OutgoingMail:
     extra_headers: tuple[tuple[str, str], ...] = ()
 
 
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.header_encoding = QP
+_UTF8_QP.body_encoding = QP
+_CRLF = email.policy.compat32.clone(linesep="\r\n")
+
+
+def _text_header(value: str) -> str:
+    value = header_safe(value)
+    return value if value.isascii() else Header(value, _UTF8_QP, maxlinelen=76).encode()
+
+
 def compose(mail: OutgoingMail) -> bytes:
-    """The message as bytes ready for SMTP (CRLF line endings)."""
-    msg = EmailMessage()
-    msg["From"] = Address(display_name=header_safe(mail.from_name), addr_spec=mail.from_addr)
+    """The message as bytes ready for SMTP (CRLF line endings).
+
+    Built with the compat32 API, which is several times faster than ``EmailMessage``; every
+    value passes :func:`header_safe` first, so no input can start a header of its own.
+    """
+    msg = Message()
+    msg["From"] = formataddr((header_safe(mail.from_name), header_safe(mail.from_addr)), charset="utf-8")
     msg["To"] = ", ".join(header_safe(a) for a in mail.to)
-    msg["Subject"] = header_safe(mail.subject)
+    msg["Subject"] = _text_header(mail.subject)
     msg["Date"] = format_datetime(mail.date)
-    msg["Message-ID"] = f"<{mail.message_id}>"
+    msg["Message-ID"] = f"<{header_safe(mail.message_id)}>"
     if mail.reply_to:
         msg["Reply-To"] = header_safe(mail.reply_to)
     if mail.in_reply_to:
@@ -68,9 +84,14 @@ def compose(mail: OutgoingMail) -> bytes:
     msg["X-Auto-Response-Suppress"] = "All"
     msg["Precedence"] = "auto_reply" if mail.auto_submitted.startswith("auto-replied") else "bulk"
     for name, value in mail.extra_headers:
-        msg[header_safe(name)] = header_safe(value)
-    msg.set_content(mail.body, cte="quoted-printable" if not mail.body.isascii() else "7bit")
-    return msg.as_bytes(policy=SMTP)
+        msg[header_safe(name).replace(":", "")] = _text_header(value)
+    msg["MIME-Version"] = "1.0"
+    body = mail.body.replace("\r\n", "\n")
+    if body.isascii():
+        msg.set_payload(body, "us-ascii")
+    else:
+        msg.set_payload(body, _UTF8_QP)
+    return msg.as_bytes(policy=_CRLF)
 
 
 def _references(references: Sequence[str], in_reply_to: str | None) -> list[str]:

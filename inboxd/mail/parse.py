@@ -14,14 +14,15 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.header import decode_header, make_header
-from email.message import EmailMessage, Message
+from email.header import decode_header
+from email.message import Message
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from html.parser import HTMLParser
 
 DEFAULT_MAX_PARSE_BYTES = 25 * 1024 * 1024
 _MSGID = re.compile(r"<([^<>\s]+)>")
 _WS = re.compile(r"\s+")
+_UNFOLD = re.compile(r"\r?\n[ \t]+")
 
 
 @dataclass(frozen=True)
@@ -95,10 +96,12 @@ def parse_message(raw: bytes, *, max_bytes: int = DEFAULT_MAX_PARSE_BYTES) -> Pa
         source = raw[: end if end >= 0 else 65536]
         defects.append(f"message of {len(raw)} bytes is over the {max_bytes}-byte limit: body not parsed")
     try:
-        msg = email.message_from_bytes(source, policy=email.policy.default)
+        # compat32 keeps header values raw; decoding them ourselves is several times faster than
+        # the header registry of policy.default and more forgiving of broken encoded words.
+        msg = email.message_from_bytes(source, policy=email.policy.compat32)
     except Exception as exc:  # noqa: BLE001 - the parser must never take the mailbox down
         defects.append(f"unparseable: {exc!r}")
-        msg = email.message_from_bytes(b"", policy=email.policy.default)
+        msg = email.message_from_bytes(b"", policy=email.policy.compat32)
     headers = _decoded_headers(msg, defects)
 
     def first(name: str) -> str:
@@ -142,23 +145,68 @@ def parse_message(raw: bytes, *, max_bytes: int = DEFAULT_MAX_PARSE_BYTES) -> Pa
 def _decoded_headers(msg: Message, defects: list[str]) -> tuple[tuple[str, str], ...]:
     result: list[tuple[str, str]] = []
     for name, raw_value in msg.raw_items():
-        value: str
-        try:
-            value = str(msg.policy.header_factory(name, raw_value)) if isinstance(raw_value, str) else str(raw_value)
-        except Exception:  # noqa: BLE001
-            value = _decode_header_fallback(str(raw_value))
-            defects.append(f"undecodable header {name}")
-        # 8-bit bytes in headers surface as surrogate escapes; make them readable instead.
-        value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        result.append((str(name), value.replace("\r", " ").replace("\n", " ")))
+        text = str(raw_value)
+        # 8-bit bytes in headers surface as surrogate escapes: read them as UTF-8, else Windows-1252.
+        if any("\udc80" <= ch <= "\udcff" for ch in text):
+            data = text.encode("utf-8", "surrogateescape")
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                text = data.decode("cp1252", "replace")
+        text = _UNFOLD.sub(" ", text).strip()
+        if "=?" in text:
+            text = _decode_words(text, name, defects)
+        result.append((str(name), text.replace("\r", " ").replace("\n", " ")))
     return tuple(result)
 
 
-def _decode_header_fallback(value: str) -> str:
+def _decode_words(value: str, name: str, defects: list[str]) -> str:
+    """Decode RFC 2047 encoded words; an unknown charset or broken word degrades to readable text."""
     try:
-        return str(make_header(decode_header(value)))
+        parts = decode_header(value)
     except Exception:  # noqa: BLE001
+        defects.append(f"undecodable header {name}")
         return value
+    out: list[str] = []
+    for chunk, charset in parts:
+        if isinstance(chunk, str):
+            out.append(chunk)
+            continue
+        for candidate in (charset or "ascii", "utf-8", "cp1252"):
+            try:
+                out.append(chunk.decode(candidate))
+                break
+            except (LookupError, UnicodeDecodeError):
+                continue
+        else:
+            out.append(chunk.decode("latin-1"))
+        if charset and charset.lower() not in _KNOWN_CHARSETS and not _charset_known(charset):
+            defects.append(f"unknown charset {charset!r} in header {name}")
+    # decode_header drops the whitespace between an encoded word and plain text: put it back.
+    return "".join(_join_parts(out, parts))
+
+
+def _join_parts(out: list[str], parts: list[tuple[bytes | str, str | None]]) -> list[str]:
+    joined: list[str] = []
+    for index, text in enumerate(out):
+        if index and isinstance(parts[index][0], bytes) != isinstance(parts[index - 1][0], bytes):
+            if not (joined and joined[-1].endswith(" ")) and not text.startswith(" "):
+                joined.append(" ")
+        joined.append(text)
+    return joined
+
+
+_KNOWN_CHARSETS = {"utf-8", "us-ascii", "ascii", "iso-8859-1", "iso-8859-15", "windows-1252"}
+
+
+def _charset_known(charset: str) -> bool:
+    import codecs
+
+    try:
+        codecs.lookup(charset)
+        return True
+    except LookupError:
+        return False
 
 
 def _first_msgid(value: str) -> str:
@@ -209,7 +257,7 @@ def _part_text(part: Message, defects: list[str]) -> str:
     return payload.decode("latin-1", "replace")
 
 
-def _body(msg: EmailMessage, defects: list[str]) -> tuple[str, bool, tuple[Attachment, ...], tuple[str, ...]]:
+def _body(msg: Message, defects: list[str]) -> tuple[str, bool, tuple[Attachment, ...], tuple[str, ...]]:
     plain: list[str] = []
     html: list[str] = []
     attachments: list[Attachment] = []

@@ -6,6 +6,7 @@ records a message and everything it caused in one.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,7 +14,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
 
 from inboxd.cases import CaseState
 from inboxd.decide import SenderHistory
@@ -27,10 +27,19 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # SQLite has one writer at a time, and its busy handler sleeps and retries: a thread that
+        # commits in a tight loop (ingesting a backlog) would starve the others (the sender) for
+        # as long as the loop lasts. A lock in the process hands the write turn over instead.
+        self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        with self.engine.begin() as conn:
+        """A write transaction, committed on success and rolled back on error."""
+        if self._write_lock is None:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        with self._write_lock, self.engine.begin() as conn:
             yield conn
 
     @contextmanager
@@ -63,15 +72,16 @@ def get_folder_state(conn: Connection, mailbox: str, folder: str) -> FolderState
 def set_folder_state(conn: Connection, mailbox: str, folder: str, uidvalidity: int, last_uid: int,
                      now: datetime) -> None:
     """Record that every UID up to ``last_uid`` is done (never moves backwards within a UIDVALIDITY)."""
-    current = get_folder_state(conn, mailbox, folder)
-    if current is None:
+    where = (folder_state.c.mailbox == mailbox, folder_state.c.folder == folder)
+    moved = conn.execute(
+        update(folder_state)
+        .where(*where, or_(folder_state.c.uidvalidity != uidvalidity, folder_state.c.last_uid < last_uid))
+        .values(uidvalidity=uidvalidity, last_uid=last_uid, updated_at=now, last_poll_at=now))
+    if moved.rowcount:
+        return
+    if conn.execute(select(folder_state.c.id).where(*where)).first() is None:
         conn.execute(insert(folder_state).values(mailbox=mailbox, folder=folder, uidvalidity=uidvalidity,
                                                  last_uid=last_uid, updated_at=now, last_poll_at=now))
-        return
-    if current.uidvalidity == uidvalidity and last_uid < current.last_uid:
-        return
-    conn.execute(update(folder_state).where(folder_state.c.mailbox == mailbox, folder_state.c.folder == folder)
-                 .values(uidvalidity=uidvalidity, last_uid=last_uid, updated_at=now, last_poll_at=now))
 
 
 def touch_folder(conn: Connection, mailbox: str, folder: str, now: datetime) -> None:
@@ -96,7 +106,7 @@ def is_own_message_id(conn: Connection, message_id: str) -> bool:
 
 
 def insert_message(conn: Connection, **values: Any) -> int:
-    result = conn.execute(insert(messages).values(**values))
+    result = conn.execute(insert(messages), values)
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
@@ -171,7 +181,8 @@ def update_case(conn: Connection, number: int, **values: Any) -> None:
 
 def add_event(conn: Connection, kind: str, now: datetime, *, case_id: int | None = None,
               message_ref: int | None = None, data: dict[str, Any] | None = None) -> None:
-    conn.execute(insert(events).values(at=now, case_id=case_id, message_ref=message_ref, kind=kind, data=data))
+    conn.execute(insert(events), {"at": now, "case_id": case_id, "message_ref": message_ref, "kind": kind,
+                                  "data": data})
 
 
 def sender_history(conn: Connection, sender: str, *, acks_since: datetime, burst_since: datetime,
@@ -191,8 +202,8 @@ def sender_history(conn: Connection, sender: str, *, acks_since: datetime, burst
 
 def add_promise(conn: Connection, *, case_id: int, owner: str, source: str, text: str, made_at: datetime,
                 due_at: datetime) -> int:
-    result = conn.execute(insert(promises).values(case_id=case_id, owner=owner, source=source, text=text,
-                                                  made_at=made_at, due_at=due_at, state="open"))
+    result = conn.execute(insert(promises), {"case_id": case_id, "owner": owner, "source": source, "text": text,
+                                             "made_at": made_at, "due_at": due_at, "state": "open"})
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
@@ -222,16 +233,15 @@ def enqueue(conn: Connection, *, idempotency_key: str, message_id: str, kind: st
             mailbox: str, mail_from: str, rcpt_to: Sequence[str], raw: bytes, now: datetime,
             copy_wanted: bool) -> bool:
     """Queue a message; return False when one with the same idempotency key already exists."""
+    # Callers hold the transaction that decided to send, so a check first is enough; a concurrent
+    # writer with the same key makes the unique index fail the whole transaction, which is retried.
     if conn.execute(select(outbox.c.id).where(outbox.c.idempotency_key == idempotency_key)).first():
         return False
-    try:
-        with conn.begin_nested():
-            conn.execute(insert(outbox).values(
-                idempotency_key=idempotency_key, message_id=message_id, kind=kind, case_id=case_id,
-                mailbox=mailbox, mail_from=mail_from, rcpt_to=list(rcpt_to), raw=raw, state="pending",
-                attempts=0, next_attempt_at=now, created_at=now, copy_state="pending" if copy_wanted else None))
-    except IntegrityError:
-        return False
+    conn.execute(insert(outbox), {
+        "idempotency_key": idempotency_key, "message_id": message_id, "kind": kind, "case_id": case_id,
+        "mailbox": mailbox, "mail_from": mail_from, "rcpt_to": list(rcpt_to), "raw": raw, "state": "pending",
+        "attempts": 0, "next_attempt_at": now, "created_at": now,
+        "copy_state": "pending" if copy_wanted else None})
     return True
 
 

@@ -96,7 +96,9 @@ def main() -> int:
             proc.kill()
         dovecot.stop()
         hub.stop()
-        shutil.rmtree(base, ignore_errors=True)
+        if not os.environ.get("KEEP"):
+            shutil.rmtree(base, ignore_errors=True)
+        print(base)
 
 
 if __name__ == "__main__":
