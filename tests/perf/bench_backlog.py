@@ -32,6 +32,22 @@ def peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def daemon_events(path: Path) -> dict[str, list[float]]:
+    """Event name → UNIX timestamps, from the daemon's JSON log."""
+    import json
+    from datetime import datetime
+
+    events: dict[str, list[float]] = {}
+    for line in path.read_text().splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        stamp = datetime.fromisoformat(entry["timestamp"].replace("Z", "+00:00")).timestamp()
+        events.setdefault(entry["event"], []).append(stamp)
+    return events
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=1000)
@@ -66,31 +82,46 @@ def main() -> int:
                    INBOXD_DATABASE_URL=args.database_url or f"sqlite:///{base}/inboxd.db")
         log = open(base / "daemon.log", "wb")
         started = time.monotonic()
+        spawned_at = time.time()
         proc = subprocess.Popen([sys.executable, "-m", "inboxd.cli", "run"], env=env, stdout=log,
                                 stderr=subprocess.STDOUT)
         hub.wait_for(args.messages, timeout=600)
         backlog_s = time.monotonic() - started
         latencies = []
+        delivered_at: list[float] = []
         for i in range(args.latency_samples):
             sender = f"late{i}@customer.example"
             before = len(hub.messages)
             t0 = time.monotonic()
+            delivered_at.append(time.time())
             dovecot.deliver(support, sample_mail(sender, "Late", support, f"Late {i}", "Hi"), sender=sender)
             hub.wait_for(before + 1, timeout=30)
             latencies.append(time.monotonic() - t0)
         rss = peak_rss_mib(proc.pid)
+        log.flush()
+        events = daemon_events(base / "daemon.log")
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(30)
-        sent = len(hub.messages)
+        sent_count = len(hub.messages)
         unique = len({m.message["Message-ID"] for m in hub.messages})
         print(f"backlog: {args.messages} mails appended in {append_s:.1f} s")
         print(f"backlog throughput: {args.messages / backlog_s:.0f} messages/s "
               f"({args.messages} acks in {backlog_s:.2f} s, including daemon start-up)")
         print(f"arrival → ack latency over {len(latencies)} mails: median {statistics.median(latencies) * 1000:.0f} ms, "
               f"max {max(latencies) * 1000:.0f} ms")
+        started_at = events["daemon.started"][0]
+        processed = events["message.processed"]
+        sent = events["mail.sent"]
+        steady = args.messages / (sent[args.messages - 1] - started_at)
+        print(f"  after start-up ({started_at - spawned_at:.2f} s): {steady:.0f} messages/s "
+              f"(ingest {args.messages / (processed[args.messages - 1] - started_at):.0f}/s)")
+        seen = [p - d for p, d in zip(processed[args.messages:], delivered_at, strict=False)]
+        if seen:
+            print(f"  of that latency, delivery → daemon processed it: median {statistics.median(seen) * 1000:.0f} ms "
+                  "(the IMAP server's IDLE notification and the fetch)")
         print(f"daemon peak memory (VmHWM): {rss:.1f} MiB")
-        print(f"acks sent: {sent}, distinct Message-IDs: {unique}; daemon exit code after SIGTERM: {code}")
-        return 0 if sent == unique == args.messages + args.latency_samples and code == 0 else 1
+        print(f"acks sent: {sent_count}, distinct Message-IDs: {unique}; daemon exit code after SIGTERM: {code}")
+        return 0 if sent_count == unique == args.messages + args.latency_samples and code == 0 else 1
     finally:
         if proc is not None and proc.poll() is None:
             proc.kill()
