@@ -25,7 +25,7 @@ from inboxd.humanize import phrase_due, phrase_in_offset
 from inboxd.mail.classify import FolderRole, classify
 from inboxd.mail.compose import OutgoingMail, compose, deterministic_message_id
 from inboxd.mail.parse import ParsedMessage, parse_message
-from inboxd.mail.threading import find_case, format_token, normalize_subject
+from inboxd.mail.threading import ThreadMatch, find_case, format_token, normalize_subject
 from inboxd.rules import apply_rules
 from inboxd.runtime import Runtime
 from inboxd.store import repo
@@ -82,6 +82,10 @@ class Processor:
         classification = classify(msg, rt.team, role, rules.ignored_by)
         index = repo.ConnIndex(conn)
         match = find_case(msg.in_reply_to, msg.references, msg.subject, index, cfg.cases.subject_token)
+        if match is None and classification.automated and msg.embedded_message_ids:
+            # A bounce (or an auto-reply quoting our mail) carries the original inside: find its case.
+            number = index.case_for_message_ids(msg.embedded_message_ids)
+            match = ThreadMatch(number, "embedded message") if number is not None else None
         case = repo.case_state(conn, match.case_number) if match else None
         history = d.SenderHistory()
         limits = d.Limits(cfg.loop_guard.acks_per_sender.count, cfg.loop_guard.sender_burst.count)

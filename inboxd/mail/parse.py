@@ -54,6 +54,9 @@ class ParsedMessage:
     html_only: bool = False
     attachments: tuple[Attachment, ...] = ()
     content_types: tuple[str, ...] = ()
+    # Message-IDs of messages carried inside this one: the original in a bounce (message/rfc822,
+    # text/rfc822-headers), a forwarded message. How inboxd recognises a bounce of its own mail.
+    embedded_message_ids: tuple[str, ...] = ()
     defects: tuple[str, ...] = field(default=())
     truncated: bool = False  # over the size limit: headers only
 
@@ -118,6 +121,7 @@ def parse_message(raw: bytes, *, max_bytes: int = DEFAULT_MAX_PARSE_BYTES) -> Pa
     if any(k.lower() == "return-path" for k, _ in headers):
         return_path = parseaddr(return_path_raw)[1].strip().lower() if return_path_raw.strip() != "<>" else ""
     text, html_only, attachments, types = ("", False, (), ()) if truncated else _body(msg, defects)
+    embedded = () if truncated else _embedded_message_ids(msg)
     return ParsedMessage(
         message_id=message_id,
         content_hash=body_hash,
@@ -137,6 +141,7 @@ def parse_message(raw: bytes, *, max_bytes: int = DEFAULT_MAX_PARSE_BYTES) -> Pa
         html_only=html_only,
         attachments=attachments,
         content_types=types,
+        embedded_message_ids=embedded,
         defects=tuple(defects),
         truncated=truncated,
     )
@@ -291,6 +296,27 @@ def _body(msg: Message, defects: list[str]) -> tuple[str, bool, tuple[Attachment
     if html:
         return html_to_text("\n".join(html)), True, tuple(attachments), tuple(types)
     return "", False, tuple(attachments), tuple(types)
+
+
+_HEADER_MSGID = re.compile(r"^message-id:\s*<([^<>\s]+)>", re.IGNORECASE | re.MULTILINE)
+
+
+def _embedded_message_ids(msg: Message) -> tuple[str, ...]:
+    found: list[str] = []
+    try:
+        for part in msg.walk():
+            ctype = part.get_content_type()
+            if ctype == "message/rfc822" or ctype == "message/global":
+                payload = part.get_payload()
+                for inner in payload if isinstance(payload, list) else []:
+                    found.extend(_MSGID.findall(str(inner.get("Message-ID", ""))))
+            elif ctype in ("text/rfc822-headers", "message/rfc822-headers"):
+                raw = part.get_payload(decode=True)
+                if isinstance(raw, bytes):
+                    found.extend(_HEADER_MSGID.findall(raw.decode("utf-8", "replace")))
+    except Exception:  # noqa: BLE001
+        pass
+    return tuple(dict.fromkeys(found))[:20]
 
 
 class _TextExtractor(HTMLParser):

@@ -170,3 +170,35 @@ def test_malformed_message_is_quarantined_and_the_next_flows(setup, mailboxes, m
         (bad,) = repo.quarantined_messages(conn)
     assert "cannot process this one" in bad["error"]
     assert sorted(c["customer"] for c in cases(daemon)) == ["broken@customer.example", customer]
+
+
+def test_bounce_of_our_ack_joins_its_case_and_is_never_answered(setup, mailboxes):
+    """A DSN for our acknowledgement (carrying its headers) is recognised as about our own mail."""
+    customer = mailboxes("customer")
+    daemon = setup.daemon()
+    daemon.prepare()
+    daemon.run_once()
+    setup.deliver(setup.customer_mail(customer, "Bounce me"), sender=customer)
+    daemon.run_once()
+    (ack,) = setup.dovecot.wait_for(customer, count=1)
+    dsn = (
+        "From: Mail Delivery System <MAILER-DAEMON@mx.customer.example>\r\n"
+        f"To: {setup.support}\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\n"
+        "Message-ID: <dsn-1@mx.customer.example>\r\n"
+        "Auto-Submitted: auto-replied\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+        "--B\r\nContent-Type: text/plain\r\n\r\nThe mail system: mailbox full\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+        f"Reporting-MTA: dns; mx.customer.example\r\n\r\nFinal-Recipient: rfc822; {customer}\r\n"
+        "Action: failed\r\nStatus: 5.2.2\r\n\r\n"
+        "--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"From: {setup.support}\r\nTo: {customer}\r\nMessage-ID: {ack['Message-ID']}\r\n"
+        f"Subject: {ack['Subject']}\r\n\r\n--B--\r\n"
+    ).encode()
+    setup.deliver(dsn, sender="")
+    assert daemon.run_once()["sent"] == 0
+    (case,) = cases(daemon)
+    detail = case_detail(daemon, case["number"])
+    assert [m["kind"] for m in detail["messages"] if m["kind"] != "own"] == ["customer", "bounce"]
