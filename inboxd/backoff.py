@@ -28,4 +28,5 @@ class Backoff:
 def retry_delay(attempts: int, base: float = 30.0, cap: float = 3600.0, rng: random.Random | None = None) -> float:
     """Delay before retrying a message that failed ``attempts`` times."""
     ceiling = min(cap, base * 2 ** max(0, attempts - 1))
-    return ceiling / 2 + (rng or random).random() * ceiling / 2
+    draw = float((rng or random.Random()).random())
+    return float(ceiling / 2 + draw * ceiling / 2)

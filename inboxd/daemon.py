@@ -334,7 +334,7 @@ class Daemon:
         except ConfigError as exc:
             for problem in exc.problems:
                 log.error("config.reload_rejected", problem=problem)
-            self.notifier.notify("READY=1", f"STATUS=config reload rejected; running on the previous one")
+            self.notifier.notify("READY=1", "STATUS=config reload rejected; running on the previous one")
             return False
         except Exception as exc:  # noqa: BLE001
             log.error("config.reload_rejected", problem=str(exc))

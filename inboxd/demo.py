@@ -14,10 +14,10 @@ import tempfile
 import textwrap
 import threading
 import time
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
-from datetime import UTC, datetime
 
 
 def config_yaml(*, support: str, imap_port: int, smtp_port: int, password_file: Path, staff: list[str],

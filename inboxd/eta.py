@@ -7,8 +7,10 @@ says honestly why a wait is long: the team is closed now, or a holiday lies in b
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from inboxd.calendar import BusinessCalendar
 from inboxd.durations import Duration
@@ -22,7 +24,7 @@ class Estimate:
     reasons: tuple[str, ...] = ()  # customer-facing, taking responsibility, never blaming
 
 
-def fallback_estimate(now: datetime, priority: str, fallback: dict[str, Duration],
+def fallback_estimate(now: datetime, priority: str, fallback: Mapping[Any, Duration],
                       calendar: BusinessCalendar) -> Estimate:
     """The fallback promise for ``priority``, in business time from ``now``."""
     duration = fallback.get(priority) or fallback["normal"]

@@ -212,7 +212,7 @@ class _Applier:
         if rt.team.is_ours(recipient):
             self.event("ack.held", {"guard": "own_address", "detail": recipient})
             return
-        estimate = fallback_estimate(self.now, action.priority, dict(cfg.promises.fallback), rt.calendar)
+        estimate = fallback_estimate(self.now, action.priority, cfg.promises.fallback, rt.calendar)
         token = format_token(cfg.cases.subject_token, self.number)
         context = _ack_context(rt, msg, token, self.number, estimate, self.now)
         rendered = rt.renderer.render("ack", action.language, context)

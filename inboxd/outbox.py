@@ -16,8 +16,8 @@ from typing import Any
 
 import structlog
 
-from inboxd.clock import Clock
 from inboxd.backoff import retry_delay
+from inboxd.clock import Clock
 from inboxd.errors import AuthError, ImapError, PermanentSendError, SecretError, TransientError
 from inboxd.runtime import Runtime
 from inboxd.store import repo

@@ -28,7 +28,7 @@ _BOUNCE_SUBJECT = re.compile(
     re.IGNORECASE,
 )
 _OOO_SUBJECT = re.compile(
-    r"^\s*(auto(matic)?[ -]?(reply|response|antwort)|out of (the )?office|abwesenheit|"
+    r"^\s*(auto(matic|matische)?[ -]?(reply|response|antwort)|out of (the )?office|abwesenheit|"
     r"abwesenheitsnotiz|absence|absent|r[ée]ponse automatique|respuesta autom[aá]tica|fuera de la oficina|"
     r"risposta automatica|fuori ufficio|automatisch antwoord|afwezig|resposta autom[aá]tica|fora do escrit[oó]rio)",
     re.IGNORECASE,
@@ -109,12 +109,14 @@ def classify(msg: ParsedMessage, team: TeamIdentity, folder_role: FolderRole = "
     """Decide the kind of one message."""
     if folder_role == "sent":
         return _staff_kind(msg, team, "in the shared mailbox's Sent folder")
-    if team.is_staff(msg.from_addr):
-        return _staff_kind(msg, team, f"from staff member {msg.from_addr}")
+    # Machines first, even from a staff address: a staff member's out-of-office answering a reminder
+    # is threaded to the case, and taken for a staff reply it would mark the case answered.
     signals = automation_signals(msg)
     if signals:
         kind, reason = signals[0]
         return Classification(kind, reason, tuple(r for _, r in signals))
+    if team.is_staff(msg.from_addr):
+        return _staff_kind(msg, team, f"from staff member {msg.from_addr}")
     if ignored_by_rule:
         return Classification("ignored", f"rule {ignored_by_rule!r}")
     if not msg.from_addr:

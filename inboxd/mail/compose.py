@@ -7,12 +7,12 @@ again (the Sent folder, a Cc copy, a bounce quoting it).
 
 from __future__ import annotations
 
+import email.policy
 import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-import email.policy
 from email.charset import QP, Charset
 from email.header import Header
 from email.message import Message

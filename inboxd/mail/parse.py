@@ -309,7 +309,8 @@ def _embedded_message_ids(msg: Message) -> tuple[str, ...]:
             if ctype == "message/rfc822" or ctype == "message/global":
                 payload = part.get_payload()
                 for inner in payload if isinstance(payload, list) else []:
-                    found.extend(_MSGID.findall(str(inner.get("Message-ID", ""))))
+                    if isinstance(inner, Message):
+                        found.extend(_MSGID.findall(str(inner.get("Message-ID", ""))))
             elif ctype in ("text/rfc822-headers", "message/rfc822-headers"):
                 raw = part.get_payload(decode=True)
                 if isinstance(raw, bytes):

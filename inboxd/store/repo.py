@@ -303,12 +303,6 @@ def outbox_counts(conn: Connection) -> dict[str, int]:
     return {str(state): int(count) for state, count in rows}
 
 
-def next_outbox_due(conn: Connection) -> datetime | None:
-    value = conn.execute(select(func.min(outbox.c.next_attempt_at))
-                         .where(outbox.c.state.in_(("pending", "sending")))).scalar()
-    return value  # type: ignore[no-any-return]
-
-
 # -- reading, for the CLI ------------------------------------------------------------------------
 
 

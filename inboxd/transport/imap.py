@@ -7,7 +7,6 @@ changes ``\\Seen`` or moves mail. Every imapclient/socket error leaves here as a
 
 from __future__ import annotations
 
-import socket
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,7 +54,7 @@ def _translated(action: str) -> Iterator[None]:
         yield
     except LoginError as exc:
         raise AuthError(f"IMAP {action}: login rejected: {exc}") from exc
-    except (IMAPClientError, OSError, ssl.SSLError, socket.timeout) as exc:
+    except (TimeoutError, IMAPClientError, OSError, ssl.SSLError) as exc:
         raise ImapError(f"IMAP {action}: {exc}") from exc
 
 

@@ -7,7 +7,6 @@ smtplib errors leave here translated: 4xx and network trouble → :class:`SmtpEr
 from __future__ import annotations
 
 import smtplib
-import socket
 import ssl
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -47,7 +46,7 @@ def _translated(action: str) -> Iterator[None]:
         if 500 <= exc.smtp_code < 600:
             raise PermanentSendError(f"SMTP {action}: {exc.smtp_code} {text}") from exc
         raise SmtpError(f"SMTP {action}: {exc.smtp_code} {text}") from exc
-    except (smtplib.SMTPException, OSError, ssl.SSLError, socket.timeout) as exc:
+    except (TimeoutError, smtplib.SMTPException, OSError, ssl.SSLError) as exc:
         raise SmtpError(f"SMTP {action}: {exc}") from exc
 
 

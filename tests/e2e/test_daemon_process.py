@@ -33,7 +33,7 @@ class NotifySocket:
         while True:
             try:
                 self.received.append(self.sock.recv(65536).decode())
-            except (TimeoutError, BlockingIOError, socket.timeout):
+            except (TimeoutError, BlockingIOError):
                 return self.received
 
     def wait_for(self, text: str, timeout: float = 20.0) -> str:

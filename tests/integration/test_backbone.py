@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from inboxd.store import repo
-from tests.integration.harness import case_detail, cases, make_setup, wait_until
+from tests.integration.harness import case_detail, cases, make_setup
 
 pytestmark = pytest.mark.integration
 

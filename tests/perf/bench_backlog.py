@@ -107,7 +107,8 @@ def main() -> int:
         print(f"backlog: {args.messages} mails appended in {append_s:.1f} s")
         print(f"backlog throughput: {args.messages / backlog_s:.0f} messages/s "
               f"({args.messages} acks in {backlog_s:.2f} s, including daemon start-up)")
-        print(f"arrival → ack latency over {len(latencies)} mails: median {statistics.median(latencies) * 1000:.0f} ms, "
+        print(f"arrival → ack latency over {len(latencies)} mails: "
+              f"median {statistics.median(latencies) * 1000:.0f} ms, "
               f"max {max(latencies) * 1000:.0f} ms")
         started_at = events["daemon.started"][0]
         processed = events["message.processed"]
