@@ -132,6 +132,8 @@ class FolderWatcher(threading.Thread):
         self.status = FolderStatus()
         self.wake_event = threading.Event()
         self.stop_event = threading.Event()
+        self._conn: ImapConnection | None = None
+        self._busy = False  # processing fetched messages: let the message in hand finish
 
     def wake(self) -> None:
         self.wake_event.set()
@@ -139,6 +141,9 @@ class FolderWatcher(threading.Thread):
     def stop(self) -> None:
         self.stop_event.set()
         self.wake_event.set()
+        conn = self._conn
+        if conn is not None and not self._busy:
+            conn.interrupt()
 
     def run(self) -> None:
         backoff = Backoff(base=1.0, cap=300.0)
@@ -146,7 +151,8 @@ class FolderWatcher(threading.Thread):
             mailbox = self.d.runtime.mailbox(self.mailbox_name)
             conn: ImapConnection | None = None
             try:
-                conn = ImapConnection(imap_settings(mailbox)).connect()
+                conn = self._conn = ImapConnection(imap_settings(mailbox))
+                conn.connect()
                 self.status.up, self.status.error = True, None
                 log.info("imap.connected", mailbox=self.mailbox_name, folder=self.folder, idle=conn.idle_supported)
                 backoff.reset()
@@ -156,6 +162,8 @@ class FolderWatcher(threading.Thread):
                 log.warning("folder.missing", mailbox=self.mailbox_name, folder=self.folder, error=str(exc))
                 self.stop_event.wait(60.0)
             except (TransientError, AuthError, SecretError) as exc:
+                if self.stop_event.is_set():
+                    break
                 self.status.up, self.status.error = False, str(exc)
                 delay = backoff.next_delay() * (5 if isinstance(exc, AuthError | SecretError) else 1)
                 log.warning("imap.unavailable", mailbox=self.mailbox_name, folder=self.folder, error=str(exc),
@@ -166,6 +174,7 @@ class FolderWatcher(threading.Thread):
                 log.exception("watcher.crashed", mailbox=self.mailbox_name, folder=self.folder)
                 self.stop_event.wait(backoff.next_delay())
             finally:
+                self._conn = None
                 if conn is not None:
                     conn.close()
         self.status.up = False
@@ -176,8 +185,12 @@ class FolderWatcher(threading.Thread):
         poll = mailbox.imap.poll_interval.as_timedelta().total_seconds()
         while not self.stop_event.is_set():
             self.wake_event.clear()
-            count = sync_folder(conn, self.d.processor, mailbox, self.role, self.folder, self.d.store, self.d.clock,
-                                self.stop_event.is_set)
+            self._busy = True
+            try:
+                count = sync_folder(conn, self.d.processor, mailbox, self.role, self.folder, self.d.store,
+                                    self.d.clock, self.stop_event.is_set)
+            finally:
+                self._busy = False
             self.status.last_poll = self.d.clock.now()
             self.status.processed += count
             if self.d.runtime.mailbox(self.mailbox_name) is not mailbox:

@@ -28,9 +28,21 @@ def fallback_estimate(now: datetime, priority: str, fallback: Mapping[Any, Durat
                       calendar: BusinessCalendar) -> Estimate:
     """The fallback promise for ``priority``, in business time from ``now``."""
     duration = fallback.get(priority) or fallback["normal"]
-    due = round_up(calendar.add(now, duration)).astimezone(calendar.tz)
+    due = round_up(calendar.add(now, _in_business_time(duration))).astimezone(calendar.tz)
     return Estimate(due=due, basis=f"fallback {duration} for priority {priority}",
                     reasons=tuple(closure_reasons(now, due, calendar)))
+
+
+def _in_business_time(duration: Duration) -> Duration:
+    """A fallback counts working time: ``4h`` is four business hours and ``2d`` two business days.
+
+    Counted as elapsed time, ``4h`` from Friday 18:00 would promise Friday 22:00, when nobody works.
+    """
+    if duration.is_business:
+        return duration
+    if duration.unit in ("d", "w"):
+        return Duration(duration.amount * (5 if duration.unit == "w" else 1), "bd")
+    return Duration(duration.as_timedelta().total_seconds() / 3600, "bh")
 
 
 def closure_reasons(now: datetime, due: datetime, calendar: BusinessCalendar) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 QUARTER = timedelta(minutes=15)
@@ -11,10 +11,15 @@ QUARTER = timedelta(minutes=15)
 def round_up(at: datetime, step: timedelta = QUARTER) -> datetime:
     """Round up to the next multiple of ``step`` (a promise is never made earlier than computed)."""
     seconds = step.total_seconds()
-    epoch = datetime(2000, 1, 1, tzinfo=at.tzinfo)
-    offset = (at - epoch).total_seconds()
-    remainder = offset % seconds
-    return at if remainder == 0 else at + timedelta(seconds=seconds - remainder)
+    if at.tzinfo is None or at.utcoffset() is None:
+        epoch = datetime(2000, 1, 1, tzinfo=at.tzinfo)
+        remainder = (at - epoch).total_seconds() % seconds
+        return at if remainder == 0 else at + timedelta(seconds=seconds - remainder)
+    # In UTC: wall-clock arithmetic in the local zone goes wrong in the hour the clocks go back
+    # (02:07 CET would round to 02:15 CEST, 52 minutes earlier).
+    utc = at.astimezone(UTC)
+    remainder = (utc - datetime(2000, 1, 1, tzinfo=UTC)).total_seconds() % seconds
+    return at if remainder == 0 else (utc + timedelta(seconds=seconds - remainder)).astimezone(at.tzinfo)
 
 
 def phrase_due(due: datetime, now: datetime, tz: ZoneInfo) -> str:

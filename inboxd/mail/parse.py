@@ -280,6 +280,9 @@ def _body(msg: Message, defects: list[str]) -> tuple[str, bool, tuple[Attachment
                 continue
             disposition = (part.get_content_disposition() or "").lower()
             filename = part.get_filename()
+            if filename and "=?" in filename:
+                # Outlook and Gmail put RFC 2047 words inside the quoted filename parameter.
+                filename = _decode_words(filename, "filename", defects)
             if disposition == "attachment" or (filename and not ctype.startswith("text/")):
                 payload = part.get_payload(decode=True)
                 size = len(payload) if isinstance(payload, bytes) else 0

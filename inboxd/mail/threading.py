@@ -37,9 +37,18 @@ class ThreadMatch:
 def _token_pattern(token_format: str) -> re.Pattern[str]:
     # "[#{number}]" -> tolerant of spaces and of brackets mangled by mail clients.
     before, _, after = token_format.partition("{number}")
-    core = re.escape(before.strip("[( ")) + r"\s*(\d{1,9})"
-    closing = re.escape(after.strip("]) ")) if after.strip("]) ") else ""
-    return re.compile(r"[\[(]?\s*" + core + closing + r"\s*[\])]?")
+    prefix, suffix = before.strip("[( "), after.strip("]) ")
+    # A whole number only ("[#12345678901]" is not case 123456789), and a word prefix only as a word.
+    core = (r"\b" if prefix[:1].isalnum() else "") + re.escape(prefix) + r"\s*(?P<number>\d{1,9})(?!\d)"
+    return re.compile(r"(?P<open>[\[(])?\s*" + core + re.escape(suffix) + r"\s*(?P<close>[\])])?")
+
+
+def _tokens(subject: str, token_format: str) -> list[re.Match[str]]:
+    """The case tokens in ``subject``. A token written with brackets keeps at least one of them when
+    mangled; without any, "#1042" in "Order #1042 missing" is the customer's number, not our token."""
+    bracketed = token_format.lstrip().startswith(("[", "(")) or token_format.rstrip().endswith(("]", ")"))
+    return [m for m in _token_pattern(token_format).finditer(subject)
+            if not bracketed or m.group("open") or m.group("close")]
 
 
 def format_token(token_format: str, number: int) -> str:
@@ -47,13 +56,14 @@ def format_token(token_format: str, number: int) -> str:
 
 
 def case_number_from_subject(subject: str, token_format: str) -> int | None:
-    match = _token_pattern(token_format).search(subject)
-    return int(match.group(1)) if match else None
+    tokens = _tokens(subject, token_format)
+    return int(tokens[0].group("number")) if tokens else None
 
 
 def normalize_subject(subject: str, token_format: str = "[#{number}]") -> str:
     """The subject without reply prefixes and case tokens, lower-cased, for comparison."""
-    subject = _token_pattern(token_format).sub(" ", subject)
+    for token in reversed(_tokens(subject, token_format)):
+        subject = subject[:token.start()] + " " + subject[token.end():]
     subject = _REPLY_PREFIX.sub("", subject)
     return " ".join(subject.split()).lower()
 

@@ -7,6 +7,7 @@ changes ``\\Seen`` or moves mail. Every imapclient/socket error leaves here as a
 
 from __future__ import annotations
 
+import socket
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -74,15 +75,25 @@ class ImapConnection:
             client = imapclient.IMAPClient(s.host, port=s.port, ssl=s.security == "tls",
                                            ssl_context=context if s.security == "tls" else None,
                                            timeout=s.timeout, use_uid=True)
+            self.client = client  # from here on, interrupt() can cut a slow login short
             if s.security == "starttls":
                 client.starttls(context)
             if s.oauth2:
                 client.oauth2_login(s.username, s.secret)
             else:
                 client.login(s.username, s.secret)
-            self.client = client
             self.idle_supported = client.has_capability("IDLE")
         return self
+
+    def interrupt(self) -> None:
+        """Unblock a read in progress (IDLE, a slow login) from another thread, for a prompt stop."""
+        client = self.client
+        if client is None:
+            return
+        try:
+            client.socket().shutdown(socket.SHUT_RDWR)
+        except (OSError, AttributeError):
+            pass
 
     def close(self) -> None:
         client, self.client = self.client, None

@@ -220,8 +220,6 @@ def test_attachments_are_listed_as_metadata_and_kept_out_of_the_text() -> None:
     assert "ERROR" not in msg.text
 
 
-@pytest.mark.xfail(strict=True, reason="parse.py does not decode RFC 2047 words inside a quoted filename "
-                   "(Outlook and Gmail send them); staff see '=?utf-8?q?…?=' in the attachment list")
 def test_encoded_word_attachment_name_is_decoded() -> None:
     assert parse_message(ALTERNATIVE).attachments[3].filename == "Prüfbericht.docx"
 

@@ -1,0 +1,205 @@
+"""What one incoming message causes: who is acknowledged, which case moves, and when the loop guards hold.
+
+Every row states what a customer or a staff member would see: an acknowledgement or none, a new case or
+none, a case that now waits on the customer, staff told that an ack was held back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from inboxd.cases import CaseState, Status
+from inboxd.decide import (
+    Acknowledge,
+    Action,
+    HoldAck,
+    JoinCase,
+    KeepTeamPromises,
+    Limits,
+    MarkFirstResponse,
+    MessageContext,
+    Note,
+    OpenCase,
+    SenderHistory,
+    SetStatus,
+    decide_message,
+)
+from inboxd.mail.classify import Classification, Kind
+from inboxd.mail.parse import parse_message
+from inboxd.rules import RuleOutcome
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+OPENED = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+CUSTOMER_MAIL = parse_message(
+    b"From: Ann Customer <ann@customer.example>\nTo: support@example.com\nSubject: Invoice missing\n"
+    b"Message-ID: <m1@customer.example>\n\nWhere is my invoice?\n"
+)
+STAFF_MAIL = parse_message(
+    b"From: Alice <alice@example.com>\nTo: ann@customer.example\nCc: support@example.com\n"
+    b"Subject: Re: [#1042] Invoice missing\nMessage-ID: <m2@example.com>\n\nAttached.\n"
+)
+
+
+def case(status: Status = "waiting_on_us", first_response_at: datetime | None = None) -> CaseState:
+    return CaseState(number=1042, status=status, customer="ann@customer.example", priority="normal",
+                     language="en", subject="Invoice missing", opened_at=OPENED,
+                     first_response_at=first_response_at, acknowledged=True)
+
+
+def context(kind: Kind = "customer", *, case_state: CaseState | None = None, rules: RuleOutcome | None = None,
+            history: SenderHistory | None = None, own: bool = False) -> MessageContext:
+    msg = STAFF_MAIL if kind in ("staff", "staff_note") else CUSTOMER_MAIL
+    return MessageContext(
+        msg=msg, classification=Classification(kind, "test"), rules=rules or RuleOutcome(), case=case_state,
+        thread_how="references" if case_state else None, history=history or SenderHistory(),
+        limits=Limits(acks_per_sender=5, sender_burst=3), default_priority="normal", default_language="en",
+        own_message=own, now=NOW)
+
+
+def of_type(actions: list[Action], kind: type) -> list[Action]:
+    return [a for a in actions if isinstance(a, kind)]
+
+
+# --------------------------------------------------------------------------------------------
+# Customers
+# --------------------------------------------------------------------------------------------
+
+def test_a_new_customer_gets_a_case_and_an_acknowledgement() -> None:
+    actions = decide_message(context())
+    [opened] = of_type(actions, OpenCase)
+    assert opened == OpenCase("ann@customer.example", "Ann Customer", "Invoice missing", "normal", "en")
+    [ack] = of_type(actions, Acknowledge)
+    assert isinstance(ack, Acknowledge) and ack.priority == "normal"
+    assert not of_type(actions, HoldAck)
+
+
+@pytest.mark.parametrize(
+    ("status", "new_status"),
+    [("waiting_on_us", None), ("waiting_on_customer", "waiting_on_us"), ("resolved", "waiting_on_us"),
+     ("closed", "waiting_on_us")],
+)
+def test_a_customer_on_an_existing_case_is_not_acknowledged_again(status: Status, new_status: str | None) -> None:
+    actions = decide_message(context(case_state=case(status)))
+    assert not of_type(actions, Acknowledge)
+    assert not of_type(actions, OpenCase)
+    assert JoinCase(1042, "references") in actions
+    assert of_type(actions, SetStatus) == ([SetStatus(new_status)] if new_status else [])
+
+
+@pytest.mark.parametrize("kind", ["auto_reply", "bounce", "list", "ignored"])
+@pytest.mark.parametrize("on_case", [False, True])
+def test_machines_and_ignored_mail_are_never_acknowledged(kind: Kind, on_case: bool) -> None:
+    actions = decide_message(context(kind, case_state=case() if on_case else None))
+    assert not of_type(actions, Acknowledge)
+    assert not of_type(actions, OpenCase)
+    assert not of_type(actions, HoldAck)
+    # An auto-reply on a case neither counts as a response nor moves the case.
+    assert not of_type(actions, MarkFirstResponse)
+    assert not of_type(actions, KeepTeamPromises)
+    assert not of_type(actions, SetStatus)
+    assert of_type(actions, Note)
+
+
+# --------------------------------------------------------------------------------------------
+# Staff
+# --------------------------------------------------------------------------------------------
+
+def test_the_first_staff_reply_is_the_first_response() -> None:
+    actions = decide_message(context("staff", case_state=case()))
+    assert MarkFirstResponse(NOW, "alice@example.com") in actions
+    assert KeepTeamPromises(NOW) in actions
+    assert SetStatus("waiting_on_customer") in actions
+    assert not of_type(actions, Acknowledge) and not of_type(actions, OpenCase)
+
+
+def test_a_later_staff_reply_keeps_the_first_response_time() -> None:
+    actions = decide_message(context("staff", case_state=case("waiting_on_us", first_response_at=OPENED)))
+    assert not of_type(actions, MarkFirstResponse)
+    assert KeepTeamPromises(NOW) in actions
+    assert SetStatus("waiting_on_customer") in actions
+
+
+@pytest.mark.parametrize("status", ["resolved", "closed"])
+def test_a_staff_reply_does_not_reopen_a_finished_case(status: Status) -> None:
+    actions = decide_message(context("staff", case_state=case(status, first_response_at=OPENED)))
+    assert of_type(actions, SetStatus) in ([], [SetStatus(status)])
+
+
+def test_a_staff_message_without_a_case_opens_nothing() -> None:
+    actions = decide_message(context("staff"))
+    assert not of_type(actions, OpenCase) and not of_type(actions, Acknowledge)
+    assert all(isinstance(a, Note) for a in actions)
+
+
+@pytest.mark.parametrize("on_case", [False, True])
+def test_a_staff_note_is_only_noted(on_case: bool) -> None:
+    actions = decide_message(context("staff_note", case_state=case() if on_case else None))
+    assert [type(a) for a in actions if not isinstance(a, JoinCase)] == [Note]
+
+
+@pytest.mark.parametrize("kind", ["customer", "staff", "auto_reply"])
+@pytest.mark.parametrize("on_case", [False, True])
+def test_our_own_message_coming_back_is_only_noted(kind: Kind, on_case: bool) -> None:
+    actions = decide_message(context(kind, case_state=case() if on_case else None, own=True))
+    assert [type(a) for a in actions] == [Note]
+
+
+# --------------------------------------------------------------------------------------------
+# Loop guards
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("history", "guard"),
+    [
+        (SenderHistory(acks_in_window=0, messages_in_burst_window=0), None),
+        (SenderHistory(acks_in_window=4, messages_in_burst_window=0), None),
+        (SenderHistory(acks_in_window=5, messages_in_burst_window=0), "acks_per_sender"),
+        (SenderHistory(acks_in_window=50, messages_in_burst_window=0), "acks_per_sender"),
+        (SenderHistory(acks_in_window=0, messages_in_burst_window=2), None),
+        (SenderHistory(acks_in_window=0, messages_in_burst_window=3), "sender_burst"),
+        (SenderHistory(acks_in_window=5, messages_in_burst_window=3), "acks_per_sender"),
+    ],
+)
+def test_loop_guards_hold_the_ack_but_still_open_the_case(history: SenderHistory, guard: str | None) -> None:
+    actions = decide_message(context(history=history))
+    assert len(of_type(actions, OpenCase)) == 1  # the request itself is never lost
+    holds = of_type(actions, HoldAck)
+    if guard is None:
+        assert not holds
+        assert len(of_type(actions, Acknowledge)) == 1
+    else:
+        assert [h.guard for h in holds if isinstance(h, HoldAck)] == [guard]
+        assert not of_type(actions, Acknowledge)
+
+
+# --------------------------------------------------------------------------------------------
+# Rules
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("rules", "priority", "language"),
+    [
+        (RuleOutcome(), "normal", "en"),
+        (RuleOutcome(("outage",), priority="urgent"), "urgent", "en"),
+        (RuleOutcome(("german",), language="de"), "normal", "de"),
+        (RuleOutcome(("outage", "german"), priority="urgent", language="de"), "urgent", "de"),
+    ],
+)
+def test_rules_set_priority_and_language_of_the_new_case(rules: RuleOutcome, priority: str, language: str) -> None:
+    actions = decide_message(context(rules=rules))
+    [opened] = of_type(actions, OpenCase)
+    assert isinstance(opened, OpenCase)
+    assert (opened.priority, opened.language) == (priority, language)
+    [ack] = of_type(actions, Acknowledge)
+    assert isinstance(ack, Acknowledge) and ack.priority == priority  # the promise uses the rule's priority
+
+
+def test_defaults_come_from_the_configuration() -> None:
+    ctx = replace(context(), default_priority="low", default_language="fr")
+    [opened] = of_type(decide_message(ctx), OpenCase)
+    assert isinstance(opened, OpenCase)
+    assert (opened.priority, opened.language) == ("low", "fr")
