@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 Status = Literal["waiting_on_us", "waiting_on_customer", "resolved", "closed"]
@@ -27,6 +27,19 @@ class CaseState:
     opened_at: datetime
     first_response_at: datetime | None = None
     acknowledged: bool = False
+    resolved_at: datetime | None = None
+    last_activity_at: datetime | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    def reopenable(self, now: datetime, reopen_within: timedelta) -> bool:
+        """A customer's reply reopens a resolved or closed case only within ``reopen_within``."""
+        if self.is_open:
+            return True
+        since = self.resolved_at or self.last_activity_at or self.opened_at
+        return now - since <= reopen_within
 
 
 def after_customer_message(status: Status) -> Status:

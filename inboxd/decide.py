@@ -7,7 +7,7 @@ everything it caused are committed together or not at all.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from inboxd.cases import CaseState, after_customer_message, after_staff_reply
@@ -23,6 +23,7 @@ class OpenCase:
     subject: str
     priority: str
     language: str
+    linked_to: int | None = None  # the case this one was split from (a closed case, a foreign token)
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,21 @@ class HoldAck:
 
 
 @dataclass(frozen=True)
+class MarkUnreachable:
+    """A permanent bounce: the customer cannot be reached at these addresses; staff are told."""
+
+    addresses: tuple[str, ...]
+    detail: str
+
+
+@dataclass(frozen=True)
+class ClearBounced:
+    """The customer wrote again: their address works."""
+
+    address: str
+
+
+@dataclass(frozen=True)
 class Note:
     """An audit event with no other effect."""
 
@@ -71,7 +87,8 @@ class Note:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-Action = OpenCase | JoinCase | Acknowledge | SetStatus | MarkFirstResponse | KeepTeamPromises | HoldAck | Note
+Action = (OpenCase | JoinCase | Acknowledge | SetStatus | MarkFirstResponse | KeepTeamPromises | HoldAck
+          | MarkUnreachable | ClearBounced | Note)
 
 
 @dataclass(frozen=True)
@@ -101,6 +118,10 @@ class MessageContext:
     default_language: str
     own_message: bool  # carries a Message-ID we generated
     now: datetime
+    link_to: int | None = None  # the message named a case it may not join: open a new one linked to it
+    reopen_within: timedelta = timedelta(days=14)
+    bounced_recipients: tuple[str, ...] = ()  # permanent failures a bounce reports
+    sender_bounced: bool = False  # the sender's address bounced before
 
 
 def decide_message(ctx: MessageContext) -> list[Action]:
@@ -112,7 +133,13 @@ def decide_message(ctx: MessageContext) -> list[Action]:
         return [Note("own_message_seen", {"message_id": msg.message_id})]
     if ctx.case is not None:
         actions.append(JoinCase(ctx.case.number, ctx.thread_how or "references"))
-    if kind in ("auto_reply", "bounce", "list", "ignored"):
+    if kind == "bounce":
+        # Never acknowledged, never reopens a case, never answered: the address is marked unreachable.
+        actions.append(Note("not_acknowledged.bounce", {"reason": ctx.classification.reason}))
+        if ctx.bounced_recipients:
+            actions.append(MarkUnreachable(ctx.bounced_recipients, ctx.classification.reason))
+        return actions
+    if kind in ("auto_reply", "list", "ignored"):
         actions.append(Note(f"not_acknowledged.{kind}", {"reason": ctx.classification.reason}))
         return actions
     if kind == "staff_note":
@@ -128,14 +155,23 @@ def decide_message(ctx: MessageContext) -> list[Action]:
         actions.append(SetStatus(after_staff_reply(ctx.case.status)))
         return actions
     # A customer.
+    if ctx.sender_bounced:
+        actions.append(ClearBounced(msg.from_addr))
+    link_to = ctx.link_to
     if ctx.case is not None:
-        new_status = after_customer_message(ctx.case.status)
-        if new_status != ctx.case.status:
-            actions.append(SetStatus(new_status))
-        return actions
+        if ctx.case.reopenable(ctx.now, ctx.reopen_within):
+            new_status = after_customer_message(ctx.case.status)
+            if new_status != ctx.case.status:
+                actions.append(SetStatus(new_status))
+                if not ctx.case.is_open:
+                    actions.append(Note("case.reopened", {"was": ctx.case.status}))
+            return actions
+        # Too long after the case was closed: a new case, linked to the old one.
+        actions = [Note("case.too_old_to_reopen", {"case": ctx.case.number})]
+        link_to = ctx.case.number
     priority = ctx.rules.priority or ctx.default_priority
     language = ctx.rules.language or ctx.default_language
-    actions.append(OpenCase(msg.from_addr, msg.from_name, msg.subject, priority, language))
+    actions.append(OpenCase(msg.from_addr, msg.from_name, msg.subject, priority, language, link_to))
     if ctx.history.acks_in_window >= ctx.limits.acks_per_sender:
         actions.append(HoldAck("acks_per_sender",
                                f"{msg.from_addr} already had {ctx.history.acks_in_window} acknowledgements"))

@@ -25,7 +25,7 @@ from inboxd.humanize import phrase_due, phrase_in_offset
 from inboxd.mail.classify import FolderRole, classify
 from inboxd.mail.compose import OutgoingMail, compose, deterministic_message_id
 from inboxd.mail.parse import ParsedMessage, parse_message
-from inboxd.mail.threading import ThreadMatch, find_case, format_token, normalize_subject
+from inboxd.mail.threading import ThreadingPolicy, ThreadMatch, format_token, normalize_subject, thread_message
 from inboxd.rules import apply_rules
 from inboxd.runtime import Runtime
 from inboxd.store import repo
@@ -39,6 +39,7 @@ class Outcome:
     kind: str
     case: int | None = None
     acknowledged: bool = False
+    queued: bool = False  # mail was queued (an acknowledgement, a staff alert)
 
 
 class Processor:
@@ -65,7 +66,7 @@ class Processor:
             if _is_database_down(exc):
                 raise TransientError(f"database unavailable: {exc}") from exc
             return self._quarantine(mailbox, folder, uidvalidity, uid, raw, exc, now)
-        if outcome.acknowledged:
+        if outcome.queued:
             self.on_enqueued()
         return outcome
 
@@ -81,12 +82,20 @@ class Processor:
         rules = apply_rules(cfg.rules, msg)
         classification = classify(msg, rt.team, role, rules.ignored_by)
         index = repo.ConnIndex(conn)
-        match = find_case(msg.in_reply_to, msg.references, msg.subject, index, cfg.cases.subject_token)
+        policy = ThreadingPolicy(cfg.cases.subject_token, rt.team.our_addresses,
+                                 now - cfg.cases.thread_window.as_timedelta())
+        match = thread_message(
+            sender=msg.from_addr, sender_is_staff=classification.kind in ("staff", "staff_note"),
+            in_reply_to=msg.in_reply_to, references=msg.references, subject=msg.subject,
+            recipients=(*msg.recipients, *msg.header_all("Delivered-To"), *msg.header_all("X-Original-To")),
+            index=index, policy=policy)
         if match is None and classification.automated and msg.embedded_message_ids:
             # A bounce (or an auto-reply quoting our mail) carries the original inside: find its case.
             number = index.case_for_message_ids(msg.embedded_message_ids)
             match = ThreadMatch(number, "embedded message") if number is not None else None
-        case = repo.case_state(conn, match.case_number) if match else None
+        if match is not None and not match.attach and classification.automated:
+            match = None  # a machine naming a case it is not on: recorded, attached nowhere
+        case = repo.case_state(conn, match.case_number) if match and match.attach else None
         history = d.SenderHistory()
         limits = d.Limits(cfg.loop_guard.acks_per_sender.count, cfg.loop_guard.sender_burst.count)
         sent_at = min(msg.date, now) if msg.date else now
@@ -95,11 +104,16 @@ class Processor:
             burst_window = cfg.loop_guard.sender_burst.period.as_timedelta()
             history = repo.sender_history(conn, msg.from_addr, acks_since=now - acks_window,
                                           burst_since=sent_at - burst_window, burst_until=sent_at)
+        bounce = getattr(classification, "bounce", None)
         ctx = d.MessageContext(
             msg=msg, classification=classification, rules=rules, case=case,
             thread_how=match.how if match else None, history=history, limits=limits,
             default_priority=cfg.cases.default_priority, default_language=cfg.cases.default_language,
-            own_message=own, now=now)
+            own_message=own, now=now,
+            link_to=match.case_number if match and not match.attach else None,
+            reopen_within=cfg.cases.reopen_within.as_timedelta(),
+            bounced_recipients=tuple(bounce.permanent) if bounce is not None else (),
+            sender_bounced=classification.kind == "customer" and repo.is_bounced(conn, msg.from_addr))
         actions = d.decide_message(ctx)
         applier = _Applier(conn, rt, mailbox, msg, now)
         case_id = repo.case_id(conn, case.number) if case else None
@@ -109,7 +123,9 @@ class Processor:
             if isinstance(action, d.OpenCase):
                 case_id, number = repo.insert_case(
                     conn, mailbox=mailbox.name, customer=action.customer, customer_name=action.customer_name,
-                    subject=action.subject, priority=action.priority, language=action.language, now=now)
+                    subject=action.subject, priority=action.priority, language=action.language, now=now,
+                    subject_key=normalize_subject(action.subject, cfg.cases.subject_token),
+                    linked_to=action.linked_to)
         message_ref = repo.insert_message(
             conn, message_id=msg.message_id, content_hash=msg.content_hash, mailbox=mailbox.name, folder=folder,
             uidvalidity=uidvalidity, uid=uid, direction="out" if own or role == "sent" else "in",
@@ -123,7 +139,7 @@ class Processor:
         kind = "own" if own else classification.kind
         log.info("message.processed", mailbox=mailbox.name, folder=folder, uid=uid, kind=kind,
                  case=number, acknowledged=applier.acknowledged, rules=list(rules.matched) or None)
-        return Outcome("processed", kind, number, applier.acknowledged)
+        return Outcome("processed", kind, number, applier.acknowledged, applier.queued or applier.acknowledged)
 
     def _quarantine(self, mailbox: MailboxConfig, folder: str, uidvalidity: int | None, uid: int | None,
                     raw: bytes, exc: Exception, now: datetime) -> Outcome:
@@ -172,6 +188,7 @@ class _Applier:
         self.number: int | None = None
         self.message_ref: int | None = None
         self.acknowledged = False
+        self.queued = False  # any mail queued: the sender is woken after the commit
 
     def event(self, kind: str, data: dict[str, Any] | None = None) -> None:
         repo.add_event(self.conn, kind, self.now, case_id=self.case_id, message_ref=self.message_ref, data=data)
@@ -199,10 +216,79 @@ class _Applier:
         elif isinstance(action, d.HoldAck):
             self.event("ack.held", {"guard": action.guard, "detail": action.detail})
             log.warning("ack.held", case=self.number, guard=action.guard)
+            self.alert_staff(
+                key=f"alert:ack_held:{action.guard}:{self.msg.from_addr}:{self._window(action.guard)}",
+                subject=f"No acknowledgement sent to {self.msg.from_addr}",
+                headline="inboxd held an acknowledgement back to keep out of a mail loop.",
+                lines=[action.detail, f"Case: {self.token()}, subject: {self.msg.subject[:200]}",
+                       "The case is open and waiting on the team as usual."])
+        elif isinstance(action, d.MarkUnreachable):
+            self.mark_unreachable(action)
+        elif isinstance(action, d.ClearBounced):
+            repo.clear_bounce(self.conn, action.address)
+            self.event("customer.reachable_again", {"address": action.address})
         elif isinstance(action, d.Acknowledge):
             self.acknowledge(action)
         elif isinstance(action, d.Note):
             self.event(action.kind, action.data)
+
+    def token(self) -> str:
+        return format_token(self.rt.config.cases.subject_token, self.number) if self.number else "(none)"
+
+    def _window(self, guard: str) -> int:
+        """A number that changes once per guard period: the alert for a held ack is sent once per period."""
+        guards = self.rt.config.loop_guard
+        period = (guards.acks_per_sender if guard == "acks_per_sender" else guards.sender_burst).period
+        return int(self.now.timestamp() // max(60.0, period.as_timedelta().total_seconds()))
+
+    def staff_recipients(self) -> list[str]:
+        cfg = self.rt.config
+        target = cfg.reminders.escalate_to
+        if target != "lead":
+            return [target]
+        leads = [s.email for s in cfg.team.leads]
+        return leads or [s.email for s in cfg.team.staff]
+
+    def alert_staff(self, *, key: str, subject: str, headline: str, lines: list[str]) -> None:
+        """Tell the team once (per idempotency key) about something that needs a person."""
+        recipients = self.staff_recipients()
+        if not recipients:
+            self.event("staff.alert_skipped", {"reason": "no staff configured", "subject": subject})
+            return
+        cfg = self.rt.config
+        rendered = self.rt.renderer.render("alert", "en", {
+            "subject": subject, "headline": headline, "lines": lines, "team_name": cfg.team.name,
+            "token": self.token() if self.number else None})
+        message_id = deterministic_message_id(key, self.rt.message_id_domain)
+        raw = compose(OutgoingMail(
+            from_addr=self.mailbox.address, from_name=f"inboxd ({cfg.team.name})", to=tuple(recipients),
+            subject=rendered.subject, body=rendered.body, message_id=message_id, date=self.now,
+            reply_to=self.mailbox.address, auto_submitted="auto-generated"))
+        if repo.enqueue(self.conn, idempotency_key=key, message_id=message_id, kind="alert", case_id=self.case_id,
+                        mailbox=self.mailbox.name, mail_from=self.mailbox.address, rcpt_to=recipients, raw=raw,
+                        now=self.now, copy_wanted=False):
+            self.event("staff.alerted", {"subject": subject, "to": recipients})
+            self.queued = True
+
+    def mark_unreachable(self, action: d.MarkUnreachable) -> None:
+        affected: set[int] = set()
+        for address in action.addresses:
+            repo.record_bounce(self.conn, address, self.now, case_id=self.case_id, status="permanent",
+                               message_ref=self.message_ref)
+            affected.update(repo.cases_of_customer(self.conn, address))
+        if self.case_id is not None:
+            affected.add(self.case_id)
+        for case_id in sorted(affected):
+            repo.mark_case_unreachable(self.conn, case_id, self.now)
+            repo.add_event(self.conn, "customer.unreachable", self.now, case_id=case_id,
+                           message_ref=self.message_ref, data={"addresses": list(action.addresses)})
+        self.alert_staff(
+            key=f"alert:bounce:{self.msg.message_id}",
+            subject=f"Customer unreachable: {', '.join(action.addresses)[:200]}",
+            headline="Mail to a customer bounced permanently. inboxd sends nothing more to this address "
+                     "until the customer writes again.",
+            lines=[f"Address: {a}" for a in action.addresses]
+            + [f"Reason: {action.detail}", f"Case: {self.token()}"])
 
     def acknowledge(self, action: d.Acknowledge) -> None:
         assert self.case_id is not None and self.number is not None
@@ -211,6 +297,9 @@ class _Applier:
         recipient = (msg.reply_to[0] if msg.reply_to else msg.from_addr).lower()
         if rt.team.is_ours(recipient):
             self.event("ack.held", {"guard": "own_address", "detail": recipient})
+            return
+        if repo.is_bounced(self.conn, recipient):
+            self.event("ack.suppressed", {"reason": "address bounced", "address": recipient})
             return
         estimate = fallback_estimate(self.now, action.priority, cfg.promises.fallback, rt.calendar)
         token = format_token(cfg.cases.subject_token, self.number)

@@ -181,7 +181,7 @@ def _decode_words(value: str, name: str, defects: list[str]) -> str:
             try:
                 out.append(chunk.decode(candidate))
                 break
-            except (LookupError, UnicodeDecodeError):
+            except (LookupError, ValueError):  # UnicodeError (idna, punycode) is no UnicodeDecodeError
                 continue
         else:
             out.append(chunk.decode("latin-1"))
@@ -210,7 +210,7 @@ def _charset_known(charset: str) -> bool:
     try:
         codecs.lookup(charset)
         return True
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL in the name
         return False
 
 
@@ -256,7 +256,7 @@ def _part_text(part: Message, defects: list[str]) -> str:
     for candidate in (charset, "utf-8", "cp1252"):
         try:
             return payload.decode(candidate)
-        except (LookupError, UnicodeDecodeError):
+        except (LookupError, ValueError):  # UnicodeError (idna, punycode) is no UnicodeDecodeError
             continue
     defects.append(f"undecodable text in charset {charset!r}")
     return payload.decode("latin-1", "replace")

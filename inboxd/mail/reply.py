@@ -16,6 +16,7 @@ _ATTRIBUTION = re.compile(
 _OUTLOOK_HEADER = re.compile(r"^\s*(from|von|de|van)\s*:\s*\S", re.IGNORECASE)
 _OUTLOOK_NEXT = re.compile(r"^\s*(sent|gesendet|envoy[ée]|date|datum|to|an|à|subject|betreff|objet)\s*:",
                            re.IGNORECASE)
+_OUTLOOK_RULE = re.compile(r"^\s*_{10,}\s*$")
 _SENT_FROM = re.compile(r"^\s*(sent from my|von meinem|envoy[ée] de mon|enviado desde mi)\b", re.IGNORECASE)
 
 
@@ -33,6 +34,9 @@ def reply_text(text: str) -> str:
                 _ATTRIBUTION.match(line + " " + lines[index + 1]):
             break
         if _OUTLOOK_HEADER.match(line) and index + 1 < len(lines) and _OUTLOOK_NEXT.match(lines[index + 1]):
+            break
+        # Outlook on the web and new Outlook draw a rule of underscores above the From:/Sent: block.
+        if _OUTLOOK_RULE.match(line) and index + 1 < len(lines) and _OUTLOOK_HEADER.match(lines[index + 1]):
             break
         if line.lstrip().startswith(">"):
             continue

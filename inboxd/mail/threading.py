@@ -1,7 +1,10 @@
 """Which case does a message belong to? Pure, over an index the store provides.
 
 In order: the Message-IDs in ``In-Reply-To``/``References`` against every message we stored
-or sent; then the case token in the subject (``[#1042]``, format configurable).
+or sent; the case token in the subject (``[#1042]``, format configurable); plus-addressing
+(``support+1042@…``); then the same sender with the same normalised subject within a window.
+A token or plus-address from someone who is not on the case does not attach their mail to it:
+they get a case of their own, linked to the one they named.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Protocol
 
@@ -30,7 +34,27 @@ class ThreadIndex(Protocol):
 @dataclass(frozen=True)
 class ThreadMatch:
     case_number: int
-    how: str  # "references" | "subject token"
+    how: str  # "references" | "subject token" | "plus address" | "sender and subject" | "embedded message"
+    attach: bool = True  # False: the message names this case but gets a new case linked to it
+
+
+class FullThreadIndex(ThreadIndex, Protocol):
+    """The further lookups the full threading policy needs."""
+
+    def on_case(self, number: int, address: str) -> bool:
+        """Whether this address is the case's customer or has written on the case."""
+        ...
+
+    def recent_case_for(self, sender: str, subject_key: str, since: datetime) -> int | None:
+        """The newest open case of this sender with this normalised subject, active since ``since``."""
+        ...
+
+
+@dataclass(frozen=True)
+class ThreadingPolicy:
+    token_format: str
+    our_addresses: frozenset[str]
+    window_start: datetime  # "same sender and subject" only within this window
 
 
 @lru_cache(maxsize=16)
@@ -78,4 +102,40 @@ def find_case(in_reply_to: tuple[str, ...], references: tuple[str, ...], subject
     number = case_number_from_subject(subject, token_format)
     if number is not None and index.case_exists(number):
         return ThreadMatch(number, "subject token")
+    return None
+
+
+def case_number_from_plus_address(recipients: Iterable[str], our_addresses: frozenset[str]) -> int | None:
+    """``support+1042@example.com`` → 1042, when ``support@example.com`` is ours."""
+    for address in recipients:
+        local, _, domain = address.lower().partition("@")
+        base, plus, tag = local.partition("+")
+        if plus and tag.isdigit() and f"{base}@{domain}" in our_addresses:
+            return int(tag)
+    return None
+
+
+def thread_message(*, sender: str, sender_is_staff: bool, in_reply_to: tuple[str, ...],
+                   references: tuple[str, ...], subject: str, recipients: Iterable[str],
+                   index: FullThreadIndex, policy: ThreadingPolicy) -> ThreadMatch | None:
+    """The full threading policy for one message (see the module docstring)."""
+    ids = list(dict.fromkeys((*in_reply_to, *reversed(references))))
+    if ids:
+        number = index.case_for_message_ids(ids)
+        if number is not None:
+            return ThreadMatch(number, "references")
+    named = [(case_number_from_subject(subject, policy.token_format), "subject token"),
+             (case_number_from_plus_address(recipients, policy.our_addresses), "plus address")]
+    for number, how in named:
+        if number is None or not index.case_exists(number):
+            continue
+        if sender_is_staff or index.on_case(number, sender):
+            return ThreadMatch(number, how)
+        # Someone else quoting a case number (a forward, a colleague, a guess): never their mail on it.
+        return ThreadMatch(number, f"{how} from someone not on the case", attach=False)
+    key = normalize_subject(subject, policy.token_format)
+    if key and sender:
+        number = index.recent_case_for(sender, key, policy.window_start)
+        if number is not None:
+            return ThreadMatch(number, "sender and subject")
     return None

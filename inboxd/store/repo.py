@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, upda
 
 from inboxd.cases import CaseState
 from inboxd.decide import SenderHistory
-from inboxd.store.schema import cases, events, folder_state, messages, outbox, promises
+from inboxd.store.schema import bounced_addresses, cases, events, folder_state, messages, outbox, promises
 
 FIRST_CASE_NUMBER = 1001
 
@@ -142,6 +142,23 @@ class ConnIndex:
     def case_exists(self, number: int) -> bool:
         return self.conn.execute(select(cases.c.id).where(cases.c.number == number)).first() is not None
 
+    def on_case(self, number: int, address: str) -> bool:
+        row = self.conn.execute(select(cases.c.id, cases.c.customer).where(cases.c.number == number)).first()
+        if row is None:
+            return False
+        if row.customer == address.lower():
+            return True
+        return self.conn.execute(select(messages.c.id).where(
+            messages.c.case_id == row.id, messages.c.from_addr == address.lower()).limit(1)).first() is not None
+
+    def recent_case_for(self, sender: str, subject_key: str, since: datetime) -> int | None:
+        row = self.conn.execute(
+            select(cases.c.number).where(cases.c.customer == sender.lower(), cases.c.subject_key == subject_key[:500],
+                                         cases.c.status.in_(("waiting_on_us", "waiting_on_customer")),
+                                         cases.c.last_activity_at >= since)
+            .order_by(cases.c.number.desc()).limit(1)).first()
+        return int(row.number) if row else None
+
 
 # -- cases ---------------------------------------------------------------------------------------
 
@@ -153,7 +170,8 @@ def case_state(conn: Connection, number: int) -> CaseState | None:
     acked = conn.execute(select(outbox.c.id).where(outbox.c.case_id == row.id, outbox.c.kind == "ack")).first()
     return CaseState(number=row.number, status=row.status, customer=row.customer, priority=row.priority,
                      language=row.language, subject=row.subject, opened_at=row.opened_at,
-                     first_response_at=row.first_response_at, acknowledged=acked is not None)
+                     first_response_at=row.first_response_at, acknowledged=acked is not None,
+                     resolved_at=row.resolved_at, last_activity_at=row.last_activity_at)
 
 
 def case_id(conn: Connection, number: int) -> int:
@@ -164,14 +182,15 @@ def case_id(conn: Connection, number: int) -> int:
 
 
 def insert_case(conn: Connection, *, mailbox: str, customer: str, customer_name: str, subject: str,
-                priority: str, language: str, now: datetime) -> tuple[int, int]:
+                priority: str, language: str, now: datetime, subject_key: str | None = None,
+                linked_to: int | None = None) -> tuple[int, int]:
     """Open a case; return (id, number). Numbers are sequential from 1001."""
     highest = conn.execute(select(func.max(cases.c.number))).scalar()
     number = max(int(highest or 0) + 1, FIRST_CASE_NUMBER)
     result = conn.execute(insert(cases).values(
         number=number, mailbox=mailbox, status="waiting_on_us", priority=priority, language=language,
         customer=customer, customer_name=customer_name or None, subject=subject, opened_at=now,
-        last_activity_at=now))
+        last_activity_at=now, subject_key=(subject_key or "")[:500] or None, linked_to=linked_to))
     return int(result.inserted_primary_key[0]), number  # type: ignore[index]
 
 
@@ -195,6 +214,40 @@ def sender_history(conn: Connection, sender: str, *, acks_since: datetime, burst
         .where(messages.c.from_addr == sender, messages.c.direction == "in",
                messages.c.sent_at >= burst_since, messages.c.sent_at <= burst_until)).scalar()
     return SenderHistory(acks_in_window=int(acks or 0), messages_in_burst_window=int(burst or 0))
+
+
+# -- bounces -------------------------------------------------------------------------------------
+
+
+def is_bounced(conn: Connection, address: str) -> bool:
+    return conn.execute(select(bounced_addresses.c.id)
+                        .where(bounced_addresses.c.address == address.lower())).first() is not None
+
+
+def record_bounce(conn: Connection, address: str, now: datetime, *, case_id: int | None, status: str | None,
+                  message_ref: int | None) -> None:
+    address = address.lower()
+    if is_bounced(conn, address):
+        conn.execute(update(bounced_addresses).where(bounced_addresses.c.address == address)
+                     .values(bounced_at=now, case_id=case_id, status=status, message_ref=message_ref))
+    else:
+        conn.execute(insert(bounced_addresses), {"address": address, "bounced_at": now, "case_id": case_id,
+                                                 "status": status, "message_ref": message_ref})
+
+
+def clear_bounce(conn: Connection, address: str) -> None:
+    conn.execute(bounced_addresses.delete().where(bounced_addresses.c.address == address.lower()))
+
+
+def mark_case_unreachable(conn: Connection, case_id: int, now: datetime) -> None:
+    conn.execute(update(cases).where(cases.c.id == case_id).values(unreachable_at=now))
+
+
+def cases_of_customer(conn: Connection, address: str) -> list[int]:
+    """Open cases whose customer is this address."""
+    rows = conn.execute(select(cases.c.id).where(cases.c.customer == address.lower(),
+                                                 cases.c.status.in_(("waiting_on_us", "waiting_on_customer"))))
+    return [int(r.id) for r in rows]
 
 
 # -- promises ------------------------------------------------------------------------------------

@@ -63,8 +63,13 @@ cases = Table(
     Column("first_response_at", DateTime(timezone=True)),
     Column("resolved_at", DateTime(timezone=True)),
     Column("last_activity_at", DateTime(timezone=True), nullable=False),
+    # Threading by sender + normalised subject, and links between related cases (0002).
+    Column("subject_key", String(500)),
+    Column("linked_to", Integer),
+    Column("unreachable_at", DateTime(timezone=True)),
     Index("ix_cases_status", "status"),
     Index("ix_cases_customer", "customer"),
+    Index("ix_cases_customer_subject_key", "customer", "subject_key"),
 )
 
 # Every message inboxd met: received, quarantined, or recognised as a duplicate of one it has.
@@ -148,6 +153,18 @@ outbox = Table(
     Column("sent_at", DateTime(timezone=True)),
     Column("copy_state", String(16)),  # None (no copy wanted) | pending | done | failed
     Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
+)
+
+# Addresses that bounced permanently: inboxd sends them nothing more until they write again (0002).
+bounced_addresses = Table(
+    "bounced_addresses",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("address", String(320), nullable=False, unique=True),
+    Column("bounced_at", DateTime(timezone=True), nullable=False),
+    Column("case_id", Integer, ForeignKey("cases.id")),
+    Column("status", String(32)),
+    Column("message_ref", Integer, ForeignKey("messages.id")),
 )
 
 # Append-only audit of every decision: what `inboxd cases show` and stats read.

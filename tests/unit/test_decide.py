@@ -195,7 +195,8 @@ def test_rules_set_priority_and_language_of_the_new_case(rules: RuleOutcome, pri
     assert isinstance(opened, OpenCase)
     assert (opened.priority, opened.language) == (priority, language)
     [ack] = of_type(actions, Acknowledge)
-    assert isinstance(ack, Acknowledge) and ack.priority == priority  # the promise uses the rule's priority
+    # The promise uses the rule's priority, and the ack is written in the case's language.
+    assert isinstance(ack, Acknowledge) and (ack.priority, ack.language) == (priority, language)
 
 
 def test_defaults_come_from_the_configuration() -> None:

@@ -81,6 +81,25 @@ def test_broken_encoded_word_degrades_and_keeps_the_rest_of_the_subject(word: by
 
 
 @pytest.mark.parametrize(
+    ("raw", "subject", "text"),
+    [
+        # Codecs whose errors are UnicodeError but not UnicodeDecodeError, and a NUL in a charset name.
+        pytest.param(b"Subject: =?idna?q?xn--abc?= hello\n\nhi", "xn--abc hello", "hi", id="idna word"),
+        pytest.param(b"Subject: =?punycode?q?abc-9999999999?= hello\n\nhi", "abc-9999999999 hello", "hi",
+                     id="punycode word"),
+        pytest.param(b"Subject: =?utf\x00?q?abc?= hello\n\nhi", "abc hello", "hi", id="NUL in the charset"),
+        pytest.param(b"Subject: s\nContent-Type: text/plain; charset=punycode\n\nabc-9999999999", "s",
+                     "abc-9999999999", id="punycode body"),
+        pytest.param(b"Subject: s\nContent-Type: text/plain; charset*=utf-8''utf%00\n\nhello there", "s",
+                     "hello there", id="NUL in the body charset"),
+    ],
+)
+def test_hostile_charsets_degrade_instead_of_raising(raw: bytes, subject: str, text: str) -> None:
+    msg = parse_message(b"From: ann@example.org\n" + raw)
+    assert (msg.subject, msg.text) == (subject, text)
+
+
+@pytest.mark.parametrize(
     ("header", "name", "addr"),
     [
         (b"From: =?utf-8?q?J=C3=B6rg_M=C3=BCller?= <Joerg@Example.ORG>", "Jörg Müller", "joerg@example.org"),
@@ -370,6 +389,29 @@ def _survives(raw: bytes, max_bytes: int) -> None:
 @given(raw=st.binary(max_size=2000), max_bytes=st.sampled_from([100, 25 * 1024 * 1024]))
 def test_arbitrary_bytes_never_raise(raw: bytes, max_bytes: int) -> None:
     _survives(raw, max_bytes)
+
+
+# Every text codec Python knows by a name a sender could write, plus a few that are not text codecs at all.
+_CHARSETS = ["utf-8", "us-ascii", "iso-8859-1", "cp1252", "utf-7", "utf-16", "utf-32", "idna", "punycode",
+             "unicode_escape", "raw_unicode_escape", "shift_jis", "iso-2022-jp", "gb18030", "koi8-r",
+             "rot13", "base64", "hex", "zip", "uu", "x-bogus", "utf-8\x00", ""]
+
+
+def _encoded_word(charset: str, data: bytes, q: bool) -> bytes:
+    text = "".join(f"={b:02X}" for b in data) if q else base64.b64encode(data).decode()
+    return f"=?{charset}?{'q' if q else 'b'}?{text}?=".encode("utf-8", "surrogateescape")
+
+
+@pytest.mark.filterwarnings("ignore:invalid escape sequence:DeprecationWarning")  # unicode_escape, as declared
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(charset=st.sampled_from(_CHARSETS), data=st.binary(max_size=40), q=st.booleans(),
+       where=st.sampled_from(["subject", "from", "filename", "body"]))
+def test_any_declared_charset_never_raises(charset: str, data: bytes, q: bool, where: str) -> None:
+    word = _encoded_word(charset, data, q)
+    headers = {"subject": b"Subject: Re: " + word + b" hello\n", "from": b"From: " + word + b" <a@b.example>\n",
+               "filename": b"Content-Disposition: attachment; filename=\"" + word + b"\"\n",
+               "body": b"Content-Type: text/plain; charset=\"" + charset.encode() + b"\"\n"}[where]
+    _survives(b"From: ann@example.org\nMIME-Version: 1.0\n" + headers + b"\n" + data, 25 * 1024 * 1024)
 
 
 _MUTATION = st.tuples(st.sampled_from(["insert", "delete", "flip"]), st.floats(0, 1, exclude_max=True),
