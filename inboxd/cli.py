@@ -168,41 +168,107 @@ def _print_case(detail: dict[str, Any], now: datetime) -> None:
         print(f"    {e['at']:%Y-%m-%d %H:%M:%S}  {e['kind']} {data}")
 
 
-def cmd_explain(args: argparse.Namespace) -> int:
+def _existing_store(args: argparse.Namespace) -> Any:
+    """The configured database, if it exists and is migrated; None otherwise. Never creates one."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from inboxd.store.db import current_revision, make_engine
+    from inboxd.store.repo import Store
+
+    url = _database_url(args)
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+        return None
+    try:
+        engine = make_engine(url)
+        if current_revision(engine) is None:
+            engine.dispose()
+            return None
+    except (SQLAlchemyError, OSError):
+        return None
+    return Store(engine)
+
+
+def explain_message(rt: Any, raw: bytes, conn: Any = None) -> dict[str, Any]:
+    """What inboxd would do with one message, without doing it (pure apart from read-only lookups)."""
+    from datetime import UTC, datetime
+
     from inboxd.mail.classify import classify
     from inboxd.mail.parse import parse_message
     from inboxd.mail.reply import reply_text
+    from inboxd.mail.threading import ThreadingPolicy, case_number_from_subject, thread_message
     from inboxd.rules import apply_rules
 
+    cfg = rt.config
+    msg = parse_message(raw)
+    rules = apply_rules(cfg.rules, msg)
+    verdict = classify(msg, rt.team, "inbox", rules.ignored_by)
+    case: int | None = None
+    joins = False
+    if conn is not None:
+        from inboxd.store import repo
+
+        index = repo.ConnIndex(conn)
+        now = datetime.now(UTC)
+        match = thread_message(
+            sender=msg.from_addr, sender_is_staff=verdict.kind in ("staff", "staff_note"),
+            in_reply_to=msg.in_reply_to, references=msg.references, subject=msg.subject,
+            recipients=msg.recipients, index=index,
+            policy=ThreadingPolicy(cfg.cases.subject_token, rt.team.our_addresses,
+                                   now - cfg.cases.thread_window.as_timedelta()))
+        if match is not None and match.attach:
+            case, joins = match.case_number, True
+    else:
+        # Without a database: a reply or a case token means it would most likely join a case.
+        joins = bool(msg.in_reply_to or msg.references
+                     or case_number_from_subject(msg.subject, cfg.cases.subject_token) is not None)
+    would_ack = verdict.kind == "customer" and not joins
+    if verdict.kind == "customer":
+        what = f"join case {case}" if case else ("join the case it replies to" if joins else
+                                                 "open a case and acknowledge it")
+    elif verdict.kind == "staff":
+        what = "record a staff response on its case" if (case or joins) else "record it (no case found)"
+    elif verdict.kind == "staff_note":
+        what = "record an internal note"
+    else:
+        what = "record it and never answer"
+    return {
+        "kind": verdict.kind, "would_acknowledge": would_ack, "reason": verdict.reason,
+        "rules": list(rules.matched), "priority": rules.priority or cfg.cases.default_priority,
+        "language": rules.language or cfg.cases.default_language,
+        "reply_text": getattr(msg, "reply_text", None) or reply_text(msg.text),
+        "case": case, "action": what,
+    }
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
     rt = _load(args)
     cfg = rt.config
-    for name in args.files:
-        result: dict[str, Any]
-        try:
-            raw = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
-            msg = parse_message(raw)
-            rules = apply_rules(cfg.rules, msg)
-            verdict = classify(msg, rt.team, "inbox", rules.ignored_by)
-            result = {
-                "file": name, "kind": verdict.kind,
-                "would_acknowledge": verdict.kind == "customer" and not msg.in_reply_to and not msg.references,
-                "reason": verdict.reason, "rules": list(rules.matched),
-                "priority": rules.priority or cfg.cases.default_priority,
-                "language": rules.language or cfg.cases.default_language,
-                "reply_text": reply_text(msg.text),
-            }
-        except Exception as exc:  # noqa: BLE001 - every file gets its line
-            result = {"file": name, "kind": "ignored", "would_acknowledge": False, "reason": f"error: {exc}",
-                      "rules": [], "priority": cfg.cases.default_priority, "language": cfg.cases.default_language,
-                      "reply_text": ""}
-        if args.json:
-            _print_json(result)
-        else:
+    store = _existing_store(args)
+    conn = store.engine.connect() if store is not None else None
+    try:
+        for name in args.files:
+            result: dict[str, Any]
+            try:
+                raw = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+                result = {"file": name, **explain_message(rt, raw, conn)}
+            except Exception as exc:  # noqa: BLE001 - every file gets its line
+                result = {"file": name, "kind": "ignored", "would_acknowledge": False, "reason": f"error: {exc}",
+                          "rules": [], "priority": cfg.cases.default_priority,
+                          "language": cfg.cases.default_language, "reply_text": "", "case": None,
+                          "action": "none: the file could not be read"}
+            if args.json:
+                _print_json(result)
+                continue
             print(f"{result['file']}: {result['kind']} — {result['reason']}")
-            print(f"  would acknowledge: {'yes' if result['would_acknowledge'] else 'no'}; priority "
-                  f"{result['priority']}; language {result['language']}; rules: {', '.join(result['rules']) or '-'}")
+            print(f"  would: {result['action']}; acknowledge: {'yes' if result['would_acknowledge'] else 'no'}; "
+                  f"priority {result['priority']}; language {result['language']}; "
+                  f"rules: {', '.join(result['rules']) or '-'}")
             if result["reply_text"]:
                 print("  new text:\n    " + "\n    ".join(result["reply_text"].splitlines()[:20]))
+    finally:
+        if conn is not None:
+            conn.close()
+            store.dispose()
     return 0
 
 
@@ -303,7 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_cases)
-    p = with_config(sub.add_parser("explain", help="classify messages, with no side effects"))
+    p = with_db(with_config(sub.add_parser("explain", help="classify messages, with no side effects")))
     p.add_argument("files", nargs="+", metavar="FILE.eml")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_explain)

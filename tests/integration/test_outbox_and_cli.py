@@ -126,5 +126,26 @@ def test_explain_reports_one_line_per_file_without_side_effects(tmp_path):
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [(x["file"].rsplit("/", 1)[1], x["kind"], x["would_acknowledge"]) for x in lines] == [
         ("customer.eml", "customer", True), ("ooo.eml", "auto_reply", False), ("missing.eml", "ignored", False)]
-    assert set(lines[0]) == {"file", "kind", "would_acknowledge", "reason", "rules", "priority", "language",
+    assert set(lines[0]) >= {"file", "kind", "would_acknowledge", "reason", "rules", "priority", "language",
                              "reply_text"}
+
+
+def test_explain_reports_the_case_a_reply_would_join(setup, mailboxes, tmp_path):
+    customer = mailboxes("customer")
+    daemon = setup.daemon()
+    daemon.prepare()
+    daemon.run_once()
+    setup.deliver(setup.customer_mail(customer, "Order missing"), sender=customer)
+    daemon.run_once()
+    (ack,) = setup.dovecot.wait_for(customer, count=1)
+    from inboxd.demo import sample_mail
+
+    reply = tmp_path / "reply.eml"
+    reply.write_bytes(sample_mail(customer, "C", setup.support, f"Re: {ack['Subject']}", "Thanks!\n\n> quoted",
+                                  In_Reply_To=ack["Message-ID"]))
+    env = {"INBOXD_CONFIG": str(setup.config_path), "INBOXD_DATABASE_URL": setup.database_url}
+    (line,) = [json.loads(x) for x in run_cli("explain", "--json", str(reply), env=env).stdout.splitlines()]
+    assert line["case"] == 1001 and line["would_acknowledge"] is False
+    assert line["reply_text"] == "Thanks!"
+    human = run_cli("explain", str(reply), env=env).stdout
+    assert "join case 1001" in human
