@@ -23,6 +23,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from inboxd.backoff import Backoff
 from inboxd.clock import Clock, SystemClock
 from inboxd.config import Config, MailboxConfig, load_config, resolve_secret
+from inboxd.duework import run_due_work
 from inboxd.errors import AuthError, ConfigError, FolderMissing, InboxdError, SecretError, TransientError
 from inboxd.ingest import Processor
 from inboxd.mail.classify import FolderRole
@@ -250,6 +251,7 @@ class Daemon:
             # One daemon per SQLite file: claims left by a previous run of this daemon are ours to retry.
             with self.store.begin() as conn:
                 released = repo.release_sending(conn, self.clock.now())
+                repo.release_claims(conn)
             if released:
                 log.warning("outbox.released_after_restart", count=released)
 
@@ -308,7 +310,12 @@ class Daemon:
                 self.stop_event.wait(5.0)
 
     def tick(self) -> None:
-        """Due work: promises whose time has passed without a response are broken."""
+        """Due work (reminders, escalations, …), then the team's promises whose time passed are broken."""
+        try:
+            if run_due_work(self.store, lambda: self.runtime, self.clock):
+                self.outbox_event.set()
+        except Exception:  # noqa: BLE001
+            log.exception("due_work.failed")
         try:
             now = self.clock.now()
             with self.store.begin() as conn:
@@ -414,8 +421,8 @@ class Daemon:
                     processed += sync_folder(conn, self.processor, mailbox, role, folder, self.store, self.clock)
                 except FolderMissing as exc:
                     log.warning("folder.missing", mailbox=name, folder=folder, error=str(exc))
-        result = self.sender.flush()
         self.tick()
+        result = self.sender.flush()
         return {"processed": processed, "sent": result.sent, "retried": result.retried, "failed": result.failed}
 
 

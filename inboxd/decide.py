@@ -53,7 +53,18 @@ class MarkFirstResponse:
 
 @dataclass(frozen=True)
 class KeepTeamPromises:
+    """A reply reached the customer: it keeps the team's promises and the staff commitments made before it."""
+
     at: datetime
+
+
+@dataclass(frozen=True)
+class RecordCommitment:
+    """A staff member promised the customer something by a time: track it, remind, escalate."""
+
+    owner: str
+    text: str
+    due: datetime
 
 
 @dataclass(frozen=True)
@@ -88,7 +99,7 @@ class Note:
 
 
 Action = (OpenCase | JoinCase | Acknowledge | SetStatus | MarkFirstResponse | KeepTeamPromises | HoldAck
-          | MarkUnreachable | ClearBounced | Note)
+          | MarkUnreachable | ClearBounced | RecordCommitment | Note)
 
 
 @dataclass(frozen=True)
@@ -122,6 +133,7 @@ class MessageContext:
     reopen_within: timedelta = timedelta(days=14)
     bounced_recipients: tuple[str, ...] = ()  # permanent failures a bounce reports
     sender_bounced: bool = False  # the sender's address bounced before
+    commitments: tuple[tuple[str, datetime], ...] = ()  # (sentence, due) a staff reply promises
 
 
 def decide_message(ctx: MessageContext) -> list[Action]:
@@ -153,6 +165,7 @@ def decide_message(ctx: MessageContext) -> list[Action]:
             actions.append(MarkFirstResponse(ctx.now, msg.from_addr))
         actions.append(KeepTeamPromises(ctx.now))
         actions.append(SetStatus(after_staff_reply(ctx.case.status)))
+        actions.extend(RecordCommitment(msg.from_addr, text, due) for text, due in ctx.commitments)
         return actions
     # A customer.
     if ctx.sender_bounced:

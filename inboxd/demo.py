@@ -65,7 +65,11 @@ def sample_mail(sender: str, name: str, to: str, subject: str, body: str, **head
     msg["Date"] = format_datetime(datetime.now(UTC))
     msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2])
     for key, value in headers.items():
-        msg[key.replace("_", "-")] = value
+        name = key.replace("_", "-")
+        if name in msg:
+            msg.replace_header(name, value)
+        else:
+            msg[name] = value
     msg.set_content(body)
     return msg.as_bytes()
 

@@ -1,30 +1,876 @@
-"""The response time an acknowledgement promises. Pure.
+"""The response time an acknowledgement promises: queue- and pace-aware, calibrated to the kept-rate target. Pure.
 
-This version promises the configured fallback for the case's priority, counted in business
-time on the team's calendar (so mail on Friday at 18:00 is not promised "within 4 hours"), and
-says honestly why a wait is long: the team is closed now, or a holiday lies in between.
+How a promise is made (``estimate``):
+
+1. **The work ahead.** A new case waits behind every case of higher or equal priority that is still waiting
+   for its first response (:class:`QueueSnapshot`), and behind cases of *higher* priority that will arrive
+   while it waits (their measured arrival rate).
+2. **The capacity.** :class:`Coverage` says how many people are on shift at each moment, from the config:
+   the team's hours, holidays and closures, each staff member's own hours and absences. Nobody on shift
+   means no capacity; an urgent case is promised within hours somebody really covers.
+3. **The pace.** First responses per staffed busy hour, measured on recent history (:class:`PaceHistory`):
+   responses divided by the integral of ``min(cases waiting, people on shift)`` (the person-hours that
+   could have gone into first responses). Two recency weightings are kept, about a week and about a day;
+   the slower of the two is used, so a team that falls behind is noticed within a day. A small prior
+   stands in while there is little history.
+4. **The prediction.** Walking forward through coverage until the capacity covers the work gives the
+   predicted first response (``Prediction.at``), its length in business hours and a spread (the
+   uncertainty of the sum of service times plus a share of the prediction for drift).
+5. **The calibration.** Every promise is stored with its prediction and spread (:class:`PromiseRecord`).
+   Comparing recent predictions with what happened gives standardised errors; the promise adds the error
+   quantile that would have kept ``target_kept_rate`` of them, chosen with a confidence bound so that a
+   few lucky weeks do not make it tighter than the data allows; when the kept rate of recent promises
+   still falls short, the quantile rises. Until enough outcomes are known, the configured fallback
+   stands (never shorter than the prediction).
+6. **Said like a person.** The due time is never so close that the promise would be at risk at once
+   (predicted response plus ``updates.delay_notice_before``), and it is rounded up: to the close of
+   business when within its last hour, else to the whole hour.
+
+The tick uses the same model (:func:`fit` once, then :meth:`PaceModel.predict_queue`) to decide which open
+promises are at risk (:func:`at_risk`) and what new honest time a delay notice states
+(:meth:`PaceModel.revise`).
+
+Everything here is pure: the store fills the input dataclasses (a few indexed queries, see
+:class:`QueueSnapshot`, :class:`PaceHistory` and :class:`PromiseRecord`), the caller passes ``now``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+import bisect
+import functools
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
-from inboxd.calendar import BusinessCalendar
+from inboxd.calendar import BusinessCalendar, WeeklyHours
 from inboxd.durations import Duration
 from inboxd.humanize import round_up
+
+if TYPE_CHECKING:
+    from inboxd.config import Config
+
+__all__ = [
+    "PRIORITIES",
+    "Coverage",
+    "Estimate",
+    "EtaConfig",
+    "FirstResponse",
+    "PaceHistory",
+    "PaceModel",
+    "Prediction",
+    "PromiseRecord",
+    "QueueSnapshot",
+    "StaffShift",
+    "WaitingCase",
+    "BusinessTimeIndex",
+    "at_risk",
+    "closure_reasons",
+    "estimate",
+    "fallback_estimate",
+    "fit",
+    "notice_threshold",
+    "revised_estimate",
+    "round_promise",
+]
+
+PRIORITIES = ("urgent", "high", "normal", "low")
+"""Highest first: a case waits behind every case of a priority earlier in this tuple or its own."""
+
+_RANK = {name: rank for rank, name in enumerate(PRIORITIES)}
+_NORMAL = _RANK["normal"]
+
+HISTORY_WINDOW = timedelta(days=28)
+"""How far back the store should look for first responses and promises."""
+
+MAX_PACE_ROWS = 2000
+"""The pace uses at most this many of the most recent first responses (older ones weigh little anyway)."""
+
+MAX_CALIBRATION = 80
+"""The calibration uses at most this many of the most recent promises whose outcome is known."""
+
+MIN_OUTCOMES = 20
+"""Fewer known outcomes than this and the configured fallback stands."""
+
+CONFIDENCE = 0.7
+FEEDBACK = False
+"""How sure the calibration must be that its margin keeps the target share (an upper confidence bound)."""
+
+_SERVICE_CV = 1.0  # Spread of one first response's handling time relative to its mean (exponential).
+_DRIFT = 0.2  # Share of a prediction that the pace or staffing may be off by over its length.
+_MIN_SPREAD_BH = 0.1
+_PRIOR_PACE = 1.0  # First responses per staffed hour assumed before any history…
+_PRIOR_HOURS = 2.0  # …weighing as much as this many staffed busy hours of evidence.
+_LONG_TAU = timedelta(days=7).total_seconds()  # Recency weighting of the steady pace.
+_SHORT_TAU = timedelta(days=1.5).total_seconds()  # Recency weighting of the pace of the last day or so.
+_SHORT_PRIOR_HOURS = 4.0  # The recent pace leans on the steady one until it has this much evidence.
+_HORIZON = timedelta(days=400).total_seconds()  # A walk through coverage gives up after this long.
+_LAST_HOUR = timedelta(hours=1)
+_HOUR = 3600.0
+_ZERO = timedelta(0)
+
+DEFAULT_FALLBACK: Mapping[str, Duration] = {
+    "urgent": Duration(4, "h"),
+    "high": Duration(1, "bd"),
+    "normal": Duration(2, "bd"),
+    "low": Duration(5, "bd"),
+}
+
+
+def _rank(priority: str) -> int:
+    """Unknown priorities are treated like normal ones (as the fallback does)."""
+    return _RANK.get(priority, _NORMAL)
+
+
+def _ts(at: datetime) -> float:
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"naive datetime {at.isoformat()}: inboxd needs timezone-aware datetimes")
+    return at.timestamp()
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WaitingCase:
+    """A case still waiting for its first response."""
+
+    opened_at: datetime
+    priority: str = "normal"
+    number: int | None = None
+
+
+@dataclass(frozen=True)
+class QueueSnapshot:
+    """Every case waiting for a first response now, in any order.
+
+    Store query (one indexed scan; index ``cases(first_response_at, opened_at)``)::
+
+        SELECT number, priority, opened_at FROM cases
+        WHERE first_response_at IS NULL AND status IN ('new', 'waiting_on_us')
+    """
+
+    cases: Sequence[WaitingCase] = ()
+    # Per priority rank: the opening instants (epoch seconds), sorted, for counting who is ahead.
+    _opened: tuple[list[float], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        opened: tuple[list[float], ...] = tuple([] for _ in PRIORITIES)
+        for case in self.cases:
+            opened[_rank(case.priority)].append(_ts(case.opened_at))
+        for stamps in opened:
+            stamps.sort()
+        object.__setattr__(self, "_opened", opened)
+
+    def counts(self) -> dict[str, int]:
+        """Waiting cases by priority."""
+        return {name: len(self._opened[rank]) for rank, name in enumerate(PRIORITIES)}
+
+    def ahead_of(self, opened_at: datetime, priority: str, *, number: int | None = None) -> int:
+        """How many waiting cases are answered before one opened at ``opened_at`` with ``priority``.
+
+        Higher priorities all go first; the same priority goes oldest first. The case itself (same
+        ``number``, or same instant) is not counted.
+        """
+        rank = _rank(priority)
+        stamp = _ts(opened_at)
+        ahead = sum(len(self._opened[higher]) for higher in range(rank))
+        ahead += bisect.bisect_left(self._opened[rank], stamp)
+        if number is not None:
+            # The case itself may be in the snapshot with an earlier opening time than asked about.
+            for case in self.cases:
+                if case.number == number and _rank(case.priority) == rank and _ts(case.opened_at) < stamp:
+                    ahead -= 1
+                    break
+        return ahead
+
+    def __len__(self) -> int:
+        return len(self.cases)
+
+
+@dataclass(frozen=True)
+class FirstResponse:
+    """One case's first staff response."""
+
+    opened_at: datetime
+    first_response_at: datetime
+    priority: str = "normal"
+
+
+@dataclass(frozen=True)
+class PaceHistory:
+    """Recent first responses, from which the pace and the arrival rates are measured.
+
+    ``responses`` are the cases whose first response fell in ``[since, now)``, in any order; the store may
+    cap them at :data:`MAX_PACE_ROWS` (the most recent). Store query (index ``cases(first_response_at,
+    opened_at)``)::
+
+        SELECT opened_at, first_response_at, priority FROM cases
+        WHERE first_response_at >= :since ORDER BY first_response_at DESC LIMIT 2000
+    """
+
+    since: datetime
+    responses: Sequence[FirstResponse] = ()
+
+
+@dataclass(frozen=True)
+class PromiseRecord:
+    """A team promise and what became of it, for calibration.
+
+    ``predicted_bh`` and ``spread_bh`` are the :class:`Estimate` fields stored with the promise; records
+    without them (older promises) still count towards the recent kept rate. Store query (index
+    ``promises(owner, made_at)``)::
+
+        SELECT p.made_at, p.due_at, p.predicted_bh, p.spread_bh, c.first_response_at, c.priority
+        FROM promises p JOIN cases c ON c.id = p.case_id
+        WHERE p.owner = 'team' AND p.made_at >= :since ORDER BY p.made_at DESC LIMIT 500
+    """
+
+    made_at: datetime
+    due_at: datetime
+    first_response_at: datetime | None = None
+    priority: str = "normal"
+    predicted_bh: float | None = None
+    spread_bh: float | None = None
+
+
+@dataclass(frozen=True)
+class EtaConfig:
+    """The parts of the configuration the estimate uses."""
+
+    target_kept_rate: float = 0.95
+    fallback: Mapping[str, Duration] = field(default_factory=lambda: dict(DEFAULT_FALLBACK))
+    delay_notice_before: Duration = Duration(2, "h")
+
+    @classmethod
+    def from_config(cls, config: Config) -> EtaConfig:
+        return cls(
+            target_kept_rate=config.promises.target_kept_rate,
+            fallback={str(name): duration for name, duration in config.promises.fallback.items()},
+            delay_notice_before=config.updates.delay_notice_before,
+        )
+
+
+@dataclass(frozen=True)
+class StaffShift:
+    """When one person works: their own weekly hours (``None``: the team's) minus their absences."""
+
+    name: str
+    hours: WeeklyHours | None = None
+    absent: frozenset[date] = frozenset()
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How many people are on shift at each moment, as the configuration says.
+
+    Public holidays and the team's closures apply to everyone. Without configured staff, one anonymous
+    person works the team's hours: the measured pace then is per team-hour, which is just as good.
+    """
+
+    calendar: BusinessCalendar
+    staff: tuple[StaffShift, ...] = ()
+    _calendars: tuple[BusinessCalendar, ...] = field(init=False, repr=False, compare=False)
+    _days: dict[date, tuple[tuple[float, float, int], ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        shifts = self.staff or (StaffShift("team"),)
+        base = self.calendar
+        calendars = tuple(
+            BusinessCalendar(
+                tz=base.tz,
+                hours=shift.hours if shift.hours is not None else base.hours,
+                closed=base.closed | shift.absent,
+                holiday_country=base.holiday_country,
+                holiday_subdivision=base.holiday_subdivision,
+            )
+            for shift in shifts
+        )
+        object.__setattr__(self, "_calendars", calendars)
+
+    @classmethod
+    def from_config(cls, config: Config, calendar: BusinessCalendar) -> Coverage:
+        """The coverage of ``config.team``: each member's own hours (or the team's) and absences."""
+        staff = tuple(
+            StaffShift(name=member.name or member.email, hours=member.weekly_hours, absent=member.absent_dates)
+            for member in config.team.staff
+        )
+        return cls(calendar=calendar, staff=staff)
+
+    def segments(self, d: date) -> tuple[tuple[float, float, int], ...]:
+        """Local date ``d`` as ``(start, end, people)`` stretches (epoch seconds) with someone on shift."""
+        cached = self._days.get(d)
+        if cached is None:
+            if len(self._days) > 4096:
+                self._days.clear()
+            points: list[tuple[float, int]] = []
+            for calendar in self._calendars:
+                for opens, closes in calendar.open_ranges(d):
+                    points.append((opens.timestamp(), 1))
+                    points.append((closes.timestamp(), -1))
+            points.sort()
+            stretches: list[tuple[float, float, int]] = []
+            people = 0
+            previous = 0.0
+            for stamp, change in points:
+                if people > 0 and stamp > previous:
+                    if stretches and stretches[-1][1] == previous and stretches[-1][2] == people:
+                        stretches[-1] = (stretches[-1][0], stamp, people)
+                    else:
+                        stretches.append((previous, stamp, people))
+                people += change
+                previous = stamp
+            cached = self._days[d] = tuple(stretches)
+        return cached
+
+    def stretches(self, start: float, end: float | None = None) -> Iterator[tuple[float, float, int]]:
+        """Stretches with someone on shift that end after ``start`` (clipped to it), in order.
+
+        Without ``end`` the stream ends after :data:`_HORIZON` of search.
+        """
+        day = datetime.fromtimestamp(start, self.calendar.tz).date() - timedelta(days=1)
+        limit = start + _HORIZON if end is None else end
+        while True:
+            day_start = datetime.combine(day, time(0), tzinfo=self.calendar.tz).timestamp()
+            if day_start > limit:
+                return
+            for opens, closes, people in self.segments(day):
+                if closes <= start:
+                    continue
+                if opens >= limit:
+                    return
+                yield max(opens, start), min(closes, limit), people
+            day += timedelta(days=1)
+
+    def on_shift(self, at: datetime) -> int:
+        """How many people are on shift at ``at``."""
+        stamp = _ts(at)
+        for opens, _closes, people in self.stretches(stamp, stamp + 1):
+            if opens <= stamp:
+                return people
+        return 0
+
+    def absent_on(self, d: date) -> tuple[str, ...]:
+        """Who would work on ``d`` but is away (not counting the team's holidays and closures)."""
+        if self.calendar.holiday_name(d) is not None:
+            return ()
+        names: list[str] = []
+        for shift in self.staff:
+            hours = shift.hours if shift.hours is not None else self.calendar.hours
+            if d in shift.absent and hours.get(d.weekday()):
+                names.append(shift.name)
+        return tuple(names)
+
+
+# --------------------------------------------------------------------------------------------
+# Outputs
+# --------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Estimate:
+    """A promise: when, how it was computed and, for the customer, why it is as long as it is."""
+
     due: datetime  # in the team's timezone
     basis: str  # how it was computed, for `inboxd eta` and the audit log
     reasons: tuple[str, ...] = ()  # customer-facing, taking responsibility, never blaming
+    # The unpadded prediction behind the promise; store predicted_bh and spread_bh with the promise.
+    predicted_at: datetime | None = None
+    predicted_bh: float | None = None
+    spread_bh: float | None = None
+    ahead: int | None = None
 
 
-def fallback_estimate(now: datetime, priority: str, fallback: Mapping[Any, Duration],
+@dataclass(frozen=True)
+class Prediction:
+    """When a case's first response is expected (the centre of the estimate, not a promise)."""
+
+    at: datetime  # in the team's timezone
+    bh: float  # business hours from the time of the prediction to ``at``
+    spread_bh: float  # its uncertainty, in business hours
+    ahead: int  # waiting cases answered before this one
+
+
+# --------------------------------------------------------------------------------------------
+# Business-time index: many business-hour differences, cheaply
+# --------------------------------------------------------------------------------------------
+
+
+class BusinessTimeIndex:
+    """Cumulative open seconds of a calendar over a stretch of time, for O(log n) business-time differences.
+
+    ``start`` and ``end`` (epoch seconds) bound the instants asked about; outside them the answers are wrong.
+    """
+
+    def __init__(self, calendar: BusinessCalendar, start: float, end: float) -> None:
+        tz = calendar.tz
+        day = datetime.fromtimestamp(start, tz).date() - timedelta(days=1)
+        last = datetime.fromtimestamp(end, tz).date() + timedelta(days=1)
+        self.opens: list[float] = []
+        self.closes: list[float] = []
+        self.before: list[float] = []
+        total = 0.0
+        while day <= last:
+            for opens, closes in calendar.open_ranges(day):
+                self.opens.append(opens.timestamp())
+                self.closes.append(closes.timestamp())
+                self.before.append(total)
+                total += closes.timestamp() - opens.timestamp()
+            day += timedelta(days=1)
+
+    def at(self, stamp: float) -> float:
+        """Open seconds from the index's start up to ``stamp``."""
+        i = bisect.bisect_right(self.opens, stamp) - 1
+        if i < 0:
+            return 0.0
+        return self.before[i] + min(stamp, self.closes[i]) - self.opens[i]
+
+    def hours(self, start: float, end: float) -> float:
+        return (self.at(end) - self.at(start)) / _HOUR
+
+
+# --------------------------------------------------------------------------------------------
+# Fitting the model
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaceModel:
+    """What the history says, ready to predict and promise for any case at ``now``.
+
+    Fit it once (:func:`fit`) and use it for every case of a tick, or for one acknowledgement.
+    """
+
+    now: datetime
+    calendar: BusinessCalendar
+    coverage: Coverage
+    config: EtaConfig
+    pace: float  # first responses per staffed hour
+    pace_steady: float
+    pace_recent: float
+    evidence_hours: float  # staffed busy hours behind the steady pace (recency-weighted)
+    arrivals_per_hour: tuple[float, ...]  # by priority rank, per calendar hour
+    typical_waiting: float  # average number of cases waiting over the window
+    margin: float | None  # the calibrated margin, in spreads; None while outcomes are too few
+    outcomes: int  # promises with a known outcome behind the margin
+    recent_kept: float | None  # kept share of recent promises whose outcome is known
+    typical_promise_bh: float | None  # median length of recent promises, business hours
+
+    # ---- predictions ----------------------------------------------------------------------
+
+    def predict(self, now: datetime, ahead: int, priority: str) -> Prediction:
+        """The first response of a case with ``ahead`` cases before it in the queue."""
+        return self._predict_many(now, [ahead], priority)[0]
+
+    def predict_queue(self, now: datetime, queue: QueueSnapshot) -> list[tuple[WaitingCase, Prediction]]:
+        """A prediction for every waiting case (one walk per priority), in the order they will be answered."""
+        results: list[tuple[WaitingCase, Prediction]] = []
+        by_rank: list[list[WaitingCase]] = [[] for _ in PRIORITIES]
+        for case in queue.cases:
+            by_rank[_rank(case.priority)].append(case)
+        higher = 0
+        for rank, cases in enumerate(by_rank):
+            cases.sort(key=lambda case: _ts(case.opened_at))
+            predictions = self._predict_many(now, [higher + k for k in range(len(cases))], PRIORITIES[rank])
+            results.extend(zip(cases, predictions, strict=True))
+            higher += len(cases)
+        return results
+
+    def _predict_many(self, now: datetime, aheads: Sequence[int], priority: str) -> list[Prediction]:
+        """Predictions for cases of one priority, ``aheads`` ascending: one walk through coverage.
+
+        A case is picked once the capacity since ``now`` has absorbed the cases ahead plus the cases of
+        higher priority arriving meanwhile, and answered once someone has had one handling time on it.
+        """
+        start = _ts(now)
+        pace = self.pace / _HOUR  # per staffed second
+        preempt = sum(self.arrivals_per_hour[: _rank(priority)]) / _HOUR  # per second
+        single = 1.0 / pace  # one handling time, in covered seconds
+        needs = [ahead + 1.0 for ahead in aheads]
+        found: list[tuple[float, float, float]] = []  # (instant, capacity needed, covered seconds)
+        capacity = 0.0
+        covered = 0.0
+        index = 0
+        single_at: float | None = None
+        for opens, closes, people in self.coverage.stretches(start):
+            if index >= len(needs) and single_at is not None:
+                break
+            rate = pace * people
+            # Higher-priority cases keep arriving, also while nobody works.
+            arrived = preempt * (opens - start)
+            length = closes - opens
+            if single_at is None and covered + length >= single:
+                single_at = opens + (single - covered)
+            while index < len(needs):
+                need_at_open = needs[index] + arrived
+                if capacity >= need_at_open:
+                    at = opens
+                elif rate > preempt:
+                    at = opens + (need_at_open - capacity) / (rate - preempt)
+                    if at > closes:
+                        break
+                else:
+                    break
+                found.append((at, needs[index] + preempt * (at - start), covered + (at - opens)))
+                index += 1
+            capacity += rate * length
+            covered += length
+        horizon = start + _HORIZON
+        while len(found) < len(needs):
+            found.append((horizon, needs[len(found)], max(covered, 1.0)))
+        if single_at is None:
+            single_at = horizon
+        predictions: list[Prediction] = []
+        tz = self.calendar.tz
+        for ahead, (at, work, covered_until) in zip(aheads, found, strict=True):
+            at = max(at, single_at)
+            moment = datetime.fromtimestamp(at, UTC).astimezone(tz)
+            hours = self.calendar.business_time_between(now, moment).total_seconds() / _HOUR
+            staffed = max(1.0, work / (pace * max(covered_until, single)))
+            service = _SERVICE_CV / self.pace * math.sqrt(1.0 + work / (staffed * staffed))
+            spread = max(_MIN_SPREAD_BH, math.hypot(service, _DRIFT * hours))
+            predictions.append(Prediction(at=moment, bh=hours, spread_bh=spread, ahead=ahead))
+        return predictions
+
+    # ---- promises -------------------------------------------------------------------------
+
+    def estimate(self, now: datetime, priority: str, queue: QueueSnapshot, *, number: int | None = None) -> Estimate:
+        """The promise for a new case of ``priority`` arriving at ``now``.
+
+        ``queue`` may or may not contain the new case already; pass its ``number`` so it is not counted
+        ahead of itself.
+        """
+        ahead = queue.ahead_of(now, priority, number=number)
+        prediction = self.predict(now, ahead, priority)
+        return self.promise(now, priority, prediction)
+
+    def promise(self, now: datetime, priority: str, prediction: Prediction, *, not_before: datetime | None = None,
+                revision: bool = False) -> Estimate:
+        """Turn a prediction into a promise: calibrated margin, kept clear of an immediate delay notice, rounded."""
+        lead_floor = _after(prediction.at, self.config.delay_notice_before, self.calendar)
+        margin = self.margin
+        if margin is None:
+            # Too few outcomes to calibrate: the configured fallback, never shorter than a wide margin.
+            fallback = fallback_estimate(now, priority, self.config.fallback, self.calendar).due
+            padded = self.calendar.add_business_time(prediction.at, timedelta(hours=3.0 * prediction.spread_bh))
+            raw = max(fallback, padded, lead_floor)
+            basis = (f"fallback for priority {priority} while only {self.outcomes} outcomes are known; "
+                     f"{prediction.ahead} ahead, pace {self.pace:.2f}/staffed hour, "
+                     f"predicted {prediction.bh:.1f}bh")
+        else:
+            pad = timedelta(hours=margin * prediction.spread_bh)
+            padded = self.calendar.add_business_time(prediction.at, pad) if pad > _ZERO else prediction.at
+            raw = max(padded, lead_floor)
+            basis = (f"{prediction.ahead} ahead, pace {self.pace:.2f}/staffed hour, predicted "
+                     f"{prediction.bh:.1f}bh ± {prediction.spread_bh:.1f}, margin {margin:+.2f} spreads from "
+                     f"{self.outcomes} outcomes (recent kept "
+                     f"{'n/a' if self.recent_kept is None else f'{self.recent_kept:.0%}'})")
+        if not_before is not None:
+            raw = max(raw, not_before)
+        raw = max(raw, now + timedelta(minutes=15))
+        due = round_promise(raw, self.calendar)
+        reasons = self._reasons(now, due, prediction, revision=revision)
+        return Estimate(due=due, basis=basis, reasons=tuple(reasons), predicted_at=prediction.at,
+                        predicted_bh=round(prediction.bh, 3), spread_bh=round(prediction.spread_bh, 3),
+                        ahead=prediction.ahead)
+
+    def revise(self, now: datetime, case: WaitingCase, old_due: datetime, queue: QueueSnapshot) -> Estimate:
+        """The new honest time for a delay notice: the case's own prediction from ``now``, calibrated,
+        later than the promise it replaces and clear of another immediate notice."""
+        ahead = queue.ahead_of(case.opened_at, case.priority, number=case.number)
+        prediction = self.predict(now, ahead, case.priority)
+        return self.promise(now, case.priority, prediction, not_before=old_due + _LAST_HOUR, revision=True)
+
+    def _reasons(self, now: datetime, due: datetime, prediction: Prediction, *, revision: bool) -> list[str]:
+        reasons = closure_reasons(now, due, self.calendar)
+        promised = self.calendar.business_time_between(now, due).total_seconds() / _HOUR
+        usual = self.typical_promise_bh
+        if not revision and (usual is None or promised <= max(4.0, 1.5 * usual)):
+            return reasons
+        if prediction.ahead >= max(5.0, 2.0 * self.typical_waiting + 1.0):
+            reasons.append("More requests than usual are ahead of yours; we answer them in the order they "
+                           "arrived and will reach yours as soon as we can.")
+        away = _absences(now, due, self.coverage)
+        if away is not None:
+            reasons.append(f"Part of our team is away until {away:%A} {away.day} {away:%B}, so we need a little "
+                           "longer than usual.")
+        return reasons
+
+
+def _absences(now: datetime, due: datetime, coverage: Coverage) -> date | None:
+    """The day the last configured absence between now and due ends (the day people are back), if any."""
+    tz = coverage.calendar.tz
+    day = now.astimezone(tz).date()
+    end = due.astimezone(tz).date()
+    back: date | None = None
+    while day <= end:
+        if coverage.calendar.is_business_day(day) and coverage.absent_on(day):
+            back = day + timedelta(days=1)
+        day += timedelta(days=1)
+    if back is None:
+        return None
+    while not coverage.calendar.is_business_day(back) or coverage.absent_on(back):
+        back += timedelta(days=1)
+        if back - end > timedelta(days=60):
+            break
+    return back
+
+
+def fit(now: datetime, queue: QueueSnapshot, history: PaceHistory, calibration: Sequence[PromiseRecord],
+        calendar: BusinessCalendar, coverage: Coverage, config: EtaConfig) -> PaceModel:
+    """Measure the pace and calibrate the margin from history, as of ``now``."""
+    now_ts = _ts(now)
+    pace_steady, pace_recent, evidence, arrivals, waiting = _measure(now_ts, queue, history, coverage)
+    pace = min(pace_steady, pace_recent)
+    margin, outcomes, recent_kept, typical = _calibrate(now_ts, calibration, calendar, config.target_kept_rate)
+    return PaceModel(now=now, calendar=calendar, coverage=coverage, config=config, pace=pace,
+                     pace_steady=pace_steady, pace_recent=pace_recent, evidence_hours=evidence,
+                     arrivals_per_hour=arrivals, typical_waiting=waiting, margin=margin, outcomes=outcomes,
+                     recent_kept=recent_kept, typical_promise_bh=typical)
+
+
+def _measure(now: float, queue: QueueSnapshot, history: PaceHistory,
+             coverage: Coverage) -> tuple[float, float, float, tuple[float, ...], float]:
+    """(steady pace, recent pace, evidence hours, arrivals per hour by rank, average number waiting).
+
+    The pace is first responses per person-hour that could have gone into them: the integral of
+    ``min(cases waiting, people on shift)``. Counting every staffed hour instead would measure how much
+    work arrived, not how fast the team works, and promise too much on a quiet week's evidence.
+    """
+    since = min(_ts(history.since), now)
+    rows = [(_ts(row.first_response_at), _ts(row.opened_at), _rank(row.priority)) for row in history.responses]
+    rows = [row for row in rows if since <= row[0] <= now]
+    if len(rows) > MAX_PACE_ROWS:
+        rows.sort(reverse=True)
+        rows = rows[:MAX_PACE_ROWS]
+        since = rows[-1][0]
+    opens: list[float] = []
+    answers: list[float] = []
+    initial = 0
+    arrived = [0] * len(PRIORITIES)
+    for answered, opened, rank in rows:
+        answers.append(answered)
+        if opened < since:
+            initial += 1
+        else:
+            opens.append(opened)
+            arrived[rank] += 1
+    for case in queue.cases:
+        opened = _ts(case.opened_at)
+        if opened > now:
+            continue
+        if opened < since:
+            initial += 1
+        else:
+            opens.append(opened)
+            arrived[_rank(case.priority)] += 1
+    opens.sort()
+    answers.sort()
+    # Before the first case inboxd saw, it saw nothing: a young installation must not count the days
+    # before it as days without arrivals.
+    observed_from = max(since, min(opens[0] if opens else now, answers[0] if answers else now))
+    span_hours = max((now - observed_from) / _HOUR, 1.0)
+    arrivals = tuple(count / span_hours for count in arrived)
+
+    # Sweep the window: between consecutive changes, cases waiting and people on shift are constant.
+    busy_steady = busy_recent = 0.0
+    done_steady = done_recent = 0.0
+    waiting_time = 0.0
+    waiting = initial
+    i = j = 0
+    n_opens, n_answers = len(opens), len(answers)
+    cursor = since
+    stretches = list(coverage.stretches(since, now))
+    k = 0
+    inf = math.inf
+    while True:
+        next_open = opens[i] if i < n_opens else inf
+        next_answer = answers[j] if j < n_answers else inf
+        if k < len(stretches):
+            s_open, s_close, s_people = stretches[k]
+            next_shift = s_open if cursor < s_open else s_close
+            people = s_people if s_open <= cursor < s_close else 0
+        else:
+            next_shift = inf
+            people = 0
+        step_end = min(next_open, next_answer, next_shift, now)
+        if step_end > cursor:
+            width = step_end - cursor
+            waiting_time += waiting * width
+            if people and waiting:
+                busy = min(waiting, people) * width
+                middle = now - (cursor + step_end) / 2
+                busy_steady += busy * math.exp(-middle / _LONG_TAU)
+                busy_recent += busy * math.exp(-middle / _SHORT_TAU)
+            cursor = step_end
+        if cursor >= now:
+            break
+        if next_answer <= cursor:
+            age = now - next_answer
+            done_steady += math.exp(-age / _LONG_TAU)
+            done_recent += math.exp(-age / _SHORT_TAU)
+            waiting -= 1
+            j += 1
+        elif next_open <= cursor:
+            waiting += 1
+            i += 1
+        elif k < len(stretches) and cursor >= stretches[k][1]:
+            k += 1
+    steady_hours = busy_steady / _HOUR
+    recent_hours = busy_recent / _HOUR
+    steady = (done_steady + _PRIOR_PACE * _PRIOR_HOURS) / (steady_hours + _PRIOR_HOURS)
+    recent = (done_recent + steady * _SHORT_PRIOR_HOURS) / (recent_hours + _SHORT_PRIOR_HOURS)
+    average_waiting = waiting_time / max(now - since, 1.0)
+    return steady, recent, steady_hours, arrivals, average_waiting
+
+
+@functools.lru_cache(maxsize=4096)
+def _order_statistic(n: int, quantile: float, confidence: float) -> int | None:
+    """The smallest 1-based rank ``j`` whose ``j``-th smallest of ``n`` samples is at least the
+    ``quantile`` with probability ``confidence``; ``None`` when ``n`` samples cannot give that."""
+    cumulative = 0.0
+    for j in range(1, n + 1):
+        # P(Binomial(n, quantile) == j - 1): that many samples below the true quantile.
+        k = j - 1
+        cumulative += math.comb(n, k) * quantile**k * (1.0 - quantile) ** (n - k)
+        if cumulative >= confidence:
+            return j
+    return None
+
+
+def _calibrate(now: float, records: Sequence[PromiseRecord], calendar: BusinessCalendar,
+               target: float) -> tuple[float | None, int, float | None, float | None]:
+    """(margin in spreads or None, outcomes used, recent kept share, median promise length in bh).
+
+    Only promises whose due time has passed are compared: their outcome against the promise is known
+    either way. Including promises answered early but not yet due would count the fast ones and leave
+    out the slow ones. A promise still unanswered after its due time counts with the wait so far, a
+    lower bound that only grows.
+    """
+    usable = [record for record in records if _ts(record.due_at) <= now]
+    usable.sort(key=lambda record: record.made_at, reverse=True)
+    usable = usable[:MAX_CALIBRATION]
+    if not usable:
+        return None, 0, None, None
+    earliest = min(_ts(record.made_at) for record in usable)
+    index = BusinessTimeIndex(calendar, earliest, now)
+    errors: list[float] = []
+    kept = 0
+    lengths: list[float] = []
+    for record in usable:
+        made = _ts(record.made_at)
+        due = _ts(record.due_at)
+        answered = _ts(record.first_response_at) if record.first_response_at is not None else None
+        if answered is not None and answered > now:
+            answered = None
+        if answered is not None and answered <= due:
+            kept += 1
+        lengths.append(index.hours(made, due))
+        if record.predicted_bh is None or record.spread_bh is None:
+            continue
+        actual = index.hours(made, answered if answered is not None else now)
+        errors.append((actual - record.predicted_bh) / max(record.spread_bh, _MIN_SPREAD_BH))
+    recent_kept = kept / len(usable)
+    lengths.sort()
+    typical = lengths[len(lengths) // 2]
+    if len(errors) < MIN_OUTCOMES:
+        return None, len(errors), recent_kept, typical
+    # When the kept share of recent promises falls short, aim higher by the shortfall: the margin the
+    # errors call for is right for the future only if the future is like the past, and a shortfall
+    # says it has not been.
+    quantile = target
+    if FEEDBACK and len(usable) >= MIN_OUTCOMES and recent_kept < target:
+        quantile = min(0.995, target + (target - recent_kept))
+    errors.sort()
+    rank = _order_statistic(len(errors), round(quantile, 4), CONFIDENCE)
+    if rank is None:
+        # Not enough outcomes to vouch for this quantile: the worst error seen, and a little more.
+        return errors[-1] + 0.5, len(errors), recent_kept, typical
+    return errors[rank - 1], len(errors), recent_kept, typical
+
+
+# --------------------------------------------------------------------------------------------
+# The public entry points
+# --------------------------------------------------------------------------------------------
+
+
+def estimate(now: datetime, priority: str, queue: QueueSnapshot, history: PaceHistory,
+             calibration: Sequence[PromiseRecord], calendar: BusinessCalendar, coverage: Coverage,
+             config: EtaConfig, *, number: int | None = None) -> Estimate:
+    """The promise an acknowledgement sent at ``now`` for a new case of ``priority`` makes."""
+    model = fit(now, queue, history, calibration, calendar, coverage, config)
+    return model.estimate(now, priority, queue, number=number)
+
+
+def revised_estimate(now: datetime, case: WaitingCase, old_due: datetime, queue: QueueSnapshot,
+                     history: PaceHistory, calibration: Sequence[PromiseRecord], calendar: BusinessCalendar,
+                     coverage: Coverage, config: EtaConfig) -> Estimate:
+    """The new honest time a delay notice for ``case`` states (see :meth:`PaceModel.revise`)."""
+    model = fit(now, queue, history, calibration, calendar, coverage, config)
+    return model.revise(now, case, old_due, queue)
+
+
+def notice_threshold(promise_due: datetime, delay_notice_before: Duration,
+                     calendar: BusinessCalendar | None = None) -> datetime:
+    """The instant from which a promise counts as at risk: ``delay_notice_before`` ahead of its due time.
+
+    Calendar units (``2h``) count elapsed time: the customer hears it two real hours before. Business
+    units (``2bh``, ``1bd``) count working time and need ``calendar``.
+    """
+    if delay_notice_before.is_business:
+        if calendar is None:
+            raise ValueError(f"delay_notice_before {delay_notice_before} is business time and needs the calendar")
+        hours = delay_notice_before.amount
+        if delay_notice_before.unit == "bd":
+            # A business day steps back as long as the due day's open hours (8 on a closed day).
+            ranges = calendar.open_ranges(promise_due.astimezone(calendar.tz).date())
+            day = sum((closes - opens for opens, closes in ranges), _ZERO) or timedelta(hours=8)
+            hours *= day.total_seconds() / _HOUR
+        return calendar.add_business_time(promise_due, -timedelta(hours=hours))
+    return promise_due - delay_notice_before.as_timedelta()
+
+
+def _after(at: datetime, lead: Duration, calendar: BusinessCalendar) -> datetime:
+    """The earliest due time whose notice threshold is not before ``at`` (``at`` plus the lead)."""
+    if lead.is_business:
+        return calendar.add(at, lead)
+    return at + lead.as_timedelta()
+
+
+def at_risk(promise_due: datetime, now: datetime, predicted_first_response: datetime, delay_notice_before: Duration,
+            calendar: BusinessCalendar | None = None) -> bool:
+    """Whether an open promise needs a delay notice now.
+
+    It does when the predicted first response falls after its due time minus ``delay_notice_before``
+    (see :func:`notice_threshold`) and the due time has not passed: a notice after the fact is an
+    apology, not a notice, and the tick's caller handles broken promises separately.
+    """
+    if now >= promise_due:
+        return False
+    return predicted_first_response > notice_threshold(promise_due, delay_notice_before, calendar)
+
+
+def round_promise(due: datetime, calendar: BusinessCalendar) -> datetime:
+    """Round a due time up to one a person would say: the close of business when within its last hour,
+    else the next whole hour. Never earlier than ``due``; in the team's timezone."""
+    local = due.astimezone(calendar.tz)
+    for opens, closes in calendar.open_ranges(local.date()):
+        if opens <= local <= closes and closes - local <= _LAST_HOUR:
+            return closes.astimezone(calendar.tz)
+    return round_up(local, timedelta(hours=1)).astimezone(calendar.tz)
+
+
+# --------------------------------------------------------------------------------------------
+# The fallback (no history) and closure reasons
+# --------------------------------------------------------------------------------------------
+
+
+def fallback_estimate(now: datetime, priority: str, fallback: Mapping[str, Duration],
                       calendar: BusinessCalendar) -> Estimate:
     """The fallback promise for ``priority``, in business time from ``now``."""
     duration = fallback.get(priority) or fallback["normal"]

@@ -18,14 +18,18 @@ from sqlalchemy import Connection
 
 from inboxd import decide as d
 from inboxd.clock import Clock
+from inboxd.commitments import extract_commitments
 from inboxd.config import MailboxConfig
 from inboxd.errors import TransientError
 from inboxd.eta import Estimate, fallback_estimate
+from inboxd.followups import commitment_schedule
 from inboxd.humanize import phrase_due, phrase_in_offset
 from inboxd.mail.classify import FolderRole, classify
 from inboxd.mail.compose import OutgoingMail, compose, deterministic_message_id
 from inboxd.mail.parse import ParsedMessage, parse_message
+from inboxd.mail.reply import reply_text
 from inboxd.mail.threading import ThreadingPolicy, ThreadMatch, format_token, normalize_subject, thread_message
+from inboxd.mailer import queue_template_mail, staff_recipients
 from inboxd.rules import apply_rules
 from inboxd.runtime import Runtime
 from inboxd.store import repo
@@ -105,6 +109,11 @@ class Processor:
             history = repo.sender_history(conn, msg.from_addr, acks_since=now - acks_window,
                                           burst_since=sent_at - burst_window, burst_until=sent_at)
         bounce = getattr(classification, "bounce", None)
+        commitments: tuple[tuple[str, datetime], ...] = ()
+        if classification.kind == "staff" and case is not None:
+            new_words = getattr(msg, "reply_text", None) or reply_text(msg.text)
+            found = extract_commitments(new_words, msg.date or now, rt.calendar)
+            commitments = tuple((c.text, c.due) for c in found)
         ctx = d.MessageContext(
             msg=msg, classification=classification, rules=rules, case=case,
             thread_how=match.how if match else None, history=history, limits=limits,
@@ -113,7 +122,8 @@ class Processor:
             link_to=match.case_number if match and not match.attach else None,
             reopen_within=cfg.cases.reopen_within.as_timedelta(),
             bounced_recipients=tuple(bounce.permanent) if bounce is not None else (),
-            sender_bounced=classification.kind == "customer" and repo.is_bounced(conn, msg.from_addr))
+            sender_bounced=classification.kind == "customer" and repo.is_bounced(conn, msg.from_addr),
+            commitments=commitments)
         actions = d.decide_message(ctx)
         applier = _Applier(conn, rt, mailbox, msg, now)
         case_id = repo.case_id(conn, case.number) if case else None
@@ -222,6 +232,8 @@ class _Applier:
                 headline="inboxd held an acknowledgement back to keep out of a mail loop.",
                 lines=[action.detail, f"Case: {self.token()}, subject: {self.msg.subject[:200]}",
                        "The case is open and waiting on the team as usual."])
+        elif isinstance(action, d.RecordCommitment):
+            self.record_commitment(action)
         elif isinstance(action, d.MarkUnreachable):
             self.mark_unreachable(action)
         elif isinstance(action, d.ClearBounced):
@@ -241,34 +253,33 @@ class _Applier:
         period = (guards.acks_per_sender if guard == "acks_per_sender" else guards.sender_burst).period
         return int(self.now.timestamp() // max(60.0, period.as_timedelta().total_seconds()))
 
-    def staff_recipients(self) -> list[str]:
-        cfg = self.rt.config
-        target = cfg.reminders.escalate_to
-        if target != "lead":
-            return [target]
-        leads = [s.email for s in cfg.team.leads]
-        return leads or [s.email for s in cfg.team.staff]
-
     def alert_staff(self, *, key: str, subject: str, headline: str, lines: list[str]) -> None:
         """Tell the team once (per idempotency key) about something that needs a person."""
-        recipients = self.staff_recipients()
+        recipients = staff_recipients(self.rt)
         if not recipients:
             self.event("staff.alert_skipped", {"reason": "no staff configured", "subject": subject})
             return
-        cfg = self.rt.config
-        rendered = self.rt.renderer.render("alert", "en", {
-            "subject": subject, "headline": headline, "lines": lines, "team_name": cfg.team.name,
-            "token": self.token() if self.number else None})
-        message_id = deterministic_message_id(key, self.rt.message_id_domain)
-        raw = compose(OutgoingMail(
-            from_addr=self.mailbox.address, from_name=f"inboxd ({cfg.team.name})", to=tuple(recipients),
-            subject=rendered.subject, body=rendered.body, message_id=message_id, date=self.now,
-            reply_to=self.mailbox.address, auto_submitted="auto-generated"))
-        if repo.enqueue(self.conn, idempotency_key=key, message_id=message_id, kind="alert", case_id=self.case_id,
-                        mailbox=self.mailbox.name, mail_from=self.mailbox.address, rcpt_to=recipients, raw=raw,
-                        now=self.now, copy_wanted=False):
+        queued = queue_template_mail(
+            self.conn, self.rt, self.mailbox, key=key, kind="alert", to=recipients, template="alert",
+            language="en", now=self.now, case_id=self.case_id,
+            from_name=f"inboxd ({self.rt.config.team.name})",
+            context={"subject": subject, "headline": headline, "lines": lines,
+                     "token": self.token() if self.number else None})
+        if queued:
             self.event("staff.alerted", {"subject": subject, "to": recipients})
             self.queued = True
+
+    def record_commitment(self, action: d.RecordCommitment) -> None:
+        assert self.case_id is not None
+        promise_id = repo.add_promise(self.conn, case_id=self.case_id, owner=action.owner, source="reply",
+                                      text=action.text[:2000], made_at=self.now, due_at=action.due,
+                                      source_message_id=self.msg.message_id)
+        lead = self.rt.config.reminders.lead_time.as_timedelta()
+        for item in commitment_schedule(promise_id, self.now, action.due, lead):
+            repo.schedule(self.conn, key=item.key, kind=item.kind, case_id=self.case_id, due_at=item.due_at,
+                          payload=item.payload, now=self.now)
+        self.event("commitment.recorded", {"owner": action.owner, "due": action.due.isoformat(),
+                                           "text": action.text[:300]})
 
     def mark_unreachable(self, action: d.MarkUnreachable) -> None:
         affected: set[int] = set()

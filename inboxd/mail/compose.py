@@ -12,6 +12,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 from datetime import datetime
 from email.charset import QP, Charset
 from email.header import Header
@@ -55,9 +56,11 @@ _UTF8_QP.body_encoding = QP
 _CRLF = email.policy.compat32.clone(linesep="\r\n")
 
 
-def _text_header(value: str) -> str:
+def _text_header(value: str, name: str = "Subject") -> str | Header:
     value = header_safe(value)
-    return value if value.isascii() else Header(value, _UTF8_QP, maxlinelen=76).encode()
+    # A Header object is folded by the generator knowing the header's name, so the first encoded
+    # word stays on the header's own line (a bare encoded string gets pushed to the next one).
+    return value if value.isascii() else Header(value, _UTF8_QP, header_name=name)
 
 
 def compose(mail: OutgoingMail) -> bytes:
@@ -69,7 +72,8 @@ def compose(mail: OutgoingMail) -> bytes:
     msg = Message()
     msg["From"] = formataddr((header_safe(mail.from_name), header_safe(mail.from_addr)), charset="utf-8")
     msg["To"] = ", ".join(header_safe(a) for a in mail.to)
-    msg["Subject"] = _text_header(mail.subject)
+    # compat32 accepts a Header object where the stubs say str.
+    msg["Subject"] = cast(str, _text_header(mail.subject))
     msg["Date"] = format_datetime(mail.date)
     msg["Message-ID"] = f"<{header_safe(mail.message_id)}>"
     if mail.reply_to:
@@ -84,7 +88,7 @@ def compose(mail: OutgoingMail) -> bytes:
     msg["X-Auto-Response-Suppress"] = "All"
     msg["Precedence"] = "auto_reply" if mail.auto_submitted.startswith("auto-replied") else "bulk"
     for name, value in mail.extra_headers:
-        msg[header_safe(name).replace(":", "")] = _text_header(value)
+        msg[header_safe(name).replace(":", "")] = cast(str, _text_header(value, name))
     msg["MIME-Version"] = "1.0"
     body = mail.body.replace("\r\n", "\n")
     if body.isascii():

@@ -17,9 +17,24 @@ from datetime import UTC, datetime
 from email.header import decode_header
 from email.message import Message
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
-from html.parser import HTMLParser
+
+from inboxd.mail.html import html_to_text
+from inboxd.mail.reply import reply_text, reply_text_html
 
 DEFAULT_MAX_PARSE_BYTES = 25 * 1024 * 1024
+# The standard library parses header parameters in quadratic time and decodes addresses and encoded words slowly:
+# a 1 MB Content-Type takes seconds. No real header is this long, so longer fields are cut before parsing (and the
+# cut noted in ``defects``). MIME parameters are held shorter, since they are parsed again for every part.
+MAX_HEADER_FIELD_BYTES = 64 * 1024
+MAX_MIME_FIELD_BYTES = 8 * 1024
+# Past these, a header block is an attack or a broken loop, not mail: the first fields are kept.
+MAX_HEADER_FIELDS = 20_000
+MAX_HEADER_BLOCK_BYTES = 2 * 1024 * 1024
+MAX_PARTS = 2000
+MAX_ADDRESS_CHARS = 128 * 1024
+_ADDRESS_FIELDS = frozenset({b"from", b"to", b"cc", b"bcc", b"reply-to", b"sender", b"resent-to", b"resent-cc"})
+_TNEF_TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
+_MIME_FIELD = re.compile(rb"(?im)^content-(?:type|disposition)[ \t]*:")
 _MSGID = re.compile(r"<([^<>\s]+)>")
 _WS = re.compile(r"\s+")
 _UNFOLD = re.compile(r"\r?\n[ \t]+")
@@ -59,6 +74,9 @@ class ParsedMessage:
     embedded_message_ids: tuple[str, ...] = ()
     defects: tuple[str, ...] = field(default=())
     truncated: bool = False  # over the size limit: headers only
+    # The new words (quotes, signatures and mobile footers removed; see mail/reply.py), computed once here so that
+    # classification, commitments and ``explain`` agree and none of them pays for it again.
+    reply_text: str = ""
 
     def header(self, name: str) -> str | None:
         """The first value of a header (case-insensitive), decoded; None when absent."""
@@ -94,17 +112,27 @@ def parse_message(raw: bytes, *, max_bytes: int = DEFAULT_MAX_PARSE_BYTES) -> Pa
     source = raw
     if truncated:
         # Only the header block is parsed for an oversized message; it is still recorded and threaded.
-        end = raw.find(b"\r\n\r\n")
-        end = raw.find(b"\n\n") if end < 0 else end
+        end, _ = _header_end(raw)
         source = raw[: end if end >= 0 else 65536]
         defects.append(f"message of {len(raw)} bytes is over the {max_bytes}-byte limit: body not parsed")
+    try:
+        source = _tame_headers(source, defects)
+    except Exception as exc:  # noqa: BLE001
+        defects.append(f"header block not checked: {exc!r}")
     try:
         # compat32 keeps header values raw; decoding them ourselves is several times faster than
         # the header registry of policy.default and more forgiving of broken encoded words.
         msg = email.message_from_bytes(source, policy=email.policy.compat32)
     except Exception as exc:  # noqa: BLE001 - the parser must never take the mailbox down
+        # Nesting a thousand levels deep exhausts the parser's recursion: the headers alone still thread and
+        # classify the message.
         defects.append(f"unparseable: {exc!r}")
-        msg = email.message_from_bytes(b"", policy=email.policy.compat32)
+        end, _ = _header_end(source)
+        try:
+            msg = email.message_from_bytes(source[:end] if end >= 0 else b"", policy=email.policy.compat32)
+        except Exception:  # noqa: BLE001
+            msg = email.message_from_bytes(b"", policy=email.policy.compat32)
+        truncated = True
     headers = _decoded_headers(msg, defects)
 
     def first(name: str) -> str:
@@ -120,8 +148,13 @@ def parse_message(raw: bytes, *, max_bytes: int = DEFAULT_MAX_PARSE_BYTES) -> Pa
     return_path: str | None = None
     if any(k.lower() == "return-path" for k, _ in headers):
         return_path = parseaddr(return_path_raw)[1].strip().lower() if return_path_raw.strip() != "<>" else ""
-    text, html_only, attachments, types = ("", False, (), ()) if truncated else _body(msg, defects)
+    body = _Body() if truncated else _body(msg, source, defects)
     embedded = () if truncated else _embedded_message_ids(msg)
+    try:
+        new_words = reply_text_html(body.html) if body.html_only else reply_text(body.text)
+    except Exception as exc:  # noqa: BLE001 - the full text is still there for staff to read
+        defects.append(f"reply text not extracted: {exc!r}")
+        new_words = body.text
     return ParsedMessage(
         message_id=message_id,
         content_hash=body_hash,
@@ -137,13 +170,14 @@ def parse_message(raw: bytes, *, max_bytes: int = DEFAULT_MAX_PARSE_BYTES) -> Pa
         in_reply_to=tuple(_MSGID.findall(first("In-Reply-To"))),
         references=tuple(_MSGID.findall(" ".join(v for k, v in headers if k.lower() == "references"))),
         headers=headers,
-        text=text,
-        html_only=html_only,
-        attachments=attachments,
-        content_types=types,
+        text=body.text,
+        html_only=body.html_only,
+        attachments=body.attachments,
+        content_types=body.types,
         embedded_message_ids=embedded,
         defects=tuple(defects),
         truncated=truncated,
+        reply_text=new_words,
     )
 
 
@@ -228,8 +262,18 @@ def _one_address(value: str) -> tuple[str, str]:
 
 
 def _addresses(values: Iterable[str]) -> tuple[str, ...]:
+    # Address parsing is slow (a second for 100,000 addresses); a list longer than this is a mass mailing, whose
+    # first few thousand recipients say all inboxd needs to know.
+    kept: list[str] = []
+    size = 0
+    for value in values:
+        if size + len(value) > MAX_ADDRESS_CHARS:
+            kept.append(value[:max(0, MAX_ADDRESS_CHARS - size)].rpartition(",")[0])
+            break
+        kept.append(value)
+        size += len(value)
     try:
-        pairs = getaddresses(list(values))
+        pairs = getaddresses(kept)
     except Exception:  # noqa: BLE001
         return ()
     return tuple(addr.strip().lower() for _, addr in pairs if "@" in addr)
@@ -237,6 +281,8 @@ def _addresses(values: Iterable[str]) -> tuple[str, ...]:
 
 def _date(value: str, defects: list[str]) -> datetime | None:
     if not value.strip():
+        # The store falls back to the time the message arrived; the note says why that time was used.
+        defects.append("missing Date header")
         return None
     try:
         parsed = parsedate_to_datetime(value)
@@ -262,27 +308,61 @@ def _part_text(part: Message, defects: list[str]) -> str:
     return payload.decode("latin-1", "replace")
 
 
-def _body(msg: Message, defects: list[str]) -> tuple[str, bool, tuple[Attachment, ...], tuple[str, ...]]:
+@dataclass(frozen=True)
+class _Body:
+    text: str = ""
+    html: str = ""  # the HTML the text came from, for an HTML-only message
+    html_only: bool = False
+    attachments: tuple[Attachment, ...] = ()
+    types: tuple[str, ...] = ()
+
+
+def _body(msg: Message, source: bytes, defects: list[str]) -> _Body:
+    """The message's own text and its attachments.
+
+    A message carried inside this one (a forward as attachment, the original in a bounce) is listed as one
+    attachment and its text is not read: its words are not the sender's. Its content types are still listed, since
+    classification looks at them.
+    """
+    msg = _repaired(msg, source, defects)
     plain: list[str] = []
     html: list[str] = []
     attachments: list[Attachment] = []
     types: list[str] = []
-    try:
-        parts = list(msg.walk())
-    except Exception as exc:  # noqa: BLE001
-        defects.append(f"broken MIME structure: {exc!r}")
-        parts = [msg]
-    for part in parts:
+    # Depth first, in document order, without recursion: a message nested a thousand levels deep must not
+    # exhaust the stack. The flag tells parts inside a carried message from the message's own.
+    stack: list[tuple[Message, bool]] = [(msg, False)]
+    while stack:
+        if len(types) >= MAX_PARTS:
+            defects.append(f"more than {MAX_PARTS} MIME parts: the rest not read")
+            break
+        part, carried = stack.pop()
         try:
             ctype = part.get_content_type()
             types.append(ctype)
             if part.is_multipart():
+                children = [child for child in part.get_payload() if isinstance(child, Message)]
+                if ctype in ("message/rfc822", "message/global") and not carried:
+                    attachments.append(_carried_message(part, children, defects))
+                # message/delivery-status and the like hold machine-readable blocks, not anyone's words.
+                inside = carried or part.get_content_maintype() == "message"
+                stack.extend((child, inside) for child in reversed(children))
+                continue
+            if carried:
                 continue
             disposition = (part.get_content_disposition() or "").lower()
             filename = part.get_filename()
             if filename and "=?" in filename:
                 # Outlook and Gmail put RFC 2047 words inside the quoted filename parameter.
                 filename = _decode_words(filename, "filename", defects)
+            if ctype in _TNEF_TYPES or (filename or "").lower() == "winmail.dat":
+                # Outlook's TNEF wrapper: no maintained decoder exists (tnefparse saw its last release in 2021), so
+                # it is listed as what it is, and staff are told that files may be packed inside.
+                payload = part.get_payload(decode=True)
+                size = len(payload) if isinstance(payload, bytes) else 0
+                attachments.append(Attachment(str(filename or "winmail.dat"), ctype, size))
+                defects.append("TNEF attachment (winmail.dat): Outlook rich text and any files inside not decoded")
+                continue
             if disposition == "attachment" or (filename and not ctype.startswith("text/")):
                 payload = part.get_payload(decode=True)
                 size = len(payload) if isinstance(payload, bytes) else 0
@@ -294,11 +374,124 @@ def _body(msg: Message, defects: list[str]) -> tuple[str, bool, tuple[Attachment
                 html.append(_part_text(part, defects))
         except Exception as exc:  # noqa: BLE001
             defects.append(f"unreadable part: {exc!r}")
+    _note_mime_defects(msg, defects)
     if plain:
-        return "\n".join(plain).replace("\r\n", "\n").strip(), False, tuple(attachments), tuple(types)
+        return _Body("\n".join(plain).replace("\r\n", "\n").strip(), "", False, tuple(attachments), tuple(types))
     if html:
-        return html_to_text("\n".join(html)), True, tuple(attachments), tuple(types)
-    return "", False, tuple(attachments), tuple(types)
+        markup = "\n".join(html)
+        return _Body(html_to_text(markup), markup, True, tuple(attachments), tuple(types))
+    return _Body("", "", False, tuple(attachments), tuple(types))
+
+
+def _carried_message(part: Message, children: list[Message], defects: list[str]) -> Attachment:
+    """A message/rfc822 part as staff see it in their client: an attachment named by its subject."""
+    inner = children[0] if children else None
+    name = ""
+    size = 0
+    if inner is not None:
+        name = _WS.sub(" ", _UNFOLD.sub(" ", str(inner.get("Subject", "")))).strip()
+        if "=?" in name:
+            name = _decode_words(name, "Subject of an attached message", defects)
+        try:
+            size = len(inner.as_bytes())
+        except Exception:  # noqa: BLE001 - a size is a courtesy; the message is listed without one
+            size = 0
+    return Attachment(name or str(part.get_filename() or ""), part.get_content_type(), size)
+
+
+_BOUNDARY_LINE = re.compile(rb"^--([!-~]{1,70}?)(?:--)?[ \t]*\r?$", re.MULTILINE)
+
+
+def _repaired(msg: Message, source: bytes, defects: list[str]) -> Message:
+    """A multipart message whose declared boundary never occurs, re-read with the boundary the body uses.
+
+    Mailers that rewrite a message now and then leave the old boundary in the header, or drop the parameter;
+    the parts are still there, each opened by a ``--boundary`` line.
+    """
+    if msg.get_content_maintype() != "multipart" or msg.is_multipart():
+        return msg
+    end, separator = _header_end(source)
+    body = source[end + len(separator):] if end >= 0 else b""
+    found = _BOUNDARY_LINE.search(body)
+    if found:
+        boundary = found.group(1)
+        try:
+            rebuilt = email.message_from_bytes(
+                b"Content-Type: " + msg.get_content_type().encode("ascii", "replace") + b'; boundary="' + boundary
+                + b'"\n\n' + body,
+                policy=email.policy.compat32)
+        except Exception:  # noqa: BLE001
+            rebuilt = None
+        if rebuilt is not None and rebuilt.is_multipart():
+            defects.append("MIME boundary of the header not found in the body: parts read by the boundary used there")
+            return rebuilt
+    defects.append("MIME boundary not found: the body could not be split into parts")
+    return msg
+
+
+def _note_mime_defects(msg: Message, defects: list[str]) -> None:
+    """The standard library's own findings (missing close boundary, bad base64…), once each, by name."""
+    names: dict[str, None] = {}
+    try:
+        for part in msg.walk():
+            for defect in getattr(part, "defects", ()):
+                names[type(defect).__name__] = None
+            if len(names) > 20:
+                break
+    except Exception:  # noqa: BLE001
+        return
+    if names:
+        defects.append("MIME defects: " + ", ".join(names))
+
+
+def _header_end(raw: bytes) -> tuple[int, bytes]:
+    """Where the header block ends, and the blank line that ends it; (-1, b"") when there is none."""
+    crlf = raw.find(b"\r\n\r\n")
+    lf = raw.find(b"\n\n")
+    if lf >= 0 and (crlf < 0 or lf < crlf):
+        return lf, b"\n\n"
+    if crlf >= 0:
+        return crlf, b"\r\n\r\n"
+    return -1, b""
+
+
+_FIELD = re.compile(rb"^[^ \t\r\n][^\n]*(?:\n[ \t][^\n]*)*", re.MULTILINE)
+_FOLDED_MIME_FIELD = re.compile(rb"^content-(?:type|disposition)[ \t]*:[^\n]*(?:\n[ \t][^\n]*)*",
+                                re.MULTILINE | re.IGNORECASE)
+
+
+def _tame_headers(raw: bytes, defects: list[str]) -> bytes:
+    """Cut header fields no real mailer writes down to a size the standard library parses quickly."""
+    end, _ = _header_end(raw)
+    head, rest = (raw[:end], raw[end:]) if end >= 0 else (raw, b"")
+
+    def cut_field(field: bytes) -> bytes:
+        name = field.split(b":", 1)[0].strip().lower()
+        limit = MAX_MIME_FIELD_BYTES if name in (b"content-type", b"content-disposition") else MAX_HEADER_FIELD_BYTES
+        if len(field) <= limit:
+            return field
+        defects.append(f"header {name.decode('ascii', 'replace')[:40]} of {len(field)} bytes cut to {limit}")
+        # Cut between two addresses or two words, so that what is kept still parses.
+        cut = field.rfind(b"," if name in _ADDRESS_FIELDS else b" ", limit // 2, limit)
+        return field[:cut if cut > 0 else limit].rstrip(b"\r\n")
+
+    # A header block shorter than the smallest limit cannot hold a field over it: no need to look.
+    if len(head) > MAX_MIME_FIELD_BYTES:
+        fields: list[bytes] = []
+        size = 0
+        for match in _FIELD.finditer(head):
+            if len(fields) >= MAX_HEADER_FIELDS or size >= MAX_HEADER_BLOCK_BYTES:
+                defects.append(f"header block over {MAX_HEADER_FIELDS} fields or {MAX_HEADER_BLOCK_BYTES} bytes: "
+                               "the fields after that not read")
+                break
+            field = cut_field(match.group(0))
+            fields.append(field)
+            size += len(field)
+        head = b"\n".join(fields)
+    # Part headers live in the body; only their MIME fields are parsed, and only those are cut.
+    if len(rest) > MAX_MIME_FIELD_BYTES and _MIME_FIELD.search(rest):
+        rest = _FOLDED_MIME_FIELD.sub(lambda match: cut_field(match.group(0)), rest)
+    return head + rest
 
 
 _HEADER_MSGID = re.compile(r"^message-id:\s*<([^<>\s]+)>", re.IGNORECASE | re.MULTILINE)
@@ -321,42 +514,3 @@ def _embedded_message_ids(msg: Message) -> tuple[str, ...]:
     except Exception:  # noqa: BLE001
         pass
     return tuple(dict.fromkeys(found))[:20]
-
-
-class _TextExtractor(HTMLParser):
-    _BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "table"}
-    _SKIP = {"script", "style", "head", "title"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.out: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._SKIP:
-            self._skip += 1
-        elif tag in self._BLOCK:
-            self.out.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP and self._skip:
-            self._skip -= 1
-        elif tag in self._BLOCK:
-            self.out.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.out.append(data)
-
-
-def html_to_text(html: str) -> str:
-    """Readable text from HTML: block elements become line breaks, scripts and styles vanish."""
-    extractor = _TextExtractor()
-    try:
-        extractor.feed(html)
-        extractor.close()
-    except Exception:  # noqa: BLE001
-        return re.sub(r"<[^>]+>", " ", html)
-    lines = [" ".join(line.split()) for line in "".join(extractor.out).splitlines()]
-    text = "\n".join(lines)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()

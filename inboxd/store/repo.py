@@ -17,7 +17,16 @@ from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, upda
 
 from inboxd.cases import CaseState
 from inboxd.decide import SenderHistory
-from inboxd.store.schema import bounced_addresses, cases, events, folder_state, messages, outbox, promises
+from inboxd.store.schema import (
+    bounced_addresses,
+    cases,
+    events,
+    folder_state,
+    messages,
+    outbox,
+    promises,
+    scheduled,
+)
 
 FIRST_CASE_NUMBER = 1001
 
@@ -254,29 +263,110 @@ def cases_of_customer(conn: Connection, address: str) -> list[int]:
 
 
 def add_promise(conn: Connection, *, case_id: int, owner: str, source: str, text: str, made_at: datetime,
-                due_at: datetime) -> int:
+                due_at: datetime, source_message_id: str | None = None) -> int:
     result = conn.execute(insert(promises), {"case_id": case_id, "owner": owner, "source": source, "text": text,
-                                             "made_at": made_at, "due_at": due_at, "state": "open"})
+                                             "made_at": made_at, "due_at": due_at, "state": "open",
+                                             "source_message_id": source_message_id})
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
 def settle_team_promises(conn: Connection, case_id: int, at: datetime) -> int:
-    """A staff response keeps every open team promise that was still due; return how many."""
-    result = conn.execute(update(promises).where(promises.c.case_id == case_id, promises.c.owner == "team",
-                                                 promises.c.state == "open")
+    """A staff response keeps every open team promise and every staff commitment made before it."""
+    result = conn.execute(update(promises).where(promises.c.case_id == case_id, promises.c.state == "open",
+                                                 or_(promises.c.owner == "team", promises.c.made_at < at))
                           .values(state="kept", settled_at=at))
     return int(result.rowcount or 0)
 
 
 def break_overdue_promises(conn: Connection, now: datetime) -> list[dict[str, Any]]:
-    """Mark open promises whose due time has passed as broken; return them."""
+    """Mark the team's open promises whose due time has passed as broken; return them.
+
+    Staff commitments are settled by their escalation item instead, which also tells the lead.
+    """
     rows = conn.execute(select(promises.c.id, promises.c.case_id, promises.c.owner, promises.c.due_at)
-                        .where(promises.c.state == "open", promises.c.due_at < now)
+                        .where(promises.c.state == "open", promises.c.owner == "team", promises.c.due_at < now)
                         .with_for_update(skip_locked=True)).all()
     if rows:
         conn.execute(update(promises).where(promises.c.id.in_([r.id for r in rows]))
                      .values(state="broken", settled_at=now))
     return [dict(r._mapping) for r in rows]
+
+
+def promise_row(conn: Connection, promise_id: int) -> dict[str, Any] | None:
+    row = conn.execute(select(promises).where(promises.c.id == promise_id)).first()
+    return dict(row._mapping) if row else None
+
+
+def open_staff_promises(conn: Connection, case_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(select(promises).where(promises.c.case_id == case_id, promises.c.owner != "team",
+                                               promises.c.state == "open").order_by(promises.c.id))
+    return [dict(r._mapping) for r in rows]
+
+
+def settle_promise(conn: Connection, promise_id: int, state: str, now: datetime) -> bool:
+    """Settle an open promise; False when it was settled already."""
+    result = conn.execute(update(promises).where(promises.c.id == promise_id, promises.c.state == "open")
+                          .values(state=state, settled_at=now))
+    return bool(result.rowcount)
+
+
+# -- scheduled work ------------------------------------------------------------------------------
+
+SCHEDULE_LEASE = timedelta(minutes=5)
+
+
+def schedule(conn: Connection, *, key: str, kind: str, case_id: int | None, due_at: datetime,
+             payload: dict[str, Any], now: datetime) -> bool:
+    """Schedule an item once: a second call with the same key changes nothing."""
+    if conn.execute(select(scheduled.c.id).where(scheduled.c.key == key)).first():
+        return False
+    conn.execute(insert(scheduled), {"key": key, "kind": kind, "case_id": case_id, "due_at": due_at,
+                                     "payload": payload, "created_at": now})
+    return True
+
+
+def claim_due(conn: Connection, now: datetime, worker: str, limit: int = 100) -> list[dict[str, Any]]:
+    """Claim items that are due (a lease, like the outbox's): each is handled by one daemon."""
+    rows = conn.execute(
+        select(scheduled.c.id, scheduled.c.key, scheduled.c.kind, scheduled.c.case_id, scheduled.c.due_at,
+               scheduled.c.payload)
+        .where(scheduled.c.done_at.is_(None), scheduled.c.due_at <= now,
+               or_(scheduled.c.claimed_until.is_(None), scheduled.c.claimed_until < now))
+        .order_by(scheduled.c.due_at, scheduled.c.id).limit(limit)
+        .with_for_update(skip_locked=True)).all()
+    if rows:
+        conn.execute(update(scheduled).where(scheduled.c.id.in_([r.id for r in rows]))
+                     .values(claimed_by=worker, claimed_until=now + SCHEDULE_LEASE))
+    return [dict(r._mapping) for r in rows]
+
+
+def finish_scheduled(conn: Connection, item_id: int, now: datetime) -> bool:
+    """Mark an item done; False when another worker finished it first."""
+    result = conn.execute(update(scheduled).where(scheduled.c.id == item_id, scheduled.c.done_at.is_(None))
+                          .values(done_at=now))
+    return bool(result.rowcount)
+
+
+def release_claims(conn: Connection) -> int:
+    result = conn.execute(update(scheduled).where(scheduled.c.done_at.is_(None), scheduled.c.claimed_by.isnot(None))
+                          .values(claimed_by=None, claimed_until=None))
+    return int(result.rowcount or 0)
+
+
+def scheduled_for_case(conn: Connection, case_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(select(scheduled.c.kind, scheduled.c.due_at, scheduled.c.done_at, scheduled.c.key)
+                        .where(scheduled.c.case_id == case_id).order_by(scheduled.c.due_at))
+    return [dict(r._mapping) for r in rows]
+
+
+def case_number_of(conn: Connection, case_id: int) -> int | None:
+    row = conn.execute(select(cases.c.number).where(cases.c.id == case_id)).first()
+    return int(row.number) if row else None
+
+
+def case_mailbox(conn: Connection, case_id: int) -> str | None:
+    row = conn.execute(select(cases.c.mailbox).where(cases.c.id == case_id)).first()
+    return str(row.mailbox) if row else None
 
 
 # -- outbox --------------------------------------------------------------------------------------
@@ -388,6 +478,7 @@ def case_detail(conn: Connection, number: int) -> dict[str, Any] | None:
         select(promises.c.owner, promises.c.source, promises.c.text, promises.c.made_at, promises.c.due_at,
                promises.c.state, promises.c.settled_at)
         .where(promises.c.case_id == row.id).order_by(promises.c.id))]
+    detail["scheduled"] = scheduled_for_case(conn, row.id)
     detail["events"] = [dict(r._mapping) for r in conn.execute(
         select(events.c.at, events.c.kind, events.c.data).where(events.c.case_id == row.id)
         .order_by(events.c.id))]

@@ -114,6 +114,8 @@ promises = Table(
     Column("due_at", DateTime(timezone=True), nullable=False),
     Column("state", String(16), nullable=False),  # open | kept | broken | superseded
     Column("settled_at", DateTime(timezone=True)),
+    # The message that made the promise (a staff reply): reminders are threaded to it (0003).
+    Column("source_message_id", String(998)),
     Index("ix_promises_state_due_at", "state", "due_at"),
     Index("ix_promises_case_id", "case_id"),
 )
@@ -126,6 +128,8 @@ scheduled = Table(
     Column("case_id", Integer, ForeignKey("cases.id")),
     Column("due_at", DateTime(timezone=True), nullable=False),
     Column("payload", JSON),
+    # What makes this item unique ("reminder:42"): scheduling twice is a no-op (0003).
+    Column("key", String(200), unique=True),
     Column("claimed_by", String(100)),
     Column("claimed_until", DateTime(timezone=True)),
     Column("done_at", DateTime(timezone=True)),

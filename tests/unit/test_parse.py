@@ -162,8 +162,11 @@ HTML_HEAD = "From: ann@example.org\nSubject: x\nMIME-Version: 1.0\nContent-Type:
                      "<body><script>alert('x')</script><div>Order 1042</div><div>is late</div></body></html>",
                      ["Order 1042", "is late"], id="head, style and script dropped"),
         pytest.param("Line one<br>Line two<br/>Line three", ["Line one", "Line two", "Line three"], id="br"),
-        pytest.param("<ul><li>First</li><li>Second</li></ul>", ["First", "Second"], id="list"),
-        pytest.param("<table><tr><td>Order</td><td>1042</td></tr></table>", ["Order1042"], id="table row"),
+        pytest.param("<ul><li>First</li><li>Second</li></ul>", ["  * First", "  * Second"], id="list"),
+        pytest.param("<ol><li>Open</li><li>Export</li></ol>", [" 1. Open", " 2. Export"], id="numbered list"),
+        pytest.param("<table><tr><td>Order</td><td>1042</td></tr></table>", ["Order  1042"], id="table row"),
+        pytest.param('<p>See <a href="https://x.example/help">our help page</a>.</p>', ["See our help page."],
+                     id="link text"),
         pytest.param("<p>Unclosed <b>bold <i>italic", ["Unclosed bold italic"], id="unclosed tags"),
         pytest.param("<p>Caf&eacute; &#8364;5 &lt;cheap&gt;</p>", ["Café €5 <cheap>"], id="character refs"),
     ],
@@ -433,3 +436,246 @@ def test_mutated_real_mail_never_raises(sample: bytes, mutations: list[tuple[str
         elif data:
             data[at] ^= chunk[0]
     _survives(bytes(data), max_bytes)
+
+
+# --------------------------------------------------------------------------------------------
+# Robustness: TNEF, messages carried inside messages, torn MIME, huge headers
+# --------------------------------------------------------------------------------------------
+
+TNEF_MAIL = b"""\
+From: Bob <bob@customer.example>
+Subject: Report
+Date: Mon, 2 Nov 2026 10:00:00 +0100
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="MIX"
+
+--MIX
+Content-Type: text/plain; charset=us-ascii
+
+Please see the attached report.
+--MIX
+Content-Type: application/ms-tnef; name="winmail.dat"
+Content-Disposition: attachment; filename="winmail.dat"
+Content-Transfer-Encoding: base64
+
+eJ8+IhABBpAIAAQAAAAAAAEAAQABB5AGAAgAAADkBAAAAAAAAOgAAQ2ABAACAAAAAgACAAEEkAYA
+--MIX--
+"""
+
+
+def test_tnef_is_listed_as_an_attachment_and_noted_for_staff() -> None:
+    msg = parse_message(TNEF_MAIL)
+    assert msg.text == "Please see the attached report."
+    assert msg.attachments == (Attachment("winmail.dat", "application/ms-tnef", 57),)
+    assert any("TNEF" in defect for defect in msg.defects)
+
+
+def test_tnef_without_a_filename_still_gets_one() -> None:
+    raw = TNEF_MAIL.replace(b'; name="winmail.dat"', b"").replace(b'; filename="winmail.dat"', b"")
+    assert parse_message(raw).attachments[0].filename == "winmail.dat"
+
+
+FORWARDED_AS_ATTACHMENT = b"""\
+From: Ann <ann@customer.example>
+To: support@example.com
+Subject: Fwd: Rechnung
+Date: Mon, 2 Nov 2026 10:00:00 +0100
+Message-ID: <outer@customer.example>
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="OUTER"
+
+--OUTER
+Content-Type: text/plain; charset=utf-8
+
+FYI, the shop sent me this.
+--OUTER
+Content-Type: message/rfc822
+Content-Disposition: attachment
+
+From: Shop <orders@shop.example>
+Subject: =?utf-8?q?Rechnung_f=C3=BCr_1042?=
+Message-ID: <orig@shop.example>
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="INNER"
+
+--INNER
+Content-Type: text/plain; charset=utf-8
+
+Your invoice is attached. We will ship on Friday.
+--INNER
+Content-Type: application/pdf; name="invoice.pdf"
+Content-Disposition: attachment; filename="invoice.pdf"
+Content-Transfer-Encoding: base64
+
+JVBERi0xLjQK
+--INNER--
+
+--OUTER--
+"""
+
+
+def test_a_forwarded_message_is_an_attachment_named_by_its_subject() -> None:
+    msg = parse_message(FORWARDED_AS_ATTACHMENT)
+    assert [(a.filename, a.content_type) for a in msg.attachments] == [("Rechnung für 1042", "message/rfc822")]
+    assert msg.attachments[0].size > 200
+    # The bounce detector still finds the carried message's identity.
+    assert msg.embedded_message_ids == ("orig@shop.example",)
+    assert {"message/rfc822", "application/pdf"} <= set(msg.content_types)
+
+
+def test_the_text_of_a_carried_message_is_not_the_senders() -> None:
+    msg = parse_message(FORWARDED_AS_ATTACHMENT)
+    # The shop's promise is not the customer's words, and must not read as a commitment of theirs.
+    assert msg.text == "FYI, the shop sent me this."
+    assert msg.reply_text == "FYI, the shop sent me this."
+
+
+def test_a_message_that_only_carries_another_has_no_text_of_its_own() -> None:
+    head, _, rest = FORWARDED_AS_ATTACHMENT.partition(b"--OUTER\nContent-Type: text/plain; charset=utf-8\n\n"
+                                                      b"FYI, the shop sent me this.\n")
+    msg = parse_message(head + rest)
+    assert msg.text == ""
+    assert [a.content_type for a in msg.attachments] == ["message/rfc822"]
+
+
+def test_a_delivery_report_keeps_its_machine_fields_out_of_the_text() -> None:
+    msg = parse_message(eml("postfix_dsn.eml"))
+    assert msg.text.startswith("This is the mail system at host mx.example.com.")
+    assert "Reporting-MTA" not in msg.text and "Final-Recipient" not in msg.text
+    assert "message/delivery-status" in msg.content_types
+
+
+TORN = """\
+From: ann@example.org
+Subject: torn
+MIME-Version: 1.0
+Content-Type: {content_type}
+
+--REAL
+Content-Type: text/plain; charset=utf-8
+
+The part staff must see.
+--REAL
+Content-Type: application/pdf; name="a.pdf"
+Content-Disposition: attachment; filename="a.pdf"
+
+JVBERi0xLjQK
+{end}"""
+
+
+@pytest.mark.parametrize(
+    ("content_type", "end", "defect"),
+    [
+        pytest.param('multipart/mixed; boundary="STALE"', "--REAL--\n", "boundary", id="boundary not in the body"),
+        pytest.param("multipart/mixed", "--REAL--\n", "boundary", id="no boundary parameter"),
+        pytest.param('multipart/mixed; boundary="REAL"', "", "CloseBoundaryNotFound", id="no closing boundary"),
+    ],
+)
+def test_torn_mime_still_yields_the_text_and_says_what_was_wrong(content_type: str, end: str, defect: str) -> None:
+    msg = parse_message(TORN.format(content_type=content_type, end=end).encode())
+    assert msg.text == "The part staff must see."
+    assert [a.filename for a in msg.attachments] == ["a.pdf"]
+    assert any(defect in d for d in msg.defects)
+
+
+def test_a_body_with_no_parts_to_find_is_noted() -> None:
+    msg = parse_message(message("From: ann@example.org\nContent-Type: multipart/mixed; boundary=X", "no parts"))
+    assert msg.text == ""
+    assert any("boundary not found" in d for d in msg.defects)
+
+
+def test_missing_date_is_noted() -> None:
+    msg = parse_message(message("From: ann@example.org\nSubject: x"))
+    assert msg.date is None
+    assert "missing Date header" in msg.defects
+
+
+def test_a_megabyte_header_line_is_cut_and_the_fields_after_it_survive() -> None:
+    raw = message(b"Subject: " + b"spam " * 200_000 + b"\nFrom: Ann <ann@example.org>\nMessage-ID: <big@x.example>",
+                  "Hello")
+    msg = parse_message(raw)
+    assert (msg.from_addr, msg.message_id, msg.text) == ("ann@example.org", "big@x.example", "Hello")
+    assert msg.subject.startswith("spam spam") and len(msg.subject) <= 64 * 1024
+    assert any(d.startswith("header subject of 1000009 bytes cut") for d in msg.defects)
+
+
+def test_ten_thousand_headers_are_all_read() -> None:
+    received = b"".join(b"Received: from relay%d.example by mx.example.com\n" % i for i in range(9_997))
+    msg = parse_message(message(received + b"From: ann@example.org\nSubject: many hops\nMessage-ID: <m@x.example>"))
+    assert len(msg.headers) == 10_000
+    assert (msg.from_addr, msg.subject) == ("ann@example.org", "many hops")
+
+
+def test_beyond_twenty_thousand_headers_the_rest_is_not_read() -> None:
+    junk = b"X-Junk: x\n" * 21_000
+    msg = parse_message(message(b"Subject: flood\n" + junk + b"From: ann@example.org"))
+    assert len(msg.headers) == 20_000
+    assert msg.subject == "flood"
+    assert msg.from_addr == ""  # past the limit: a flood, not a header block worth trusting
+    assert any("20000 fields" in d for d in msg.defects)
+
+
+def test_a_mass_mailing_recipient_list_is_read_only_in_part() -> None:
+    to = b"To: " + b", ".join(b"r%d@example.com" % i for i in range(30_000))
+    msg = parse_message(message(b"From: ann@example.org\n" + to))
+    assert msg.to[:2] == ("r0@example.com", "r1@example.com")
+    assert 1000 < len(msg.to) < 30_000
+    assert all(address.endswith("@example.com") for address in msg.to)  # no address cut in half
+
+
+def test_a_megabyte_mime_parameter_is_cut_and_the_part_still_read() -> None:
+    raw = message("From: ann@example.org\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B",
+                  "--B\nContent-Type: text/plain; charset=utf-8; " + "x=y; " * 200_000 + "\n\nStill here.\n--B--\n")
+    msg = parse_message(raw)
+    assert msg.text == "Still here."
+    assert any(d.startswith("header content-type of") for d in msg.defects)
+
+
+def test_messages_nested_past_the_parsers_depth_keep_their_headers() -> None:
+    raw = message("From: ann@example.org\nSubject: nested\nMIME-Version: 1.0\nContent-Type: message/rfc822",
+                  "Content-Type: message/rfc822\n\n" * 1500 + "Subject: deep\n\nhi\n")
+    msg = parse_message(raw)
+    assert (msg.from_addr, msg.subject) == ("ann@example.org", "nested")
+    assert any(d.startswith("unparseable") for d in msg.defects)
+
+
+# --------------------------------------------------------------------------------------------
+# The new words, computed once
+# --------------------------------------------------------------------------------------------
+
+def test_reply_text_of_a_plain_message_leaves_the_quote_in_text() -> None:
+    body = "Thanks, it works.\n\nOn Mon, 2 Nov 2026 at 10:00, Support <support@example.com> wrote:\n> We will fix it."
+    msg = parse_message(message("From: ann@example.org\nSubject: Re: x", body))
+    assert msg.reply_text == "Thanks, it works."
+    assert msg.text == body  # the full text is unchanged for those who need it
+
+
+def test_reply_text_of_an_html_only_message_uses_the_markup() -> None:
+    html = ('<div>Thanks, it works.</div><div class="gmail_quote"><div class="gmail_attr">On Mon, 2 Nov 2026, '
+            'Support wrote:</div><blockquote class="gmail_quote">We will fix it by Friday.</blockquote></div>')
+    msg = parse_message(message(HTML_HEAD, html))
+    assert msg.html_only
+    assert msg.reply_text == "Thanks, it works."
+    assert "We will fix it by Friday." in msg.text
+
+
+def test_reply_text_prefers_the_plain_alternative() -> None:
+    assert parse_message(ALTERNATIVE).reply_text == "Plain version"
+
+
+def test_an_oversized_message_has_no_reply_text() -> None:
+    raw = message("From: ann@example.org\nSubject: big", "x" * 5000)
+    assert parse_message(raw, max_bytes=1000).reply_text == ""
+    assert parse_message(raw, max_bytes=10_000).reply_text == "x" * 5000
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(html=st.text(max_size=400) | st.lists(st.sampled_from(
+    ["<div>", "</div>", "<blockquote type='cite'>", "</blockquote>", "<p>", "text", "On 2 Nov 2026, A <a@b.c> wrote:",
+     '<div id="divRplyFwdMsg">', "<br>", "&nbsp;", "<!--", "-->", "<table><tr><td>", "> q", "\n", "-- "]),
+    max_size=40).map("".join))
+def test_any_html_gives_storable_text(html: str) -> None:
+    msg = parse_message(message(HTML_HEAD, html.encode("utf-8", "surrogatepass")))
+    for value in (msg.text, msg.reply_text):
+        value.encode("utf-8")
+        assert "<div>" not in value and "<blockquote type='cite'>" not in value

@@ -6,9 +6,12 @@ a promise quoted from an earlier message must not count again.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from inboxd.mail.reply import reply_text
+from inboxd.mail.parse import parse_message
+from inboxd.mail.reply import reply_text, reply_text_html
 
 NEW = "Thanks, that fixed it.\nThe invoice arrived."
 
@@ -78,3 +81,144 @@ def test_crlf_and_interleaved_replies() -> None:
 def test_a_reply_that_is_only_a_quote_has_no_new_text() -> None:
     assert reply_text("> old\n> text\n") == ""
     assert reply_text("On Mon, 23 Nov 2026, Support wrote:\n> old") == ""
+
+
+# --------------------------------------------------------------------------------------------
+# The corpus: real clients' replies in tests/data/replies (sources and licences in SOURCES.md)
+# --------------------------------------------------------------------------------------------
+
+REPLIES = Path(__file__).resolve().parents[1] / "data" / "replies"
+# Cases inboxd still gets wrong, with the reason; strict, so a fix shows up as a failure to clean up here.
+KNOWN_MISSES = {
+    "quote-4.txt": "a line of '>>>' arrows in prose reads as a quote",
+}
+
+
+def corpus() -> list[Path]:
+    return sorted(p for p in REPLIES.iterdir() if p.suffix in (".txt", ".html", ".eml"))
+
+
+def new_words(case: Path) -> str:
+    """What inboxd makes of a case, by the path a message of that kind takes."""
+    if case.suffix == ".eml":
+        return parse_message(case.read_bytes()).reply_text
+    if case.suffix == ".html":
+        return reply_text_html(case.read_text(encoding="utf-8"))
+    return reply_text(case.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    "case",
+    [pytest.param(case, id=case.name,
+                  marks=[pytest.mark.xfail(reason=KNOWN_MISSES[case.name], strict=True)]
+                  if case.name in KNOWN_MISSES else [])
+     for case in corpus()],
+)
+def test_corpus_reply_is_the_new_words(case: Path) -> None:
+    expected = case.with_suffix(".expected").read_text(encoding="utf-8").rstrip("\n")
+    assert new_words(case) == expected
+
+
+def test_corpus_is_large_and_covers_every_client() -> None:
+    cases = corpus()
+    assert len(cases) >= 40
+    assert all(case.with_suffix(".expected").exists() for case in cases)
+    clients = {case.name.split("-")[0] for case in cases}
+    assert {"gmail", "outlook", "apple", "thunderbird", "mobile", "quote", "outlookweb"} <= clients
+    assert {case.suffix for case in cases} == {".txt", ".html", ".eml"}
+    listed = (REPLIES / "SOURCES.md").read_text(encoding="utf-8")
+    unlisted = [case.name for case in cases
+                if case.name not in listed and case.stem not in listed]
+    assert not unlisted, f"cases without a source in SOURCES.md: {unlisted}"
+
+
+# --------------------------------------------------------------------------------------------
+# Words that look like history markers but are the writer's own
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("Please book:\nFrom: Berlin\nTo: Munich\nDate: 5 December", id="booking form with From:/To:"),
+        pytest.param("Il cliente ha scritto:\nla merce è arrivata rotta.", id="'the customer wrote:' without date"),
+        pytest.param("On Friday I sent you the invoice:\n\nInvoice 1042, 50 EUR", id="On ... sent ...:"),
+        pytest.param("Sent via DHL yesterday.\nTracking: 0034043416", id="'Sent via' in a sentence"),
+        pytest.param("Sent from our warehouse, it should arrive Friday.\nThanks", id="'Sent from' in a sentence"),
+        pytest.param("I'm sorry for the delay.\nThe fix is live.", id="'sorry for' in a sentence"),
+    ],
+)
+def test_look_alikes_are_kept(text: str) -> None:
+    assert reply_text(text) == text
+
+
+def test_forward_without_comment_keeps_the_forwarded_quote_unquoted() -> None:
+    # iOS Mail forwards with the original quoted; with nothing written above, the forward is the message.
+    text = ("Begin forwarded message:\n\n> From: Shop <orders@shop.example>\n> Subject: Refund\n"
+            "> Date: 2 November 2026\n>\n> Your refund of 20 EUR is on its way.\n")
+    assert reply_text(text) == "Your refund of 20 EUR is on its way."
+
+
+def test_forward_with_comment_stops_at_the_forward() -> None:
+    text = "See below, this is wrong.\n\n---------- Forwarded message ---------\nFrom: a@b.example\n\nold"
+    assert reply_text(text) == "See below, this is wrong."
+
+
+def test_forwards_nested_without_comments_are_unwrapped() -> None:
+    inner = "Begin forwarded message:\n\nFrom: c@d.example\nSubject: x\n\nThe actual content."
+    text = "---------- Forwarded message ---------\nFrom: a@b.example\nSubject: Fwd: x\n\n" + inner
+    assert reply_text(text) == "The actual content."
+
+
+def test_deeply_nested_forwards_stay_bounded() -> None:
+    # Each level would be one more pass over the rest: depth is capped, the innermost levels come back as they are.
+    text = "Begin forwarded message:\n\nFrom: a@b.example\n\n" * 500 + "content"
+    result = reply_text(text)
+    assert result.endswith("content")
+    assert result.count("Begin forwarded message:") == 500 - 4
+
+
+def test_wrapped_quote_tail_inside_a_framed_quote_is_history() -> None:
+    text = ("Short answer: yes.\n\nOn 2 Nov 2026, at 10:00, Ann <ann@x.example> wrote:\n"
+            "> We would like to upgrade all of our forty seats to the business plan before\n"
+            "the end of the month, is that possible?\n")
+    assert reply_text(text) == "Short answer: yes."
+
+
+def test_inline_answer_after_a_short_quote_is_kept() -> None:
+    text = "Answers below.\n\nOn 2 Nov 2026, at 10:00, Ann <ann@x.example> wrote:\n> Which version?\n4.2\n"
+    assert reply_text(text) == "Answers below.\n\n4.2"
+
+
+def test_mailing_list_footer_is_not_new_text() -> None:
+    text = "Fixed in 4.2.\n\n_______________________________________________\nusers mailing list\nusers@lists.x"
+    assert reply_text(text) == "Fixed in 4.2."
+
+
+# --------------------------------------------------------------------------------------------
+# HTML-only replies
+# --------------------------------------------------------------------------------------------
+
+def test_html_reply_with_nothing_new_is_empty() -> None:
+    html = ('<div class="gmail_quote"><div class="gmail_attr">On Mon, 2 Nov 2026 at 10:00, Ann &lt;a@x.example&gt; '
+            'wrote:</div><blockquote class="gmail_quote">We will call you.</blockquote></div>')
+    assert reply_text_html(html) == ""
+
+
+def test_html_quote_without_markers_is_still_a_quote() -> None:
+    html = "<p>Thanks!</p><blockquote><p>We will refund you tomorrow.</p></blockquote><p>Ann</p>"
+    assert reply_text_html(html) == "Thanks!\n\nAnn"
+
+
+def test_html_signature_after_dashes_is_removed() -> None:
+    html = "<div>Yes, please.</div><div>-- </div><div>Ann Example</div><div>+49 30 123</div>"
+    assert reply_text_html(html) == "Yes, please."
+
+
+@pytest.mark.parametrize("html", ["", "   ", "<html></html>", "<!-- nothing -->", "\x00", "<<<>>>",
+                                  "<div>" * 3000 + "deep", "\ud800<p>x</p>"])
+def test_html_odd_inputs_give_text_not_errors(html: str) -> None:
+    result = reply_text_html(html)
+    result.encode("utf-8")  # storable: no lone surrogates
+    assert "<div>" not in result
+    if "deep" in html:
+        assert result == "deep"

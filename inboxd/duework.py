@@ -1,0 +1,91 @@
+"""Applies due work: claims scheduled items, asks ``followups.decide_due``, applies the answer.
+
+One item, one transaction: the mail it causes is queued and the item marked done together, so
+an item is handled exactly once even when the daemon dies in between (the claim is a lease).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import Connection
+
+from inboxd import followups as f
+from inboxd.clock import Clock
+from inboxd.humanize import phrase_due
+from inboxd.mail.threading import format_token
+from inboxd.mailer import queue_template_mail, staff_recipients
+from inboxd.runtime import Runtime
+from inboxd.store import repo
+
+log = structlog.get_logger("inboxd.duework")
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _promise_view(row: dict[str, Any] | None) -> f.PromiseView | None:
+    if row is None:
+        return None
+    return f.PromiseView(id=row["id"], owner=row["owner"], source=row["source"], text=row["text"],
+                         made_at=row["made_at"], due_at=row["due_at"], state=row["state"],
+                         source_message_id=row["source_message_id"])
+
+
+def run_due_work(store: repo.Store, runtime: Callable[[], Runtime], clock: Clock, limit: int = 100) -> int:
+    """Handle every item that is due now; return how many were handled. Wakes the outbox via the result."""
+    now = clock.now()
+    with store.begin() as conn:
+        items = repo.claim_due(conn, now, WORKER, limit)
+    handled = 0
+    for row in items:
+        rt = runtime()
+        try:
+            with store.begin() as conn:
+                if _handle(conn, rt, row, clock.now()):
+                    handled += 1
+        except Exception:  # noqa: BLE001 - one bad item must not stop the others; its lease expires and it retries
+            log.exception("due_item.failed", key=row["key"])
+    return handled
+
+
+def _handle(conn: Connection, rt: Runtime, row: dict[str, Any], now: datetime) -> bool:
+    item = f.DueItem(id=row["id"], key=row["key"] or str(row["id"]), kind=row["kind"],
+                     case_number=None, due_at=row["due_at"], payload=row["payload"] or {})
+    case_id = row["case_id"]
+    number = repo.case_number_of(conn, case_id) if case_id is not None else None
+    case = repo.case_state(conn, number) if number is not None else None
+    promise = _promise_view(repo.promise_row(conn, int(item.payload["promise"]))) if "promise" in item.payload \
+        else None
+    token = format_token(rt.config.cases.subject_token, number) if number is not None else ""
+    actions = f.decide_due(item, case, promise, escalate_to=staff_recipients(rt), token=token, now=now)
+    mailbox_name = repo.case_mailbox(conn, case_id) if case_id is not None else None
+    try:
+        mailbox = rt.mailbox(mailbox_name) if mailbox_name else rt.config.mailboxes[0]
+    except LookupError:
+        mailbox = rt.config.mailboxes[0]
+    for action in actions:
+        if isinstance(action, f.SettlePromise):
+            if repo.settle_promise(conn, action.promise_id, action.state, now):
+                repo.add_event(conn, f"promise.{action.state}", now, case_id=case_id,
+                               data={"promise": action.promise_id, "by": item.kind})
+        elif isinstance(action, f.StaffMail):
+            context = dict(action.context)
+            context["due_local"] = phrase_due(context["due"], now, rt.calendar.tz).removeprefix("by ")
+            queued = queue_template_mail(conn, rt, mailbox, key=action.key, kind=action.template, to=action.to,
+                                         template=action.template, language="en", context=context, now=now,
+                                         case_id=case_id, in_reply_to=action.in_reply_to,
+                                         from_name=f"inboxd ({rt.config.team.name})")
+            if queued:
+                repo.add_event(conn, f"{action.template}.queued", now, case_id=case_id, data={"to": list(action.to)})
+        elif isinstance(action, f.Schedule):
+            repo.schedule(conn, key=action.key, kind=action.kind, case_id=case_id, due_at=action.due_at,
+                          payload=action.payload, now=now)
+        elif isinstance(action, f.Skip):
+            repo.add_event(conn, f"{item.kind}.skipped", now, case_id=case_id, data={"reason": action.reason})
+    finished = repo.finish_scheduled(conn, item.id, now)
+    log.info("due_item.done", kind=item.kind, key=item.key, case=number, actions=len(actions))
+    return finished

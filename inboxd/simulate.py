@@ -1,0 +1,626 @@
+"""The discrete-event simulator behind ``inboxd simulate`` (DESIGN: simulation contract). Pure apart from
+:func:`load_workload`, which reads the workload file it is given.
+
+A workload describes reality: when requests arrive (Poisson rates per hour of the day, bursts, a mix of
+priorities) and who really works when (staff, their hours and absences, how long a first response takes).
+Simulated staff work during their hours, each taking the waiting case of highest priority, oldest first,
+and answer it after a log-normal handling time (a reply started before the end of a shift is finished
+before going home, as people do: otherwise an absence starting the next day would strand it for weeks). Staff take the team's public holidays and closures off.
+
+inboxd sees only what it would see in production: its configuration (team hours, holidays, configured
+shifts and absences) and the history it has observed — never the workload's staffing. At each arrival it
+runs the same :func:`inboxd.eta.estimate` as an acknowledgement; on a tick every 15 simulated minutes it
+makes the same decisions as the daemon's tick: a delay notice with a revised promise for each open promise
+that :func:`inboxd.eta.at_risk` flags, and an update to customers who have waited on us
+``updates.while_waiting_on_us`` since we last wrote to them.
+
+State is kept in memory (plain objects and heaps), not in an in-memory SQLite database as DESIGN suggests:
+the point of the simulation is to run the very estimator and decisions the daemon runs, which take plain
+dataclasses that the store fills; going through SQLAlchemy would add a dependency the pure core must not
+have and make each simulated month take minutes instead of seconds.
+
+The report's keys are exactly those of the DESIGN contract. Definitions (waits are from a case's opening
+to its first staff response; "bh" is business hours on the team calendar):
+
+``kept_rate``              share of first promises (acknowledgements) whose case got its first response by the due time
+``median_actual_bh``       median wait, business hours
+``median_promised_bh``     median length of the first promise (opening → due), business hours
+``median_slack_bh``        median of (promised − actual) per case, business hours
+``median_window_ratio``    median of promised / actual per case, business hours; a wait under a quarter hour
+                           counts as a quarter hour, so that an answer before opening time (0 bh) does not divide by 0
+``p90_wait_hours``         90th percentile (nearest rank) of the wait in calendar hours
+``updates_sent``           "still working on it" updates sent while customers waited on us
+``delay_notices``          delay notices sent (each with a new promise)
+``broken_announced_rate``  among team promises (first and revised) whose due time passed before the first
+                           response, the share whose customer got a delay notice before that due time; 1.0 when none broke
+``baseline_static_24h``    a static "within 24 hours" (calendar) promise on the same arrivals and responses
+``baseline_sla_fallback``  the configured fallback per priority (:func:`inboxd.eta.fallback_estimate`), same arrivals
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import math
+import random
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from inboxd import eta
+from inboxd.calendar import BusinessCalendar, parse_date_ranges, parse_weekly_hours
+from inboxd.config import Config
+from inboxd.durations import Duration, parse_duration
+from inboxd.errors import ConfigError
+
+__all__ = ["Burst", "SimStaff", "Workload", "load_workload", "parse_workload", "run_simulation"]
+
+TICK = timedelta(minutes=15)
+"""How often the simulated daemon runs its due work (delay notices, updates)."""
+
+DRAIN_LIMIT = timedelta(days=90)
+"""After the last arrival, the simulation runs until every case is answered, at most this long."""
+
+_HOUR = 3600.0
+_Z90 = 1.2815515655446004  # The standard normal's 90th percentile: turns median and p90 into a log-normal.
+_QUARTER_HOUR_BH = 0.25
+
+
+# --------------------------------------------------------------------------------------------
+# The workload
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Burst:
+    """``count`` extra arrivals spread evenly at random over ``[at, at + over)``."""
+
+    at: datetime
+    count: int
+    over: timedelta
+    priority_mix: Mapping[str, float] | None = None  # None: the workload's mix
+
+
+@dataclass(frozen=True)
+class SimStaff:
+    """One simulated person: weekly hours as in the config (``None``: the team's) and days away."""
+
+    name: str
+    hours: Mapping[str, str | list[str]] | None = None
+    absent: frozenset[date] = frozenset()
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A synthetic month (or so) of support work; see DESIGN "Simulation contract"."""
+
+    start: datetime
+    duration: timedelta
+    seed: int
+    per_hour_weekday: tuple[float, ...]
+    per_hour_weekend: tuple[float, ...]
+    priority_mix: Mapping[str, float]
+    staff: tuple[SimStaff, ...]
+    handle_median: timedelta
+    handle_p90: timedelta
+    bursts: tuple[Burst, ...] = ()
+    name: str = "workload"
+
+
+def load_workload(path: str | Path) -> Workload:
+    """Read and validate a workload file; raise :class:`ConfigError` naming every problem."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{source}: cannot read the workload: {exc}"]) from None
+    return parse_workload(text, source, name=Path(path).stem)
+
+
+def parse_workload(text: str, source: str = "<workload>", name: str = "workload") -> Workload:
+    """Validate workload YAML text (see DESIGN); raise :class:`ConfigError` with every problem found."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"{source}: YAML error: {exc}"]) from None
+    if not isinstance(data, Mapping):
+        raise ConfigError([f"{source}: expected a mapping with start, duration, seed, arrivals, staff, handle_time"])
+    problems: list[str] = []
+
+    def problem(key: str, message: str) -> None:
+        problems.append(f"{source}: {key}: {message}")
+
+    known = {"start", "duration", "seed", "arrivals", "staff", "handle_time"}
+    for key in data:
+        if key not in known:
+            problem(str(key), f"unknown key; expected one of: {', '.join(sorted(known))}")
+    start = _instant(data.get("start"), "start", problem)
+    duration = _duration(data.get("duration"), "duration", problem, calendar_only=True)
+    seed = data.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        problem("seed", "expected a whole number")
+        seed = 0
+
+    arrivals = data.get("arrivals")
+    weekday: tuple[float, ...] = (0.0,) * 24
+    weekend: tuple[float, ...] = (0.0,) * 24
+    mix: Mapping[str, float] = {"normal": 1.0}
+    bursts: list[Burst] = []
+    if not isinstance(arrivals, Mapping):
+        problem("arrivals", "required: {per_hour_weekday: [24 rates], per_hour_weekend: [24 rates], …}")
+    else:
+        for key in arrivals:
+            if key not in ("per_hour_weekday", "per_hour_weekend", "bursts", "priority_mix"):
+                problem(f"arrivals.{key}", "unknown key")
+        weekday = _rates(arrivals.get("per_hour_weekday"), "arrivals.per_hour_weekday", problem)
+        weekend = _rates(arrivals.get("per_hour_weekend"), "arrivals.per_hour_weekend", problem)
+        mix = _mix(arrivals.get("priority_mix", {"normal": 1.0}), "arrivals.priority_mix", problem)
+        raw_bursts = arrivals.get("bursts") or []
+        if not isinstance(raw_bursts, list):
+            problem("arrivals.bursts", "expected a list of {at, count, over}")
+            raw_bursts = []
+        for index, raw in enumerate(raw_bursts):
+            where = f"arrivals.bursts[{index}]"
+            if not isinstance(raw, Mapping):
+                problem(where, "expected {at, count, over}")
+                continue
+            count = raw.get("count")
+            if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+                problem(f"{where}.count", "expected a whole number ≥ 0")
+                count = 0
+            burst_mix = raw.get("priority_mix")
+            bursts.append(Burst(
+                at=_instant(raw.get("at"), f"{where}.at", problem),
+                count=count,
+                over=_duration(raw.get("over", "1h"), f"{where}.over", problem, calendar_only=True),
+                priority_mix=None if burst_mix is None else _mix(burst_mix, f"{where}.priority_mix", problem),
+            ))
+
+    staff: list[SimStaff] = []
+    raw_staff = data.get("staff")
+    if not isinstance(raw_staff, list) or not raw_staff:
+        problem("staff", "required: a list of {name, hours, absent}")
+        raw_staff = []
+    for index, raw in enumerate(raw_staff):
+        where = f"staff[{index}]"
+        if not isinstance(raw, Mapping):
+            problem(where, "expected {name, hours, absent}")
+            continue
+        hours = raw.get("hours")
+        if hours is not None:
+            try:
+                parse_weekly_hours(hours)
+            except ValueError as exc:
+                problem(f"{where}.hours", str(exc))
+                hours = None
+        absent: frozenset[date] = frozenset()
+        try:
+            absent = parse_date_ranges(raw.get("absent") or [])
+        except ValueError as exc:
+            problem(f"{where}.absent", str(exc))
+        staff.append(SimStaff(name=str(raw.get("name", f"staff{index}")), hours=hours, absent=absent))
+
+    handle = data.get("handle_time")
+    median = timedelta(minutes=25)
+    p90 = timedelta(minutes=70)
+    if not isinstance(handle, Mapping):
+        problem("handle_time", "required: {median: 25m, p90: 70m}")
+    else:
+        median = _duration(handle.get("median"), "handle_time.median", problem, calendar_only=True)
+        p90 = _duration(handle.get("p90"), "handle_time.p90", problem, calendar_only=True)
+        if p90 <= median:
+            problem("handle_time.p90", "must be longer than the median")
+    if problems:
+        raise ConfigError(problems)
+    return Workload(start=start, duration=duration, seed=seed, per_hour_weekday=weekday, per_hour_weekend=weekend,
+                    priority_mix=mix, staff=tuple(staff), handle_median=median, handle_p90=p90,
+                    bursts=tuple(bursts), name=name)
+
+
+def _instant(value: object, key: str, problem: Any) -> datetime:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        problem(key, "expected an ISO 8601 time with its UTC offset, e.g. 2026-11-02T00:00:00+01:00")
+        return datetime(2000, 1, 1, tzinfo=UTC)
+    return value
+
+
+def _duration(value: object, key: str, problem: Any, *, calendar_only: bool) -> timedelta:
+    try:
+        parsed: Duration = parse_duration(str(value))
+    except ValueError as exc:
+        problem(key, str(exc))
+        return timedelta(hours=1)
+    if calendar_only and parsed.is_business:
+        problem(key, "use calendar time here (m, h, d)")
+    return parsed.as_timedelta()
+
+
+def _rates(value: object, key: str, problem: Any) -> tuple[float, ...]:
+    if (not isinstance(value, list) or len(value) != 24
+            or not all(isinstance(rate, int | float) and not isinstance(rate, bool) and rate >= 0 for rate in value)):
+        problem(key, "expected 24 numbers ≥ 0: expected arrivals in each hour of the day (team timezone)")
+        return (0.0,) * 24
+    return tuple(float(rate) for rate in value)
+
+
+def _mix(value: object, key: str, problem: Any) -> Mapping[str, float]:
+    if (not isinstance(value, Mapping) or not value
+            or not all(name in eta.PRIORITIES for name in value)
+            or not all(isinstance(share, int | float) and share >= 0 for share in value.values())
+            or sum(value.values()) <= 0):
+        problem(key, f"expected shares per priority ({', '.join(eta.PRIORITIES)}), e.g. {{normal: 0.8, high: 0.2}}")
+        return {"normal": 1.0}
+    total = float(sum(value.values()))
+    return {str(name): float(share) / total for name, share in value.items()}
+
+
+# --------------------------------------------------------------------------------------------
+# Simulation state
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class _Promise:
+    made: float
+    due: datetime
+    predicted_bh: float | None
+    spread_bh: float | None
+    first: bool
+    case: _Case
+    notice_at: float | None = None
+    superseded: bool = False
+    record: eta.PromiseRecord | None = None
+
+    def as_record(self) -> eta.PromiseRecord:
+        if self.record is None:
+            answered = self.case.answered
+            self.record = eta.PromiseRecord(
+                made_at=_dt(self.made), due_at=self.due,
+                first_response_at=None if answered is None else _dt(answered), priority=self.case.priority,
+                predicted_bh=self.predicted_bh, spread_bh=self.spread_bh)
+        return self.record
+
+
+@dataclass(eq=False)
+class _Case:
+    number: int
+    opened: float
+    priority: str
+    answered: float | None = None
+    promises: list[_Promise] = field(default_factory=list)
+    next_update: float = math.inf
+    waiting: eta.WaitingCase | None = None
+
+
+@dataclass(eq=False)
+class _Person:
+    name: str
+    starts: list[float]
+    ends: list[float]
+    busy: bool = False
+
+    def on_shift(self, at: float) -> bool:
+        i = bisect.bisect_right(self.starts, at) - 1
+        return i >= 0 and at < self.ends[i]
+
+
+
+def _dt(stamp: float) -> datetime:
+    return datetime.fromtimestamp(stamp, UTC)
+
+
+def _shifts(staff: SimStaff, calendar: BusinessCalendar, first: date, last: date) -> tuple[list[float], list[float]]:
+    """A simulated person's working stretches (epoch seconds): their hours, minus holidays, closures, absences."""
+    own = BusinessCalendar(
+        tz=calendar.tz,
+        hours=parse_weekly_hours(staff.hours) if staff.hours is not None else calendar.hours,
+        closed=calendar.closed | staff.absent,
+        holiday_country=calendar.holiday_country,
+        holiday_subdivision=calendar.holiday_subdivision,
+    )
+    starts: list[float] = []
+    ends: list[float] = []
+    day = first
+    while day <= last:
+        for opens, closes in own.open_ranges(day):
+            if starts and opens.timestamp() <= ends[-1]:
+                ends[-1] = max(ends[-1], closes.timestamp())
+            else:
+                starts.append(opens.timestamp())
+                ends.append(closes.timestamp())
+        day += timedelta(days=1)
+    return starts, ends
+
+
+def _arrivals(workload: Workload, tz: Any, rng: random.Random) -> list[tuple[float, str]]:
+    """Every arrival as (instant, priority), sorted: Poisson per hour of the day, plus the bursts."""
+    start = workload.start.timestamp()
+    end = start + workload.duration.total_seconds()
+    priorities = list(workload.priority_mix)
+    weights = [workload.priority_mix[name] for name in priorities]
+    found: list[tuple[float, str]] = []
+    # Hours are walked in UTC and looked up on the local clock, so a DST day has 23 or 25 of them.
+    hour = math.floor(start / _HOUR) * _HOUR
+    while hour < end:
+        local = datetime.fromtimestamp(hour, tz)
+        rates = workload.per_hour_weekend if local.weekday() >= 5 else workload.per_hour_weekday
+        for _ in range(_poisson(rng, rates[local.hour])):
+            at = hour + rng.random() * _HOUR
+            if start <= at < end:
+                found.append((at, rng.choices(priorities, weights)[0]))
+        hour += _HOUR
+    for burst in workload.bursts:
+        mix = burst.priority_mix or workload.priority_mix
+        names = list(mix)
+        shares = [mix[name] for name in names]
+        for _ in range(burst.count):
+            at = burst.at.timestamp() + rng.random() * burst.over.total_seconds()
+            found.append((at, rng.choices(names, shares)[0]))
+    found.sort()
+    return found
+
+
+def _poisson(rng: random.Random, rate: float) -> int:
+    """Knuth's method: fine for the small hourly rates of a support mailbox."""
+    if rate <= 0:
+        return 0
+    if rate > 30:
+        return max(0, round(rng.gauss(rate, math.sqrt(rate))))
+    limit = math.exp(-rate)
+    count = 0
+    product = rng.random()
+    while product > limit:
+        count += 1
+        product *= rng.random()
+    return count
+
+
+# --------------------------------------------------------------------------------------------
+# The run
+# --------------------------------------------------------------------------------------------
+
+_ARRIVAL, _DONE, _SHIFT, _TICK = 0, 1, 2, 3
+
+
+def run_simulation(config: Config, workload: Workload, *, tick: timedelta = TICK) -> dict[str, Any]:
+    """Simulate ``workload`` against ``config`` and report as the DESIGN contract says."""
+    team = config.team
+    calendar = BusinessCalendar.build(team.timezone, team.business_hours, country=team.holidays.country,
+                                      subdivision=team.holidays.subdivision, extra_closed=team.holidays.extra)
+    coverage = eta.Coverage.from_config(config, calendar)
+    settings = eta.EtaConfig.from_config(config)
+    cadence = config.updates.while_waiting_on_us
+    tz = calendar.tz
+
+    rng_arrivals = random.Random(f"{workload.seed}:arrivals")
+    rng_work = random.Random(f"{workload.seed}:work")
+    arrivals = _arrivals(workload, tz, rng_arrivals)
+    start = workload.start.timestamp()
+    end = start + workload.duration.total_seconds()
+    first_day = workload.start.astimezone(tz).date() - timedelta(days=1)
+    last_day = (workload.start + workload.duration + DRAIN_LIMIT).astimezone(tz).date() + timedelta(days=1)
+    people = [_Person(member.name, *_shifts(member, calendar, first_day, last_day)) for member in workload.staff]
+    mu = math.log(workload.handle_median.total_seconds())
+    sigma = math.log(workload.handle_p90 / workload.handle_median) / _Z90
+
+    events: list[tuple[float, int, int, int]] = []  # (instant, order, kind, index)
+    order = 0
+
+    def push(at: float, kind: int, index: int) -> None:
+        nonlocal order
+        order += 1
+        heapq.heappush(events, (at, order, kind, index))
+
+    for index, (at, _priority) in enumerate(arrivals):
+        push(at, _ARRIVAL, index)
+    for index, person in enumerate(people):
+        for opens in person.starts:
+            if opens >= start:
+                push(opens, _SHIFT, index)
+    push(start, _TICK, 0)
+
+    cases: list[_Case] = []
+    pickable: list[tuple[int, float, int]] = []  # (priority rank, opened, number): staff take the smallest
+    waiting: dict[int, _Case] = {}  # not yet answered, as the store sees them
+    working: dict[int, _Case] = {}  # person index → the case they are on
+    answered_at: list[float] = []
+    responses: list[eta.FirstResponse] = []
+    promises: list[_Promise] = []
+    made_at: list[float] = []
+    counters = {"updates": 0, "notices": 0}
+
+    def snapshot() -> eta.QueueSnapshot:
+        return eta.QueueSnapshot(tuple(case.waiting for case in waiting.values() if case.waiting is not None))
+
+    def model(now: float, queue: eta.QueueSnapshot) -> eta.PaceModel:
+        # What the store would return: responses and promises of the last four weeks, the newest capped.
+        since = now - eta.HISTORY_WINDOW.total_seconds()
+        first = max(bisect.bisect_left(answered_at, since), len(responses) - eta.MAX_PACE_ROWS)
+        history = eta.PaceHistory(since=_dt(since), responses=responses[first:])
+        lo = max(bisect.bisect_left(made_at, since), len(promises) - 500)
+        records = [promise.as_record() for promise in promises[lo:]]
+        return eta.fit(_dt(now), queue, history, records, calendar, coverage, settings)
+
+    def record(case: _Case, now: float, estimate: eta.Estimate, first: bool) -> None:
+        promise = _Promise(made=now, due=estimate.due, predicted_bh=estimate.predicted_bh,
+                           spread_bh=estimate.spread_bh, first=first, case=case)
+        case.promises.append(promise)
+        promises.append(promise)
+        made_at.append(now)
+        case.next_update = calendar.add(_dt(now), cadence).timestamp()
+
+    def assign(now: float) -> None:
+        for index, person in enumerate(people):
+            if not pickable:
+                return
+            if person.busy or not person.on_shift(now):
+                continue
+            _rank, _opened, number = heapq.heappop(pickable)
+            work = math.exp(rng_work.gauss(mu, sigma))
+            person.busy = True
+            working[index] = cases[number]
+            push(now + work, _DONE, index)
+
+    drain_until = end + DRAIN_LIMIT.total_seconds()
+    while events:
+        now, _order, kind, index = heapq.heappop(events)
+        if now > drain_until or (now >= end and not waiting and kind != _ARRIVAL and not _pending(events)):
+            break
+        if kind == _ARRIVAL:
+            at, priority = arrivals[index]
+            case = _Case(number=len(cases), opened=at, priority=priority)
+            case.waiting = eta.WaitingCase(opened_at=_dt(at), priority=priority, number=case.number)
+            cases.append(case)
+            waiting[case.number] = case
+            heapq.heappush(pickable, (eta.PRIORITIES.index(priority), at, case.number))
+            queue = snapshot()
+            estimate = model(now, queue).estimate(_dt(now), priority, queue, number=case.number)
+            record(case, now, estimate, first=True)
+            assign(now)
+        elif kind == _DONE:
+            case = working.pop(index)
+            case.answered = now
+            del waiting[case.number]
+            for promise in case.promises:
+                promise.record = None
+            answered_at.append(now)
+            responses.append(eta.FirstResponse(opened_at=_dt(case.opened), first_response_at=_dt(now),
+                                               priority=case.priority))
+            people[index].busy = False
+            assign(now)
+        elif kind == _SHIFT:
+            assign(now)
+        else:
+            _tick(now, waiting, snapshot, model, record, settings, calendar, cadence, counters)
+            if now < end or waiting:
+                push(now + tick.total_seconds(), _TICK, 0)
+    return _report(cases, promises, counters, calendar, settings)
+
+
+def _pending(events: Sequence[tuple[float, int, int, int]]) -> bool:
+    """Whether an arrival is still to come (after the last one, an empty queue ends the run)."""
+    return any(kind == _ARRIVAL for _at, _order, kind, _index in events)
+
+
+def _tick(now: float, waiting: Mapping[int, _Case], snapshot: Any, model: Any, record: Any,
+          settings: eta.EtaConfig, calendar: BusinessCalendar, cadence: Duration, counters: dict[str, int]) -> None:
+    """The daemon's due work at ``now``: delay notices for promises at risk, then updates."""
+    if not waiting:
+        return
+    queue: eta.QueueSnapshot = snapshot()
+    fitted: eta.PaceModel = model(now, queue)
+    moment = _dt(now)
+    for waiting_case, prediction in fitted.predict_queue(moment, queue):
+        if waiting_case.number is None:
+            continue
+        case = waiting[waiting_case.number]
+        current = case.promises[-1]
+        if current.notice_at is not None:
+            continue
+        if eta.at_risk(current.due, moment, prediction.at, settings.delay_notice_before, calendar):
+            revised = fitted.revise(moment, waiting_case, current.due, queue)
+            current.notice_at = now
+            current.superseded = True
+            counters["notices"] += 1
+            record(case, now, revised, False)
+    for case in waiting.values():
+        if case.next_update <= now:
+            counters["updates"] += 1
+            case.next_update = calendar.add(moment, cadence).timestamp()
+
+
+def _report(cases: Sequence[_Case], promises: Sequence[_Promise], counters: Mapping[str, int],
+            calendar: BusinessCalendar, settings: eta.EtaConfig) -> dict[str, Any]:
+    answered = [case for case in cases if case.answered is not None]
+    index = _BusinessHours(calendar, [case.opened for case in cases] + [case.answered for case in answered])
+
+    def bh(a: float, b: float) -> float:
+        return index.hours(a, b)
+
+    actual: list[float] = []
+    promised: list[float] = []
+    slack: list[float] = []
+    ratio: list[float] = []
+    waits: list[float] = []
+    kept = 0
+    static_kept = 0
+    static_slack: list[float] = []
+    sla_kept = 0
+    sla_slack: list[float] = []
+    for case in answered:
+        assert case.answered is not None
+        first = case.promises[0]
+        wait_bh = bh(case.opened, case.answered)
+        promise_bh = bh(case.opened, first.due.timestamp())
+        actual.append(wait_bh)
+        promised.append(promise_bh)
+        slack.append(promise_bh - wait_bh)
+        ratio.append(promise_bh / max(wait_bh, _QUARTER_HOUR_BH))
+        waits.append((case.answered - case.opened) / _HOUR)
+        kept += case.answered <= first.due.timestamp()
+        static_due = case.opened + 24 * _HOUR
+        static_kept += case.answered <= static_due
+        static_slack.append(bh(case.opened, static_due) - wait_bh)
+        sla_due = eta.fallback_estimate(_dt(case.opened), case.priority, settings.fallback, calendar).due.timestamp()
+        sla_kept += case.answered <= sla_due
+        sla_slack.append(bh(case.opened, sla_due) - wait_bh)
+    # A case never answered within the drain limit broke every promise it got; it counts against us.
+    broken = announced = 0
+    for promise in promises:
+        answered_at = promise.case.answered
+        if answered_at is None or answered_at > promise.due.timestamp():
+            broken += 1
+            announced += promise.notice_at is not None and promise.notice_at < promise.due.timestamp()
+    total = len(cases)
+    waits.sort()
+    return {
+        "cases": total,
+        "promises": len(promises),
+        "kept_rate": _round(kept / total) if total else 1.0,
+        "median_actual_bh": _round(_median(actual)),
+        "median_promised_bh": _round(_median(promised)),
+        "median_slack_bh": _round(_median(slack)),
+        "median_window_ratio": _round(_median(ratio)),
+        "p90_wait_hours": _round(waits[max(math.ceil(0.9 * len(waits)) - 1, 0)] if waits else 0.0),
+        "updates_sent": counters["updates"],
+        "delay_notices": counters["notices"],
+        "broken_announced_rate": _round(announced / broken) if broken else 1.0,
+        "baseline_static_24h": {"kept_rate": _round(static_kept / total) if total else 1.0,
+                                "median_slack_bh": _round(_median(static_slack))},
+        "baseline_sla_fallback": {"kept_rate": _round(sla_kept / total) if total else 1.0,
+                                  "median_slack_bh": _round(_median(sla_slack))},
+    }
+
+
+class _BusinessHours:
+    """Business-time differences over the whole simulated span, by cumulative open seconds."""
+
+    def __init__(self, calendar: BusinessCalendar, stamps: Sequence[float]) -> None:
+        if not stamps:
+            self._index = None
+            return
+        # Promises may fall due weeks after the last event.
+        self._index = eta.BusinessTimeIndex(calendar, min(stamps), max(stamps) + 120 * 86400)
+
+    def hours(self, a: float, b: float) -> float:
+        if self._index is None:
+            return 0.0
+        return self._index.hours(a, b)
+
+
+def _median(values: Sequence[float]) -> float:
+    return float(statistics.median(values)) if values else 0.0
+
+
+def _round(value: float) -> float:
+    return round(value, 3)
