@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from inboxd import __version__
+from inboxd.cli_commitments import add_parser as add_commitments_parser
 from inboxd.errors import ConfigError, InboxdError
 
 
@@ -201,7 +202,7 @@ def explain_message(rt: Any, raw: bytes, conn: Any = None) -> dict[str, Any]:
     cfg = rt.config
     msg = parse_message(raw)
     rules = apply_rules(cfg.rules, msg)
-    verdict = classify(msg, rt.team, "inbox", rules.ignored_by)
+    verdict = classify(msg, rt.team, "inbox", rules.ignored_by, raw=raw)
     case: int | None = None
     joins = False
     if conn is not None:
@@ -378,6 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--priority", default="normal", choices=["urgent", "high", "normal", "low"])
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eta)
+    add_commitments_parser(sub, with_config)
     p = with_config(sub.add_parser("preview", help="render a template with sample data"))
     p.add_argument("template")
     p.add_argument("--language", default="en")

@@ -50,7 +50,7 @@ from typing import Literal
 from inboxd.calendar import BusinessCalendar
 from inboxd.mail.reply import reply_text
 
-__all__ = ["Commitment", "CommitmentKind", "extract_commitments"]
+__all__ = ["Commitment", "CommitmentKind", "extract_commitments", "resolve_when"]
 
 CommitmentKind = Literal["call", "update", "deliver", "generic"]
 Language = Literal["en", "de"]
@@ -93,6 +93,40 @@ def extract_commitments(text: str, sent_at: datetime, calendar: BusinessCalendar
                 seen.add(key)
                 found.append(commitment)
     return found
+
+
+def resolve_when(text: str, sent_at: datetime, calendar: BusinessCalendar) -> datetime | None:
+    """The instant a bare time expression names ("tomorrow 10:00", "Friday", "in 2 days", "2026-12-01").
+
+    The same grammar and semantics as commitments, for the ``<when>`` of staff-note commands; an ISO
+    date or date-time is accepted too (a date alone means close of business that day).
+    """
+    if sent_at.tzinfo is None or sent_at.utcoffset() is None:
+        raise ValueError("sent_at must be timezone-aware")
+    stripped = text.strip()
+    iso = _ISO_WHEN.fullmatch(stripped)
+    if iso:
+        try:
+            if iso.group("time"):
+                moment = datetime.fromisoformat(f"{iso.group('date')}T{iso.group('time')}")
+                return moment.replace(tzinfo=calendar.tz) if moment.tzinfo is None else moment
+            return calendar.close_of_business(date.fromisoformat(iso.group("date")))
+        except ValueError:
+            return None
+    ctx = _Context(ref=sent_at.astimezone(calendar.tz), calendar=calendar)
+    sentence = stripped.translate(_APOSTROPHE)
+    whens = _time_expressions(sentence, _language(sentence, default="en"), ctx)
+    if not whens:
+        return None
+    # The whole text must be the time expression (give or take a preposition), not a sentence that has one.
+    leftover = (sentence[:whens[0].start] + sentence[whens[-1].end:]).strip(" .,")
+    if leftover and not _WHEN_FILLER.fullmatch(leftover):
+        return None
+    return max(w.due for w in whens)
+
+
+_ISO_WHEN = re.compile(r"(?P<date>\d{4}-\d{2}-\d{2})(?:[ T](?P<time>\d{1,2}:\d{2}(?::\d{2})?(?:[+-]\d{2}:\d{2}|Z)?))?")
+_WHEN_FILLER = re.compile(r"(?:by|on|at|until|till|bis|am|um|ab|in)", re.IGNORECASE)
 
 
 # --------------------------------------------------------------------------------------------

@@ -87,14 +87,16 @@ HISTORY_WINDOW = timedelta(days=28)
 MAX_PACE_ROWS = 2000
 """The pace uses at most this many of the most recent first responses (older ones weigh little anyway)."""
 
-MAX_CALIBRATION = 80
-"""The calibration uses at most this many of the most recent promises whose outcome is known."""
+MAX_CALIBRATION = 300
+"""The calibration looks at most at this many of the most recent promises."""
+
+NEIGHBOURS = 80
+"""A promise's margin comes from this many recent promises whose predictions were most alike in length."""
 
 MIN_OUTCOMES = 20
-"""Fewer known outcomes than this and the configured fallback stands."""
+"""Fewer answered promises than this and the configured fallback stands."""
 
 CONFIDENCE = 0.7
-FEEDBACK = False
 """How sure the calibration must be that its margin keeps the target share (an upper confidence bound)."""
 
 _SERVICE_CV = 1.0  # Spread of one first response's handling time relative to its mean (exponential).
@@ -105,6 +107,8 @@ _PRIOR_HOURS = 2.0  # …weighing as much as this many staffed busy hours of evi
 _LONG_TAU = timedelta(days=7).total_seconds()  # Recency weighting of the steady pace.
 _SHORT_TAU = timedelta(days=1.5).total_seconds()  # Recency weighting of the pace of the last day or so.
 _SHORT_PRIOR_HOURS = 4.0  # The recent pace leans on the steady one until it has this much evidence.
+_MAX_PREEMPTION = 0.6  # Higher-priority arrivals take at most this share of the capacity in a prediction.
+_CAPACITY_SPAN = timedelta(days=28).total_seconds()  # The span over which capacity on offer is averaged.
 _HORIZON = timedelta(days=400).total_seconds()  # A walk through coverage gives up after this long.
 _LAST_HOUR = timedelta(hours=1)
 _HOUR = 3600.0
@@ -456,10 +460,29 @@ class PaceModel:
     evidence_hours: float  # staffed busy hours behind the steady pace (recency-weighted)
     arrivals_per_hour: tuple[float, ...]  # by priority rank, per calendar hour
     typical_waiting: float  # average number of cases waiting over the window
-    margin: float | None  # the calibrated margin, in spreads; None while outcomes are too few
-    outcomes: int  # promises with a known outcome behind the margin
+    errors: tuple[_Error, ...]  # recent prediction errors, by predicted length
+    outcomes: int  # answered promises behind the calibration
+    target_kept_rate: float
     recent_kept: float | None  # kept share of recent promises whose outcome is known
     typical_promise_bh: float | None  # median length of recent promises, business hours
+    surge: tuple[float, ...]  # by priority rank: arrivals in the last hour beyond what is usual
+    capacity_per_hour: float  # first responses per calendar hour the coming weeks' coverage allows
+    _margins: dict[int, float | None] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def margin(self, predicted_bh: float) -> float | None:
+        """The calibrated margin, in spreads, for a prediction of ``predicted_bh``; None while outcomes are few.
+
+        It is the ``target_kept_rate`` quantile (with :data:`CONFIDENCE`) of the standardised errors of the
+        :data:`NEIGHBOURS` recent promises whose predictions were most alike in length: short waits err
+        like handling times do, long ones like the pace and the queue do, and one margin for both would
+        be too wide for one and too narrow for the other.
+        """
+        if self.outcomes < MIN_OUTCOMES:
+            return None
+        key = round(math.log1p(max(predicted_bh, 0.0)) * 20)
+        if key not in self._margins:
+            self._margins[key] = _margin(self.errors, key / 20, self.target_kept_rate)
+        return self._margins[key]
 
     # ---- predictions ----------------------------------------------------------------------
 
@@ -489,9 +512,15 @@ class PaceModel:
         """
         start = _ts(now)
         pace = self.pace / _HOUR  # per staffed second
-        preempt = sum(self.arrivals_per_hour[: _rank(priority)]) / _HOUR  # per second
+        rank = _rank(priority)
+        # Higher-priority requests arriving meanwhile go first. In the fluid model a low-priority case would
+        # never be answered if they used all capacity; measured rates that high come from bursts, so they
+        # are capped at a share of the capacity on offer over the coming weeks.
+        preempt = min(sum(self.arrivals_per_hour[:rank]), _MAX_PREEMPTION * self.capacity_per_hour) / _HOUR
         single = 1.0 / pace  # one handling time, in covered seconds
-        needs = [ahead + 1.0 for ahead in aheads]
+        # A surge of higher-priority requests (an outage) is expected to go on about as long again.
+        surge = sum(self.surge[:rank])
+        needs = [ahead + 1.0 + surge for ahead in aheads]
         found: list[tuple[float, float, float]] = []  # (instant, capacity needed, covered seconds)
         capacity = 0.0
         covered = 0.0
@@ -553,23 +582,23 @@ class PaceModel:
                 revision: bool = False) -> Estimate:
         """Turn a prediction into a promise: calibrated margin, kept clear of an immediate delay notice, rounded."""
         lead_floor = _after(prediction.at, self.config.delay_notice_before, self.calendar)
-        margin = self.margin
+        margin = self.margin(prediction.bh)
         if margin is None:
             # Too few outcomes to calibrate: the configured fallback, never shorter than a wide margin.
             fallback = fallback_estimate(now, priority, self.config.fallback, self.calendar).due
             padded = self.calendar.add_business_time(prediction.at, timedelta(hours=3.0 * prediction.spread_bh))
             raw = max(fallback, padded, lead_floor)
-            basis = (f"fallback for priority {priority} while only {self.outcomes} outcomes are known; "
+            basis = (f"fallback for priority {priority} while only {self.outcomes} promises have been answered; "
                      f"{prediction.ahead} ahead, pace {self.pace:.2f}/staffed hour, "
                      f"predicted {prediction.bh:.1f}bh")
         else:
             pad = timedelta(hours=margin * prediction.spread_bh)
             padded = self.calendar.add_business_time(prediction.at, pad) if pad > _ZERO else prediction.at
             raw = max(padded, lead_floor)
+            kept = "n/a" if self.recent_kept is None else f"{self.recent_kept:.0%}"
             basis = (f"{prediction.ahead} ahead, pace {self.pace:.2f}/staffed hour, predicted "
-                     f"{prediction.bh:.1f}bh ± {prediction.spread_bh:.1f}, margin {margin:+.2f} spreads from "
-                     f"{self.outcomes} outcomes (recent kept "
-                     f"{'n/a' if self.recent_kept is None else f'{self.recent_kept:.0%}'})")
+                     f"{prediction.bh:.1f}bh ± {prediction.spread_bh:.1f}, margin {margin:+.2f} spreads "
+                     f"calibrated on {self.outcomes} answered promises (recent kept {kept})")
         if not_before is not None:
             raw = max(raw, not_before)
         raw = max(raw, now + timedelta(minutes=15))
@@ -625,18 +654,35 @@ def fit(now: datetime, queue: QueueSnapshot, history: PaceHistory, calibration: 
         calendar: BusinessCalendar, coverage: Coverage, config: EtaConfig) -> PaceModel:
     """Measure the pace and calibrate the margin from history, as of ``now``."""
     now_ts = _ts(now)
-    pace_steady, pace_recent, evidence, arrivals, waiting = _measure(now_ts, queue, history, coverage)
-    pace = min(pace_steady, pace_recent)
-    margin, outcomes, recent_kept, typical = _calibrate(now_ts, calibration, calendar, config.target_kept_rate)
-    return PaceModel(now=now, calendar=calendar, coverage=coverage, config=config, pace=pace,
-                     pace_steady=pace_steady, pace_recent=pace_recent, evidence_hours=evidence,
-                     arrivals_per_hour=arrivals, typical_waiting=waiting, margin=margin, outcomes=outcomes,
-                     recent_kept=recent_kept, typical_promise_bh=typical)
+    measured = _measure(now_ts, queue, history, coverage)
+    errors, outcomes, recent_kept, typical = _calibrate(now_ts, calibration, calendar)
+    return PaceModel(now=now, calendar=calendar, coverage=coverage, config=config,
+                     pace=min(measured.steady, measured.recent), pace_steady=measured.steady,
+                     pace_recent=measured.recent, evidence_hours=measured.evidence,
+                     arrivals_per_hour=measured.arrivals, typical_waiting=measured.waiting, errors=errors,
+                     outcomes=outcomes, target_kept_rate=config.target_kept_rate, recent_kept=recent_kept,
+                     typical_promise_bh=typical, surge=measured.surge,
+                     capacity_per_hour=_capacity(now_ts, coverage, min(measured.steady, measured.recent)))
 
 
-def _measure(now: float, queue: QueueSnapshot, history: PaceHistory,
-             coverage: Coverage) -> tuple[float, float, float, tuple[float, ...], float]:
-    """(steady pace, recent pace, evidence hours, arrivals per hour by rank, average number waiting).
+def _capacity(now: float, coverage: Coverage, pace: float) -> float:
+    """First responses per calendar hour over the coming weeks, at ``pace`` with the configured coverage."""
+    staffed = sum((closes - opens) * people for opens, closes, people in coverage.stretches(now, now + _CAPACITY_SPAN))
+    return pace * staffed / _CAPACITY_SPAN
+
+
+@dataclass(frozen=True)
+class _Measured:
+    steady: float
+    recent: float
+    evidence: float
+    arrivals: tuple[float, ...]
+    waiting: float
+    surge: tuple[float, ...]
+
+
+def _measure(now: float, queue: QueueSnapshot, history: PaceHistory, coverage: Coverage) -> _Measured:
+    """The steady and recent pace, the evidence behind it, arrivals per hour, the average queue and any surge.
 
     The pace is first responses per person-hour that could have gone into them: the integral of
     ``min(cases waiting, people on shift)``. Counting every staffed hour instead would measure how much
@@ -653,6 +699,7 @@ def _measure(now: float, queue: QueueSnapshot, history: PaceHistory,
     answers: list[float] = []
     initial = 0
     arrived = [0] * len(PRIORITIES)
+    last_hour = [0] * len(PRIORITIES)
     for answered, opened, rank in rows:
         answers.append(answered)
         if opened < since:
@@ -660,15 +707,18 @@ def _measure(now: float, queue: QueueSnapshot, history: PaceHistory,
         else:
             opens.append(opened)
             arrived[rank] += 1
+            last_hour[rank] += opened >= now - _HOUR
     for case in queue.cases:
         opened = _ts(case.opened_at)
         if opened > now:
             continue
+        rank = _rank(case.priority)
         if opened < since:
             initial += 1
         else:
             opens.append(opened)
-            arrived[_rank(case.priority)] += 1
+            arrived[rank] += 1
+            last_hour[rank] += opened >= now - _HOUR
     opens.sort()
     answers.sort()
     # Before the first case inboxd saw, it saw nothing: a young installation must not count the days
@@ -676,6 +726,9 @@ def _measure(now: float, queue: QueueSnapshot, history: PaceHistory,
     observed_from = max(since, min(opens[0] if opens else now, answers[0] if answers else now))
     span_hours = max((now - observed_from) / _HOUR, 1.0)
     arrivals = tuple(count / span_hours for count in arrived)
+    # Arrivals in the last hour far beyond the usual rate (well outside Poisson noise) are a surge.
+    surge = tuple(max(0.0, count - 2.0 * rate - 2.0 * math.sqrt(rate) - 2.0)
+                  for count, rate in zip(last_hour, arrivals, strict=True))
 
     # Sweep the window: between consecutive changes, cases waiting and people on shift are constant.
     busy_steady = busy_recent = 0.0
@@ -726,7 +779,8 @@ def _measure(now: float, queue: QueueSnapshot, history: PaceHistory,
     steady = (done_steady + _PRIOR_PACE * _PRIOR_HOURS) / (steady_hours + _PRIOR_HOURS)
     recent = (done_recent + steady * _SHORT_PRIOR_HOURS) / (recent_hours + _SHORT_PRIOR_HOURS)
     average_waiting = waiting_time / max(now - since, 1.0)
-    return steady, recent, steady_hours, arrivals, average_waiting
+    return _Measured(steady=steady, recent=recent, evidence=steady_hours, arrivals=arrivals,
+                     waiting=average_waiting, surge=surge)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -743,24 +797,28 @@ def _order_statistic(n: int, quantile: float, confidence: float) -> int | None:
     return None
 
 
-def _calibrate(now: float, records: Sequence[PromiseRecord], calendar: BusinessCalendar,
-               target: float) -> tuple[float | None, int, float | None, float | None]:
-    """(margin in spreads or None, outcomes used, recent kept share, median promise length in bh).
+_Error = tuple[float, float, bool]
+"""A past prediction's error: (log1p of its length in bh, standardised error, censored)."""
 
-    Only promises whose due time has passed are compared: their outcome against the promise is known
-    either way. Including promises answered early but not yet due would count the fast ones and leave
-    out the slow ones. A promise still unanswered after its due time counts with the wait so far, a
-    lower bound that only grows.
+
+def _calibrate(now: float, records: Sequence[PromiseRecord],
+               calendar: BusinessCalendar) -> tuple[tuple[_Error, ...], int, float | None, float | None]:
+    """(errors sorted by predicted length, answered promises, recent kept share, median promise length in bh).
+
+    Every recent promise with a prediction counts. One still unanswered counts as *censored* at the wait so
+    far: its error is at least that. Leaving unanswered promises out would keep the fast answers and drop
+    the slow ones, and waiting for due times to pass would leave a new installation on the fallback for days.
     """
-    usable = [record for record in records if _ts(record.due_at) <= now]
+    usable = [record for record in records if _ts(record.made_at) <= now]
     usable.sort(key=lambda record: record.made_at, reverse=True)
     usable = usable[:MAX_CALIBRATION]
     if not usable:
-        return None, 0, None, None
+        return (), 0, None, None
     earliest = min(_ts(record.made_at) for record in usable)
     index = BusinessTimeIndex(calendar, earliest, now)
-    errors: list[float] = []
-    kept = 0
+    errors: list[_Error] = []
+    answered_count = 0
+    settled = kept = 0
     lengths: list[float] = []
     for record in usable:
         made = _ts(record.made_at)
@@ -768,30 +826,58 @@ def _calibrate(now: float, records: Sequence[PromiseRecord], calendar: BusinessC
         answered = _ts(record.first_response_at) if record.first_response_at is not None else None
         if answered is not None and answered > now:
             answered = None
-        if answered is not None and answered <= due:
-            kept += 1
-        lengths.append(index.hours(made, due))
+        if answered is not None or due <= now:
+            settled += 1
+            kept += answered is not None and answered <= due
+        if due <= now:
+            lengths.append(index.hours(made, due))
         if record.predicted_bh is None or record.spread_bh is None:
             continue
+        answered_count += answered is not None
         actual = index.hours(made, answered if answered is not None else now)
-        errors.append((actual - record.predicted_bh) / max(record.spread_bh, _MIN_SPREAD_BH))
-    recent_kept = kept / len(usable)
-    lengths.sort()
-    typical = lengths[len(lengths) // 2]
-    if len(errors) < MIN_OUTCOMES:
-        return None, len(errors), recent_kept, typical
-    # When the kept share of recent promises falls short, aim higher by the shortfall: the margin the
-    # errors call for is right for the future only if the future is like the past, and a shortfall
-    # says it has not been.
-    quantile = target
-    if FEEDBACK and len(usable) >= MIN_OUTCOMES and recent_kept < target:
-        quantile = min(0.995, target + (target - recent_kept))
+        spread = max(record.spread_bh, _MIN_SPREAD_BH)
+        errors.append((math.log1p(max(record.predicted_bh, 0.0)), (actual - record.predicted_bh) / spread,
+                       answered is None))
     errors.sort()
-    rank = _order_statistic(len(errors), round(quantile, 4), CONFIDENCE)
-    if rank is None:
-        # Not enough outcomes to vouch for this quantile: the worst error seen, and a little more.
-        return errors[-1] + 0.5, len(errors), recent_kept, typical
-    return errors[rank - 1], len(errors), recent_kept, typical
+    lengths.sort()
+    typical = lengths[len(lengths) // 2] if lengths else None
+    return tuple(errors), answered_count, (kept / settled if settled else None), typical
+
+
+def _margin(errors: Sequence[_Error], position: float, target: float) -> float | None:
+    """The calibrated margin for a prediction at ``position`` (log1p of its length) from the nearest errors."""
+    if not errors:
+        return None
+    # The NEIGHBOURS errors nearest in predicted length: a window around the position, widened greedily.
+    right = bisect.bisect_left(errors, (position, -math.inf, False))
+    left = right
+    while right - left < NEIGHBOURS and (left > 0 or right < len(errors)):
+        if left == 0 or (right < len(errors) and errors[right][0] - position <= position - errors[left - 1][0]):
+            right += 1
+        else:
+            left -= 1
+    chosen = sorted((error, censored) for _, error, censored in errors[left:right])
+    if sum(1 for _, censored in chosen if not censored) < MIN_OUTCOMES:
+        chosen = sorted((error, censored) for _, error, censored in errors)
+    rank = _order_statistic(len(chosen), round(target, 4), CONFIDENCE)
+    level = 1.0 if rank is None else rank / len(chosen)
+    return _km_quantile(chosen, level)
+
+
+def _km_quantile(samples: Sequence[tuple[float, bool]], level: float) -> float:
+    """The ``level`` quantile of right-censored samples ``(value, censored)`` sorted by value (Kaplan–Meier).
+
+    When censoring leaves the distribution short of ``level``, the largest value seen plus one spread.
+    """
+    at_risk = len(samples)
+    survival = 1.0
+    for value, censored in samples:
+        if not censored:
+            survival *= 1.0 - 1.0 / at_risk
+            if 1.0 - survival >= level - 1e-9:
+                return value
+        at_risk -= 1
+    return samples[-1][0] + 1.0 if samples else 0.0
 
 
 # --------------------------------------------------------------------------------------------

@@ -84,7 +84,7 @@ class Processor:
             return Outcome("duplicate", "duplicate")
         own = repo.is_own_message_id(conn, msg.message_id)
         rules = apply_rules(cfg.rules, msg)
-        classification = classify(msg, rt.team, role, rules.ignored_by)
+        classification = classify(msg, rt.team, role, rules.ignored_by, raw=raw)
         index = repo.ConnIndex(conn)
         policy = ThreadingPolicy(cfg.cases.subject_token, rt.team.our_addresses,
                                  now - cfg.cases.thread_window.as_timedelta())

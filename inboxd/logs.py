@@ -28,3 +28,6 @@ def configure_logging(fmt: str | None = None, level: str = "INFO") -> None:
     )
     # Libraries that log through the standard library (APScheduler, alembic) go to stderr at WARNING.
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    # flufl.bounce logs a traceback when one of its detectors trips over odd mail; inboxd falls back
+    # to its own analysis then, so the traceback is only noise (and could quote the message).
+    logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)

@@ -35,6 +35,7 @@ def build_runtime(config: Config, config_dir: Path | None = None) -> Runtime:
         our_addresses=frozenset(m.address.lower() for m in config.mailboxes),
         staff=frozenset(s.email.lower() for s in team.staff),
         staff_domains=frozenset(d.lower() for d in team.staff_domains),
+        trusted_authserv_ids=frozenset(i.lower() for i in team.trusted_authserv_ids),
     )
     domain = config.cases.message_id_domain or config.mailboxes[0].address.rpartition("@")[2]
     renderer = Renderer(resolve_template_dir(config.templates.directory, config_dir))

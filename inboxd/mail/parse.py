@@ -106,6 +106,17 @@ def content_hash(raw: bytes) -> str:
 
 def parse_message(raw: bytes, *, max_bytes: int = DEFAULT_MAX_PARSE_BYTES) -> ParsedMessage:
     """Parse raw message bytes. Never raises: problems become ``defects``."""
+    try:
+        return _parse(raw, max_bytes)
+    except Exception as exc:  # noqa: BLE001 - a last guard: one bad message must not stop the mailbox
+        return ParsedMessage(
+            message_id=f"{hashlib.sha256(raw).hexdigest()[:32]}@generated.inboxd.invalid",
+            content_hash=content_hash(raw), size=len(raw), from_addr="", from_name="",
+            defects=(f"unparseable: {exc!r}",), truncated=True,
+        )
+
+
+def _parse(raw: bytes, max_bytes: int) -> ParsedMessage:
     defects: list[str] = []
     body_hash = content_hash(raw)
     truncated = len(raw) > max_bytes
@@ -286,7 +297,7 @@ def _date(value: str, defects: list[str]) -> datetime | None:
         return None
     try:
         parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):  # "Date: 1 Jan 99999999999" overflows
         defects.append("unparseable Date header")
         return None
     if parsed.tzinfo is None:

@@ -150,10 +150,47 @@ def test_permanent_bounce_marks_customer_unreachable_and_suppresses_mail(env, ma
     daemon.run_once()
     (case,) = cases(daemon)
     detail = case_detail(daemon, case["number"])
-    kinds = [e["kind"] for e in detail["events"]]
-    if "customer.unreachable" not in kinds:
-        pytest.skip("bounce analysis of failed recipients is not wired yet")
+    assert "customer.unreachable" in [e["kind"] for e in detail["events"]]
     assert detail["unreachable_at"] is not None
     (alert,) = setup.dovecot.fetch_all(setup.staff)
     assert ann in alert["Subject"]
     assert daemon.run_once()["sent"] == 0
+    # Nothing more goes to that address: a new case from someone else naming … no; Ann's next case is
+    # acknowledged only once she writes again (that proves the address works).
+    clock.advance(timedelta(days=1))
+    setup.deliver(setup.customer_mail(ann, "New address works again"), sender=ann)
+    daemon.run_once()
+    assert len(setup.dovecot.fetch_all(ann)) == 2
+
+
+def test_forged_staff_from_is_handled_as_a_customer(tmp_path, dovecot, smtp_hub, mailboxes):
+    setup = make_setup(tmp_path, dovecot, smtp_hub, mailboxes)
+    text = setup.config_path.read_text()
+    setup.config_path.write_text(text.replace("  holidays: {country: DE, subdivision: BE}\n",
+                                              "  holidays: {country: DE, subdivision: BE}\n"
+                                              "  trusted_authserv_ids: [mx.example.com]\n"))
+    daemon = Daemon(setup.config_path, setup.database_url, clock=FrozenClock(T0))
+    daemon.prepare()
+    daemon.run_once()
+    customer = mailboxes("customer")
+    setup.deliver(setup.customer_mail(customer, "Refund"), sender=customer)
+    daemon.run_once()
+    (ack,) = setup.dovecot.wait_for(customer, count=1)
+    # Someone forges the staff member's From on a reply to the customer's case: not a staff response.
+    forged = sample_mail(setup.staff, "Staff", customer, f"Re: {ack['Subject']}", "Refund approved!",
+                         Cc=setup.support, In_Reply_To=ack["Message-ID"])
+    setup.deliver(forged, sender=setup.staff)
+    daemon.run_once()
+    (case,) = [c for c in cases(daemon) if c["customer"] == customer]
+    detail = case_detail(daemon, case["number"])
+    assert detail["first_response_at"] is None
+    assert [m["kind"] for m in detail["messages"] if m["from_addr"] == setup.staff] == ["customer"]
+    # The same reply carrying our trusted server's verdict (DKIM aligned, DMARC pass) is staff.
+    genuine = sample_mail(setup.staff, "Staff", customer, f"Re: {ack['Subject']}", "Refund is on its way.",
+                          Cc=setup.support, In_Reply_To=ack["Message-ID"])
+    genuine = (b"Authentication-Results: mx.example.com; dkim=pass header.d=example.com; "
+               b"spf=pass smtp.mailfrom=example.com; dmarc=pass header.from=example.com\r\n") + genuine
+    setup.deliver(genuine, sender=setup.staff)
+    daemon.run_once()
+    detail = case_detail(daemon, case["number"])
+    assert detail["first_response_at"] is not None
