@@ -13,6 +13,7 @@ from typing import Any
 from inboxd.cases import CaseState, after_customer_message, after_staff_reply
 from inboxd.mail.classify import Classification
 from inboxd.mail.parse import ParsedMessage
+from inboxd.notes import NoteCommand, NoteError
 from inboxd.rules import RuleOutcome
 
 
@@ -68,6 +69,22 @@ class RecordCommitment:
 
 
 @dataclass(frozen=True)
+class ApplyNote:
+    """A staff note's commands, all understood: apply them all (and confirm to the author)."""
+
+    author: str
+    commands: tuple[NoteCommand, ...]
+
+
+@dataclass(frozen=True)
+class RejectNote:
+    """A staff note with a line that was not understood: apply nothing, tell the author why."""
+
+    author: str
+    errors: tuple[NoteError, ...]
+
+
+@dataclass(frozen=True)
 class HoldAck:
     """A loop guard held an acknowledgement back; staff are told once."""
 
@@ -99,7 +116,7 @@ class Note:
 
 
 Action = (OpenCase | JoinCase | Acknowledge | SetStatus | MarkFirstResponse | KeepTeamPromises | HoldAck
-          | MarkUnreachable | ClearBounced | RecordCommitment | Note)
+          | MarkUnreachable | ClearBounced | RecordCommitment | ApplyNote | RejectNote | Note)
 
 
 @dataclass(frozen=True)
@@ -134,6 +151,8 @@ class MessageContext:
     bounced_recipients: tuple[str, ...] = ()  # permanent failures a bounce reports
     sender_bounced: bool = False  # the sender's address bounced before
     commitments: tuple[tuple[str, datetime], ...] = ()  # (sentence, due) a staff reply promises
+    note_commands: tuple[NoteCommand, ...] = ()  # command lines of a staff note, all understood …
+    note_errors: tuple[NoteError, ...] = ()  # … or the lines that were not
 
 
 def decide_message(ctx: MessageContext) -> list[Action]:
@@ -156,6 +175,13 @@ def decide_message(ctx: MessageContext) -> list[Action]:
         return actions
     if kind == "staff_note":
         actions.append(Note("staff_note", {"from": msg.from_addr}))
+        if ctx.note_errors:
+            actions.append(RejectNote(msg.from_addr, ctx.note_errors))
+        elif ctx.note_commands and ctx.case is None:
+            actions.append(RejectNote(msg.from_addr, (NoteError(0, msg.subject, "no case number in the subject, "
+                                                                "so the commands have no case to act on"),)))
+        elif ctx.note_commands:
+            actions.append(ApplyNote(msg.from_addr, ctx.note_commands))
         return actions
     if kind == "staff":
         if ctx.case is None:

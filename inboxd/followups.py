@@ -107,6 +107,13 @@ def decide_due(item: DueItem, case: CaseState | None, promise: PromiseView | Non
         actions.append(StaffMail("escalation", recipients, f"escalation:{promise.id}", context,
                                  in_reply_to=promise.source_message_id))
         return actions
+    if item.kind == "note_reminder":
+        to = str(item.payload.get("to") or "")
+        if not to:
+            return [Skip("no one to remind")]
+        context = {"text": item.payload.get("text", ""), "token": token,
+                   "subject": case.subject if case else "", "due": item.due_at}
+        return [StaffMail("note_reminder", (to,), f"note_reminder:{item.id}", context)]
     return [Skip(f"unknown kind {item.kind!r}")]
 
 

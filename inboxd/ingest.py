@@ -18,7 +18,8 @@ from sqlalchemy import Connection
 
 from inboxd import decide as d
 from inboxd.clock import Clock
-from inboxd.commitments import extract_commitments
+from inboxd.commitments import extract_commitments, resolve_when
+from inboxd.notes import NoteCommand, NoteError, parse_note
 from inboxd.config import MailboxConfig
 from inboxd.errors import TransientError
 from inboxd.eta import Estimate, fallback_estimate
@@ -109,6 +110,15 @@ class Processor:
             history = repo.sender_history(conn, msg.from_addr, acks_since=now - acks_window,
                                           burst_since=sent_at - burst_window, burst_until=sent_at)
         bounce = getattr(classification, "bounce", None)
+        note_commands: tuple[NoteCommand, ...] = ()
+        note_errors: tuple[NoteError, ...] = ()
+        if classification.kind == "staff_note":
+            staff = [(s.email, s.name or "") for s in cfg.team.staff]
+            new_words = getattr(msg, "reply_text", None) or reply_text(msg.text)
+            reference = msg.date or now
+            parsed_commands, parsed_errors = parse_note(
+                new_words, lambda text: resolve_when(text, reference, rt.calendar), staff)
+            note_commands, note_errors = tuple(parsed_commands), tuple(parsed_errors)
         commitments: tuple[tuple[str, datetime], ...] = ()
         if classification.kind == "staff" and case is not None:
             new_words = getattr(msg, "reply_text", None) or reply_text(msg.text)
@@ -123,7 +133,7 @@ class Processor:
             reopen_within=cfg.cases.reopen_within.as_timedelta(),
             bounced_recipients=tuple(bounce.permanent) if bounce is not None else (),
             sender_bounced=classification.kind == "customer" and repo.is_bounced(conn, msg.from_addr),
-            commitments=commitments)
+            commitments=commitments, note_commands=note_commands, note_errors=note_errors)
         actions = d.decide_message(ctx)
         applier = _Applier(conn, rt, mailbox, msg, now)
         case_id = repo.case_id(conn, case.number) if case else None
@@ -232,6 +242,11 @@ class _Applier:
                 headline="inboxd held an acknowledgement back to keep out of a mail loop.",
                 lines=[action.detail, f"Case: {self.token()}, subject: {self.msg.subject[:200]}",
                        "The case is open and waiting on the team as usual."])
+        elif isinstance(action, d.ApplyNote):
+            self.apply_note(action)
+        elif isinstance(action, d.RejectNote):
+            self.answer_note(action.author, done=[], errors=list(action.errors))
+            self.event("note.rejected", {"errors": [f"{e.line}: {e.why}" for e in action.errors]})
         elif isinstance(action, d.RecordCommitment):
             self.record_commitment(action)
         elif isinstance(action, d.MarkUnreachable):
@@ -269,9 +284,58 @@ class _Applier:
             self.event("staff.alerted", {"subject": subject, "to": recipients})
             self.queued = True
 
-    def record_commitment(self, action: d.RecordCommitment) -> None:
+    def apply_note(self, action: d.ApplyNote) -> None:
+        """Apply every command of a staff note (all were understood), then confirm to its author."""
+        assert self.case_id is not None and self.number is not None
+        done: list[str] = []
+        for index, command in enumerate(action.commands):
+            when = command.when
+            if command.name == "remind" and when is not None:
+                repo.schedule(self.conn, key=f"note:{self.msg.message_id}:{index}", kind="note_reminder",
+                              case_id=self.case_id, due_at=when, now=self.now,
+                              payload={"to": action.author, "text": command.text})
+            elif command.name == "followup" and when is not None:
+                self.record_commitment(d.RecordCommitment(action.author, "Follow up with the customer", when),
+                                       source="note")
+            elif command.name == "waiting" and when is not None:
+                repo.schedule(self.conn, key=f"note:{self.msg.message_id}:{index}", kind="note_reminder",
+                              case_id=self.case_id, due_at=when, now=self.now,
+                              payload={"to": action.author,
+                                       "text": f"We were waiting on {command.text} until now: check with them "
+                                               "and tell the customer where things stand."})
+                self.event("case.waiting", {"on": command.text, "until": when.isoformat()})
+            elif command.name == "snooze" and when is not None:
+                repo.update_case(self.conn, self.number, snoozed_until=when)
+            elif command.name == "priority":
+                repo.update_case(self.conn, self.number, priority=command.text)
+            elif command.name == "assign":
+                repo.update_case(self.conn, self.number, assignee=command.text)
+            elif command.name == "resolve":
+                repo.update_case(self.conn, self.number, status="resolved", resolved_at=self.now)
+            elif command.name == "reopen":
+                repo.update_case(self.conn, self.number, status="waiting_on_us", resolved_at=None)
+            elif command.name == "done":
+                for promise in repo.open_staff_promises(self.conn, self.case_id):
+                    repo.settle_promise(self.conn, promise["id"], "kept", self.now)
+            self.event(f"note.{command.name}", {"by": action.author, "line": command.line,
+                                                "when": when.isoformat() if when else None})
+            done.append(command.line if when is None else
+                        f"{command.line}  ({when.astimezone(self.rt.calendar.tz):%a %d %b %H:%M %Z})")
+        self.answer_note(action.author, done=done, errors=[])
+
+    def answer_note(self, author: str, *, done: list[str], errors: list[NoteError]) -> None:
+        queued = queue_template_mail(
+            self.conn, self.rt, self.mailbox, key=f"note_reply:{self.msg.message_id}", kind="note_reply",
+            to=[author], template="note_reply", language="en", now=self.now, case_id=self.case_id,
+            in_reply_to=self.msg.message_id, references=self.msg.references,
+            from_name=f"inboxd ({self.rt.config.team.name})",
+            context={"subject": self.msg.subject, "done": done, "errors": errors,
+                     "token": self.token() if self.number else None})
+        self.queued = self.queued or queued is not None
+
+    def record_commitment(self, action: d.RecordCommitment, source: str = "reply") -> None:
         assert self.case_id is not None
-        promise_id = repo.add_promise(self.conn, case_id=self.case_id, owner=action.owner, source="reply",
+        promise_id = repo.add_promise(self.conn, case_id=self.case_id, owner=action.owner, source=source,
                                       text=action.text[:2000], made_at=self.now, due_at=action.due,
                                       source_message_id=self.msg.message_id)
         lead = self.rt.config.reminders.lead_time.as_timedelta()

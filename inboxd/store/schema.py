@@ -67,6 +67,9 @@ cases = Table(
     Column("subject_key", String(500)),
     Column("linked_to", Integer),
     Column("unreachable_at", DateTime(timezone=True)),
+    # Set by staff-note commands (0004).
+    Column("assignee", String(320)),
+    Column("snoozed_until", DateTime(timezone=True)),
     Index("ix_cases_status", "status"),
     Index("ix_cases_customer", "customer"),
     Index("ix_cases_customer_subject_key", "customer", "subject_key"),

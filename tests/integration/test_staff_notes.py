@@ -1,0 +1,108 @@
+"""Commands in staff notes: applied all together and confirmed, or not at all with the reason."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from inboxd.clock import FrozenClock
+from inboxd.daemon import Daemon
+from inboxd.demo import sample_mail
+from tests.integration.harness import case_detail, cases, make_setup
+
+pytestmark = pytest.mark.integration
+
+MONDAY_10 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def env(tmp_path, dovecot, smtp_hub, mailboxes):
+    setup = make_setup(tmp_path, dovecot, smtp_hub, mailboxes)
+    clock = FrozenClock(MONDAY_10)
+    daemon = Daemon(setup.config_path, setup.database_url, clock=clock)
+    daemon.prepare()
+    daemon.run_once()
+    customer = mailboxes("customer")
+    setup.deliver(setup.customer_mail(customer, "Server down"), sender=customer)
+    daemon.run_once()
+    (case,) = cases(daemon)
+    return setup, daemon, clock, case["number"]
+
+
+def note(setup, number: int, body: str, **headers: str) -> bytes:
+    return sample_mail(setup.staff, "Staff", setup.support, f"[#{number}] note", body, **headers)
+
+
+def replies_to_staff(setup, start: str):
+    return [m for m in setup.dovecot.fetch_all(setup.staff) if str(m["Subject"]).startswith(start)]
+
+
+def test_note_commands_are_applied_and_confirmed(env):
+    setup, daemon, clock, number = env
+    setup.deliver(note(setup, number, "Checked the logs.\n#priority urgent\n#remind tomorrow 10:00 call the ISP\n"
+                                      f"#assign {setup.staff}"), sender=setup.staff)
+    daemon.run_once()
+    detail = case_detail(daemon, number)
+    assert detail["priority"] == "urgent" and detail["assignee"] == setup.staff
+    (confirmation,) = replies_to_staff(setup, "Re: [#")
+    body = confirmation.get_content()
+    assert "#priority urgent" in body and "#remind tomorrow 10:00 call the ISP" in body
+    assert len(setup.dovecot.fetch_all(cases(daemon)[0]["customer"])) == 1  # a note never reaches the customer
+    # The reminder comes at the time the note named, once.
+    clock.set(datetime(2026, 11, 24, 8, 59, tzinfo=UTC))
+    daemon.run_once()
+    assert replies_to_staff(setup, "Reminder") == []
+    clock.set(datetime(2026, 11, 24, 9, 0, tzinfo=UTC))  # 10:00 Berlin
+    daemon.run_once()
+    (reminder,) = replies_to_staff(setup, "Reminder")
+    assert "call the ISP" in reminder.get_content()
+    clock.advance(timedelta(hours=1))
+    daemon.run_once()
+    assert len(replies_to_staff(setup, "Reminder")) == 1
+
+
+def test_a_note_with_a_bad_line_changes_nothing_and_says_why(env):
+    setup, daemon, _, number = env
+    setup.deliver(note(setup, number, "#priority urgent\n#remind whenever you like\n#resolve"), sender=setup.staff)
+    daemon.run_once()
+    detail = case_detail(daemon, number)
+    assert detail["priority"] == "normal" and detail["status"] == "waiting_on_us"
+    (answer,) = replies_to_staff(setup, "Re: [#")
+    body = answer.get_content()
+    assert "Nothing in your note was applied" in body and "#remind whenever you like" in body
+
+
+def test_done_keeps_open_commitments_and_resolve_closes(env):
+    setup, daemon, clock, number = env
+    customer = cases(daemon)[0]["customer"]
+    (ack,) = setup.dovecot.fetch_all(customer)
+    setup.deliver(sample_mail(setup.staff, "Staff", customer, f"Re: {ack['Subject']}",
+                              "I will send you the report by Friday.", Cc=setup.support,
+                              In_Reply_To=ack["Message-ID"]), sender=setup.staff)
+    daemon.run_once()
+    clock.advance(timedelta(hours=1))
+    setup.deliver(note(setup, number, "Sent by post instead.\n#done\n#resolve"), sender=setup.staff)
+    daemon.run_once()
+    detail = case_detail(daemon, number)
+    assert [p["state"] for p in detail["promises"] if p["owner"] == setup.staff] == ["kept"]
+    assert detail["status"] == "resolved"
+
+
+def test_forged_note_does_nothing(tmp_path, dovecot, smtp_hub, mailboxes):
+    setup = make_setup(tmp_path, dovecot, smtp_hub, mailboxes)
+    text = setup.config_path.read_text()
+    setup.config_path.write_text(text.replace("  holidays: {country: DE, subdivision: BE}\n",
+                                              "  holidays: {country: DE, subdivision: BE}\n"
+                                              "  trusted_authserv_ids: [mx.example.com]\n"))
+    daemon = Daemon(setup.config_path, setup.database_url, clock=FrozenClock(MONDAY_10))
+    daemon.prepare()
+    daemon.run_once()
+    customer = mailboxes("customer")
+    setup.deliver(setup.customer_mail(customer, "Account"), sender=customer)
+    daemon.run_once()
+    number = cases(daemon)[0]["number"]
+    setup.deliver(note(setup, number, "#resolve\n#priority low"), sender=setup.staff)
+    daemon.run_once()
+    detail = case_detail(daemon, number)
+    assert detail["status"] == "waiting_on_us" and detail["priority"] == "normal"
