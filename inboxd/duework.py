@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 import structlog
@@ -39,6 +39,7 @@ def run_due_work(store: repo.Store, runtime: Callable[[], Runtime], clock: Clock
     """Handle every item that is due now; return how many were handled. Wakes the outbox via the result."""
     now = clock.now()
     with store.begin() as conn:
+        ensure_digest(conn, runtime(), now)
         items = repo.claim_due(conn, now, WORKER, limit)
     handled = 0
     for row in items:
@@ -52,9 +53,67 @@ def run_due_work(store: repo.Store, runtime: Callable[[], Runtime], clock: Clock
     return handled
 
 
+def ensure_digest(conn: Connection, rt: Runtime, now: datetime) -> None:
+    """Keep the next daily digest scheduled (one row per day, whatever the number of daemons)."""
+    at = f.next_digest_at(now, rt.config.reminders.digest_time, rt.calendar.is_business_day, rt.calendar.tz)
+    repo.schedule(conn, key=f"digest:{at.date().isoformat()}", kind="digest", case_id=None, due_at=at,
+                  payload={}, now=now)
+
+
+def _send_digests(conn: Connection, rt: Runtime, item_key: str, now: datetime) -> int:
+    cal = rt.calendar
+    today = now.astimezone(cal.tz).date()
+    end_of_today = datetime.combine(today, time.max, tzinfo=cal.tz)
+    next_business_close = cal.close_of_business(cal.nth_business_day(today, 1))
+    token_format = rt.config.cases.subject_token
+    sent = 0
+    for member in rt.config.team.staff:
+        if today in member.absent_dates:
+            continue
+        lead = member.role == "lead"
+        commitments = [f.DigestLine(format_token(token_format, r["number"]), r["subject"], r["customer"],
+                                    _due_phrase(r["due_at"], now, cal.tz), r["text"])
+                       for r in repo.digest_commitments(conn, member.email, end_of_today)]
+        waiting = [f.DigestLine(format_token(token_format, r["number"]), r["subject"], r["customer"],
+                                f"waiting {_waited(r['last_activity_at'], now, rt)}")
+                   for r in repo.digest_waiting(conn, member.email, include_unassigned=lead)]
+        at_risk = [f.DigestLine(format_token(token_format, r["number"]), r["subject"], r["customer"],
+                                _due_phrase(r["due_at"], now, cal.tz))
+                   for r in repo.digest_team_promises(conn, next_business_close)] if lead else []
+        digest = f.build_digest(member.email, commitments=commitments, waiting=waiting, at_risk=at_risk)
+        if digest is None:
+            continue
+        counts = ", ".join(part for part in (
+            f"{len(digest.commitments)} promise(s) due" if digest.commitments else "",
+            f"{len(digest.waiting)} case(s) waiting" if digest.waiting else "",
+            f"{len(digest.at_risk)} team promise(s) due soon" if digest.at_risk else "") if part)
+        queued = queue_template_mail(
+            conn, rt, rt.config.mailboxes[0], key=f"{item_key}:{member.email}", kind="digest", to=[member.email],
+            template="digest", language="en", now=now, case_id=None, from_name=f"inboxd ({rt.config.team.name})",
+            context={"commitments": digest.commitments, "waiting": digest.waiting, "at_risk": digest.at_risk,
+                     "counts": counts})
+        sent += queued is not None
+    return sent
+
+
+def _due_phrase(due: datetime, now: datetime, tz: Any) -> str:
+    if due < now:
+        return f"overdue since {due.astimezone(tz):%a %d %b %H:%M}"
+    return f"due {phrase_due(due, now, tz).removeprefix('by ')}"
+
+
+def _waited(since: datetime, now: datetime, rt: Runtime) -> str:
+    hours = rt.calendar.business_time_between(since, now).total_seconds() / 3600
+    return f"{hours:.0f} business hours" if hours < 16 else f"{hours / 8:.0f} business days"
+
+
 def _handle(conn: Connection, rt: Runtime, row: dict[str, Any], now: datetime) -> bool:
     item = f.DueItem(id=row["id"], key=row["key"] or str(row["id"]), kind=row["kind"],
                      case_number=None, due_at=row["due_at"], payload=row["payload"] or {})
+    if item.kind == "digest":
+        count = _send_digests(conn, rt, item.key, now)
+        repo.add_event(conn, "digest.sent", now, data={"digests": count})
+        return repo.finish_scheduled(conn, item.id, now)
     case_id = row["case_id"]
     number = repo.case_number_of(conn, case_id) if case_id is not None else None
     case = repo.case_state(conn, number) if number is not None else None

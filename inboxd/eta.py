@@ -698,36 +698,32 @@ def _measure(now: float, queue: QueueSnapshot, history: PaceHistory, coverage: C
     opens: list[float] = []
     answers: list[float] = []
     initial = 0
-    arrived = [0] * len(PRIORITIES)
-    last_hour = [0] * len(PRIORITIES)
+    arrivals_seen: list[tuple[float, int]] = []
     for answered, opened, rank in rows:
         answers.append(answered)
         if opened < since:
             initial += 1
         else:
             opens.append(opened)
-            arrived[rank] += 1
-            last_hour[rank] += opened >= now - _HOUR
+            arrivals_seen.append((opened, rank))
     for case in queue.cases:
         opened = _ts(case.opened_at)
         if opened > now:
             continue
-        rank = _rank(case.priority)
         if opened < since:
             initial += 1
         else:
             opens.append(opened)
-            arrived[rank] += 1
-            last_hour[rank] += opened >= now - _HOUR
+            arrivals_seen.append((opened, _rank(case.priority)))
     opens.sort()
     answers.sort()
     # Before the first case inboxd saw, it saw nothing: a young installation must not count the days
     # before it as days without arrivals.
     observed_from = max(since, min(opens[0] if opens else now, answers[0] if answers else now))
-    span_hours = max((now - observed_from) / _HOUR, 1.0)
-    arrivals = tuple(count / span_hours for count in arrived)
-    # Arrivals in the last hour far beyond the usual rate (well outside Poisson noise) are a surge.
-    surge = tuple(max(0.0, count - 2.0 * rate - 2.0 * math.sqrt(rate) - 2.0)
+    arrivals, last_hour = _arrival_rates(now, observed_from, arrivals_seen)
+    # Arrivals in the last hour far beyond the usual rate (well outside Poisson noise) are a surge; half
+    # as many again are expected (a surge seen for an hour has, on average, some way still to go).
+    surge = tuple(0.5 * max(0.0, count - 2.0 * rate - 2.0 * math.sqrt(rate) - 2.0)
                   for count, rate in zip(last_hour, arrivals, strict=True))
 
     # Sweep the window: between consecutive changes, cases waiting and people on shift are constant.
@@ -781,6 +777,40 @@ def _measure(now: float, queue: QueueSnapshot, history: PaceHistory, coverage: C
     average_waiting = waiting_time / max(now - since, 1.0)
     return _Measured(steady=steady, recent=recent, evidence=steady_hours, arrivals=arrivals,
                      waiting=average_waiting, surge=surge)
+
+
+def _arrival_rates(now: float, observed_from: float,
+                   arrivals: Sequence[tuple[float, int]]) -> tuple[tuple[float, ...], list[int]]:
+    """Arrivals per calendar hour by priority rank, robust to bursts, and the counts of the last hour.
+
+    Each whole day back from ``now`` is counted; a day far above the median day (an outage) counts as
+    twice the median plus a little, so that one burst does not make every later prediction expect
+    bursts. The surge term (:attr:`PaceModel.surge`) deals with a burst while it lasts.
+    """
+    days = int((now - observed_from) // 86400.0)
+    counts = [[0] * max(days, 1) for _ in PRIORITIES]
+    last_hour = [0] * len(PRIORITIES)
+    for opened, rank in arrivals:
+        age = now - opened
+        if age <= _HOUR:
+            last_hour[rank] += 1
+        if days >= 1:
+            day = int(age // 86400.0)
+            if day < days:
+                counts[rank][day] += 1
+    if days < 1:
+        span_hours = max((now - observed_from) / _HOUR, 1.0)
+        total = [0] * len(PRIORITIES)
+        for _opened, rank in arrivals:
+            total[rank] += 1
+        return tuple(count / span_hours for count in total), last_hour
+    rates: list[float] = []
+    for per_day in counts:
+        ordered = sorted(per_day)
+        median = ordered[len(ordered) // 2]
+        cap = 2.0 * median + 3.0
+        rates.append(sum(min(count, cap) for count in per_day) / (24.0 * days))
+    return tuple(rates), last_hour
 
 
 @functools.lru_cache(maxsize=4096)

@@ -9,9 +9,9 @@ This module decides; ``inboxd.duework`` applies.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from inboxd.cases import CaseState
@@ -120,3 +120,47 @@ def decide_due(item: DueItem, case: CaseState | None, promise: PromiseView | Non
 def staff_message_keeps(promise: PromiseView, message_at: datetime) -> bool:
     """A staff message the customer sees keeps every commitment on the case made before it."""
     return promise.state == "open" and promise.owner != "team" and promise.made_at < message_at
+
+
+# -- the daily digest -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DigestLine:
+    token: str
+    subject: str
+    customer: str
+    detail: str  # "due today 14:00", "overdue since Mon 17:00", "waiting 2 business days"
+    text: str = ""  # the promise in the staff member's own words
+
+
+@dataclass(frozen=True)
+class Digest:
+    to: str
+    commitments: tuple[DigestLine, ...]
+    waiting: tuple[DigestLine, ...]
+    at_risk: tuple[DigestLine, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.commitments or self.waiting or self.at_risk)
+
+
+def next_digest_at(now: datetime, digest_time: time, is_business_day: Callable[[date], bool],
+                   tz: tzinfo) -> datetime:
+    """The next digest instant: ``digest_time`` on a business day, today if it has not passed yet."""
+    local = now.astimezone(tz)
+    day = local.date()
+    for _ in range(370):
+        at = datetime.combine(day, digest_time, tzinfo=tz)
+        if is_business_day(day) and at > now:
+            return at
+        day += timedelta(days=1)
+    raise ValueError("no business day within a year")
+
+
+def build_digest(to: str, *, commitments: Sequence[DigestLine], waiting: Sequence[DigestLine],
+                 at_risk: Sequence[DigestLine], limit: int = 10) -> Digest | None:
+    """One staff member's digest, or None when there is nothing to say."""
+    digest = Digest(to, tuple(commitments[:limit]), tuple(waiting[:limit]), tuple(at_risk[:limit]))
+    return None if digest.empty else digest

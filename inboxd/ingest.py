@@ -19,7 +19,6 @@ from sqlalchemy import Connection
 from inboxd import decide as d
 from inboxd.clock import Clock
 from inboxd.commitments import extract_commitments, resolve_when
-from inboxd.notes import NoteCommand, NoteError, parse_note
 from inboxd.config import MailboxConfig
 from inboxd.errors import TransientError
 from inboxd.eta import Estimate, fallback_estimate
@@ -31,6 +30,7 @@ from inboxd.mail.parse import ParsedMessage, parse_message
 from inboxd.mail.reply import reply_text
 from inboxd.mail.threading import ThreadingPolicy, ThreadMatch, format_token, normalize_subject, thread_message
 from inboxd.mailer import queue_template_mail, staff_recipients
+from inboxd.notes import NoteCommand, NoteError, parse_note
 from inboxd.rules import apply_rules
 from inboxd.runtime import Runtime
 from inboxd.store import repo

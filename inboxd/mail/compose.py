@@ -12,12 +12,12 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
 from datetime import datetime
 from email.charset import QP, Charset
 from email.header import Header
 from email.message import Message
 from email.utils import format_datetime, formataddr
+from typing import cast
 
 _UNSAFE = re.compile(r"[\r\n\x00]")
 

@@ -310,6 +310,39 @@ def settle_promise(conn: Connection, promise_id: int, state: str, now: datetime)
     return bool(result.rowcount)
 
 
+def digest_commitments(conn: Connection, owner: str, until: datetime) -> list[dict[str, Any]]:
+    """A staff member's open commitments due before ``until`` (or overdue), soonest first."""
+    rows = conn.execute(
+        select(cases.c.number, cases.c.subject, cases.c.customer, promises.c.due_at, promises.c.text)
+        .select_from(promises.join(cases, promises.c.case_id == cases.c.id))
+        .where(promises.c.owner == owner, promises.c.state == "open", promises.c.due_at <= until)
+        .order_by(promises.c.due_at).limit(50))
+    return [dict(r._mapping) for r in rows]
+
+
+def digest_waiting(conn: Connection, assignee: str | None, include_unassigned: bool,
+                   limit: int = 10) -> list[dict[str, Any]]:
+    """Cases waiting on us longest: those assigned to someone (and, for leads, the unassigned ones)."""
+    who = [cases.c.assignee == assignee] if assignee else []
+    if include_unassigned:
+        who.append(cases.c.assignee.is_(None))
+    if not who:
+        return []
+    rows = conn.execute(select(cases.c.number, cases.c.subject, cases.c.customer, cases.c.last_activity_at)
+                        .where(cases.c.status == "waiting_on_us", or_(*who))
+                        .order_by(cases.c.last_activity_at).limit(limit))
+    return [dict(r._mapping) for r in rows]
+
+
+def digest_team_promises(conn: Connection, until: datetime, limit: int = 20) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(cases.c.number, cases.c.subject, cases.c.customer, promises.c.due_at)
+        .select_from(promises.join(cases, promises.c.case_id == cases.c.id))
+        .where(promises.c.owner == "team", promises.c.state == "open", promises.c.due_at <= until)
+        .order_by(promises.c.due_at).limit(limit))
+    return [dict(r._mapping) for r in rows]
+
+
 # -- scheduled work ------------------------------------------------------------------------------
 
 SCHEDULE_LEASE = timedelta(minutes=5)

@@ -102,3 +102,21 @@ def test_missed_commitment_escalates_to_the_lead_at_its_due_time(flow):
     clock.advance(timedelta(hours=1))
     restarted().run_once()
     assert len(staff_mail(setup, "Missed")) == 1
+
+
+def test_morning_digest_lists_what_is_due_and_is_sent_once(flow):
+    setup, clock, restarted, customer = flow
+    clock.set(datetime(2026, 11, 24, 7, 29, tzinfo=UTC))
+    restarted().run_once()
+    assert staff_mail(setup, "Your support day") == []
+    clock.set(datetime(2026, 11, 24, 7, 30, tzinfo=UTC))  # 08:30 Berlin, a business day
+    restarted().run_once()
+    (digest,) = staff_mail(setup, "Your support day")
+    body = digest.get_content()
+    assert "I'll call you tomorrow at 2pm" in body and "due today" in body
+    restarted().run_once()
+    assert len(staff_mail(setup, "Your support day")) == 1
+    # Saturday: no digest at all; Monday brings the next one (the commitment is overdue by then).
+    clock.set(datetime(2026, 11, 28, 7, 30, tzinfo=UTC))
+    restarted().run_once()
+    assert len(staff_mail(setup, "Your support day")) == 1
