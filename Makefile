@@ -23,6 +23,9 @@ lint: venv
 
 perf: venv dovecot  ## benchmarks: print throughput, latency and memory
 	$(BIN)/python tests/perf/bench_backlog.py
+	$(BIN)/python tests/perf/bench_parse.py
+	$(BIN)/python tests/perf/bench_classify.py
+	$(BIN)/python tests/perf/score_commitments.py
 
 venv: $(VENV)/.installed
 

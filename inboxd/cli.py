@@ -195,7 +195,6 @@ def explain_message(rt: Any, raw: bytes, conn: Any = None) -> dict[str, Any]:
 
     from inboxd.mail.classify import classify
     from inboxd.mail.parse import parse_message
-    from inboxd.mail.reply import reply_text
     from inboxd.mail.threading import ThreadingPolicy, case_number_from_subject, thread_message
     from inboxd.rules import apply_rules
 
@@ -236,7 +235,7 @@ def explain_message(rt: Any, raw: bytes, conn: Any = None) -> dict[str, Any]:
         "kind": verdict.kind, "would_acknowledge": would_ack, "reason": verdict.reason,
         "rules": list(rules.matched), "priority": rules.priority or cfg.cases.default_priority,
         "language": rules.language or cfg.cases.default_language,
-        "reply_text": getattr(msg, "reply_text", None) or reply_text(msg.text),
+        "reply_text": msg.reply_text,
         "case": case, "action": what,
     }
 

@@ -90,13 +90,13 @@ MAX_PACE_ROWS = 2000
 MAX_CALIBRATION = 300
 """The calibration looks at most at this many of the most recent promises."""
 
-NEIGHBOURS = 80
+NEIGHBOURS = 100
 """A promise's margin comes from this many recent promises whose predictions were most alike in length."""
 
 MIN_OUTCOMES = 20
 """Fewer answered promises than this and the configured fallback stands."""
 
-CONFIDENCE = 0.7
+CONFIDENCE = 0.5
 """How sure the calibration must be that its margin keeps the target share (an upper confidence bound)."""
 
 _SERVICE_CV = 1.0  # Spread of one first response's handling time relative to its mean (exponential).

@@ -27,7 +27,6 @@ from inboxd.humanize import phrase_due, phrase_in_offset
 from inboxd.mail.classify import FolderRole, classify
 from inboxd.mail.compose import OutgoingMail, compose, deterministic_message_id
 from inboxd.mail.parse import ParsedMessage, parse_message
-from inboxd.mail.reply import reply_text
 from inboxd.mail.threading import ThreadingPolicy, ThreadMatch, format_token, normalize_subject, thread_message
 from inboxd.mailer import queue_template_mail, staff_recipients
 from inboxd.notes import NoteCommand, NoteError, parse_note
@@ -114,14 +113,14 @@ class Processor:
         note_errors: tuple[NoteError, ...] = ()
         if classification.kind == "staff_note":
             staff = [(s.email, s.name or "") for s in cfg.team.staff]
-            new_words = getattr(msg, "reply_text", None) or reply_text(msg.text)
+            new_words = msg.reply_text
             reference = msg.date or now
             parsed_commands, parsed_errors = parse_note(
                 new_words, lambda text: resolve_when(text, reference, rt.calendar), staff)
             note_commands, note_errors = tuple(parsed_commands), tuple(parsed_errors)
         commitments: tuple[tuple[str, datetime], ...] = ()
         if classification.kind == "staff" and case is not None:
-            new_words = getattr(msg, "reply_text", None) or reply_text(msg.text)
+            new_words = msg.reply_text
             found = extract_commitments(new_words, msg.date or now, rt.calendar)
             commitments = tuple((c.text, c.due) for c in found)
         ctx = d.MessageContext(

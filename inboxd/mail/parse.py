@@ -3,6 +3,12 @@
 Real-world mail has broken charsets, undecodable RFC 2047 words, 8-bit headers, missing
 Message-IDs and torn MIME. Each of these degrades the result (recorded in ``defects``); none
 of them stops the mailbox. Pure: no I/O.
+
+Also handled: a declared MIME boundary the body does not use (the body's own is found), Outlook's TNEF
+(``winmail.dat``, listed as an attachment, not decoded), messages carried inside the message (listed as a
+``message/rfc822`` attachment named by their subject; their text is not the sender's and stays out of ``text``),
+header fields of a megabyte or header blocks of tens of thousands of fields (cut before the standard library,
+which is quadratic on them, sees them), nesting deeper than the parser's recursion (the headers are kept).
 """
 
 from __future__ import annotations
@@ -112,7 +118,7 @@ def parse_message(raw: bytes, *, max_bytes: int = DEFAULT_MAX_PARSE_BYTES) -> Pa
         return ParsedMessage(
             message_id=f"{hashlib.sha256(raw).hexdigest()[:32]}@generated.inboxd.invalid",
             content_hash=content_hash(raw), size=len(raw), from_addr="", from_name="",
-            defects=(f"unparseable: {exc!r}",), truncated=True,
+            defects=(f"unparseable: {exc!r}",),
         )
 
 
@@ -120,6 +126,7 @@ def _parse(raw: bytes, max_bytes: int) -> ParsedMessage:
     defects: list[str] = []
     body_hash = content_hash(raw)
     truncated = len(raw) > max_bytes
+    body_parsed = not truncated
     source = raw
     if truncated:
         # Only the header block is parsed for an oversized message; it is still recorded and threaded.
@@ -143,7 +150,7 @@ def _parse(raw: bytes, max_bytes: int) -> ParsedMessage:
             msg = email.message_from_bytes(source[:end] if end >= 0 else b"", policy=email.policy.compat32)
         except Exception:  # noqa: BLE001
             msg = email.message_from_bytes(b"", policy=email.policy.compat32)
-        truncated = True
+        body_parsed = False
     headers = _decoded_headers(msg, defects)
 
     def first(name: str) -> str:
@@ -159,10 +166,10 @@ def _parse(raw: bytes, max_bytes: int) -> ParsedMessage:
     return_path: str | None = None
     if any(k.lower() == "return-path" for k, _ in headers):
         return_path = parseaddr(return_path_raw)[1].strip().lower() if return_path_raw.strip() != "<>" else ""
-    body = _Body() if truncated else _body(msg, source, defects)
-    embedded = () if truncated else _embedded_message_ids(msg)
+    body = _body(msg, source, defects) if body_parsed else _Body()
+    embedded = _embedded_message_ids(msg) if body_parsed else ()
     try:
-        new_words = reply_text_html(body.html) if body.html_only else reply_text(body.text)
+        new_words = reply_text_html(body.html, text=body.text) if body.html_only else reply_text(body.text)
     except Exception as exc:  # noqa: BLE001 - the full text is still there for staff to read
         defects.append(f"reply text not extracted: {exc!r}")
         new_words = body.text

@@ -290,11 +290,22 @@ _HTML_CUT_FROM = (
 )
 
 
-def reply_text_html(html: str) -> str:
-    """The new words of an HTML-only message: quotes found in the markup, then the text rules as in ``reply_text``."""
+# Every expression above needs one of these in the markup; without any, there is nothing to remove.
+_HTML_MARKERS = ("blockquote", "gmail_quote", "moz-cite-prefix", "yahoo_quoted", "appendonsend", "divrplyfwdmsg",
+                 "mail-editor-reference-message-container", "zwchr", "stopspelling", "border-top")
+
+
+def reply_text_html(html: str, *, text: str | None = None) -> str:
+    """The new words of an HTML-only message: quotes found in the markup, then the text rules as in ``reply_text``.
+
+    ``text``: ``html_to_text(html)``, when the caller has it already (the parser does), to save converting twice.
+    """
+    lowered = html.lower()
+    if not any(marker in lowered for marker in _HTML_MARKERS):
+        return reply_text(html_to_text(html) if text is None else text)
     new = reply_text(html_to_text(html, remove=_HTML_REMOVE, cut_from=_HTML_CUT_FROM))
     if new:
         return new
     # Nothing left outside the quotes: either a reply with no words of its own, which the text rules also find
     # empty (they stop at the attribution), or a forward without comment, whose content they keep.
-    return reply_text(html_to_text(html))
+    return reply_text(html_to_text(html) if text is None else text)
