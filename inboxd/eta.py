@@ -43,6 +43,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from inboxd.calendar import BusinessCalendar, WeeklyHours
 from inboxd.durations import Duration
@@ -90,13 +91,13 @@ MAX_PACE_ROWS = 2000
 MAX_CALIBRATION = 300
 """The calibration looks at most at this many of the most recent promises."""
 
-NEIGHBOURS = 100
+NEIGHBOURS = 150
 """A promise's margin comes from this many recent promises whose predictions were most alike in length."""
 
 MIN_OUTCOMES = 20
 """Fewer answered promises than this and the configured fallback stands."""
 
-CONFIDENCE = 0.5
+CONFIDENCE = 0.6
 """How sure the calibration must be that its margin keeps the target share (an upper confidence bound)."""
 
 _SERVICE_CV = 1.0  # Spread of one first response's handling time relative to its mean (exponential).
@@ -109,7 +110,8 @@ _SHORT_TAU = timedelta(days=1.5).total_seconds()  # Recency weighting of the pac
 _SHORT_PRIOR_HOURS = 4.0  # The recent pace leans on the steady one until it has this much evidence.
 _MAX_PREEMPTION = 0.6  # Higher-priority arrivals take at most this share of the capacity in a prediction.
 _CAPACITY_SPAN = timedelta(days=28).total_seconds()  # The span over which capacity on offer is averaged.
-_HORIZON = timedelta(days=400).total_seconds()  # A walk through coverage gives up after this long.
+_HORIZON = timedelta(days=90).total_seconds()  # A walk through coverage gives up after this long.
+_WEEK_HOURS = 168
 _LAST_HOUR = timedelta(hours=1)
 _HOUR = 3600.0
 _ZERO = timedelta(0)
@@ -458,30 +460,38 @@ class PaceModel:
     pace_steady: float
     pace_recent: float
     evidence_hours: float  # staffed busy hours behind the steady pace (recency-weighted)
-    arrivals_per_hour: tuple[float, ...]  # by priority rank, per calendar hour
+    arrivals_per_hour: tuple[float, ...]  # by priority rank, per calendar hour (robust average)
+    profile: tuple[float, ...]  # all arrivals per hour, by local hour of the week (Monday 00:00 = 0)
     typical_waiting: float  # average number of cases waiting over the window
-    errors: tuple[_Error, ...]  # recent prediction errors, by predicted length
+    errors: tuple[tuple[_Error, ...], ...]  # recent prediction errors by priority rank, then all; by length
     outcomes: int  # answered promises behind the calibration
     target_kept_rate: float
     recent_kept: float | None  # kept share of recent promises whose outcome is known
     typical_promise_bh: float | None  # median length of recent promises, business hours
     surge: tuple[float, ...]  # by priority rank: arrivals in the last hour beyond what is usual
     capacity_per_hour: float  # first responses per calendar hour the coming weeks' coverage allows
-    _margins: dict[int, float | None] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _margins: dict[tuple[int, int], float | None] = field(default_factory=dict, init=False, repr=False,
+                                                          compare=False)
 
-    def margin(self, predicted_bh: float) -> float | None:
+    def margin(self, predicted_bh: float, priority: str = "normal") -> float | None:
         """The calibrated margin, in spreads, for a prediction of ``predicted_bh``; None while outcomes are few.
 
         It is the ``target_kept_rate`` quantile (with :data:`CONFIDENCE`) of the standardised errors of the
-        :data:`NEIGHBOURS` recent promises whose predictions were most alike in length: short waits err
-        like handling times do, long ones like the pace and the queue do, and one margin for both would
-        be too wide for one and too narrow for the other.
+        :data:`NEIGHBOURS` recent promises of the same priority whose predictions were most alike in length:
+        short waits err like handling times do, long ones like the pace and the queue do, and a low-priority
+        case waits behind whatever arrives; one margin for all would be too wide for some and too narrow
+        for others. A priority with too few answered promises of its own borrows everyone's.
         """
         if self.outcomes < MIN_OUTCOMES:
             return None
-        key = round(math.log1p(max(predicted_bh, 0.0)) * 20)
+        rank = _rank(priority)
+        pool = self.errors[rank]
+        if sum(1 for error in pool if not error[2]) < 2 * MIN_OUTCOMES:
+            rank = len(PRIORITIES)
+            pool = self.errors[rank]
+        key = (rank, round(math.log1p(max(predicted_bh, 0.0)) * 20))
         if key not in self._margins:
-            self._margins[key] = _margin(self.errors, key / 20, self.target_kept_rate)
+            self._margins[key] = _margin(pool, key[1] / 20, self.target_kept_rate)
         return self._margins[key]
 
     # ---- predictions ----------------------------------------------------------------------
@@ -508,47 +518,51 @@ class PaceModel:
         """Predictions for cases of one priority, ``aheads`` ascending: one walk through coverage.
 
         A case is picked once the capacity since ``now`` has absorbed the cases ahead plus the cases of
-        higher priority arriving meanwhile, and answered once someone has had one handling time on it.
+        higher priority arriving meanwhile (at the rates of each hour of the week), and answered once
+        someone has had one handling time on it.
         """
         start = _ts(now)
         pace = self.pace / _HOUR  # per staffed second
         rank = _rank(priority)
-        # Higher-priority requests arriving meanwhile go first. In the fluid model a low-priority case would
-        # never be answered if they used all capacity; measured rates that high come from bursts, so they
-        # are capped at a share of the capacity on offer over the coming weeks.
-        preempt = min(sum(self.arrivals_per_hour[:rank]), _MAX_PREEMPTION * self.capacity_per_hour) / _HOUR
+        share = sum(self.arrivals_per_hour[:rank]) / max(sum(self.arrivals_per_hour), 1e-9)
+        # In the fluid model a low-priority case would never be answered if higher priorities used all the
+        # capacity; measured rates that high come from bursts, so they are capped at a share of it.
+        expected = share * sum(self.profile) / len(self.profile)
+        if expected > _MAX_PREEMPTION * self.capacity_per_hour:
+            share *= _MAX_PREEMPTION * self.capacity_per_hour / expected
+        preempting = [share * rate / _HOUR for rate in self.profile]  # per second, by hour of the week
         single = 1.0 / pace  # one handling time, in covered seconds
-        # A surge of higher-priority requests (an outage) is expected to go on about as long again.
+        # A surge of higher-priority requests (an outage) is expected to go on for a while.
         surge = sum(self.surge[:rank])
         needs = [ahead + 1.0 + surge for ahead in aheads]
         found: list[tuple[float, float, float]] = []  # (instant, capacity needed, covered seconds)
-        capacity = 0.0
-        covered = 0.0
+        capacity = arrived = covered = 0.0
         index = 0
         single_at: float | None = None
-        for opens, closes, people in self.coverage.stretches(start):
+        for opens, closes, people, hour in self._pieces(start):
             if index >= len(needs) and single_at is not None:
                 break
             rate = pace * people
-            # Higher-priority cases keep arriving, also while nobody works.
-            arrived = preempt * (opens - start)
+            preempt = preempting[hour]
             length = closes - opens
-            if single_at is None and covered + length >= single:
+            if people and single_at is None and covered + length >= single:
                 single_at = opens + (single - covered)
             while index < len(needs):
-                need_at_open = needs[index] + arrived
-                if capacity >= need_at_open:
+                need = needs[index] + arrived
+                if capacity >= need:
                     at = opens
                 elif rate > preempt:
-                    at = opens + (need_at_open - capacity) / (rate - preempt)
+                    at = opens + (need - capacity) / (rate - preempt)
                     if at > closes:
                         break
                 else:
                     break
-                found.append((at, needs[index] + preempt * (at - start), covered + (at - opens)))
+                found.append((at, need + preempt * (at - opens), covered + (at - opens if people else 0.0)))
                 index += 1
             capacity += rate * length
-            covered += length
+            arrived += preempt * length
+            if people:
+                covered += length
         horizon = start + _HORIZON
         while len(found) < len(needs):
             found.append((horizon, needs[len(found)], max(covered, 1.0)))
@@ -566,6 +580,35 @@ class PaceModel:
             predictions.append(Prediction(at=moment, bh=hours, spread_bh=spread, ahead=ahead))
         return predictions
 
+    def _pieces(self, start: float) -> Iterator[tuple[float, float, int, int]]:
+        """Time from ``start`` in pieces ``(from, to, people on shift, hour of the week)``, at most an hour each.
+
+        Hours are counted on from the local hour of ``start`` (a DST change shifts them by one hour, which
+        a rate profile does not notice).
+        """
+        stretches = self.coverage.stretches(start, start + _HORIZON)
+        current = next(stretches, None)
+        local = datetime.fromtimestamp(start, self.calendar.tz)
+        hour = local.weekday() * 24 + local.hour
+        t = start
+        limit = start + _HORIZON
+        while t < limit:
+            hour_end = (math.floor(t / _HOUR) + 1) * _HOUR
+            while t < hour_end:
+                while current is not None and current[1] <= t:
+                    current = next(stretches, None)
+                if current is None or current[0] >= hour_end:
+                    yield t, hour_end, 0, hour
+                    t = hour_end
+                elif current[0] > t:
+                    yield t, current[0], 0, hour
+                    t = current[0]
+                else:
+                    end = min(current[1], hour_end)
+                    yield t, end, current[2], hour
+                    t = end
+            hour = (hour + 1) % _WEEK_HOURS
+
     # ---- promises -------------------------------------------------------------------------
 
     def estimate(self, now: datetime, priority: str, queue: QueueSnapshot, *, number: int | None = None) -> Estimate:
@@ -582,7 +625,7 @@ class PaceModel:
                 revision: bool = False) -> Estimate:
         """Turn a prediction into a promise: calibrated margin, kept clear of an immediate delay notice, rounded."""
         lead_floor = _after(prediction.at, self.config.delay_notice_before, self.calendar)
-        margin = self.margin(prediction.bh)
+        margin = self.margin(prediction.bh, priority)
         if margin is None:
             # Too few outcomes to calibrate: the configured fallback, never shorter than a wide margin.
             fallback = fallback_estimate(now, priority, self.config.fallback, self.calendar).due
@@ -659,7 +702,8 @@ def fit(now: datetime, queue: QueueSnapshot, history: PaceHistory, calibration: 
     return PaceModel(now=now, calendar=calendar, coverage=coverage, config=config,
                      pace=min(measured.steady, measured.recent), pace_steady=measured.steady,
                      pace_recent=measured.recent, evidence_hours=measured.evidence,
-                     arrivals_per_hour=measured.arrivals, typical_waiting=measured.waiting, errors=errors,
+                     arrivals_per_hour=measured.arrivals, profile=measured.profile,
+                     typical_waiting=measured.waiting, errors=errors,
                      outcomes=outcomes, target_kept_rate=config.target_kept_rate, recent_kept=recent_kept,
                      typical_promise_bh=typical, surge=measured.surge,
                      capacity_per_hour=_capacity(now_ts, coverage, min(measured.steady, measured.recent)))
@@ -677,6 +721,7 @@ class _Measured:
     recent: float
     evidence: float
     arrivals: tuple[float, ...]
+    profile: tuple[float, ...]
     waiting: float
     surge: tuple[float, ...]
 
@@ -775,8 +820,54 @@ def _measure(now: float, queue: QueueSnapshot, history: PaceHistory, coverage: C
     steady = (done_steady + _PRIOR_PACE * _PRIOR_HOURS) / (steady_hours + _PRIOR_HOURS)
     recent = (done_recent + steady * _SHORT_PRIOR_HOURS) / (recent_hours + _SHORT_PRIOR_HOURS)
     average_waiting = waiting_time / max(now - since, 1.0)
-    return _Measured(steady=steady, recent=recent, evidence=steady_hours, arrivals=arrivals,
+    profile = _arrival_profile(now, observed_from, opens, coverage.calendar.tz)
+    return _Measured(steady=steady, recent=recent, evidence=steady_hours, arrivals=arrivals, profile=profile,
                      waiting=average_waiting, surge=surge)
+
+
+def _arrival_profile(now: float, observed_from: float, opens: Sequence[float], tz: ZoneInfo) -> tuple[float, ...]:
+    """All arrivals per hour for each local hour of the week (Monday 00:00 = 0), robust to bursts.
+
+    Two views are blended: each hour of the week on its own (Monday mornings are not Tuesday mornings)
+    and each hour of the day on working days or weekend days (more samples, so less noise); the first
+    weighs more the more weeks have been seen. In both, an hour far above its usual count (an outage)
+    counts as twice the usual plus a little. Without any history the profile is flat at zero.
+    """
+    first = math.floor(observed_from / _HOUR) * _HOUR
+    hours = max(int((now - first) // _HOUR), 0)
+    if hours < 1 or not opens:
+        return (0.0,) * _WEEK_HOURS
+    local = datetime.fromtimestamp(first, tz)
+    first_hour = local.weekday() * 24 + local.hour
+    # Counts per elapsed hour since ``first``: the hour of the week follows from the offset.
+    per_hour = [0] * hours
+    for opened in opens:
+        offset = int((opened - first) // _HOUR)
+        if 0 <= offset < hours:
+            per_hour[offset] += 1
+    by_week_hour: list[list[int]] = [[] for _ in range(_WEEK_HOURS)]
+    by_day_hour: list[list[int]] = [[] for _ in range(48)]  # working days 0-23, weekend days 24-47
+    for offset, count in enumerate(per_hour):
+        week_hour = (first_hour + offset) % _WEEK_HOURS
+        by_week_hour[week_hour].append(count)
+        by_day_hour[(24 if week_hour >= 120 else 0) + week_hour % 24].append(count)
+    weeks = hours / _WEEK_HOURS
+    weight = weeks / (weeks + 2.0)
+    day_rates = [_robust_mean(samples) for samples in by_day_hour]
+    profile: list[float] = []
+    for week_hour, samples in enumerate(by_week_hour):
+        day_rate = day_rates[(24 if week_hour >= 120 else 0) + week_hour % 24]
+        profile.append(weight * _robust_mean(samples) + (1.0 - weight) * day_rate if samples else day_rate)
+    return tuple(profile)
+
+
+def _robust_mean(samples: Sequence[int]) -> float:
+    """The mean of counts, each capped at twice the median plus three (one outage is not the rule)."""
+    if not samples:
+        return 0.0
+    ordered = sorted(samples)
+    cap = 2.0 * ordered[len(ordered) // 2] + 3.0
+    return sum(min(count, cap) for count in samples) / len(samples)
 
 
 def _arrival_rates(now: float, observed_from: float,
@@ -832,8 +923,9 @@ _Error = tuple[float, float, bool]
 
 
 def _calibrate(now: float, records: Sequence[PromiseRecord],
-               calendar: BusinessCalendar) -> tuple[tuple[_Error, ...], int, float | None, float | None]:
-    """(errors sorted by predicted length, answered promises, recent kept share, median promise length in bh).
+               calendar: BusinessCalendar) -> tuple[tuple[tuple[_Error, ...], ...], int, float | None, float | None]:
+    """(errors by priority rank and then all, each sorted by predicted length; answered promises; recent kept
+    share; median promise length in bh).
 
     Every recent promise with a prediction counts. One still unanswered counts as *censored* at the wait so
     far: its error is at least that. Leaving unanswered promises out would keep the fast answers and drop
@@ -843,10 +935,10 @@ def _calibrate(now: float, records: Sequence[PromiseRecord],
     usable.sort(key=lambda record: record.made_at, reverse=True)
     usable = usable[:MAX_CALIBRATION]
     if not usable:
-        return (), 0, None, None
+        return tuple(() for _ in range(len(PRIORITIES) + 1)), 0, None, None
     earliest = min(_ts(record.made_at) for record in usable)
     index = BusinessTimeIndex(calendar, earliest, now)
-    errors: list[_Error] = []
+    errors: list[list[_Error]] = [[] for _ in range(len(PRIORITIES) + 1)]
     answered_count = 0
     settled = kept = 0
     lengths: list[float] = []
@@ -866,12 +958,12 @@ def _calibrate(now: float, records: Sequence[PromiseRecord],
         answered_count += answered is not None
         actual = index.hours(made, answered if answered is not None else now)
         spread = max(record.spread_bh, _MIN_SPREAD_BH)
-        errors.append((math.log1p(max(record.predicted_bh, 0.0)), (actual - record.predicted_bh) / spread,
-                       answered is None))
-    errors.sort()
+        error = (math.log1p(max(record.predicted_bh, 0.0)), (actual - record.predicted_bh) / spread, answered is None)
+        errors[_rank(record.priority)].append(error)
+        errors[-1].append(error)
     lengths.sort()
     typical = lengths[len(lengths) // 2] if lengths else None
-    return tuple(errors), answered_count, (kept / settled if settled else None), typical
+    return tuple(tuple(sorted(pool)) for pool in errors), answered_count, (kept / settled if settled else None), typical
 
 
 def _margin(errors: Sequence[_Error], position: float, target: float) -> float | None:
