@@ -85,6 +85,19 @@ class RejectNote:
 
 
 @dataclass(frozen=True)
+class RecordFeedback:
+    """The customer answered our feedback question with a score; the rest of their words go to staff."""
+
+    score: int
+    rest: str
+
+
+@dataclass(frozen=True)
+class OptOut:
+    """The customer asked for no more proactive mail on this case."""
+
+
+@dataclass(frozen=True)
 class HoldAck:
     """A loop guard held an acknowledgement back; staff are told once."""
 
@@ -116,7 +129,8 @@ class Note:
 
 
 Action = (OpenCase | JoinCase | Acknowledge | SetStatus | MarkFirstResponse | KeepTeamPromises | HoldAck
-          | MarkUnreachable | ClearBounced | RecordCommitment | ApplyNote | RejectNote | Note)
+          | MarkUnreachable | ClearBounced | RecordCommitment | ApplyNote | RejectNote | RecordFeedback | OptOut
+          | Note)
 
 
 @dataclass(frozen=True)
@@ -153,6 +167,8 @@ class MessageContext:
     commitments: tuple[tuple[str, datetime], ...] = ()  # (sentence, due) a staff reply promises
     note_commands: tuple[NoteCommand, ...] = ()  # command lines of a staff note, all understood …
     note_errors: tuple[NoteError, ...] = ()  # … or the lines that were not
+    feedback: tuple[int, str] | None = None  # (score, rest) of a reply to our feedback question
+    opt_out: bool = False  # the customer asks for no more proactive mail
 
 
 def decide_message(ctx: MessageContext) -> list[Action]:
@@ -197,6 +213,13 @@ def decide_message(ctx: MessageContext) -> list[Action]:
     if ctx.sender_bounced:
         actions.append(ClearBounced(msg.from_addr))
     link_to = ctx.link_to
+    if ctx.case is not None and ctx.feedback is not None:
+        # An answer to our feedback question: recorded, and it does not reopen the case.
+        actions.append(RecordFeedback(*ctx.feedback))
+        return actions
+    if ctx.case is not None and ctx.opt_out:
+        actions.append(OptOut())
+        return actions
     if ctx.case is not None:
         if ctx.case.reopenable(ctx.now, ctx.reopen_within):
             new_status = after_customer_message(ctx.case.status)

@@ -17,8 +17,9 @@ from sqlalchemy import Connection
 
 from inboxd import followups as f
 from inboxd.clock import Clock
+from inboxd.eta import fallback_estimate
 from inboxd.humanize import phrase_due
-from inboxd.mail.threading import format_token
+from inboxd.mail.threading import format_token, stop_address
 from inboxd.mailer import queue_template_mail, staff_recipients
 from inboxd.runtime import Runtime
 from inboxd.store import repo
@@ -107,9 +108,84 @@ def _waited(since: datetime, now: datetime, rt: Runtime) -> str:
     return f"{hours:.0f} business hours" if hours < 16 else f"{hours / 8:.0f} business days"
 
 
+def _handle_customer_item(conn: Connection, rt: Runtime, item: f.DueItem, case_id: int | None,
+                          now: datetime) -> bool:
+    """Updates while a case waits on us; nudges and auto-resolve while it waits on the customer."""
+    row = repo.case_row(conn, case_id) if case_id is not None else None
+    case = repo.case_state(conn, row["number"]) if row else None
+    if row is None or case is None or case_id is None:
+        repo.add_event(conn, f"{item.kind}.skipped", now, data={"reason": "no such case"})
+        return repo.finish_scheduled(conn, item.id, now)
+    timeline = f.CaseTimeline(
+        last_customer_at=row["last_customer_at"], last_staff_reply_at=row["last_staff_reply_at"],
+        last_heard_at=row["last_heard_at"], customer_utc_offset=row["customer_utc_offset"],
+        opted_out=bool(row["updates_opted_out"]), snoozed_until=row["snoozed_until"],
+        unreachable=repo.is_bounced(conn, row["customer"]))
+    policy = f.update_policy(rt.config)
+    cadence = policy.while_waiting_on_us
+    actions = f.decide_update(item, case, timeline, policy, now=now,
+                              next_due=lambda at: rt.calendar.add(at, cadence) if cadence else at)
+    try:
+        mailbox = rt.mailbox(row["mailbox"])
+    except LookupError:
+        mailbox = rt.config.mailboxes[0]
+    for action in actions:
+        if isinstance(action, f.Skip):
+            repo.add_event(conn, f"{item.kind}.skipped", now, case_id=case_id, data={"reason": action.reason})
+        elif isinstance(action, f.Schedule):
+            repo.schedule(conn, key=action.key, kind=action.kind, case_id=case_id, due_at=action.due_at,
+                          payload=action.payload, now=now)
+        elif isinstance(action, f.SetCaseStatus):
+            repo.update_case(conn, case.number, status=action.status,
+                             resolved_at=now if action.status == "resolved" else None)
+            repo.add_event(conn, "case.status", now, case_id=case_id, data={"status": action.status, "by": item.kind})
+        elif isinstance(action, f.CustomerMail):
+            _queue_customer_mail(conn, rt, mailbox, row, case_id, action, now)
+    return repo.finish_scheduled(conn, item.id, now)
+
+
+def _queue_customer_mail(conn: Connection, rt: Runtime, mailbox: Any, row: dict[str, Any], case_id: int,
+                         action: f.CustomerMail, now: datetime) -> None:
+    number = int(row["number"])
+    language = str(row["language"])
+    tz = rt.calendar.tz
+    context: dict[str, Any] = {
+        "case": number, "token": format_token(rt.config.cases.subject_token, number), "subject": row["subject"],
+        "customer_name": row["customer_name"] or "", "customer": row["customer"], **action.context,
+    }
+    if action.template == "update":
+        promise = repo.open_team_promise(conn, case_id)
+        reasons: tuple[str, ...] = ()
+        if promise is not None and promise["due_at"] > now:
+            due = promise["due_at"]
+        else:
+            estimate = fallback_estimate(now, str(row["priority"]), rt.config.promises.fallback, rt.calendar)
+            due, reasons = estimate.due, estimate.reasons
+        context["promise"] = {"due": due, "phrase": phrase_due(due, now, tz, language), "reason": " ".join(reasons)}
+    if action.template == "nudge":
+        resolve_after = rt.config.updates.resolve_after
+        nudge_after = rt.config.updates.nudge_customer_after
+        since = row["last_staff_reply_at"] or now
+        resolve_at = rt.calendar.add(since, resolve_after) if resolve_after else None
+        context["resolve_phrase"] = phrase_due(resolve_at, now, tz, language) if resolve_at and nudge_after else ""
+    first, last, ack = repo.thread_ids(conn, case_id)
+    customer = str(row["customer"])
+    stop = stop_address(mailbox.address, number)
+    queued = queue_template_mail(
+        conn, rt, mailbox, key=action.key, kind=action.template, to=[customer], template=action.template,
+        language=language, context=context, now=now, case_id=case_id, in_reply_to=last or ack,
+        references=[r for r in (first, ack) if r], auto_submitted="auto-generated",
+        extra_headers=(("List-Unsubscribe", f"<mailto:{stop}?subject=stop>"),))
+    if queued:
+        repo.update_case(conn, number, last_heard_at=now)
+        repo.add_event(conn, f"{action.template}.queued", now, case_id=case_id, data={"to": customer})
+
+
 def _handle(conn: Connection, rt: Runtime, row: dict[str, Any], now: datetime) -> bool:
     item = f.DueItem(id=row["id"], key=row["key"] or str(row["id"]), kind=row["kind"],
                      case_number=None, due_at=row["due_at"], payload=row["payload"] or {})
+    if item.kind in ("update", "nudge", "auto_resolve", "resolved_notice"):
+        return _handle_customer_item(conn, rt, item, row["case_id"], now)
     if item.kind == "digest":
         count = _send_digests(conn, rt, item.key, now)
         repo.add_event(conn, "digest.sent", now, data={"digests": count})

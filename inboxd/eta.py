@@ -42,6 +42,7 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from statistics import NormalDist
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -94,12 +95,19 @@ MAX_CALIBRATION = 300
 NEIGHBOURS = 150
 """A promise's margin comes from this many recent promises whose predictions were most alike in length."""
 
+KEPT_WINDOW = 60
+"""The recent kept share is measured on this many promises that fell due most recently."""
+
 MIN_OUTCOMES = 20
 """Fewer answered promises than this and the configured fallback stands."""
 
 CONFIDENCE = 0.6
 """How sure the calibration must be that its margin keeps the target share (an upper confidence bound)."""
 
+_BOOST_GAIN = 0.5  # Extra spreads per target-sized shortfall of the recent kept share…
+_MAX_BOOST = 2.0  # …up to this many.
+_RADIUS = 0.5  # Predictions within this distance in log1p(bh) count as alike for calibration.
+_PRIOR_OUTCOMES = 40.0  # The model's own spread weighs like this many answered promises.
 _SERVICE_CV = 1.0  # Spread of one first response's handling time relative to its mean (exponential).
 _DRIFT = 0.2  # Share of a prediction that the pace or staffing may be off by over its length.
 _MIN_SPREAD_BH = 0.1
@@ -466,7 +474,7 @@ class PaceModel:
     errors: tuple[tuple[_Error, ...], ...]  # recent prediction errors by priority rank, then all; by length
     outcomes: int  # answered promises behind the calibration
     target_kept_rate: float
-    recent_kept: float | None  # kept share of recent promises whose outcome is known
+    recent_kept: float | None  # kept share of the promises that fell due most recently
     typical_promise_bh: float | None  # median length of recent promises, business hours
     surge: tuple[float, ...]  # by priority rank: arrivals in the last hour beyond what is usual
     capacity_per_hour: float  # first responses per calendar hour the coming weeks' coverage allows
@@ -487,12 +495,25 @@ class PaceModel:
         rank = _rank(priority)
         pool = self.errors[rank]
         if sum(1 for error in pool if not error[2]) < 2 * MIN_OUTCOMES:
+            # Too few of this priority's own: everyone's.
             rank = len(PRIORITIES)
             pool = self.errors[rank]
         key = (rank, round(math.log1p(max(predicted_bh, 0.0)) * 20))
         if key not in self._margins:
             self._margins[key] = _margin(pool, key[1] / 20, self.target_kept_rate)
-        return self._margins[key]
+        margin = self._margins[key]
+        assert margin is not None
+        return margin + self.boost
+
+    @property
+    def boost(self) -> float:
+        """Extra margin, in spreads, while the promises that fell due lately were kept less often than the
+        target: errors measured on the past miss what has just changed (a hidden absence, a burst), and
+        the kept share of recent promises is the first to show it."""
+        if self.recent_kept is None or self.recent_kept >= self.target_kept_rate:
+            return 0.0
+        shortfall = (self.target_kept_rate - self.recent_kept) / (1.0 - self.target_kept_rate)
+        return min(_MAX_BOOST, _BOOST_GAIN * shortfall)
 
     # ---- predictions ----------------------------------------------------------------------
 
@@ -575,8 +596,12 @@ class PaceModel:
             moment = datetime.fromtimestamp(at, UTC).astimezone(tz)
             hours = self.calendar.business_time_between(now, moment).total_seconds() / _HOUR
             staffed = max(1.0, work / (pace * max(covered_until, single)))
+            # Three sources of error: the handling times of the work ahead (a sum of independent ones),
+            # how many higher-priority cases really arrive meanwhile (Poisson), and drift of the pace
+            # or the staffing over the wait (in proportion to its length).
             service = _SERVICE_CV / self.pace * math.sqrt(1.0 + work / (staffed * staffed))
-            spread = max(_MIN_SPREAD_BH, math.hypot(service, _DRIFT * hours))
+            arrivals = math.sqrt(max(work - ahead - 1.0, 0.0)) / (self.pace * staffed)
+            spread = max(_MIN_SPREAD_BH, math.sqrt(service**2 + arrivals**2 + (_DRIFT * hours) ** 2))
             predictions.append(Prediction(at=moment, bh=hours, spread_bh=spread, ahead=ahead))
         return predictions
 
@@ -700,13 +725,13 @@ def fit(now: datetime, queue: QueueSnapshot, history: PaceHistory, calibration: 
     measured = _measure(now_ts, queue, history, coverage)
     errors, outcomes, recent_kept, typical = _calibrate(now_ts, calibration, calendar)
     return PaceModel(now=now, calendar=calendar, coverage=coverage, config=config,
-                     pace=min(measured.steady, measured.recent), pace_steady=measured.steady,
+                     pace=measured.pace, pace_steady=measured.steady,
                      pace_recent=measured.recent, evidence_hours=measured.evidence,
                      arrivals_per_hour=measured.arrivals, profile=measured.profile,
                      typical_waiting=measured.waiting, errors=errors,
                      outcomes=outcomes, target_kept_rate=config.target_kept_rate, recent_kept=recent_kept,
                      typical_promise_bh=typical, surge=measured.surge,
-                     capacity_per_hour=_capacity(now_ts, coverage, min(measured.steady, measured.recent)))
+                     capacity_per_hour=_capacity(now_ts, coverage, measured.pace))
 
 
 def _capacity(now: float, coverage: Coverage, pace: float) -> float:
@@ -717,6 +742,7 @@ def _capacity(now: float, coverage: Coverage, pace: float) -> float:
 
 @dataclass(frozen=True)
 class _Measured:
+    pace: float
     steady: float
     recent: float
     evidence: float
@@ -819,9 +845,13 @@ def _measure(now: float, queue: QueueSnapshot, history: PaceHistory, coverage: C
     recent_hours = busy_recent / _HOUR
     steady = (done_steady + _PRIOR_PACE * _PRIOR_HOURS) / (steady_hours + _PRIOR_HOURS)
     recent = (done_recent + steady * _SHORT_PRIOR_HOURS) / (recent_hours + _SHORT_PRIOR_HOURS)
+    # The recent pace replaces the steady one only when it is lower by more than its own noise (two
+    # Poisson standard errors): taking the lower of two noisy numbers would make every promise long.
+    noise = 2.0 / math.sqrt(max(done_recent, 1.0))
+    pace = recent if recent < steady * (1.0 - noise) else steady
     average_waiting = waiting_time / max(now - since, 1.0)
     profile = _arrival_profile(now, observed_from, opens, coverage.calendar.tz)
-    return _Measured(steady=steady, recent=recent, evidence=steady_hours, arrivals=arrivals, profile=profile,
+    return _Measured(pace=pace, steady=steady, recent=recent, evidence=steady_hours, arrivals=arrivals, profile=profile,
                      waiting=average_waiting, surge=surge)
 
 
@@ -853,7 +883,9 @@ def _arrival_profile(now: float, observed_from: float, opens: Sequence[float], t
         by_day_hour[(24 if week_hour >= 120 else 0) + week_hour % 24].append(count)
     weeks = hours / _WEEK_HOURS
     weight = weeks / (weeks + 2.0)
-    day_rates = [_robust_mean(samples) for samples in by_day_hour]
+    # Hours of a kind not seen yet (the first weekend of a new installation) get the overall average.
+    overall = _robust_mean(per_hour)
+    day_rates = [_robust_mean(samples) if samples else overall for samples in by_day_hour]
     profile: list[float] = []
     for week_hour, samples in enumerate(by_week_hour):
         day_rate = day_rates[(24 if week_hour >= 120 else 0) + week_hour % 24]
@@ -940,7 +972,7 @@ def _calibrate(now: float, records: Sequence[PromiseRecord],
     index = BusinessTimeIndex(calendar, earliest, now)
     errors: list[list[_Error]] = [[] for _ in range(len(PRIORITIES) + 1)]
     answered_count = 0
-    settled = kept = 0
+    outcomes: list[tuple[float, bool]] = []  # (due, kept) of promises whose due time has passed
     lengths: list[float] = []
     for record in usable:
         made = _ts(record.made_at)
@@ -948,10 +980,8 @@ def _calibrate(now: float, records: Sequence[PromiseRecord],
         answered = _ts(record.first_response_at) if record.first_response_at is not None else None
         if answered is not None and answered > now:
             answered = None
-        if answered is not None or due <= now:
-            settled += 1
-            kept += answered is not None and answered <= due
         if due <= now:
+            outcomes.append((due, answered is not None and answered <= due))
             lengths.append(index.hours(made, due))
         if record.predicted_bh is None or record.spread_bh is None:
             continue
@@ -963,27 +993,39 @@ def _calibrate(now: float, records: Sequence[PromiseRecord],
         errors[-1].append(error)
     lengths.sort()
     typical = lengths[len(lengths) // 2] if lengths else None
-    return tuple(tuple(sorted(pool)) for pool in errors), answered_count, (kept / settled if settled else None), typical
+    # The kept share of the promises that fell due most recently: judged by their due time, so that early
+    # answers to promises not yet due do not flatter it.
+    outcomes.sort(reverse=True)
+    latest = outcomes[:KEPT_WINDOW]
+    recent_kept = sum(1 for _, kept in latest if kept) / len(latest) if latest else None
+    return tuple(tuple(sorted(pool)) for pool in errors), answered_count, recent_kept, typical
 
 
-def _margin(errors: Sequence[_Error], position: float, target: float) -> float | None:
-    """The calibrated margin for a prediction at ``position`` (log1p of its length) from the nearest errors."""
-    if not errors:
-        return None
-    # The NEIGHBOURS errors nearest in predicted length: a window around the position, widened greedily.
-    right = bisect.bisect_left(errors, (position, -math.inf, False))
-    left = right
-    while right - left < NEIGHBOURS and (left > 0 or right < len(errors)):
-        if left == 0 or (right < len(errors) and errors[right][0] - position <= position - errors[left - 1][0]):
-            right += 1
-        else:
-            left -= 1
-    chosen = sorted((error, censored) for _, error, censored in errors[left:right])
-    if sum(1 for _, censored in chosen if not censored) < MIN_OUTCOMES:
-        chosen = sorted((error, censored) for _, error, censored in errors)
-    rank = _order_statistic(len(chosen), round(target, 4), CONFIDENCE)
-    level = 1.0 if rank is None else rank / len(chosen)
-    return _km_quantile(chosen, level)
+def _margin(errors: Sequence[_Error], position: float, target: float) -> float:
+    """The calibrated margin for a prediction at ``position`` (log1p of its length in bh).
+
+    The errors of recent promises whose predictions were alike in length (within :data:`_RADIUS`, at most
+    :data:`NEIGHBOURS` of them) give the ``target`` quantile, with :data:`CONFIDENCE`, counting unanswered
+    promises as censored (Kaplan–Meier). Where few of them have been answered, the data cannot show that
+    a margin narrower than the model's own spread would do: the margin then leans towards the normal
+    quantile of the spread, in proportion to how little was seen.
+    """
+    nominal = NormalDist().inv_cdf(target)
+    lo = bisect.bisect_left(errors, (position - _RADIUS, -math.inf, False))
+    hi = bisect.bisect_right(errors, (position + _RADIUS, math.inf, True))
+    near = list(errors[lo:hi])
+    if len(near) > NEIGHBOURS:
+        near.sort(key=lambda error: abs(error[0] - position))
+        near = near[:NEIGHBOURS]
+    answered = sum(1 for error in near if not error[2])
+    if answered < MIN_OUTCOMES:
+        return nominal
+    samples = sorted((error, censored) for _, error, censored in near)
+    rank = _order_statistic(len(samples), round(target, 4), CONFIDENCE)
+    level = 1.0 if rank is None else rank / len(samples)
+    measured = _km_quantile(samples, level)
+    weight = answered / (answered + _PRIOR_OUTCOMES)
+    return max(measured, weight * measured + (1.0 - weight) * nominal)
 
 
 def _km_quantile(samples: Sequence[tuple[float, bool]], level: float) -> float:

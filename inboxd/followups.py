@@ -9,12 +9,14 @@ This module decides; ``inboxd.duework`` applies.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
-from typing import Any
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from typing import Any, Union
 
 from inboxd.cases import CaseState
+from inboxd.durations import Duration
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,9 @@ class Skip:
     reason: str
 
 
-FollowupAction = Schedule | StaffMail | SettlePromise | Skip
+
+
+FollowupAction = Union["Schedule", "StaffMail", "SettlePromise", "Skip", "CustomerMail", "SetCaseStatus"]
 
 
 def commitment_schedule(promise_id: int, made_at: datetime, due_at: datetime, lead_time: timedelta) -> list[Schedule]:
@@ -164,3 +168,191 @@ def build_digest(to: str, *, commitments: Sequence[DigestLine], waiting: Sequenc
     """One staff member's digest, or None when there is nothing to say."""
     digest = Digest(to, tuple(commitments[:limit]), tuple(waiting[:limit]), tuple(at_risk[:limit]))
     return None if digest.empty else digest
+
+
+# -- keeping customers updated ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerMail:
+    """Mail to the case's customer, rendered from ``templates/<lang>/<template>.txt.j2``."""
+
+    template: str
+    key: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SetCaseStatus:
+    status: str
+
+
+@dataclass(frozen=True)
+class CaseTimeline:
+    """When things last happened on a case (from the store), for update decisions."""
+
+    last_customer_at: datetime | None = None
+    last_staff_reply_at: datetime | None = None
+    last_heard_at: datetime | None = None  # the customer last got mail from us
+    customer_utc_offset: int | None = None  # minutes
+    opted_out: bool = False
+    snoozed_until: datetime | None = None
+    unreachable: bool = False
+
+
+@dataclass(frozen=True)
+class UpdatePolicy:
+    """``updates`` from the configuration; durations are added on the team's calendar by the caller."""
+
+    while_waiting_on_us: Duration | None
+    nudge_after: Duration | None
+    resolve_after: Duration | None
+    feedback: bool
+    quiet_start: time = time(20, 0)  # no proactive mail between these hours in the customer's offset
+    quiet_end: time = time(8, 0)
+
+
+def reasonable_hour(at: datetime, offset_minutes: int | None, policy: UpdatePolicy) -> datetime:
+    """``at``, or the next morning when ``at`` falls at night in the customer's own UTC offset."""
+    if offset_minutes is None:
+        return at
+    zone = timezone(timedelta(minutes=offset_minutes))
+    local = at.astimezone(zone)
+    if policy.quiet_end <= local.time() < policy.quiet_start:
+        return at
+    morning = datetime.combine(local.date(), policy.quiet_end, tzinfo=zone)
+    if local.time() >= policy.quiet_start:
+        morning += timedelta(days=1)
+    return morning.astimezone(at.tzinfo)
+
+
+def decide_update(item: DueItem, case: CaseState, timeline: CaseTimeline, policy: UpdatePolicy, *,
+                  next_due: Callable[[datetime], datetime], now: datetime) -> list[FollowupAction]:
+    """Proactive mail while a case waits: an update (waiting on us), a nudge or a resolve (waiting on them).
+
+    ``item.payload["since"]`` is the moment the waiting began (ISO); anything newer on the case since then
+    (the customer wrote, staff replied, we already wrote) makes the item moot. ``next_due`` adds the
+    cadence in business time to an instant.
+    """
+    since = datetime.fromisoformat(str(item.payload.get("since") or now.isoformat()))
+    proactive_ok = not timeline.opted_out and not timeline.unreachable
+    if item.kind == "update":
+        if case.status != "waiting_on_us":
+            return [Skip("the case no longer waits on us")]
+        if timeline.last_staff_reply_at and timeline.last_staff_reply_at > since:
+            return [Skip("staff replied in between")]
+        if timeline.last_heard_at and timeline.last_heard_at > since:
+            return [Skip("the customer heard from us in between")]
+        if not proactive_ok:
+            return [Skip("the customer opted out of updates" if timeline.opted_out else "the customer is unreachable")]
+        if timeline.snoozed_until and timeline.snoozed_until > now:
+            return [Schedule("update", timeline.snoozed_until, f"{item.key}:snoozed", dict(item.payload))]
+        when = reasonable_hour(now, timeline.customer_utc_offset, policy)
+        if when > now:
+            return [Schedule("update", when, f"{item.key}:morning", dict(item.payload))]
+        actions: list[FollowupAction] = [CustomerMail("update", f"update:{case.number}:{item.id}")]
+        if policy.while_waiting_on_us is not None:
+            actions.append(Schedule("update", next_due(now), f"update:{case.number}:{int(now.timestamp())}",
+                                    {"since": now.isoformat()}))
+        return actions
+    if item.kind == "resolved_notice":
+        if case.status != "resolved":
+            return [Skip("the case was reopened")]
+        if not proactive_ok:
+            return [Skip("no proactive mail to this customer")]
+        return [CustomerMail("resolved", f"resolved:{case.number}:{item.id}",
+                             {"feedback": policy.feedback, "automatic": False})]
+    if item.kind in ("nudge", "auto_resolve"):
+        if case.status != "waiting_on_customer":
+            return [Skip("the case no longer waits on the customer")]
+        if (timeline.last_customer_at and timeline.last_customer_at > since) or (
+                timeline.last_staff_reply_at and timeline.last_staff_reply_at > since):
+            return [Skip("the conversation moved on")]
+        if item.kind == "nudge":
+            if not proactive_ok:
+                return [Skip("no proactive mail to this customer")]
+            when = reasonable_hour(now, timeline.customer_utc_offset, policy)
+            if when > now:
+                return [Schedule("nudge", when, f"{item.key}:morning", dict(item.payload))]
+            return [CustomerMail("nudge", f"nudge:{case.number}:{item.id}")]
+        actions = [SetCaseStatus("resolved")]
+        if proactive_ok:
+            actions.append(CustomerMail("resolved", f"resolved:{case.number}:{item.id}",
+                                        {"feedback": policy.feedback, "automatic": True}))
+        return actions
+    return [Skip(f"unknown kind {item.kind!r}")]
+
+
+def waiting_schedule(case_number: int, status: str, since: datetime, policy: UpdatePolicy,
+                     add: Callable[[datetime, Duration], datetime]) -> list[Schedule]:
+    """What to schedule when a case starts waiting: on us → an update; on the customer → a nudge and a resolve."""
+    stamp = int(since.timestamp())
+    payload = {"since": since.isoformat()}
+    if status == "waiting_on_us" and policy.while_waiting_on_us is not None:
+        return [Schedule("update", add(since, policy.while_waiting_on_us), f"update:{case_number}:{stamp}", payload)]
+    if status == "waiting_on_customer":
+        items = []
+        if policy.nudge_after is not None:
+            items.append(Schedule("nudge", add(since, policy.nudge_after), f"nudge:{case_number}:{stamp}", payload))
+        if policy.resolve_after is not None:
+            items.append(Schedule("auto_resolve", add(since, policy.resolve_after),
+                                  f"auto_resolve:{case_number}:{stamp}", payload))
+        return items
+    return []
+
+
+_SCORE_WORDS = {
+    5: ("excellent", "great", "perfect", "awesome", "super", "ausgezeichnet", "hervorragend", "sehr gut", "perfekt",
+        "toll", "klasse"),
+    4: ("good", "gut", "fine", "prima"),
+    3: ("ok", "okay", "so-so", "average", "geht so", "mittel"),
+    2: ("poor", "not good", "nicht gut", "mäßig", "schwach"),
+    1: ("bad", "terrible", "awful", "schlecht", "furchtbar", "schrecklich", "miserabel"),
+}
+
+
+def feedback_score(text: str) -> tuple[int | None, str]:
+    """A satisfaction score (1–5) at the start of a feedback reply, and the rest of the reply.
+
+    Only the first line counts ("5", "4/5", "Great!", "sehr gut, danke"), so a reply that merely
+    mentions a number later is not mistaken for a score.
+    """
+    lines = [line for line in text.strip().splitlines()]
+    if not lines:
+        return None, ""
+    first, rest = lines[0].strip(), "\n".join(lines[1:]).strip()
+    digit = re.match(r"^\s*([1-5])\s*(?:/\s*5|von\s+5|out\s+of\s+5|stars?|sterne?)?\b[\s.!,:;-]*(.*)$", first,
+                     re.IGNORECASE)
+    if digit:
+        remainder = "\n".join(part for part in (digit.group(2).strip(), rest) if part)
+        return int(digit.group(1)), remainder
+    lowered = first.lower()
+    for score in (2, 1, 5, 4, 3):  # "not good" before "good"
+        for word in _SCORE_WORDS[score]:
+            if re.match(rf"^\W*{re.escape(word)}\b", lowered):
+                remainder = "\n".join(part for part in (first[len(word):].strip(" !.,:;-"), rest) if part)
+                return score, remainder
+    return None, text.strip()
+
+
+_OPT_OUT = re.compile(
+    # A whole line that only asks to stop: "Stop", "No more updates, please", "Keine Updates mehr, danke".
+    # "Stop charging my card twice" is a customer's problem, not an opt-out, so the line must end there.
+    r"^\W*(?:please\s+|bitte\s+)?(?:stop(?:\s+(?:sending|the)\s+(?:updates|emails|mails|reminders))?|unsubscribe|"
+    r"no\s+more\s+(?:updates|emails|mails|reminders)|(?:keine\s+)?(?:updates|e-?mails|mails|erinnerungen)\s+"
+    r"(?:mehr|abbestellen)|abmelden|keine\s+(?:updates|e-?mails|mails)\s+mehr)"
+    r"(?:\s*,?\s*(?:please|thanks|thank\s+you|bitte|danke))?\W*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def asks_to_stop_updates(text: str, subject: str) -> bool:
+    """The customer asks for no more proactive mail ("stop", "no more updates", "keine Updates mehr")."""
+    return bool(_OPT_OUT.search(subject) or _OPT_OUT.search(text[:500]))
+
+
+def update_policy(config: Any) -> UpdatePolicy:
+    """The :class:`UpdatePolicy` of an ``inboxd.config.Config``."""
+    updates = config.updates
+    return UpdatePolicy(while_waiting_on_us=updates.while_waiting_on_us, nudge_after=updates.nudge_customer_after,
+                        resolve_after=updates.resolve_after, feedback=updates.feedback)

@@ -22,11 +22,37 @@ def round_up(at: datetime, step: timedelta = QUARTER) -> datetime:
     return at if remainder == 0 else (utc + timedelta(seconds=seconds - remainder)).astimezone(at.tzinfo)
 
 
-def phrase_due(due: datetime, now: datetime, tz: ZoneInfo) -> str:
-    """``today by 15:00 CET``, ``tomorrow (Tuesday) by 13:00 CET``, ``by Monday 30 November, 13:00 CET``."""
+_DE_DAYS = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
+_DE_MONTHS = ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
+              "November", "Dezember")
+# Written out here rather than through the C locale, which a service may not have installed.
+_EN_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+              "November", "December")
+
+
+def phrase_due(due: datetime, now: datetime, tz: ZoneInfo, language: str = "en") -> str:
+    """``today by 15:00 CET``, ``tomorrow (Tuesday) by 13:00 CET``, ``by Monday 30 November, 13:00 CET``.
+
+    German: ``heute bis 15:00 Uhr (CET)``, ``morgen (Dienstag) bis 13:00 Uhr (CET)``,
+    ``bis Montag, 30. November, 13:00 Uhr (CET)``.
+    """
     local = due.astimezone(tz)
     today = now.astimezone(tz).date()
+    if language.split("-")[0] == "de":
+        clock = f"{local:%H:%M} Uhr ({local.tzname()})"
+        day = _DE_DAYS[local.weekday()]
+        if local.date() == today:
+            return f"heute bis {clock}"
+        if local.date() == today + timedelta(days=1):
+            return f"morgen ({day}) bis {clock}"
+        return f"bis {day}, {local.day}. {_DE_MONTHS[local.month - 1]}, {clock}"
     clock = f"{local:%H:%M} {local.tzname()}"
+    if local.date() == today:
+        return f"today by {clock}"
+    if local.date() == today + timedelta(days=1):
+        return f"tomorrow ({_EN_DAYS[local.weekday()]}) by {clock}"
+    return f"by {_EN_DAYS[local.weekday()]} {local.day} {_EN_MONTHS[local.month - 1]}, {clock}"
     if local.date() == today:
         return f"today by {clock}"
     if local.date() == today + timedelta(days=1):

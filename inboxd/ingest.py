@@ -22,12 +22,25 @@ from inboxd.commitments import extract_commitments, resolve_when
 from inboxd.config import MailboxConfig
 from inboxd.errors import TransientError
 from inboxd.eta import Estimate, fallback_estimate
-from inboxd.followups import commitment_schedule
+from inboxd.followups import (
+    asks_to_stop_updates,
+    commitment_schedule,
+    feedback_score,
+    update_policy,
+    waiting_schedule,
+)
 from inboxd.humanize import phrase_due, phrase_in_offset
 from inboxd.mail.classify import FolderRole, classify
 from inboxd.mail.compose import OutgoingMail, compose, deterministic_message_id
 from inboxd.mail.parse import ParsedMessage, parse_message
-from inboxd.mail.threading import ThreadingPolicy, ThreadMatch, format_token, normalize_subject, thread_message
+from inboxd.mail.threading import (
+    ThreadingPolicy,
+    ThreadMatch,
+    case_number_from_stop_address,
+    format_token,
+    normalize_subject,
+    thread_message,
+)
 from inboxd.mailer import queue_template_mail, staff_recipients
 from inboxd.notes import NoteCommand, NoteError, parse_note
 from inboxd.rules import apply_rules
@@ -88,11 +101,15 @@ class Processor:
         index = repo.ConnIndex(conn)
         policy = ThreadingPolicy(cfg.cases.subject_token, rt.team.our_addresses,
                                  now - cfg.cases.thread_window.as_timedelta())
+        recipients = (*msg.recipients, *msg.header_all("Delivered-To"), *msg.header_all("X-Original-To"))
         match = thread_message(
             sender=msg.from_addr, sender_is_staff=classification.kind in ("staff", "staff_note"),
             in_reply_to=msg.in_reply_to, references=msg.references, subject=msg.subject,
-            recipients=(*msg.recipients, *msg.header_all("Delivered-To"), *msg.header_all("X-Original-To")),
-            index=index, policy=policy)
+            recipients=recipients, index=index, policy=policy)
+        stop_case = case_number_from_stop_address(recipients, rt.team.our_addresses)
+        if stop_case is not None and index.case_exists(stop_case) and index.on_case(stop_case, msg.from_addr):
+            # Written to the List-Unsubscribe address of a case's updates.
+            match = ThreadMatch(stop_case, "unsubscribe address")
         if match is None and classification.automated and msg.embedded_message_ids:
             # A bounce (or an auto-reply quoting our mail) carries the original inside: find its case.
             number = index.case_for_message_ids(msg.embedded_message_ids)
@@ -109,6 +126,13 @@ class Processor:
             history = repo.sender_history(conn, msg.from_addr, acks_since=now - acks_window,
                                           burst_since=sent_at - burst_window, burst_until=sent_at)
         bounce = getattr(classification, "bounce", None)
+        feedback: tuple[int, str] | None = None
+        opt_out = False
+        if classification.kind == "customer" and case is not None:
+            opt_out = stop_case == case.number or asks_to_stop_updates(msg.reply_text, msg.subject)
+            if "resolved" in repo.outbox_kinds(conn, (*msg.in_reply_to, *msg.references)):
+                score, rest = feedback_score(msg.reply_text)
+                feedback = (score, rest) if score is not None else None
         note_commands: tuple[NoteCommand, ...] = ()
         note_errors: tuple[NoteError, ...] = ()
         if classification.kind == "staff_note":
@@ -132,7 +156,8 @@ class Processor:
             reopen_within=cfg.cases.reopen_within.as_timedelta(),
             bounced_recipients=tuple(bounce.permanent) if bounce is not None else (),
             sender_bounced=classification.kind == "customer" and repo.is_bounced(conn, msg.from_addr),
-            commitments=commitments, note_commands=note_commands, note_errors=note_errors)
+            commitments=commitments, note_commands=note_commands, note_errors=note_errors,
+            feedback=feedback, opt_out=opt_out)
         actions = d.decide_message(ctx)
         applier = _Applier(conn, rt, mailbox, msg, now)
         case_id = repo.case_id(conn, case.number) if case else None
@@ -154,6 +179,8 @@ class Processor:
         applier.case_id, applier.number, applier.message_ref = case_id, number, message_ref
         for action in actions:
             applier.apply(action)
+        if not own:
+            applier.keep_timeline(classification.kind)
         _advance(conn, mailbox, folder, uidvalidity, uid, now)
         kind = "own" if own else classification.kind
         log.info("message.processed", mailbox=mailbox.name, folder=folder, uid=uid, kind=kind,
@@ -246,6 +273,19 @@ class _Applier:
         elif isinstance(action, d.RejectNote):
             self.answer_note(action.author, done=[], errors=list(action.errors))
             self.event("note.rejected", {"errors": [f"{e.line}: {e.why}" for e in action.errors]})
+        elif isinstance(action, d.RecordFeedback):
+            assert self.number is not None
+            repo.update_case(self.conn, self.number, feedback_score=action.score)
+            self.event("feedback.received", {"score": action.score})
+            if action.rest.strip():
+                self.alert_staff(key=f"alert:feedback:{self.msg.message_id}",
+                                 subject=f"Feedback {action.score}/5 on {self.token()}",
+                                 headline=f"{self.msg.from_addr} rated case {self.token()} {action.score}/5 and wrote:",
+                                 lines=action.rest.strip().splitlines()[:40])
+        elif isinstance(action, d.OptOut):
+            assert self.number is not None
+            repo.update_case(self.conn, self.number, updates_opted_out=True)
+            self.event("updates.opted_out", {"by": self.msg.from_addr})
         elif isinstance(action, d.RecordCommitment):
             self.record_commitment(action)
         elif isinstance(action, d.MarkUnreachable):
@@ -283,6 +323,33 @@ class _Applier:
             self.event("staff.alerted", {"subject": subject, "to": recipients})
             self.queued = True
 
+    def keep_timeline(self, kind: str) -> None:
+        """Who spoke when on the case, and what to schedule now that it waits on someone."""
+        if self.number is None or self.case_id is None:
+            return
+        values: dict[str, Any] = {}
+        if kind == "customer":
+            values["last_customer_at"] = self.now
+            offset = self.msg.date.utcoffset() if self.msg.date is not None else None
+            if offset is not None:
+                values["customer_utc_offset"] = int(offset.total_seconds() // 60)
+        elif kind == "staff":
+            values["last_staff_reply_at"] = self.now
+            values["last_heard_at"] = self.now
+        if self.acknowledged:
+            values["last_heard_at"] = self.now
+        if values:
+            repo.update_case(self.conn, self.number, **values)
+        if kind not in ("customer", "staff"):
+            return
+        state = repo.case_state(self.conn, self.number)
+        if state is None:
+            return
+        for item in waiting_schedule(self.number, state.status, self.now, update_policy(self.rt.config),
+                                     self.rt.calendar.add):
+            repo.schedule(self.conn, key=item.key, kind=item.kind, case_id=self.case_id, due_at=item.due_at,
+                          payload=item.payload, now=self.now)
+
     def apply_note(self, action: d.ApplyNote) -> None:
         """Apply every command of a staff note (all were understood), then confirm to its author."""
         assert self.case_id is not None and self.number is not None
@@ -311,6 +378,8 @@ class _Applier:
                 repo.update_case(self.conn, self.number, assignee=command.text)
             elif command.name == "resolve":
                 repo.update_case(self.conn, self.number, status="resolved", resolved_at=self.now)
+                repo.schedule(self.conn, key=f"resolved_notice:{self.msg.message_id}", kind="resolved_notice",
+                              case_id=self.case_id, due_at=self.now, payload={}, now=self.now)
             elif command.name == "reopen":
                 repo.update_case(self.conn, self.number, status="waiting_on_us", resolved_at=None)
             elif command.name == "done":
@@ -377,7 +446,7 @@ class _Applier:
             return
         estimate = fallback_estimate(self.now, action.priority, cfg.promises.fallback, rt.calendar)
         token = format_token(cfg.cases.subject_token, self.number)
-        context = _ack_context(rt, msg, token, self.number, estimate, self.now)
+        context = _ack_context(rt, msg, token, self.number, estimate, self.now, action.language)
         rendered = rt.renderer.render("ack", action.language, context)
         key = f"ack:{self.number}"
         message_id = deterministic_message_id(key, rt.message_id_domain)
@@ -399,7 +468,7 @@ class _Applier:
 
 
 def _ack_context(rt: Runtime, msg: ParsedMessage, token: str, number: int, estimate: Estimate,
-                 now: datetime) -> dict[str, Any]:
+                 now: datetime, language: str = "en") -> dict[str, Any]:
     tz = rt.calendar.tz
     customer_phrase = None
     if msg.date is not None and msg.date.utcoffset() is not None:
@@ -418,7 +487,7 @@ def _ack_context(rt: Runtime, msg: ParsedMessage, token: str, number: int, estim
         "team_name": rt.config.team.name,
         "promise": {
             "due": estimate.due,
-            "phrase": phrase_due(estimate.due, now, tz),
+            "phrase": phrase_due(estimate.due, now, tz, language),
             "customer_phrase": customer_phrase,
             "reason": " ".join(estimate.reasons),
         },

@@ -18,7 +18,8 @@ def queue_template_mail(conn: Connection, rt: Runtime, mailbox: MailboxConfig, *
                         to: Sequence[str], template: str, language: str, context: dict[str, Any],
                         now: datetime, case_id: int | None, in_reply_to: str | None = None,
                         references: Sequence[str] = (), auto_submitted: str = "auto-generated",
-                        from_name: str | None = None) -> str | None:
+                        from_name: str | None = None,
+                        extra_headers: tuple[tuple[str, str], ...] = ()) -> str | None:
     """Render and queue one message; return its Message-ID, or None when ``key`` was queued before."""
     rendered = rt.renderer.render(template, language, {"team_name": rt.config.team.name, **context})
     message_id = deterministic_message_id(key, rt.message_id_domain)
@@ -26,7 +27,7 @@ def queue_template_mail(conn: Connection, rt: Runtime, mailbox: MailboxConfig, *
         from_addr=mailbox.address, from_name=from_name or rt.config.team.name, to=tuple(to),
         subject=rendered.subject, body=rendered.body, message_id=message_id, date=now,
         reply_to=mailbox.address, in_reply_to=in_reply_to, references=tuple(references),
-        auto_submitted=auto_submitted))
+        auto_submitted=auto_submitted, extra_headers=extra_headers))
     queued = repo.enqueue(conn, idempotency_key=key, message_id=message_id, kind=kind, case_id=case_id,
                           mailbox=mailbox.name, mail_from=mailbox.address, rcpt_to=list(to), raw=raw, now=now,
                           copy_wanted=False)

@@ -115,6 +115,21 @@ def case_number_from_plus_address(recipients: Iterable[str], our_addresses: froz
     return None
 
 
+def case_number_from_stop_address(recipients: Iterable[str], our_addresses: frozenset[str]) -> int | None:
+    """``support+stop-1042@example.com`` (our List-Unsubscribe address for case 1042) → 1042."""
+    for address in recipients:
+        local, _, domain = address.lower().partition("@")
+        base, plus, tag = local.partition("+")
+        if plus and tag.startswith("stop-") and tag[5:].isdigit() and f"{base}@{domain}" in our_addresses:
+            return int(tag[5:])
+    return None
+
+
+def stop_address(mailbox_address: str, case_number: int) -> str:
+    local, _, domain = mailbox_address.partition("@")
+    return f"{local}+stop-{case_number}@{domain}"
+
+
 def thread_message(*, sender: str, sender_is_staff: bool, in_reply_to: tuple[str, ...],
                    references: tuple[str, ...], subject: str, recipients: Iterable[str],
                    index: FullThreadIndex, policy: ThreadingPolicy) -> ThreadMatch | None:

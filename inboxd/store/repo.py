@@ -110,6 +110,14 @@ def has_message(conn: Connection, message_id: str, content_hash: str) -> bool:
                                                     messages.c.content_hash == content_hash)).first() is not None
 
 
+def outbox_kinds(conn: Connection, message_ids: Iterable[str]) -> set[str]:
+    """The kinds of our messages among these Message-IDs (what a reply answers: an ack, a resolved notice …)."""
+    ids = [m for m in message_ids if m][:200]
+    if not ids:
+        return set()
+    return {str(r.kind) for r in conn.execute(select(outbox.c.kind).where(outbox.c.message_id.in_(ids)))}
+
+
 def is_own_message_id(conn: Connection, message_id: str) -> bool:
     return conn.execute(select(outbox.c.id).where(outbox.c.message_id == message_id)).first() is not None
 
@@ -390,6 +398,30 @@ def scheduled_for_case(conn: Connection, case_id: int) -> list[dict[str, Any]]:
     rows = conn.execute(select(scheduled.c.kind, scheduled.c.due_at, scheduled.c.done_at, scheduled.c.key)
                         .where(scheduled.c.case_id == case_id).order_by(scheduled.c.due_at))
     return [dict(r._mapping) for r in rows]
+
+
+def case_row(conn: Connection, case_id: int) -> dict[str, Any] | None:
+    row = conn.execute(select(cases).where(cases.c.id == case_id)).first()
+    return dict(row._mapping) if row else None
+
+
+def thread_ids(conn: Connection, case_id: int) -> tuple[str | None, str | None, str | None]:
+    """(first customer message, last customer message, our acknowledgement): what new mail threads to."""
+    first = conn.execute(select(messages.c.message_id).where(messages.c.case_id == case_id,
+                                                             messages.c.kind == "customer")
+                         .order_by(messages.c.id).limit(1)).scalar()
+    last = conn.execute(select(messages.c.message_id).where(messages.c.case_id == case_id,
+                                                            messages.c.kind == "customer")
+                        .order_by(messages.c.id.desc()).limit(1)).scalar()
+    ack = conn.execute(select(outbox.c.message_id).where(outbox.c.case_id == case_id, outbox.c.kind == "ack")
+                       .limit(1)).scalar()
+    return first, last, ack
+
+
+def open_team_promise(conn: Connection, case_id: int) -> dict[str, Any] | None:
+    row = conn.execute(select(promises).where(promises.c.case_id == case_id, promises.c.owner == "team",
+                                              promises.c.state == "open").order_by(promises.c.id.desc())).first()
+    return dict(row._mapping) if row else None
 
 
 def case_number_of(conn: Connection, case_id: int) -> int | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     ForeignKey,
     Index,
@@ -70,6 +71,13 @@ cases = Table(
     # Set by staff-note commands (0004).
     Column("assignee", String(320)),
     Column("snoozed_until", DateTime(timezone=True)),
+    # Proactive updates (0005): who spoke last, the customer's UTC offset, opt-out, feedback.
+    Column("last_customer_at", DateTime(timezone=True)),
+    Column("last_staff_reply_at", DateTime(timezone=True)),
+    Column("last_heard_at", DateTime(timezone=True)),  # the customer last got mail from us (any kind)
+    Column("customer_utc_offset", Integer),  # minutes east of UTC, from the customer's Date header
+    Column("updates_opted_out", Boolean, nullable=False, server_default="0"),
+    Column("feedback_score", Integer),
     Index("ix_cases_status", "status"),
     Index("ix_cases_customer", "customer"),
     Index("ix_cases_customer_subject_key", "customer", "subject_key"),

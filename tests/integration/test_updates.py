@@ -1,0 +1,110 @@
+"""A week of case life over real IMAP and SMTP: ack, update, staff reply, nudge, auto-resolve, feedback."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from inboxd.clock import FrozenClock
+from inboxd.daemon import Daemon
+from inboxd.demo import sample_mail
+from tests.integration.harness import case_detail, cases, make_setup
+
+pytestmark = pytest.mark.integration
+
+MONDAY_10 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # 10:00 in Berlin
+
+
+@pytest.fixture
+def env(tmp_path, dovecot, smtp_hub, mailboxes):
+    setup = make_setup(tmp_path, dovecot, smtp_hub, mailboxes)
+    clock = FrozenClock(MONDAY_10)
+
+    def step(at: datetime) -> Daemon:
+        clock.set(at)
+        daemon = Daemon(setup.config_path, setup.database_url, clock=clock)  # a restart at every step
+        daemon.prepare()
+        daemon.run_once()
+        return daemon
+
+    step(MONDAY_10)
+    return setup, step
+
+
+def subjects_for(setup, address: str) -> list[str]:
+    return [str(m["Subject"]) for m in setup.dovecot.fetch_all(address)]
+
+
+def test_a_week_of_case_life(env, mailboxes):
+    setup, step = env
+    ann = mailboxes("ann")
+    setup.deliver(setup.customer_mail(ann, "VPN fails", Date="Mon, 23 Nov 2026 10:00:00 +0100"), sender=ann)
+    daemon = step(MONDAY_10 + timedelta(minutes=1))
+    (ack,) = setup.dovecot.fetch_all(ann)
+    # One business day without news: an update, threaded to the case, with the honest time.
+    step(datetime(2026, 11, 24, 8, 59, tzinfo=UTC))
+    assert len(setup.dovecot.fetch_all(ann)) == 1
+    step(datetime(2026, 11, 24, 9, 2, tzinfo=UTC))
+    mails = setup.dovecot.fetch_all(ann)
+    assert len(mails) == 2
+    update = mails[1]
+    assert "[#1001]" in str(update["Subject"]) and "still with us" in update.get_content()
+    assert update["In-Reply-To"] and update["List-Unsubscribe"].startswith("<mailto:")
+    # Staff answer and ask a question: the case now waits on Ann; no more updates.
+    reply = sample_mail(setup.staff, "Staff", ann, f"Re: {ack['Subject']}", "Which client version do you use?",
+                        Cc=setup.support, In_Reply_To=ack["Message-ID"])
+    setup.deliver(reply, sender=setup.staff)
+    setup.dovecot.deliver(ann, reply, sender=setup.staff)  # Reply-All: Ann gets it, support a copy
+    step(datetime(2026, 11, 24, 10, 0, tzinfo=UTC))
+    # Three business days later: one friendly nudge.
+    step(datetime(2026, 11, 27, 9, 59, tzinfo=UTC))
+    assert len(setup.dovecot.fetch_all(ann)) == 3  # ack, update, staff reply
+    step(datetime(2026, 11, 27, 10, 1, tzinfo=UTC))
+    mails = setup.dovecot.fetch_all(ann)
+    assert len(mails) == 4 and "check in" in mails[3].get_content()
+    # Seven business days after the staff reply: resolved, with a feedback question.
+    step(datetime(2026, 12, 3, 10, 1, tzinfo=UTC))
+    mails = setup.dovecot.fetch_all(ann)
+    assert len(mails) == 5 and "closed case [#1001]" in mails[4].get_content()
+    assert "1 (poor) to 5" in mails[4].get_content()
+    assert case_detail(daemon, 1001)["status"] == "resolved"
+    # Ann answers the feedback question: recorded; the case stays resolved; her words reach staff.
+    resolved = mails[4]
+    setup.deliver(sample_mail(ann, "Ann", setup.support, f"Re: {resolved['Subject']}", "5\nQuick and friendly!",
+                              In_Reply_To=resolved["Message-ID"]), sender=ann)
+    daemon = step(datetime(2026, 12, 3, 11, 0, tzinfo=UTC))
+    detail = case_detail(daemon, 1001)
+    assert detail["status"] == "resolved" and detail["feedback_score"] == 5
+    assert any("Feedback 5/5" in s for s in subjects_for(setup, setup.staff))
+    # Nothing more, ever, and nothing twice across all those restarts.
+    step(datetime(2026, 12, 20, 11, 0, tzinfo=UTC))
+    assert len(setup.dovecot.fetch_all(ann)) == 5
+
+
+def test_no_update_at_night_in_the_customers_offset(env, mailboxes):
+    setup, step = env
+    bea = mailboxes("bea")
+    # Bea writes from Los Angeles (UTC-8): 10:00 Berlin next day is 01:00 for her.
+    setup.deliver(setup.customer_mail(bea, "Billing", Date="Mon, 23 Nov 2026 01:00:00 -0800"), sender=bea)
+    step(MONDAY_10 + timedelta(minutes=1))
+    step(datetime(2026, 11, 24, 9, 2, tzinfo=UTC))  # due, but 01:02 for her
+    assert len(setup.dovecot.fetch_all(bea)) == 1
+    step(datetime(2026, 11, 24, 15, 59, tzinfo=UTC))  # 07:59 for her
+    assert len(setup.dovecot.fetch_all(bea)) == 1
+    step(datetime(2026, 11, 24, 16, 0, tzinfo=UTC))  # 08:00 for her
+    assert len(setup.dovecot.fetch_all(bea)) == 2
+
+
+def test_stop_means_no_more_proactive_mail(env, mailboxes):
+    setup, step = env
+    cem = mailboxes("cem")
+    setup.deliver(setup.customer_mail(cem, "Question"), sender=cem)
+    step(MONDAY_10 + timedelta(minutes=1))
+    (ack,) = setup.dovecot.fetch_all(cem)
+    setup.deliver(sample_mail(cem, "Cem", setup.support, f"Re: {ack['Subject']}", "Stop",
+                              In_Reply_To=ack["Message-ID"]), sender=cem)
+    daemon = step(MONDAY_10 + timedelta(minutes=5))
+    assert "updates.opted_out" in [e["kind"] for e in case_detail(daemon, cases(daemon)[0]["number"])["events"]]
+    step(datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
+    assert len(setup.dovecot.fetch_all(cem)) == 1
