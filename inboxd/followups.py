@@ -81,13 +81,17 @@ FollowupAction = Union["Schedule", "StaffMail", "SettlePromise", "Skip", "Custom
 def commitment_schedule(promise_id: int, made_at: datetime, due_at: datetime, lead_time: timedelta) -> list[Schedule]:
     """A reminder ``lead_time`` before a staff commitment falls due, and an escalation at its due time.
 
-    A commitment due sooner than the lead time gets its reminder at once rather than in the past,
-    and one due already (a promise for "now") only its escalation.
+    When the lead time does not fit (a promise for "in an hour" with a two-hour lead), the reminder
+    comes halfway instead, unless that is under 15 minutes away: a reminder the moment a promise is
+    written is noise.
     """
     items = [Schedule("escalation", due_at, f"escalation:{promise_id}", {"promise": promise_id})]
-    remind_at = max(made_at, due_at - lead_time)
-    if remind_at < due_at:
-        items.insert(0, Schedule("reminder", remind_at, f"reminder:{promise_id}", {"promise": promise_id}))
+    remind_at = due_at - lead_time
+    if remind_at <= made_at:
+        remind_at = made_at + (due_at - made_at) / 2
+        if remind_at - made_at < timedelta(minutes=15):
+            return items
+    items.insert(0, Schedule("reminder", remind_at, f"reminder:{promise_id}", {"promise": promise_id}))
     return items
 
 
