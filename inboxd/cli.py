@@ -317,17 +317,42 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from inboxd.stats import window_stats
     from inboxd.store import repo
 
+    rt = _load(args)
     store = _store(args)
+    now = datetime.now(UTC)
+    result: dict[str, Any] = {"at": now.isoformat(), "windows": {}}
     with store.connect() as conn:
-        counts = repo.counts(conn)
-        counts.update({f"outbox_{k}": v for k, v in repo.outbox_counts(conn).items()})
+        for days in (7, 30):
+            since = now - timedelta(days=days)
+            result["windows"][f"{days}d"] = window_stats(
+                repo.promise_outcomes(conn, since), repo.first_responses(conn, since),
+                repo.feedback_scores(conn, since), rt.calendar, now)
+        totals = repo.counts(conn)
+        totals.update({f"outbox_{k}": v for k, v in repo.outbox_counts(conn).items()})
+        result["totals"] = totals
     if args.json:
-        _print_json(counts)
-    else:
-        for key, value in sorted(counts.items()):
-            print(f"{key:<28} {value}")
+        _print_json(result)
+        return 0
+    labels = [("promises_made", "promises made"), ("kept_rate", "kept rate"), ("broken", "broken"),
+              ("delay_notices", "delay notices"), ("staff_commitments", "staff commitments"),
+              ("staff_kept_rate", "staff kept rate"), ("cases_opened", "cases opened"),
+              ("cases_answered", "cases answered"), ("median_first_response_hours", "median first response (h)"),
+              ("p90_first_response_hours", "p90 first response (h)"),
+              ("median_first_response_bh", "median first response (business h)"),
+              ("feedback_count", "feedback replies"), ("feedback_average", "feedback average (1-5)")]
+    print(f"{'':<38} {'7 days':>10} {'30 days':>10}")
+    for key, label in labels:
+        values = [result["windows"][w][key] for w in ("7d", "30d")]
+        shown = ["-" if v is None else (f"{v:.1%}" if "rate" in key else str(v)) for v in values]
+        print(f"{label:<38} {shown[0]:>10} {shown[1]:>10}")
+    print()
+    for key, value in sorted(result["totals"].items()):
+        print(f"{key:<38} {value:>10}")
     return 0
 
 

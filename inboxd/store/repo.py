@@ -550,6 +550,26 @@ def case_detail(conn: Connection, number: int) -> dict[str, Any] | None:
     return detail
 
 
+def promise_outcomes(conn: Connection, since: datetime) -> list[dict[str, Any]]:
+    """Promises made since ``since``: who made them, and whether they were kept."""
+    rows = conn.execute(select(promises.c.owner, promises.c.source, promises.c.state, promises.c.made_at,
+                               promises.c.due_at).where(promises.c.made_at >= since))
+    return [dict(r._mapping) for r in rows]
+
+
+def first_responses(conn: Connection, since: datetime) -> list[dict[str, Any]]:
+    """Cases opened since ``since``, with their first response time (None while waiting)."""
+    rows = conn.execute(select(cases.c.opened_at, cases.c.first_response_at, cases.c.priority)
+                        .where(cases.c.opened_at >= since))
+    return [dict(r._mapping) for r in rows]
+
+
+def feedback_scores(conn: Connection, since: datetime) -> list[int]:
+    rows = conn.execute(select(cases.c.feedback_score).where(cases.c.feedback_score.isnot(None),
+                                                             cases.c.resolved_at >= since))
+    return [int(r.feedback_score) for r in rows]
+
+
 def counts(conn: Connection) -> dict[str, int]:
     result: dict[str, int] = {}
     for status, count in conn.execute(select(cases.c.status, func.count()).group_by(cases.c.status)):
