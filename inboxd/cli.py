@@ -147,7 +147,14 @@ def cmd_cases(args: argparse.Namespace) -> int:
 def _print_case(detail: dict[str, Any], now: datetime) -> None:
     print(f"case {detail['number']}: {detail['subject']}")
     print(f"  status {detail['status']}, priority {detail['priority']}, language {detail['language']}")
-    print(f"  customer {detail['customer']}" + (f" ({detail['customer_name']})" if detail["customer_name"] else ""))
+    print(f"  customer {detail['customer']}" + (f" ({detail['customer_name']})" if detail["customer_name"] else "")
+          + ("  [UNREACHABLE: mail bounced]" if detail.get("unreachable_at") else "")
+          + ("  [no proactive updates]" if detail.get("updates_opted_out") else ""))
+    extras = [f"assigned to {detail['assignee']}" if detail.get("assignee") else "",
+              f"linked to case {detail['linked_to']}" if detail.get("linked_to") else "",
+              f"feedback {detail['feedback_score']}/5" if detail.get("feedback_score") else ""]
+    if any(extras):
+        print("  " + ", ".join(e for e in extras if e))
     print(f"  opened {detail['opened_at']:%Y-%m-%d %H:%M} UTC ({_age(detail['opened_at'], now)} ago)"
           + (f", first response {detail['first_response_at']:%Y-%m-%d %H:%M} UTC"
              if detail["first_response_at"] else ", no response yet"))
@@ -163,6 +170,11 @@ def _print_case(detail: dict[str, Any], now: datetime) -> None:
     for s in detail["sent"]:
         print(f"    {s['created_at']:%Y-%m-%d %H:%M}  {s['kind']:<6} to {', '.join(s['rcpt_to'])}  [{s['state']}]"
               + (f" attempts {s['attempts']}, last error: {s['last_error']}" if s["last_error"] else ""))
+    pending = [s for s in detail.get("scheduled", []) if s["done_at"] is None]
+    if pending:
+        print("  scheduled:")
+        for s in pending:
+            print(f"    {s['due_at']:%Y-%m-%d %H:%M} UTC  {s['kind']}")
     print("  events:")
     for e in detail["events"]:
         data = json.dumps(e["data"], default=_json_default, ensure_ascii=False) if e["data"] else ""

@@ -105,7 +105,9 @@ CONFIDENCE = 0.6
 """How sure the calibration must be that its margin keeps the target share (an upper confidence bound)."""
 
 _BOOST_GAIN = 0.5  # Extra spreads per target-sized shortfall of the recent kept share…
-_MAX_BOOST = 2.0  # …up to this many.
+_MAX_BOOST = 2.0  # …up to this many…
+_MIN_BOOST = -0.5  # …and narrower by at most this many when recent promises were all kept.
+_FEW_OUTCOMES = 5  # A priority's own answered promises that already count as a floor on its margin.
 _RADIUS = 0.5  # Predictions within this distance in log1p(bh) count as alike for calibration.
 _PRIOR_OUTCOMES = 40.0  # The model's own spread weighs like this many answered promises.
 _SERVICE_CV = 1.0  # Spread of one first response's handling time relative to its mean (exponential).
@@ -116,7 +118,7 @@ _PRIOR_HOURS = 2.0  # …weighing as much as this many staffed busy hours of evi
 _LONG_TAU = timedelta(days=7).total_seconds()  # Recency weighting of the steady pace.
 _SHORT_TAU = timedelta(days=1.5).total_seconds()  # Recency weighting of the pace of the last day or so.
 _SHORT_PRIOR_HOURS = 4.0  # The recent pace leans on the steady one until it has this much evidence.
-_MAX_PREEMPTION = 0.6  # Higher-priority arrivals take at most this share of the capacity in a prediction.
+_MAX_PREEMPTION = 0.85  # Higher-priority arrivals take at most this share of the capacity in a prediction.
 _CAPACITY_SPAN = timedelta(days=28).total_seconds()  # The span over which capacity on offer is averaged.
 _HORIZON = timedelta(days=90).total_seconds()  # A walk through coverage gives up after this long.
 _WEEK_HOURS = 168
@@ -478,8 +480,7 @@ class PaceModel:
     typical_promise_bh: float | None  # median length of recent promises, business hours
     surge: tuple[float, ...]  # by priority rank: arrivals in the last hour beyond what is usual
     capacity_per_hour: float  # first responses per calendar hour the coming weeks' coverage allows
-    _margins: dict[tuple[int, int], float | None] = field(default_factory=dict, init=False, repr=False,
-                                                          compare=False)
+    _margins: dict[tuple[int, int], float] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def margin(self, predicted_bh: float, priority: str = "normal") -> float | None:
         """The calibrated margin, in spreads, for a prediction of ``predicted_bh``; None while outcomes are few.
@@ -493,27 +494,34 @@ class PaceModel:
         if self.outcomes < MIN_OUTCOMES:
             return None
         rank = _rank(priority)
-        pool = self.errors[rank]
-        if sum(1 for error in pool if not error[2]) < 2 * MIN_OUTCOMES:
-            # Too few of this priority's own: everyone's.
-            rank = len(PRIORITIES)
-            pool = self.errors[rank]
         key = (rank, round(math.log1p(max(predicted_bh, 0.0)) * 20))
         if key not in self._margins:
-            self._margins[key] = _margin(pool, key[1] / 20, self.target_kept_rate)
-        margin = self._margins[key]
-        assert margin is not None
-        return margin + self.boost
+            position = key[1] / 20
+            own = self.errors[rank]
+            answered = sum(1 for error in own if not error[2])
+            if answered >= 2 * MIN_OUTCOMES:
+                margin = _margin(own, position, self.target_kept_rate)
+            else:
+                # Too few of this priority's own to go by: everyone's, but never narrower than its own few
+                # say, nor than the model's spread while it has hardly any (other priorities' luck does
+                # not show that a low-priority case, which waits behind everything, will be as lucky).
+                margin = max(_margin(self.errors[-1], position, self.target_kept_rate),
+                             _margin(own, position, self.target_kept_rate, minimum=_FEW_OUTCOMES))
+            self._margins[key] = margin
+        return self._margins[key] + self.boost
 
     @property
     def boost(self) -> float:
-        """Extra margin, in spreads, while the promises that fell due lately were kept less often than the
-        target: errors measured on the past miss what has just changed (a hidden absence, a burst), and
-        the kept share of recent promises is the first to show it."""
-        if self.recent_kept is None or self.recent_kept >= self.target_kept_rate:
+        """The margin's correction, in spreads, by the kept share of the promises that fell due lately.
+
+        Errors measured on the past miss what has just changed (a hidden absence, a burst); the kept share
+        of recent promises is the first to show it. Kept less often than the target, the margin widens; kept
+        (nearly) always, it narrows a little — the recent promises themselves show that it can.
+        """
+        if self.recent_kept is None:
             return 0.0
         shortfall = (self.target_kept_rate - self.recent_kept) / (1.0 - self.target_kept_rate)
-        return min(_MAX_BOOST, _BOOST_GAIN * shortfall)
+        return max(_MIN_BOOST, min(_MAX_BOOST, _BOOST_GAIN * shortfall))
 
     # ---- predictions ----------------------------------------------------------------------
 
@@ -1001,7 +1009,7 @@ def _calibrate(now: float, records: Sequence[PromiseRecord],
     return tuple(tuple(sorted(pool)) for pool in errors), answered_count, recent_kept, typical
 
 
-def _margin(errors: Sequence[_Error], position: float, target: float) -> float:
+def _margin(errors: Sequence[_Error], position: float, target: float, *, minimum: int = MIN_OUTCOMES) -> float:
     """The calibrated margin for a prediction at ``position`` (log1p of its length in bh).
 
     The errors of recent promises whose predictions were alike in length (within :data:`_RADIUS`, at most
@@ -1018,7 +1026,7 @@ def _margin(errors: Sequence[_Error], position: float, target: float) -> float:
         near.sort(key=lambda error: abs(error[0] - position))
         near = near[:NEIGHBOURS]
     answered = sum(1 for error in near if not error[2])
-    if answered < MIN_OUTCOMES:
+    if answered < minimum:
         return nominal
     samples = sorted((error, censored) for _, error, censored in near)
     rank = _order_statistic(len(samples), round(target, 4), CONFIDENCE)
