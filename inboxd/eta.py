@@ -86,8 +86,11 @@ _NORMAL = _RANK["normal"]
 HISTORY_WINDOW = timedelta(days=28)
 """How far back the store should look for first responses and promises."""
 
-MAX_PACE_ROWS = 2000
-"""The pace uses at most this many of the most recent first responses (older ones weigh little anyway)."""
+MAX_PACE_ROWS = 1000
+"""The pace reads at most this many first responses, the first of :attr:`PaceHistory.responses` (newest first).
+
+A month of a busy team; older ones weigh little in the recency-weighted pace anyway.
+"""
 
 MAX_CALIBRATION = 300
 """The calibration looks at most at this many of the most recent promises."""
@@ -104,6 +107,10 @@ MIN_OUTCOMES = 20
 CONFIDENCE = 0.6
 """How sure the calibration must be that its margin keeps the target share (an upper confidence bound)."""
 
+NOTICE_QUANTILE = 0.6
+"""A promise leaves ``delay_notice_before`` after the time by which this share of such cases are answered."""
+
+_NOTICE_Z = NormalDist().inv_cdf(NOTICE_QUANTILE)
 _BOOST_GAIN = 0.5  # Extra spreads per target-sized shortfall of the recent kept share…
 _MAX_BOOST = 2.0  # …up to this many…
 _MIN_BOOST = -0.5  # …and narrower by at most this many when recent promises were all kept.
@@ -181,6 +188,11 @@ class QueueSnapshot:
             stamps.sort()
         object.__setattr__(self, "_opened", opened)
 
+    @property
+    def opened_by_rank(self) -> tuple[list[float], ...]:
+        """Opening instants (epoch seconds, sorted) of the waiting cases, by priority rank."""
+        return self._opened
+
     def counts(self) -> dict[str, int]:
         """Waiting cases by priority."""
         return {name: len(self._opened[rank]) for rank, name in enumerate(PRIORITIES)}
@@ -220,12 +232,11 @@ class FirstResponse:
 class PaceHistory:
     """Recent first responses, from which the pace and the arrival rates are measured.
 
-    ``responses`` are the cases whose first response fell in ``[since, now)``, in any order; the store may
-    cap them at :data:`MAX_PACE_ROWS` (the most recent). Store query (index ``cases(first_response_at,
-    opened_at)``)::
+    ``responses`` are the cases whose first response fell in ``[since, now)``, newest first; only the first
+    :data:`MAX_PACE_ROWS` are read. Store query (index ``cases(first_response_at, opened_at)``)::
 
         SELECT opened_at, first_response_at, priority FROM cases
-        WHERE first_response_at >= :since ORDER BY first_response_at DESC LIMIT 2000
+        WHERE first_response_at >= :since ORDER BY first_response_at DESC LIMIT 1000
     """
 
     since: datetime
@@ -237,8 +248,8 @@ class PromiseRecord:
     """A team promise and what became of it, for calibration.
 
     ``predicted_bh`` and ``spread_bh`` are the :class:`Estimate` fields stored with the promise; records
-    without them (older promises) still count towards the recent kept rate. Store query (index
-    ``promises(owner, made_at)``)::
+    without them (older promises) still count towards the recent kept rate. Pass them newest first; only
+    the newest :data:`MAX_CALIBRATION` are read. Store query (index ``promises(owner, made_at)``)::
 
         SELECT p.made_at, p.due_at, p.predicted_bh, p.spread_bh, c.first_response_at, c.priority
         FROM promises p JOIN cases c ON c.id = p.case_id
@@ -480,7 +491,8 @@ class PaceModel:
     typical_promise_bh: float | None  # median length of recent promises, business hours
     surge: tuple[float, ...]  # by priority rank: arrivals in the last hour beyond what is usual
     capacity_per_hour: float  # first responses per calendar hour the coming weeks' coverage allows
-    _margins: dict[tuple[int, int], float] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _margins: dict[tuple[int, int, float | None], float] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def margin(self, predicted_bh: float, priority: str = "normal") -> float | None:
         """The calibrated margin, in spreads, for a prediction of ``predicted_bh``; None while outcomes are few.
@@ -489,26 +501,37 @@ class PaceModel:
         :data:`NEIGHBOURS` recent promises of the same priority whose predictions were most alike in length:
         short waits err like handling times do, long ones like the pace and the queue do, and a low-priority
         case waits behind whatever arrives; one margin for all would be too wide for some and too narrow
-        for others. A priority with too few answered promises of its own borrows everyone's.
+        for others. A priority with too few answered promises of its own borrows everyone's. The margin is
+        corrected by :attr:`boost`.
         """
         if self.outcomes < MIN_OUTCOMES:
             return None
+        return self._quantile(predicted_bh, priority, None) + self.boost
+
+    def usual(self, predicted_bh: float, priority: str = "normal") -> float:
+        """Where, in spreads from the prediction, :data:`NOTICE_QUANTILE` of such cases have been answered."""
+        if self.outcomes < MIN_OUTCOMES:
+            return _NOTICE_Z
+        return self._quantile(predicted_bh, priority, NOTICE_QUANTILE)
+
+    def _quantile(self, predicted_bh: float, priority: str, level: float | None) -> float:
+        """A quantile of the calibration errors near ``predicted_bh`` for ``priority``; ``None``: the target's."""
         rank = _rank(priority)
-        key = (rank, round(math.log1p(max(predicted_bh, 0.0)) * 20))
+        key = (rank, round(math.log1p(max(predicted_bh, 0.0)) * 20), level)
         if key not in self._margins:
             position = key[1] / 20
             own = self.errors[rank]
             answered = sum(1 for error in own if not error[2])
             if answered >= 2 * MIN_OUTCOMES:
-                margin = _margin(own, position, self.target_kept_rate)
+                margin = _margin(own, position, self.target_kept_rate, level=level)
             else:
                 # Too few of this priority's own to go by: everyone's, but never narrower than its own few
                 # say, nor than the model's spread while it has hardly any (other priorities' luck does
                 # not show that a low-priority case, which waits behind everything, will be as lucky).
-                margin = max(_margin(self.errors[-1], position, self.target_kept_rate),
-                             _margin(own, position, self.target_kept_rate, minimum=_FEW_OUTCOMES))
+                margin = max(_margin(self.errors[-1], position, self.target_kept_rate, level=level),
+                             _margin(own, position, self.target_kept_rate, minimum=_FEW_OUTCOMES, level=level))
             self._margins[key] = margin
-        return self._margins[key] + self.boost
+        return self._margins[key]
 
     @property
     def boost(self) -> float:
@@ -530,7 +553,12 @@ class PaceModel:
         return self._predict_many(now, [ahead], priority)[0]
 
     def predict_queue(self, now: datetime, queue: QueueSnapshot) -> list[tuple[WaitingCase, Prediction]]:
-        """A prediction for every waiting case (one walk per priority), in the order they will be answered."""
+        """A prediction for every waiting case (one walk per priority), in the order they will be answered.
+
+        A case near the head of the queue may already be in someone's hands: on average half of its
+        handling time is done, so it is predicted half a handling time from now at the earliest, not a
+        whole one as for a new case.
+        """
         results: list[tuple[WaitingCase, Prediction]] = []
         by_rank: list[list[WaitingCase]] = [[] for _ in PRIORITIES]
         for case in queue.cases:
@@ -538,12 +566,14 @@ class PaceModel:
         higher = 0
         for rank, cases in enumerate(by_rank):
             cases.sort(key=lambda case: _ts(case.opened_at))
-            predictions = self._predict_many(now, [higher + k for k in range(len(cases))], PRIORITIES[rank])
+            predictions = self._predict_many(now, [higher + k for k in range(len(cases))], PRIORITIES[rank],
+                                             in_hand=0.5)
             results.extend(zip(cases, predictions, strict=True))
             higher += len(cases)
         return results
 
-    def _predict_many(self, now: datetime, aheads: Sequence[int], priority: str) -> list[Prediction]:
+    def _predict_many(self, now: datetime, aheads: Sequence[int], priority: str, *,
+                      in_hand: float = 0.0) -> list[Prediction]:
         """Predictions for cases of one priority, ``aheads`` ascending: one walk through coverage.
 
         A case is picked once the capacity since ``now`` has absorbed the cases ahead plus the cases of
@@ -560,7 +590,20 @@ class PaceModel:
         if expected > _MAX_PREEMPTION * self.capacity_per_hour:
             share *= _MAX_PREEMPTION * self.capacity_per_hour / expected
         preempting = [share * rate / _HOUR for rate in self.profile]  # per second, by hour of the week
-        single = 1.0 / pace  # one handling time, in covered seconds
+        # Expected preempting arrivals from the hour ``start`` falls in, for skipping through closed time.
+        origin = math.floor(start / _HOUR) * _HOUR
+        local = datetime.fromtimestamp(origin, self.calendar.tz)
+        base = local.weekday() * 24 + local.hour
+        cumulative = [0.0]
+        for per_second in preempting:
+            cumulative.append(cumulative[-1] + per_second * _HOUR)
+
+        def arrivals_until(t: float) -> float:
+            weeks, rest = divmod((t - origin) / _HOUR + base, _WEEK_HOURS)
+            hour = int(rest)
+            return weeks * cumulative[-1] + cumulative[hour] + (rest - hour) * preempting[hour] * _HOUR
+
+        single = (1.0 - in_hand) / pace  # one handling time (less what is done already), in covered seconds
         # A surge of higher-priority requests (an outage) is expected to go on for a while.
         surge = sum(self.surge[:rank])
         needs = [ahead + 1.0 + surge for ahead in aheads]
@@ -572,8 +615,12 @@ class PaceModel:
             if index >= len(needs) and single_at is not None:
                 break
             rate = pace * people
-            preempt = preempting[hour]
             length = closes - opens
+            if hour < 0:
+                # A stretch with nobody on shift, possibly days long: its arrivals at once.
+                preempt = (arrivals_until(closes) - arrivals_until(opens)) / length if length > 0 else 0.0
+            else:
+                preempt = preempting[hour]
             if people and single_at is None and covered + length >= single:
                 single_at = opens + (single - covered)
             while index < len(needs):
@@ -614,33 +661,27 @@ class PaceModel:
         return predictions
 
     def _pieces(self, start: float) -> Iterator[tuple[float, float, int, int]]:
-        """Time from ``start`` in pieces ``(from, to, people on shift, hour of the week)``, at most an hour each.
+        """Time from ``start`` in pieces ``(from, to, people on shift, hour of the week)``.
 
-        Hours are counted on from the local hour of ``start`` (a DST change shifts them by one hour, which
-        a rate profile does not notice).
+        Time on shift comes in pieces of at most an hour (the arrival rate changes by the hour); time with
+        nobody on shift comes whole, with hour ``-1``. Hours are counted on from the local hour of ``start``
+        (a DST change shifts them by one hour, which a rate profile does not notice).
         """
-        stretches = self.coverage.stretches(start, start + _HORIZON)
-        current = next(stretches, None)
-        local = datetime.fromtimestamp(start, self.calendar.tz)
-        hour = local.weekday() * 24 + local.hour
+        origin = math.floor(start / _HOUR) * _HOUR
+        local = datetime.fromtimestamp(origin, self.calendar.tz)
+        base = local.weekday() * 24 + local.hour
         t = start
         limit = start + _HORIZON
-        while t < limit:
-            hour_end = (math.floor(t / _HOUR) + 1) * _HOUR
-            while t < hour_end:
-                while current is not None and current[1] <= t:
-                    current = next(stretches, None)
-                if current is None or current[0] >= hour_end:
-                    yield t, hour_end, 0, hour
-                    t = hour_end
-                elif current[0] > t:
-                    yield t, current[0], 0, hour
-                    t = current[0]
-                else:
-                    end = min(current[1], hour_end)
-                    yield t, end, current[2], hour
-                    t = end
-            hour = (hour + 1) % _WEEK_HOURS
+        for opens, closes, people in self.coverage.stretches(start, limit):
+            if opens > t:
+                yield t, opens, 0, -1
+                t = opens
+            while t < closes:
+                hour_end = min((math.floor(t / _HOUR) + 1) * _HOUR, closes)
+                yield t, hour_end, people, (base + int((t - origin) // _HOUR)) % _WEEK_HOURS
+                t = hour_end
+        if t < limit:
+            yield t, limit, 0, -1
 
     # ---- promises -------------------------------------------------------------------------
 
@@ -657,7 +698,13 @@ class PaceModel:
     def promise(self, now: datetime, priority: str, prediction: Prediction, *, not_before: datetime | None = None,
                 revision: bool = False) -> Estimate:
         """Turn a prediction into a promise: calibrated margin, kept clear of an immediate delay notice, rounded."""
-        lead_floor = _after(prediction.at, self.config.delay_notice_before, self.calendar)
+        # A promise must leave room for its delay notice: due no earlier than ``delay_notice_before`` after
+        # the time by which most such cases (NOTICE_QUANTILE) are answered, and never so early that the tick
+        # would find it at risk at once. Counted from the prediction alone, every case answered later than
+        # predicted (about half) would get a delay notice.
+        usual_pad = max(0.0, self.usual(prediction.bh, priority)) * prediction.spread_bh
+        usual = self.calendar.add_business_time(prediction.at, timedelta(hours=usual_pad))
+        lead_floor = _after(max(usual, prediction.at), self.config.delay_notice_before, self.calendar)
         margin = self.margin(prediction.bh, priority)
         if margin is None:
             # Too few outcomes to calibrate: the configured fallback, never shorter than a wide margin.
@@ -768,12 +815,17 @@ def _measure(now: float, queue: QueueSnapshot, history: PaceHistory, coverage: C
     work arrived, not how fast the team works, and promise too much on a quiet week's evidence.
     """
     since = min(_ts(history.since), now)
-    rows = [(_ts(row.first_response_at), _ts(row.opened_at), _rank(row.priority)) for row in history.responses]
+    # The store returns the newest first; only the newest MAX_PACE_ROWS are read (timestamps are the cost).
+    responses = history.responses
+    capped = len(responses) > MAX_PACE_ROWS
+    if capped:
+        responses = responses[:MAX_PACE_ROWS]
+    rank_of = _RANK.get
+    rows = [(row.first_response_at.timestamp(), row.opened_at.timestamp(), rank_of(row.priority, _NORMAL))
+            for row in responses]
     rows = [row for row in rows if since <= row[0] <= now]
-    if len(rows) > MAX_PACE_ROWS:
-        rows.sort(reverse=True)
-        rows = rows[:MAX_PACE_ROWS]
-        since = rows[-1][0]
+    if capped and rows:
+        since = max(since, min(row[0] for row in rows))
     opens: list[float] = []
     answers: list[float] = []
     initial = 0
@@ -785,15 +837,15 @@ def _measure(now: float, queue: QueueSnapshot, history: PaceHistory, coverage: C
         else:
             opens.append(opened)
             arrivals_seen.append((opened, rank))
-    for case in queue.cases:
-        opened = _ts(case.opened_at)
-        if opened > now:
-            continue
-        if opened < since:
-            initial += 1
-        else:
-            opens.append(opened)
-            arrivals_seen.append((opened, _rank(case.priority)))
+    for rank, stamps in enumerate(queue.opened_by_rank):
+        for opened in stamps:
+            if opened > now:
+                continue
+            if opened < since:
+                initial += 1
+            else:
+                opens.append(opened)
+                arrivals_seen.append((opened, rank))
     opens.sort()
     answers.sort()
     # Before the first case inboxd saw, it saw nothing: a young installation must not count the days
@@ -806,49 +858,60 @@ def _measure(now: float, queue: QueueSnapshot, history: PaceHistory, coverage: C
                   for count, rate in zip(last_hour, arrivals, strict=True))
 
     # Sweep the window: between consecutive changes, cases waiting and people on shift are constant.
+    # Openings and answers are merged into one sorted list; shift boundaries split the gaps between them.
+    events = [(opened, 1) for opened in opens]
+    events.extend((answered, -1) for answered in answers)
+    events.append((now, 0))
+    events.sort()
+    stretches = list(coverage.stretches(since, now))
+    shift_opens = [stretch[0] for stretch in stretches]
+    shift_closes = [stretch[1] for stretch in stretches]
+    shift_people = [stretch[2] for stretch in stretches]
+    n_stretches = len(stretches)
     busy_steady = busy_recent = 0.0
     done_steady = done_recent = 0.0
     waiting_time = 0.0
     waiting = initial
-    i = j = 0
-    n_opens, n_answers = len(opens), len(answers)
     cursor = since
-    stretches = list(coverage.stretches(since, now))
     k = 0
-    inf = math.inf
-    while True:
-        next_open = opens[i] if i < n_opens else inf
-        next_answer = answers[j] if j < n_answers else inf
-        if k < len(stretches):
-            s_open, s_close, s_people = stretches[k]
-            next_shift = s_open if cursor < s_open else s_close
-            people = s_people if s_open <= cursor < s_close else 0
-        else:
-            next_shift = inf
-            people = 0
-        step_end = min(next_open, next_answer, next_shift, now)
-        if step_end > cursor:
-            width = step_end - cursor
-            waiting_time += waiting * width
-            if people and waiting:
-                busy = min(waiting, people) * width
-                middle = now - (cursor + step_end) / 2
-                busy_steady += busy * math.exp(-middle / _LONG_TAU)
-                busy_recent += busy * math.exp(-middle / _SHORT_TAU)
-            cursor = step_end
+    exp = math.exp
+    long_rate = 1.0 / _LONG_TAU
+    short_rate = 1.0 / _SHORT_TAU
+    for stamp, change in events:
+        if stamp > now:
+            stamp = now
+        if stamp > cursor:
+            waiting_time += waiting * (stamp - cursor)
+            if waiting:
+                # Person-time on offer in [cursor, stamp), piece by piece through the shifts.
+                while k < n_stretches and shift_closes[k] <= cursor:
+                    k += 1
+                j = k
+                while j < n_stretches and shift_opens[j] < stamp:
+                    a = shift_opens[j]
+                    if a < cursor:
+                        a = cursor
+                    b = shift_closes[j]
+                    last = b >= stamp
+                    if last:
+                        b = stamp
+                    if b > a:
+                        people = shift_people[j]
+                        busy = (waiting if waiting < people else people) * (b - a)
+                        middle = now - 0.5 * (a + b)
+                        busy_steady += busy * exp(-middle * long_rate)
+                        busy_recent += busy * exp(-middle * short_rate)
+                    if last:
+                        break
+                    j += 1
+            cursor = stamp
+        if change < 0:
+            age = now - stamp
+            done_steady += exp(-age * long_rate)
+            done_recent += exp(-age * short_rate)
+        waiting += change
         if cursor >= now:
             break
-        if next_answer <= cursor:
-            age = now - next_answer
-            done_steady += math.exp(-age / _LONG_TAU)
-            done_recent += math.exp(-age / _SHORT_TAU)
-            waiting -= 1
-            j += 1
-        elif next_open <= cursor:
-            waiting += 1
-            i += 1
-        elif k < len(stretches) and cursor >= stretches[k][1]:
-            k += 1
     steady_hours = busy_steady / _HOUR
     recent_hours = busy_recent / _HOUR
     steady = (done_steady + _PRIOR_PACE * _PRIOR_HOURS) / (steady_hours + _PRIOR_HOURS)
@@ -907,7 +970,8 @@ def _robust_mean(samples: Sequence[int]) -> float:
         return 0.0
     ordered = sorted(samples)
     cap = 2.0 * ordered[len(ordered) // 2] + 3.0
-    return sum(min(count, cap) for count in samples) / len(samples)
+    below = bisect.bisect_right(ordered, cap)
+    return (sum(ordered[:below]) + cap * (len(ordered) - below)) / len(ordered)
 
 
 def _arrival_rates(now: float, observed_from: float,
@@ -935,13 +999,7 @@ def _arrival_rates(now: float, observed_from: float,
         for _opened, rank in arrivals:
             total[rank] += 1
         return tuple(count / span_hours for count in total), last_hour
-    rates: list[float] = []
-    for per_day in counts:
-        ordered = sorted(per_day)
-        median = ordered[len(ordered) // 2]
-        cap = 2.0 * median + 3.0
-        rates.append(sum(min(count, cap) for count in per_day) / (24.0 * days))
-    return tuple(rates), last_hour
+    return tuple(_robust_mean(per_day) / 24.0 for per_day in counts), last_hour
 
 
 @functools.lru_cache(maxsize=4096)
@@ -971,21 +1029,25 @@ def _calibrate(now: float, records: Sequence[PromiseRecord],
     far: its error is at least that. Leaving unanswered promises out would keep the fast answers and drop
     the slow ones, and waiting for due times to pass would leave a new installation on the fallback for days.
     """
-    usable = [record for record in records if _ts(record.made_at) <= now]
-    usable.sort(key=lambda record: record.made_at, reverse=True)
-    usable = usable[:MAX_CALIBRATION]
+    # The store returns the newest first; only the newest MAX_CALIBRATION already made are read.
+    usable: list[PromiseRecord] = []
+    for record in records:
+        if record.made_at.timestamp() <= now:
+            usable.append(record)
+            if len(usable) >= MAX_CALIBRATION:
+                break
     if not usable:
         return tuple(() for _ in range(len(PRIORITIES) + 1)), 0, None, None
-    earliest = min(_ts(record.made_at) for record in usable)
+    earliest = min(record.made_at.timestamp() for record in usable)
     index = BusinessTimeIndex(calendar, earliest, now)
     errors: list[list[_Error]] = [[] for _ in range(len(PRIORITIES) + 1)]
     answered_count = 0
     outcomes: list[tuple[float, bool]] = []  # (due, kept) of promises whose due time has passed
     lengths: list[float] = []
     for record in usable:
-        made = _ts(record.made_at)
-        due = _ts(record.due_at)
-        answered = _ts(record.first_response_at) if record.first_response_at is not None else None
+        made = record.made_at.timestamp()
+        due = record.due_at.timestamp()
+        answered = record.first_response_at.timestamp() if record.first_response_at is not None else None
         if answered is not None and answered > now:
             answered = None
         if due <= now:
@@ -1009,7 +1071,8 @@ def _calibrate(now: float, records: Sequence[PromiseRecord],
     return tuple(tuple(sorted(pool)) for pool in errors), answered_count, recent_kept, typical
 
 
-def _margin(errors: Sequence[_Error], position: float, target: float, *, minimum: int = MIN_OUTCOMES) -> float:
+def _margin(errors: Sequence[_Error], position: float, target: float, *, minimum: int = MIN_OUTCOMES,
+            level: float | None = None) -> float:
     """The calibrated margin for a prediction at ``position`` (log1p of its length in bh).
 
     The errors of recent promises whose predictions were alike in length (within :data:`_RADIUS`, at most
@@ -1017,8 +1080,10 @@ def _margin(errors: Sequence[_Error], position: float, target: float, *, minimum
     promises as censored (Kaplan–Meier). Where few of them have been answered, the data cannot show that
     a margin narrower than the model's own spread would do: the margin then leans towards the normal
     quantile of the spread, in proportion to how little was seen.
+
+    With ``level``, the plain ``level`` quantile instead (no confidence bound, leaning either way).
     """
-    nominal = NormalDist().inv_cdf(target)
+    nominal = NormalDist().inv_cdf(target if level is None else level)
     lo = bisect.bisect_left(errors, (position - _RADIUS, -math.inf, False))
     hi = bisect.bisect_right(errors, (position + _RADIUS, math.inf, True))
     near = list(errors[lo:hi])
@@ -1029,10 +1094,11 @@ def _margin(errors: Sequence[_Error], position: float, target: float, *, minimum
     if answered < minimum:
         return nominal
     samples = sorted((error, censored) for _, error, censored in near)
-    rank = _order_statistic(len(samples), round(target, 4), CONFIDENCE)
-    level = 1.0 if rank is None else rank / len(samples)
-    measured = _km_quantile(samples, level)
     weight = answered / (answered + _PRIOR_OUTCOMES)
+    if level is not None:
+        return weight * _km_quantile(samples, level) + (1.0 - weight) * nominal
+    rank = _order_statistic(len(samples), round(target, 4), CONFIDENCE)
+    measured = _km_quantile(samples, 1.0 if rank is None else rank / len(samples))
     return max(measured, weight * measured + (1.0 - weight) * nominal)
 
 

@@ -22,6 +22,7 @@ from inboxd.commitments import extract_commitments, resolve_when
 from inboxd.config import MailboxConfig
 from inboxd.errors import TransientError
 from inboxd.eta import Estimate, fallback_estimate
+from inboxd.forecast import Forecaster
 from inboxd.followups import (
     asks_to_stop_updates,
     commitment_schedule,
@@ -68,6 +69,7 @@ class Processor:
         self.runtime = runtime
         self.clock = clock
         self.on_enqueued = on_enqueued
+        self.forecaster = Forecaster()
 
     def process(self, mailbox: MailboxConfig, role: FolderRole, folder: str, uidvalidity: int | None,
                 uid: int | None, raw: bytes) -> Outcome:
@@ -159,7 +161,7 @@ class Processor:
             commitments=commitments, note_commands=note_commands, note_errors=note_errors,
             feedback=feedback, opt_out=opt_out)
         actions = d.decide_message(ctx)
-        applier = _Applier(conn, rt, mailbox, msg, now)
+        applier = _Applier(conn, rt, mailbox, msg, now, self.forecaster)
         case_id = repo.case_id(conn, case.number) if case else None
         number = case.number if case else None
         # Open the case first: the message row points at it.
@@ -228,8 +230,9 @@ class _Applier:
     """Applies actions for one message inside its transaction."""
 
     def __init__(self, conn: Connection, rt: Runtime, mailbox: MailboxConfig, msg: ParsedMessage,
-                 now: datetime) -> None:
+                 now: datetime, forecaster: Forecaster | None = None) -> None:
         self.conn, self.rt, self.mailbox, self.msg, self.now = conn, rt, mailbox, msg, now
+        self.forecaster = forecaster
         self.case_id: int | None = None
         self.number: int | None = None
         self.message_ref: int | None = None
@@ -433,6 +436,16 @@ class _Applier:
             lines=[f"Address: {a}" for a in action.addresses]
             + [f"Reason: {action.detail}", f"Case: {self.token()}"])
 
+    def promise_for(self, priority: str) -> Estimate:
+        """The team's promise for this new case: the calibrated estimate, or the fallback if it fails."""
+        assert self.number is not None
+        if self.forecaster is not None:
+            try:
+                return self.forecaster.estimate(self.conn, self.rt, self.now, priority, self.number)
+            except Exception:  # noqa: BLE001 - a bug in the estimate must not cost the customer their ack
+                log.exception("eta.failed", case=self.number)
+        return fallback_estimate(self.now, priority, self.rt.config.promises.fallback, self.rt.calendar)
+
     def acknowledge(self, action: d.Acknowledge) -> None:
         assert self.case_id is not None and self.number is not None
         rt, msg = self.rt, self.msg
@@ -444,7 +457,7 @@ class _Applier:
         if repo.is_bounced(self.conn, recipient):
             self.event("ack.suppressed", {"reason": "address bounced", "address": recipient})
             return
-        estimate = fallback_estimate(self.now, action.priority, cfg.promises.fallback, rt.calendar)
+        estimate = self.promise_for(action.priority)
         token = format_token(cfg.cases.subject_token, self.number)
         context = _ack_context(rt, msg, token, self.number, estimate, self.now, action.language)
         rendered = rt.renderer.render("ack", action.language, context)
@@ -461,7 +474,8 @@ class _Applier:
         if not queued:
             return
         repo.add_promise(self.conn, case_id=self.case_id, owner="team", source="ack",
-                         text=context["promise"]["phrase"], made_at=self.now, due_at=estimate.due)
+                         text=context["promise"]["phrase"], made_at=self.now, due_at=estimate.due,
+                         predicted_bh=estimate.predicted_bh, spread_bh=estimate.spread_bh)
         self.event("ack.queued", {"due": estimate.due.isoformat(), "basis": estimate.basis,
                                   "message_id": message_id})
         self.acknowledged = True

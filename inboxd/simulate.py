@@ -446,9 +446,9 @@ def run_simulation(config: Config, workload: Workload, *, tick: timedelta = TICK
         # What the store would return: responses and promises of the last four weeks, the newest capped.
         since = now - eta.HISTORY_WINDOW.total_seconds()
         first = max(bisect.bisect_left(answered_at, since), len(responses) - eta.MAX_PACE_ROWS)
-        history = eta.PaceHistory(since=_dt(since), responses=responses[first:])
+        history = eta.PaceHistory(since=_dt(since), responses=responses[first:][::-1])  # newest first
         lo = max(bisect.bisect_left(made_at, since), len(promises) - 500)
-        records = [promise.as_record() for promise in promises[lo:]]
+        records = [promise.as_record() for promise in reversed(promises[lo:])]  # newest first
         return eta.fit(_dt(now), queue, history, records, calendar, coverage, settings)
 
     def record(case: _Case, now: float, estimate: eta.Estimate, first: bool) -> None:

@@ -271,10 +271,12 @@ def cases_of_customer(conn: Connection, address: str) -> list[int]:
 
 
 def add_promise(conn: Connection, *, case_id: int, owner: str, source: str, text: str, made_at: datetime,
-                due_at: datetime, source_message_id: str | None = None) -> int:
+                due_at: datetime, source_message_id: str | None = None, predicted_bh: float | None = None,
+                spread_bh: float | None = None) -> int:
     result = conn.execute(insert(promises), {"case_id": case_id, "owner": owner, "source": source, "text": text,
                                              "made_at": made_at, "due_at": due_at, "state": "open",
-                                             "source_message_id": source_message_id})
+                                             "source_message_id": source_message_id,
+                                             "predicted_bh": predicted_bh, "spread_bh": spread_bh})
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
@@ -297,6 +299,43 @@ def break_overdue_promises(conn: Connection, now: datetime) -> list[dict[str, An
     if rows:
         conn.execute(update(promises).where(promises.c.id.in_([r.id for r in rows]))
                      .values(state="broken", settled_at=now))
+    return [dict(r._mapping) for r in rows]
+
+
+# -- what the estimate needs (a few indexed queries; see inboxd.eta) ----------------------------------
+
+
+def waiting_for_first_response(conn: Connection) -> list[dict[str, Any]]:
+    """Cases still waiting for their first response (index ``cases(first_response_at, opened_at)``)."""
+    rows = conn.execute(select(cases.c.id, cases.c.number, cases.c.priority, cases.c.opened_at)
+                        .where(cases.c.first_response_at.is_(None), cases.c.status == "waiting_on_us"))
+    return [dict(r._mapping) for r in rows]
+
+
+def recent_first_responses(conn: Connection, since: datetime, limit: int = 1000) -> list[dict[str, Any]]:
+    rows = conn.execute(select(cases.c.opened_at, cases.c.first_response_at, cases.c.priority)
+                        .where(cases.c.first_response_at >= since)
+                        .order_by(cases.c.first_response_at.desc()).limit(limit))
+    return [dict(r._mapping) for r in rows]
+
+
+def recent_team_promises(conn: Connection, since: datetime, limit: int = 500) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(promises.c.made_at, promises.c.due_at, promises.c.predicted_bh, promises.c.spread_bh,
+               cases.c.first_response_at, cases.c.priority)
+        .select_from(promises.join(cases, promises.c.case_id == cases.c.id))
+        .where(promises.c.owner == "team", promises.c.made_at >= since)
+        .order_by(promises.c.made_at.desc()).limit(limit))
+    return [dict(r._mapping) for r in rows]
+
+
+def open_team_promises_waiting(conn: Connection) -> list[dict[str, Any]]:
+    """Open team promises on cases still waiting for their first response: the tick's delay-notice check."""
+    rows = conn.execute(
+        select(promises.c.id, promises.c.case_id, promises.c.due_at, promises.c.made_at, cases.c.number,
+               cases.c.priority, cases.c.opened_at)
+        .select_from(promises.join(cases, promises.c.case_id == cases.c.id))
+        .where(promises.c.owner == "team", promises.c.state == "open", cases.c.first_response_at.is_(None)))
     return [dict(r._mapping) for r in rows]
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -81,6 +82,7 @@ cases = Table(
     Index("ix_cases_status", "status"),
     Index("ix_cases_customer", "customer"),
     Index("ix_cases_customer_subject_key", "customer", "subject_key"),
+    Index("ix_cases_first_response_at_opened_at", "first_response_at", "opened_at"),
 )
 
 # Every message inboxd met: received, quarantined, or recognised as a duplicate of one it has.
@@ -127,8 +129,12 @@ promises = Table(
     Column("settled_at", DateTime(timezone=True)),
     # The message that made the promise (a staff reply): reminders are threaded to it (0003).
     Column("source_message_id", String(998)),
+    # The prediction behind a team promise, for calibrating later ones (0006).
+    Column("predicted_bh", Float),
+    Column("spread_bh", Float),
     Index("ix_promises_state_due_at", "state", "due_at"),
     Index("ix_promises_case_id", "case_id"),
+    Index("ix_promises_owner_made_at", "owner", "made_at"),
 )
 
 scheduled = Table(

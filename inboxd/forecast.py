@@ -1,0 +1,73 @@
+"""Fills the estimator's inputs from the store and keeps the fitted model for a few seconds.
+
+The estimate itself (``inboxd.eta``) is pure; this is the shell around it: three indexed queries
+(waiting cases, recent first responses, recent team promises), then :func:`inboxd.eta.fit`. Fitting
+for every message of a backlog would be wasted work, so a fitted model is reused for
+``REFIT_SECONDS``; cases opened since are added to its queue in memory, so each acknowledgement still
+counts every case ahead of it.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+
+from inboxd import eta
+from inboxd.runtime import Runtime
+from inboxd.store import repo
+
+HISTORY = timedelta(days=28)
+REFIT_SECONDS = 10.0
+
+
+def queue_snapshot(conn: Connection) -> eta.QueueSnapshot:
+    return eta.QueueSnapshot(tuple(eta.WaitingCase(opened_at=r["opened_at"], priority=r["priority"],
+                                                   number=r["number"])
+                                   for r in repo.waiting_for_first_response(conn)))
+
+
+def fit_model(conn: Connection, rt: Runtime, now: datetime) -> tuple[eta.PaceModel, eta.QueueSnapshot]:
+    """The model as of ``now`` and the queue it was fitted on."""
+    since = now - HISTORY
+    queue = queue_snapshot(conn)
+    history = eta.PaceHistory(since=since, responses=tuple(
+        eta.FirstResponse(r["opened_at"], r["first_response_at"], r["priority"])
+        for r in repo.recent_first_responses(conn, since)))
+    calibration = tuple(
+        eta.PromiseRecord(made_at=r["made_at"], due_at=r["due_at"], first_response_at=r["first_response_at"],
+                          priority=r["priority"], predicted_bh=r["predicted_bh"], spread_bh=r["spread_bh"])
+        for r in repo.recent_team_promises(conn, since))
+    coverage = eta.Coverage.from_config(rt.config, rt.calendar)
+    model = eta.fit(now, queue, history, calibration, rt.calendar, coverage, eta.EtaConfig.from_config(rt.config))
+    return model, queue
+
+
+class Forecaster:
+    """A fitted model, refitted every few seconds; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._model: eta.PaceModel | None = None
+        self._queue: list[eta.WaitingCase] = []
+        self._fitted_at: datetime | None = None
+        self._runtime: Any = None
+
+    def estimate(self, conn: Connection, rt: Runtime, now: datetime, priority: str, number: int) -> eta.Estimate:
+        """The promise for a case opened now (in the caller's transaction, so the case itself is visible)."""
+        with self._lock:
+            stale = (self._model is None or self._fitted_at is None or self._runtime is not rt
+                     or abs((now - self._fitted_at).total_seconds()) > REFIT_SECONDS)
+            if stale:
+                model, queue = fit_model(conn, rt, now)
+                self._model, self._queue, self._fitted_at, self._runtime = model, list(queue.cases), now, rt
+            else:
+                self._queue.append(eta.WaitingCase(opened_at=now, priority=priority, number=number))
+            assert self._model is not None
+            return self._model.estimate(now, priority, eta.QueueSnapshot(tuple(self._queue)), number=number)
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._model = None
