@@ -23,7 +23,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from inboxd.backoff import Backoff
 from inboxd.clock import Clock, SystemClock
 from inboxd.config import Config, MailboxConfig, load_config, resolve_secret
-from inboxd.duework import run_due_work
+from inboxd.duework import run_delay_notices, run_due_work
 from inboxd.errors import AuthError, ConfigError, FolderMissing, InboxdError, SecretError, TransientError
 from inboxd.ingest import Processor
 from inboxd.mail.classify import FolderRole
@@ -316,6 +316,11 @@ class Daemon:
                 self.outbox_event.set()
         except Exception:  # noqa: BLE001
             log.exception("due_work.failed")
+        try:
+            if run_delay_notices(self.store, self.runtime, self.clock.now()):
+                self.outbox_event.set()
+        except Exception:  # noqa: BLE001
+            log.exception("delay_notices.failed")
         try:
             now = self.clock.now()
             with self.store.begin() as conn:

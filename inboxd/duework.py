@@ -15,9 +15,11 @@ from typing import Any
 import structlog
 from sqlalchemy import Connection
 
+from inboxd import eta
 from inboxd import followups as f
 from inboxd.clock import Clock
 from inboxd.eta import fallback_estimate
+from inboxd.forecast import fit_model
 from inboxd.humanize import phrase_due
 from inboxd.mail.threading import format_token, stop_address
 from inboxd.mailer import queue_template_mail, staff_recipients
@@ -153,13 +155,14 @@ def _queue_customer_mail(conn: Connection, rt: Runtime, mailbox: Any, row: dict[
         "case": number, "token": format_token(rt.config.cases.subject_token, number), "subject": row["subject"],
         "customer_name": row["customer_name"] or "", "customer": row["customer"], **action.context,
     }
-    if action.template == "update":
+    if action.template == "update" and "promise" not in context:
         promise = repo.open_team_promise(conn, case_id)
         reasons: tuple[str, ...] = ()
         if promise is not None and promise["due_at"] > now:
             due = promise["due_at"]
         else:
-            estimate = fallback_estimate(now, str(row["priority"]), rt.config.promises.fallback, rt.calendar)
+            fallback = {str(k): v for k, v in rt.config.promises.fallback.items()}
+            estimate = fallback_estimate(now, str(row["priority"]), fallback, rt.calendar)
             due, reasons = estimate.due, estimate.reasons
         context["promise"] = {"due": due, "phrase": phrase_due(due, now, tz, language), "reason": " ".join(reasons)}
     if action.template == "nudge":
@@ -179,6 +182,78 @@ def _queue_customer_mail(conn: Connection, rt: Runtime, mailbox: Any, row: dict[
     if queued:
         repo.update_case(conn, number, last_heard_at=now)
         repo.add_event(conn, f"{action.template}.queued", now, case_id=case_id, data={"to": customer})
+
+
+def run_delay_notices(store: repo.Store, rt: Runtime, now: datetime) -> int:
+    """Tell customers *before* a promise breaks: a new honest time, the old promise superseded, the lead told.
+
+    The same model that made the promise predicts every waiting case's first response; a promise whose
+    prediction now falls after its due time minus ``updates.delay_notice_before`` gets, once, a delay
+    notice with a revised estimate (``eta.PaceModel.revise``), tracked as a new promise.
+    """
+    sent = 0
+    with store.begin() as conn:
+        open_promises = repo.open_team_promises_waiting(conn)
+        if not open_promises:
+            return 0
+        model, queue = fit_model(conn, rt, now)
+        predictions = {case.number: (case, prediction) for case, prediction in model.predict_queue(now, queue)}
+    lead = rt.config.updates.delay_notice_before
+    for promise in open_promises:
+        found = predictions.get(promise["number"])
+        if found is None:
+            continue
+        case, prediction = found
+        if not eta.at_risk(promise["due_at"], now, prediction.at, lead, rt.calendar):
+            continue
+        morning = f.reasonable_hour(now, promise["customer_utc_offset"], f.update_policy(rt.config))
+        if now < morning < promise["due_at"]:
+            continue  # night where the customer is: tell them in the morning, still before the due time
+        with store.begin() as conn:
+            if not repo.settle_promise(conn, promise["id"], "superseded", now):
+                continue  # another daemon got there first
+            sent += _announce_delay(conn, rt, promise, model.revise(now, case, promise["due_at"], queue), now)
+    return sent
+
+
+def _announce_delay(conn: Connection, rt: Runtime, promise: dict[str, Any], revised: eta.Estimate,
+                    now: datetime) -> int:
+    row = repo.case_row(conn, promise["case_id"])
+    if row is None:
+        return 0
+    language = str(row["language"])
+    tz = rt.calendar.tz
+    phrase = phrase_due(revised.due, now, tz, language)
+    repo.add_promise(conn, case_id=promise["case_id"], owner="team", source="delay_notice", text=phrase,
+                     made_at=now, due_at=revised.due, predicted_bh=revised.predicted_bh, spread_bh=revised.spread_bh)
+    repo.add_event(conn, "promise.at_risk", now, case_id=promise["case_id"],
+                   data={"old_due": promise["due_at"].isoformat(), "new_due": revised.due.isoformat(),
+                         "basis": revised.basis})
+    try:
+        mailbox = rt.mailbox(row["mailbox"])
+    except LookupError:
+        mailbox = rt.config.mailboxes[0]
+    number = int(row["number"])
+    token = format_token(rt.config.cases.subject_token, number)
+    if not repo.is_bounced(conn, row["customer"]):
+        _queue_customer_mail(conn, rt, mailbox, row, promise["case_id"], f.CustomerMail(
+            "delay", f"delay:{promise['id']}", {
+                "old_phrase": phrase_due(promise["due_at"], promise["made_at"], tz, language).removeprefix("by "),
+                "promise": {"due": revised.due, "phrase": phrase, "reason": " ".join(revised.reasons)}}), now)
+    recipients = staff_recipients(rt)
+    if recipients:
+        queue_template_mail(
+            conn, rt, mailbox, key=f"alert:delay:{promise['id']}", kind="alert", to=recipients, template="alert",
+            language="en", now=now, case_id=promise["case_id"], from_name=f"inboxd ({rt.config.team.name})",
+            context={"subject": f"Promise at risk on {token}: customer told the new time",
+                     "headline": f"Case {token} will not get its first response by the time we promised.",
+                     "lines": [f"Promised: {promise['due_at'].astimezone(tz):%a %d %b %H:%M %Z}",
+                               f"New time told to the customer: {revised.due.astimezone(tz):%a %d %b %H:%M %Z}",
+                               f"Why: {revised.basis}"],
+                     "token": token})
+    log.warning("promise.delay_notice", case=number, old_due=promise["due_at"].isoformat(),
+                new_due=revised.due.isoformat())
+    return 1
 
 
 def _handle(conn: Connection, rt: Runtime, row: dict[str, Any], now: datetime) -> bool:

@@ -1,36 +1,41 @@
 """The response time an acknowledgement promises: queue- and pace-aware, calibrated to the kept-rate target. Pure.
 
-How a promise is made (``estimate``):
+How a promise is made (:func:`estimate`, or :func:`fit` then :meth:`PaceModel.estimate`):
 
-1. **The work ahead.** A new case waits behind every case of higher or equal priority that is still waiting
-   for its first response (:class:`QueueSnapshot`), and behind cases of *higher* priority that will arrive
-   while it waits (their measured arrival rate).
+1. **The work ahead.** A new case waits behind every case of higher or equal priority still waiting for
+   its first response (:class:`QueueSnapshot`) and behind cases of *higher* priority that arrive while it
+   waits: at the measured rate of each hour of the week (Monday mornings are busier than Sunday nights),
+   robust to one-off bursts, plus half as many again as a surge seen in the last hour.
 2. **The capacity.** :class:`Coverage` says how many people are on shift at each moment, from the config:
    the team's hours, holidays and closures, each staff member's own hours and absences. Nobody on shift
-   means no capacity; an urgent case is promised within hours somebody really covers.
-3. **The pace.** First responses per staffed busy hour, measured on recent history (:class:`PaceHistory`):
-   responses divided by the integral of ``min(cases waiting, people on shift)`` (the person-hours that
-   could have gone into first responses). Two recency weightings are kept, about a week and about a day;
-   the slower of the two is used, so a team that falls behind is noticed within a day. A small prior
-   stands in while there is little history.
+   means no capacity, so an urgent case is promised within hours somebody really covers.
+3. **The pace.** First responses per person-hour that could have gone into them, measured on recent
+   history (:class:`PaceHistory`): responses divided by the integral of ``min(cases waiting, people on
+   shift)``. A steady pace (about a week's memory) is used unless the pace of the last day or so is lower
+   by more than its noise — a team that falls behind (someone away whom the config does not know about)
+   is noticed within a day. A small prior stands in while there is little history.
 4. **The prediction.** Walking forward through coverage until the capacity covers the work gives the
-   predicted first response (``Prediction.at``), its length in business hours and a spread (the
-   uncertainty of the sum of service times plus a share of the prediction for drift).
+   predicted first response (:class:`Prediction`), its length in business hours and a spread: the
+   handling times of the work ahead, the Poisson noise of the arrivals that preempt it, and drift.
 5. **The calibration.** Every promise is stored with its prediction and spread (:class:`PromiseRecord`).
-   Comparing recent predictions with what happened gives standardised errors; the promise adds the error
-   quantile that would have kept ``target_kept_rate`` of them, chosen with a confidence bound so that a
-   few lucky weeks do not make it tighter than the data allows; when the kept rate of recent promises
-   still falls short, the quantile rises. Until enough outcomes are known, the configured fallback
-   stands (never shorter than the prediction).
-6. **Said like a person.** The due time is never so close that the promise would be at risk at once
-   (predicted response plus ``updates.delay_notice_before``), and it is rounded up: to the close of
-   business when within its last hour, else to the whole hour.
+   The standardised errors of recent promises of the same priority whose predictions were alike in
+   length (unanswered ones counted as censored, Kaplan–Meier) give the margin: the ``target_kept_rate``
+   quantile, read with a confidence bound, leaning towards the model's own spread while few were answered
+   — as tight as the data allows, never tighter. The kept share of the promises that fell due lately
+   corrects it (wider when it falls short, a little narrower when all were kept). Until
+   :data:`MIN_OUTCOMES` promises have been answered, the configured fallback stands.
+6. **Room for a delay notice.** A promise is due no earlier than ``updates.delay_notice_before`` after the
+   time by which :data:`NOTICE_QUANTILE` of such cases are answered, so that the tick does not find it at
+   risk at once or for every case a little slower than predicted.
+7. **Said like a person.** The due time is rounded up: to the close of business when within its last
+   hour, else to the whole hour (:func:`round_promise`). Reasons name closures and holidays, a queue
+   longer than usual and configured absences, taking responsibility and never blaming the customer.
 
 The tick uses the same model (:func:`fit` once, then :meth:`PaceModel.predict_queue`) to decide which open
 promises are at risk (:func:`at_risk`) and what new honest time a delay notice states
 (:meth:`PaceModel.revise`).
 
-Everything here is pure: the store fills the input dataclasses (a few indexed queries, see
+Everything here is pure: the store fills the input dataclasses (three indexed queries, see
 :class:`QueueSnapshot`, :class:`PaceHistory` and :class:`PromiseRecord`), the caller passes ``now``.
 """
 
@@ -54,11 +59,15 @@ if TYPE_CHECKING:
     from inboxd.config import Config
 
 __all__ = [
-    "PRIORITIES",
+    "BusinessTimeIndex",
     "Coverage",
     "Estimate",
     "EtaConfig",
     "FirstResponse",
+    "HISTORY_WINDOW",
+    "MAX_CALIBRATION",
+    "MAX_PACE_ROWS",
+    "PRIORITIES",
     "PaceHistory",
     "PaceModel",
     "Prediction",
@@ -66,7 +75,6 @@ __all__ = [
     "QueueSnapshot",
     "StaffShift",
     "WaitingCase",
-    "BusinessTimeIndex",
     "at_risk",
     "closure_reasons",
     "estimate",

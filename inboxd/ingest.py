@@ -22,7 +22,6 @@ from inboxd.commitments import extract_commitments, resolve_when
 from inboxd.config import MailboxConfig
 from inboxd.errors import TransientError
 from inboxd.eta import Estimate, fallback_estimate
-from inboxd.forecast import Forecaster
 from inboxd.followups import (
     asks_to_stop_updates,
     commitment_schedule,
@@ -30,6 +29,7 @@ from inboxd.followups import (
     update_policy,
     waiting_schedule,
 )
+from inboxd.forecast import Forecaster
 from inboxd.humanize import phrase_due, phrase_in_offset
 from inboxd.mail.classify import FolderRole, classify
 from inboxd.mail.compose import OutgoingMail, compose, deterministic_message_id
@@ -444,7 +444,8 @@ class _Applier:
                 return self.forecaster.estimate(self.conn, self.rt, self.now, priority, self.number)
             except Exception:  # noqa: BLE001 - a bug in the estimate must not cost the customer their ack
                 log.exception("eta.failed", case=self.number)
-        return fallback_estimate(self.now, priority, self.rt.config.promises.fallback, self.rt.calendar)
+        return fallback_estimate(self.now, priority, {str(k): v for k, v in self.rt.config.promises.fallback.items()},
+                                 self.rt.calendar)
 
     def acknowledge(self, action: d.Acknowledge) -> None:
         assert self.case_id is not None and self.number is not None

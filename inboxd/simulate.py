@@ -1,40 +1,44 @@
-"""The discrete-event simulator behind ``inboxd simulate`` (DESIGN: simulation contract). Pure apart from
-:func:`load_workload`, which reads the workload file it is given.
+"""The discrete-event simulator behind ``inboxd simulate`` (DESIGN: simulation contract).
 
-A workload describes reality: when requests arrive (Poisson rates per hour of the day, bursts, a mix of
-priorities) and who really works when (staff, their hours and absences, how long a first response takes).
-Simulated staff work during their hours, each taking the waiting case of highest priority, oldest first,
-and answer it after a log-normal handling time (a reply started before the end of a shift is finished
-before going home, as people do: otherwise an absence starting the next day would strand it for weeks). Staff take the team's public holidays and closures off.
+Pure apart from :func:`load_workload`, which reads the workload file it is given.
+
+A workload describes reality: when requests arrive (Poisson rates for each hour of the day in the team's
+timezone, bursts, a mix of priorities) and who really works when (staff, their hours and absences, and
+how long a first response takes, log-normal from its median and 90th percentile). Simulated staff work
+during their hours, each taking the waiting case of highest priority, oldest first; a case's actual time
+is its first staff response. A reply started before the end of a shift is finished before going home, as
+people do (otherwise an absence starting the next day would strand it for weeks). Staff take the team's
+public holidays and closure days off.
 
 inboxd sees only what it would see in production: its configuration (team hours, holidays, configured
-shifts and absences) and the history it has observed — never the workload's staffing. At each arrival it
-runs the same :func:`inboxd.eta.estimate` as an acknowledgement; on a tick every 15 simulated minutes it
-makes the same decisions as the daemon's tick: a delay notice with a revised promise for each open promise
-that :func:`inboxd.eta.at_risk` flags, and an update to customers who have waited on us
+shifts and absences) and the history it has observed, never the workload's staffing. At each arrival it
+runs the same :meth:`inboxd.eta.PaceModel.estimate` as an acknowledgement; every 15 simulated minutes it
+makes the daemon tick's decisions: a delay notice with a revised promise for each open promise that
+:func:`inboxd.eta.at_risk` flags, and a "still on it" update to each customer who has waited on us
 ``updates.while_waiting_on_us`` since we last wrote to them.
 
-State is kept in memory (plain objects and heaps), not in an in-memory SQLite database as DESIGN suggests:
-the point of the simulation is to run the very estimator and decisions the daemon runs, which take plain
-dataclasses that the store fills; going through SQLAlchemy would add a dependency the pure core must not
-have and make each simulated month take minutes instead of seconds.
+State lives in plain objects and heaps, not in the in-memory SQLite database DESIGN mentions: the point
+is to run the very estimator and decisions the daemon runs, and those take plain dataclasses that the
+store fills. Going through SQLAlchemy would pull I/O machinery into a pure module and make a simulated
+month take minutes instead of seconds.
 
-The report's keys are exactly those of the DESIGN contract. Definitions (waits are from a case's opening
-to its first staff response; "bh" is business hours on the team calendar):
+The report has exactly the keys of the DESIGN contract. Waits run from a case's opening to its first staff
+response; "bh" is business hours on the team calendar.
 
-``kept_rate``              share of first promises (acknowledgements) whose case got its first response by the due time
-``median_actual_bh``       median wait, business hours
-``median_promised_bh``     median length of the first promise (opening → due), business hours
-``median_slack_bh``        median of (promised − actual) per case, business hours
-``median_window_ratio``    median of promised / actual per case, business hours; a wait under a quarter hour
-                           counts as a quarter hour, so that an answer before opening time (0 bh) does not divide by 0
-``p90_wait_hours``         90th percentile (nearest rank) of the wait in calendar hours
-``updates_sent``           "still working on it" updates sent while customers waited on us
-``delay_notices``          delay notices sent (each with a new promise)
-``broken_announced_rate``  among team promises (first and revised) whose due time passed before the first
-                           response, the share whose customer got a delay notice before that due time; 1.0 when none broke
-``baseline_static_24h``    a static "within 24 hours" (calendar) promise on the same arrivals and responses
-``baseline_sla_fallback``  the configured fallback per priority (:func:`inboxd.eta.fallback_estimate`), same arrivals
+- ``cases``, ``promises``: cases opened; team promises made (acknowledgements plus delay notices).
+- ``kept_rate``: share of cases whose first promise (the acknowledgement's) was kept.
+- ``median_actual_bh``, ``median_promised_bh``: median wait and median first-promise length.
+- ``median_slack_bh``: median over cases of promised minus actual.
+- ``median_window_ratio``: median over cases of promised / actual. A wait under a quarter hour counts as
+  a quarter hour, so that an answer before opening time (0 bh) does not divide by zero.
+- ``p90_wait_hours``: 90th percentile (nearest rank) of the wait in calendar hours.
+- ``updates_sent``, ``delay_notices``: messages of each kind sent.
+- ``broken_announced_rate``: among team promises (first and revised) whose due time passed before the
+  first response, the share whose customer got a delay notice before that due time; 1.0 when none broke.
+- ``baseline_static_24h``, ``baseline_sla_fallback``: ``{"kept_rate", "median_slack_bh"}`` of a static
+  "within 24 hours" (calendar) promise and of the configured fallback per priority
+  (:func:`inboxd.eta.fallback_estimate`), judged on the same arrivals and the same first responses (staff
+  work the same way whatever is promised).
 """
 
 from __future__ import annotations
@@ -390,159 +394,181 @@ def _poisson(rng: random.Random, rate: float) -> int:
 # --------------------------------------------------------------------------------------------
 
 _ARRIVAL, _DONE, _SHIFT, _TICK = 0, 1, 2, 3
+_Event = tuple[float, int, int, int]  # (instant, order, kind, index): the order keeps equal instants stable
 
 
 def run_simulation(config: Config, workload: Workload, *, tick: timedelta = TICK) -> dict[str, Any]:
     """Simulate ``workload`` against ``config`` and report as the DESIGN contract says."""
-    team = config.team
-    calendar = BusinessCalendar.build(team.timezone, team.business_hours, country=team.holidays.country,
-                                      subdivision=team.holidays.subdivision, extra_closed=team.holidays.extra)
-    coverage = eta.Coverage.from_config(config, calendar)
-    settings = eta.EtaConfig.from_config(config)
-    cadence = config.updates.while_waiting_on_us
-    tz = calendar.tz
+    return _Run(config, workload, tick).run()
 
-    rng_arrivals = random.Random(f"{workload.seed}:arrivals")
-    rng_work = random.Random(f"{workload.seed}:work")
-    arrivals = _arrivals(workload, tz, rng_arrivals)
-    start = workload.start.timestamp()
-    end = start + workload.duration.total_seconds()
-    first_day = workload.start.astimezone(tz).date() - timedelta(days=1)
-    last_day = (workload.start + workload.duration + DRAIN_LIMIT).astimezone(tz).date() + timedelta(days=1)
-    people = [_Person(member.name, *_shifts(member, calendar, first_day, last_day)) for member in workload.staff]
-    mu = math.log(workload.handle_median.total_seconds())
-    sigma = math.log(workload.handle_p90 / workload.handle_median) / _Z90
 
-    events: list[tuple[float, int, int, int]] = []  # (instant, order, kind, index)
-    order = 0
+class _Run:
+    """One simulation: the world (arrivals, staff at work) and inboxd's view of it (queue, history, promises)."""
 
-    def push(at: float, kind: int, index: int) -> None:
-        nonlocal order
-        order += 1
-        heapq.heappush(events, (at, order, kind, index))
+    def __init__(self, config: Config, workload: Workload, tick: timedelta) -> None:
+        team = config.team
+        self.calendar = BusinessCalendar.build(
+            team.timezone, team.business_hours, country=team.holidays.country,
+            subdivision=team.holidays.subdivision, extra_closed=team.holidays.extra)
+        # inboxd's knowledge: the configuration only, never the workload's staff.
+        self.coverage = eta.Coverage.from_config(config, self.calendar)
+        self.settings = eta.EtaConfig.from_config(config)
+        self.cadence = config.updates.while_waiting_on_us
+        self.tick = tick.total_seconds()
+        tz = self.calendar.tz
+        # Separate streams, so that the arrivals do not depend on how the work went.
+        self.arrivals = _arrivals(workload, tz, random.Random(f"{workload.seed}:arrivals"))
+        self.rng_work = random.Random(f"{workload.seed}:work")
+        self.start = workload.start.timestamp()
+        self.end = self.start + workload.duration.total_seconds()
+        first_day = workload.start.astimezone(tz).date() - timedelta(days=1)
+        last_day = (workload.start + workload.duration + DRAIN_LIMIT).astimezone(tz).date() + timedelta(days=1)
+        self.people = [_Person(member.name, *_shifts(member, self.calendar, first_day, last_day))
+                       for member in workload.staff]
+        self.mu = math.log(workload.handle_median.total_seconds())
+        self.sigma = math.log(workload.handle_p90 / workload.handle_median) / _Z90
 
-    for index, (at, _priority) in enumerate(arrivals):
-        push(at, _ARRIVAL, index)
-    for index, person in enumerate(people):
-        for opens in person.starts:
-            if opens >= start:
-                push(opens, _SHIFT, index)
-    push(start, _TICK, 0)
+        self.events: list[_Event] = []
+        self.order = 0
+        self.cases: list[_Case] = []
+        self.pickable: list[tuple[int, float, int]] = []  # (priority rank, opened, number): the smallest goes first
+        self.waiting: dict[int, _Case] = {}  # not answered yet: what the store's queue query returns
+        self.working: dict[int, _Case] = {}  # person index → the case in their hands
+        self.answered_at: list[float] = []
+        self.responses: list[eta.FirstResponse] = []
+        self.promises: list[_Promise] = []
+        self.made_at: list[float] = []
+        self.updates = 0
+        self.notices = 0
 
-    cases: list[_Case] = []
-    pickable: list[tuple[int, float, int]] = []  # (priority rank, opened, number): staff take the smallest
-    waiting: dict[int, _Case] = {}  # not yet answered, as the store sees them
-    working: dict[int, _Case] = {}  # person index → the case they are on
-    answered_at: list[float] = []
-    responses: list[eta.FirstResponse] = []
-    promises: list[_Promise] = []
-    made_at: list[float] = []
-    counters = {"updates": 0, "notices": 0}
+    def push(self, at: float, kind: int, index: int) -> None:
+        self.order += 1
+        heapq.heappush(self.events, (at, self.order, kind, index))
 
-    def snapshot() -> eta.QueueSnapshot:
-        return eta.QueueSnapshot(tuple(case.waiting for case in waiting.values() if case.waiting is not None))
+    def run(self) -> dict[str, Any]:
+        for index, (at, _priority) in enumerate(self.arrivals):
+            self.push(at, _ARRIVAL, index)
+        for index, person in enumerate(self.people):
+            for opens in person.starts:
+                if opens >= self.start:
+                    self.push(opens, _SHIFT, index)
+        self.push(self.start, _TICK, 0)
+        to_arrive = len(self.arrivals)
+        drain_until = self.end + DRAIN_LIMIT.total_seconds()
+        while self.events:
+            now, _order, kind, index = heapq.heappop(self.events)
+            if now > drain_until or (not to_arrive and not self.waiting and now >= self.end):
+                break
+            if kind == _ARRIVAL:
+                to_arrive -= 1
+                self.arrive(now, index)
+            elif kind == _DONE:
+                self.answer(now, index)
+            elif kind == _SHIFT:
+                self.assign(now)
+            else:
+                self.due_work(now)
+                self.push(now + self.tick, _TICK, 0)
+        return _report(self.cases, self.promises, {"updates": self.updates, "notices": self.notices},
+                       self.calendar, self.settings)
 
-    def model(now: float, queue: eta.QueueSnapshot) -> eta.PaceModel:
-        # What the store would return: responses and promises of the last four weeks, the newest capped.
-        since = now - eta.HISTORY_WINDOW.total_seconds()
-        first = max(bisect.bisect_left(answered_at, since), len(responses) - eta.MAX_PACE_ROWS)
-        history = eta.PaceHistory(since=_dt(since), responses=responses[first:][::-1])  # newest first
-        lo = max(bisect.bisect_left(made_at, since), len(promises) - 500)
-        records = [promise.as_record() for promise in reversed(promises[lo:])]  # newest first
-        return eta.fit(_dt(now), queue, history, records, calendar, coverage, settings)
+    # ---- the world -----------------------------------------------------------------------
 
-    def record(case: _Case, now: float, estimate: eta.Estimate, first: bool) -> None:
-        promise = _Promise(made=now, due=estimate.due, predicted_bh=estimate.predicted_bh,
-                           spread_bh=estimate.spread_bh, first=first, case=case)
-        case.promises.append(promise)
-        promises.append(promise)
-        made_at.append(now)
-        case.next_update = calendar.add(_dt(now), cadence).timestamp()
+    def arrive(self, now: float, index: int) -> None:
+        """A request arrives: the case opens and the acknowledgement makes its promise."""
+        at, priority = self.arrivals[index]
+        case = _Case(number=len(self.cases), opened=at, priority=priority)
+        case.waiting = eta.WaitingCase(opened_at=_dt(at), priority=priority, number=case.number)
+        self.cases.append(case)
+        self.waiting[case.number] = case
+        heapq.heappush(self.pickable, (eta.PRIORITIES.index(priority), at, case.number))
+        # As in ingest: the case is in the store before the ack is composed, so its number is passed.
+        queue = self.snapshot()
+        estimate = self.model(now, queue).estimate(_dt(now), priority, queue, number=case.number)
+        self.record(case, now, estimate, first=True)
+        self.assign(now)
 
-    def assign(now: float) -> None:
-        for index, person in enumerate(people):
-            if not pickable:
+    def answer(self, now: float, index: int) -> None:
+        """A person sends the first response of the case in their hands and takes the next."""
+        case = self.working.pop(index)
+        case.answered = now
+        del self.waiting[case.number]
+        for promise in case.promises:
+            promise.record = None
+        self.answered_at.append(now)
+        self.responses.append(eta.FirstResponse(opened_at=_dt(case.opened), first_response_at=_dt(now),
+                                                priority=case.priority))
+        self.people[index].busy = False
+        self.assign(now)
+
+    def assign(self, now: float) -> None:
+        """Everyone on shift and free takes the waiting case of highest priority, oldest first."""
+        for index, person in enumerate(self.people):
+            if not self.pickable:
                 return
             if person.busy or not person.on_shift(now):
                 continue
-            _rank, _opened, number = heapq.heappop(pickable)
-            work = math.exp(rng_work.gauss(mu, sigma))
+            _rank, _opened, number = heapq.heappop(self.pickable)
             person.busy = True
-            working[index] = cases[number]
-            push(now + work, _DONE, index)
+            self.working[index] = self.cases[number]
+            self.push(now + math.exp(self.rng_work.gauss(self.mu, self.sigma)), _DONE, index)
 
-    drain_until = end + DRAIN_LIMIT.total_seconds()
-    while events:
-        now, _order, kind, index = heapq.heappop(events)
-        if now > drain_until or (now >= end and not waiting and kind != _ARRIVAL and not _pending(events)):
-            break
-        if kind == _ARRIVAL:
-            at, priority = arrivals[index]
-            case = _Case(number=len(cases), opened=at, priority=priority)
-            case.waiting = eta.WaitingCase(opened_at=_dt(at), priority=priority, number=case.number)
-            cases.append(case)
-            waiting[case.number] = case
-            heapq.heappush(pickable, (eta.PRIORITIES.index(priority), at, case.number))
-            queue = snapshot()
-            estimate = model(now, queue).estimate(_dt(now), priority, queue, number=case.number)
-            record(case, now, estimate, first=True)
-            assign(now)
-        elif kind == _DONE:
-            case = working.pop(index)
-            case.answered = now
-            del waiting[case.number]
-            for promise in case.promises:
-                promise.record = None
-            answered_at.append(now)
-            responses.append(eta.FirstResponse(opened_at=_dt(case.opened), first_response_at=_dt(now),
-                                               priority=case.priority))
-            people[index].busy = False
-            assign(now)
-        elif kind == _SHIFT:
-            assign(now)
-        else:
-            _tick(now, waiting, snapshot, model, record, settings, calendar, cadence, counters)
-            if now < end or waiting:
-                push(now + tick.total_seconds(), _TICK, 0)
-    return _report(cases, promises, counters, calendar, settings)
+    # ---- inboxd's view ---------------------------------------------------------------------
 
+    def snapshot(self) -> eta.QueueSnapshot:
+        return eta.QueueSnapshot(tuple(case.waiting for case in self.waiting.values() if case.waiting is not None))
 
-def _pending(events: Sequence[tuple[float, int, int, int]]) -> bool:
-    """Whether an arrival is still to come (after the last one, an empty queue ends the run)."""
-    return any(kind == _ARRIVAL for _at, _order, kind, _index in events)
+    def model(self, now: float, queue: eta.QueueSnapshot) -> eta.PaceModel:
+        """Fit the estimator on what the store's queries would return at ``now``: the last four weeks of
+        first responses and promises, newest first and capped as the store caps them."""
+        since = now - eta.HISTORY_WINDOW.total_seconds()
+        first = max(bisect.bisect_left(self.answered_at, since), len(self.responses) - eta.MAX_PACE_ROWS)
+        history = eta.PaceHistory(since=_dt(since), responses=self.responses[first:][::-1])
+        lo = max(bisect.bisect_left(self.made_at, since), len(self.promises) - 2 * eta.MAX_CALIBRATION)
+        records = [promise.as_record() for promise in reversed(self.promises[lo:])]
+        return eta.fit(_dt(now), queue, history, records, self.calendar, self.coverage, self.settings)
 
+    def record(self, case: _Case, now: float, estimate: eta.Estimate, first: bool) -> None:
+        """Store a team promise (ack or delay notice), as the daemon would with its prediction and spread."""
+        promise = _Promise(made=now, due=estimate.due, predicted_bh=estimate.predicted_bh,
+                           spread_bh=estimate.spread_bh, first=first, case=case)
+        case.promises.append(promise)
+        self.promises.append(promise)
+        self.made_at.append(now)
+        case.next_update = self.calendar.add(_dt(now), self.cadence).timestamp()
 
-def _tick(now: float, waiting: Mapping[int, _Case], snapshot: Any, model: Any, record: Any,
-          settings: eta.EtaConfig, calendar: BusinessCalendar, cadence: Duration, counters: dict[str, int]) -> None:
-    """The daemon's due work at ``now``: delay notices for promises at risk, then updates."""
-    if not waiting:
-        return
-    queue: eta.QueueSnapshot = snapshot()
-    fitted: eta.PaceModel = model(now, queue)
-    moment = _dt(now)
-    for waiting_case, prediction in fitted.predict_queue(moment, queue):
-        if waiting_case.number is None:
-            continue
-        case = waiting[waiting_case.number]
-        current = case.promises[-1]
-        if current.notice_at is not None:
-            continue
-        if eta.at_risk(current.due, moment, prediction.at, settings.delay_notice_before, calendar):
-            revised = fitted.revise(moment, waiting_case, current.due, queue)
-            current.notice_at = now
-            current.superseded = True
-            counters["notices"] += 1
-            record(case, now, revised, False)
-    for case in waiting.values():
-        if case.next_update <= now:
-            counters["updates"] += 1
-            case.next_update = calendar.add(moment, cadence).timestamp()
+    def due_work(self, now: float) -> None:
+        """The daemon's tick: delay notices for promises at risk, then updates to customers still waiting."""
+        if not self.waiting:
+            return
+        queue = self.snapshot()
+        model = self.model(now, queue)
+        moment = _dt(now)
+        for waiting_case, prediction in model.predict_queue(moment, queue):
+            assert waiting_case.number is not None
+            case = self.waiting[waiting_case.number]
+            current = case.promises[-1]
+            if current.notice_at is not None:
+                continue
+            if eta.at_risk(current.due, moment, prediction.at, self.settings.delay_notice_before, self.calendar):
+                revised = model.revise(moment, waiting_case, current.due, queue)
+                current.notice_at = now
+                current.superseded = True
+                self.notices += 1
+                self.record(case, now, revised, first=False)
+        for case in self.waiting.values():
+            if case.next_update <= now:
+                # Waited on us ``updates.while_waiting_on_us`` since we last wrote: a "still on it" update.
+                self.updates += 1
+                case.next_update = self.calendar.add(moment, self.cadence).timestamp()
 
 
 def _report(cases: Sequence[_Case], promises: Sequence[_Promise], counters: Mapping[str, int],
             calendar: BusinessCalendar, settings: eta.EtaConfig) -> dict[str, Any]:
     answered = [case for case in cases if case.answered is not None]
-    index = _BusinessHours(calendar, [case.opened for case in cases] + [case.answered for case in answered])
+    stamps = [case.opened for case in cases] + [case.answered for case in answered if case.answered is not None]
+    stamps += [promise.due.timestamp() for promise in promises]
+    index = _BusinessHours(calendar, stamps)
 
     def bh(a: float, b: float) -> float:
         return index.hours(a, b)
@@ -609,8 +635,8 @@ class _BusinessHours:
         if not stamps:
             self._index = None
             return
-        # Promises may fall due weeks after the last event.
-        self._index = eta.BusinessTimeIndex(calendar, min(stamps), max(stamps) + 120 * 86400)
+        # The fallback promises of the baseline may fall due a week after the last event.
+        self._index = eta.BusinessTimeIndex(calendar, min(stamps), max(stamps) + 14 * 86400)
 
     def hours(self, a: float, b: float) -> float:
         if self._index is None:

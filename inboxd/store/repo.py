@@ -333,7 +333,7 @@ def open_team_promises_waiting(conn: Connection) -> list[dict[str, Any]]:
     """Open team promises on cases still waiting for their first response: the tick's delay-notice check."""
     rows = conn.execute(
         select(promises.c.id, promises.c.case_id, promises.c.due_at, promises.c.made_at, cases.c.number,
-               cases.c.priority, cases.c.opened_at)
+               cases.c.priority, cases.c.opened_at, cases.c.customer_utc_offset)
         .select_from(promises.join(cases, promises.c.case_id == cases.c.id))
         .where(promises.c.owner == "team", promises.c.state == "open", cases.c.first_response_at.is_(None)))
     return [dict(r._mapping) for r in rows]

@@ -92,8 +92,9 @@ def test_no_update_at_night_in_the_customers_offset(env, mailboxes):
     assert len(setup.dovecot.fetch_all(bea)) == 1
     step(datetime(2026, 11, 24, 15, 59, tzinfo=UTC))  # 07:59 for her
     assert len(setup.dovecot.fetch_all(bea)) == 1
-    step(datetime(2026, 11, 24, 16, 0, tzinfo=UTC))  # 08:00 for her
-    assert len(setup.dovecot.fetch_all(bea)) == 2
+    step(datetime(2026, 11, 24, 16, 0, tzinfo=UTC))  # 08:00 for her: the update (and any delay notice) now
+    later = setup.dovecot.fetch_all(bea)[1:]
+    assert later and any("still with us" in m.get_content() for m in later)
 
 
 def test_stop_means_no_more_proactive_mail(env, mailboxes):
@@ -108,3 +109,30 @@ def test_stop_means_no_more_proactive_mail(env, mailboxes):
     assert "updates.opted_out" in [e["kind"] for e in case_detail(daemon, cases(daemon)[0]["number"])["events"]]
     step(datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
     assert len(setup.dovecot.fetch_all(cem)) == 1
+
+
+def test_delay_notice_comes_before_the_promise_breaks_and_only_once(env, mailboxes):
+    setup, step = env
+    dan = mailboxes("dan")
+    setup.deliver(setup.customer_mail(dan, "Export broken", Date="Mon, 23 Nov 2026 10:00:00 +0100"), sender=dan)
+    daemon = step(MONDAY_10 + timedelta(minutes=1))
+    (first,) = [p for p in case_detail(daemon, 1001)["promises"]]
+    old_due = first["due_at"]
+    # Nobody answers. Walk the clock up to the promised time, an hour at a time.
+    at = MONDAY_10 + timedelta(hours=1)
+    notice_at = None
+    while at < old_due:
+        step(at)
+        delays = [m for m in setup.dovecot.fetch_all(dan) if "will not manage" in m.get_content()]
+        if delays and notice_at is None:
+            notice_at = at
+        at += timedelta(hours=1)
+    assert notice_at is not None and notice_at < old_due  # told before, never after
+    step(old_due + timedelta(hours=1))
+    delays = [m for m in setup.dovecot.fetch_all(dan) if "will not manage" in m.get_content()]
+    assert len(delays) == 1
+    detail = case_detail(step(old_due + timedelta(hours=2)), 1001)
+    states = [(p["source"], p["state"]) for p in detail["promises"]]
+    assert states[0] == ("ack", "superseded") and states[1][0] == "delay_notice"
+    assert detail["promises"][1]["due_at"] > old_due
+    assert any("Promise at risk" in str(m["Subject"]) for m in setup.dovecot.fetch_all(setup.staff))
