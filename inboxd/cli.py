@@ -292,16 +292,45 @@ def cmd_eta(args: argparse.Namespace) -> int:
     now = datetime.fromisoformat(args.at) if args.at else datetime.now(UTC)
     if now.tzinfo is None:
         now = now.replace(tzinfo=rt.calendar.tz)
-    estimate = fallback_estimate(now, args.priority, dict(rt.config.promises.fallback), rt.calendar)
+    store = _existing_store(args)
+    if store is not None:
+        from inboxd.forecast import fit_model
+
+        # The same model the daemon uses, on the history in the database.
+        with store.connect() as conn:
+            model, queue = fit_model(conn, rt, now)
+        store.dispose()
+        estimate = model.estimate(now, args.priority, queue)
+        source = "history"
+    else:
+        fallback = {str(k): v for k, v in rt.config.promises.fallback.items()}
+        estimate = fallback_estimate(now, args.priority, fallback, rt.calendar)
+        source = "fallback (no database)"
     phrase = phrase_due(estimate.due, now, rt.calendar.tz)
     if args.json:
         _print_json({"at": now.isoformat(), "priority": args.priority, "due": estimate.due.isoformat(),
-                     "phrase": phrase, "basis": estimate.basis, "reasons": list(estimate.reasons)})
+                     "phrase": phrase, "basis": estimate.basis, "reasons": list(estimate.reasons),
+                     "ahead": estimate.ahead, "predicted_bh": estimate.predicted_bh, "source": source})
     else:
         print(f"An acknowledgement sent now would promise a response {phrase}.")
+        print(f"  from: {source}")
         print(f"  basis: {estimate.basis}")
         for reason in estimate.reasons:
             print(f"  reason: {reason}")
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from inboxd.config import load_config
+    from inboxd.simulate import load_workload, run_simulation
+
+    config = load_config(_config_path(args))
+    report = run_simulation(config, load_workload(args.workload))
+    if args.json:
+        _print_json(report)
+        return 0
+    for key, value in report.items():
+        print(f"{key:<24} {json.dumps(value, default=_json_default)}")
     return 0
 
 
@@ -410,7 +439,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE.eml")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_explain)
-    p = with_config(sub.add_parser("eta", help="the promise an acknowledgement sent now would make"))
+    p = with_config(sub.add_parser("simulate", help="replay a synthetic workload through the real estimator"))
+    p.add_argument("--workload", required=True, help="workload YAML (see tests/data/workloads)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_simulate)
+    p = with_db(with_config(sub.add_parser("eta", help="the promise an acknowledgement sent now would make")))
     p.add_argument("--at", help="ISO 8601 instant (default: now)")
     p.add_argument("--priority", default="normal", choices=["urgent", "high", "normal", "low"])
     p.add_argument("--json", action="store_true")

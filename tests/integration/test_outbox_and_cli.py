@@ -149,3 +149,25 @@ def test_explain_reports_the_case_a_reply_would_join(setup, mailboxes, tmp_path)
     assert line["reply_text"] == "Thanks!"
     human = run_cli("explain", str(reply), env=env).stdout
     assert "join case 1001" in human
+
+
+def test_eta_uses_the_history_in_the_database(setup, mailboxes):
+    daemon = setup.daemon()
+    daemon.prepare()
+    daemon.run_once()
+    for _ in range(3):
+        customer = mailboxes("customer")
+        setup.deliver(setup.customer_mail(customer, "Queue"), sender=customer)
+    daemon.run_once()
+    env = {"INBOXD_CONFIG": str(setup.config_path), "INBOXD_DATABASE_URL": setup.database_url}
+    result = run_cli("eta", "--json", "--at", "2026-11-23T10:00:00+01:00", env=env)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["source"] == "history" and answer["ahead"] == 3
+    assert answer["due"] > "2026-11-23T10:00:00+01:00"
+    # Without a database: the configured fallback, counted in business time.
+    fallback = json.loads(run_cli("eta", "--json", "--config", str(setup.config_path), "--database-url",
+                                  "sqlite:////nonexistent/inboxd.db", "--priority", "urgent",
+                                  "--at", "2026-11-20T18:00:00+01:00").stdout)
+    # Friday 18:00, urgent (4h): not "within 4 hours" of Friday evening, but Monday 13:00.
+    assert fallback["source"].startswith("fallback") and fallback["due"] == "2026-11-23T13:00:00+01:00"
