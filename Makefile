@@ -26,6 +26,7 @@ perf: venv dovecot  ## benchmarks: print throughput, latency and memory
 	$(BIN)/python tests/perf/bench_parse.py
 	$(BIN)/python tests/perf/bench_classify.py
 	$(BIN)/python tests/perf/score_commitments.py
+	$(BIN)/python tests/perf/bench_eta_store.py
 
 venv: $(VENV)/.installed
 
