@@ -51,22 +51,31 @@ class Forecaster:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._model: eta.PaceModel | None = None
-        self._queue: list[eta.WaitingCase] = []
+        self._queue: eta.QueueSnapshot | None = None
+        # Cases opened since the fit, by priority: they are all ahead of any newer case of equal or lower
+        # priority. Counting them avoids rebuilding the queue for every message of a backlog.
+        self._opened_since: dict[str, int] = {}
         self._fitted_at: datetime | None = None
         self._runtime: Any = None
 
     def estimate(self, conn: Connection, rt: Runtime, now: datetime, priority: str, number: int) -> eta.Estimate:
         """The promise for a case opened now (in the caller's transaction, so the case itself is visible)."""
         with self._lock:
-            stale = (self._model is None or self._fitted_at is None or self._runtime is not rt
-                     or abs((now - self._fitted_at).total_seconds()) > REFIT_SECONDS)
+            stale = (self._model is None or self._queue is None or self._fitted_at is None
+                     or self._runtime is not rt or abs((now - self._fitted_at).total_seconds()) > REFIT_SECONDS)
             if stale:
-                model, queue = fit_model(conn, rt, now)
-                self._model, self._queue, self._fitted_at, self._runtime = model, list(queue.cases), now, rt
+                self._model, self._queue = fit_model(conn, rt, now)
+                self._fitted_at, self._runtime, self._opened_since = now, rt, {}
+                ahead = self._queue.ahead_of(now, priority, number=number)
             else:
-                self._queue.append(eta.WaitingCase(opened_at=now, priority=priority, number=number))
+                assert self._queue is not None
+                rank = eta.PRIORITIES.index(priority) if priority in eta.PRIORITIES else 2
+                ahead = self._queue.ahead_of(now, priority, number=number) + sum(
+                    count for name, count in self._opened_since.items()
+                    if (eta.PRIORITIES.index(name) if name in eta.PRIORITIES else 2) <= rank)
+                self._opened_since[priority] = self._opened_since.get(priority, 0) + 1
             assert self._model is not None
-            return self._model.estimate(now, priority, eta.QueueSnapshot(tuple(self._queue)), number=number)
+            return self._model.promise(now, priority, self._model.predict(now, ahead, priority))
 
     def invalidate(self) -> None:
         with self._lock:

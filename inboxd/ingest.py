@@ -179,6 +179,7 @@ class Processor:
             from_addr=msg.from_addr, subject=msg.subject[:1000], sent_at=sent_at, received_at=now, size=msg.size,
             reason=classification.reason, summary=_summary(msg, rules.matched))
         applier.case_id, applier.number, applier.message_ref = case_id, number, message_ref
+        applier.status = case.status if case is not None else ("waiting_on_us" if number is not None else None)
         for action in actions:
             applier.apply(action)
         if not own:
@@ -233,6 +234,7 @@ class _Applier:
                  now: datetime, forecaster: Forecaster | None = None) -> None:
         self.conn, self.rt, self.mailbox, self.msg, self.now = conn, rt, mailbox, msg, now
         self.forecaster = forecaster
+        self.status: str | None = None  # the case's status once this message's actions are applied
         self.case_id: int | None = None
         self.number: int | None = None
         self.message_ref: int | None = None
@@ -252,6 +254,7 @@ class _Applier:
         elif isinstance(action, d.SetStatus):
             assert self.number is not None
             repo.update_case(self.conn, self.number, status=action.status, last_activity_at=self.now)
+            self.status = action.status
             self.event("case.status", {"status": action.status})
         elif isinstance(action, d.MarkFirstResponse):
             assert self.number is not None
@@ -343,12 +346,9 @@ class _Applier:
             values["last_heard_at"] = self.now
         if values:
             repo.update_case(self.conn, self.number, **values)
-        if kind not in ("customer", "staff"):
+        if kind not in ("customer", "staff") or self.status is None:
             return
-        state = repo.case_state(self.conn, self.number)
-        if state is None:
-            return
-        for item in waiting_schedule(self.number, state.status, self.now, update_policy(self.rt.config),
+        for item in waiting_schedule(self.number, self.status, self.now, update_policy(self.rt.config),
                                      self.rt.calendar.add):
             repo.schedule(self.conn, key=item.key, kind=item.kind, case_id=self.case_id, due_at=item.due_at,
                           payload=item.payload, now=self.now)
