@@ -67,6 +67,8 @@ __all__ = [
     "HISTORY_WINDOW",
     "MAX_CALIBRATION",
     "MAX_PACE_ROWS",
+    "MIN_OUTCOMES",
+    "NEIGHBOURS",
     "PRIORITIES",
     "PaceHistory",
     "PaceModel",
@@ -109,7 +111,7 @@ NEIGHBOURS = 150
 KEPT_WINDOW = 60
 """The recent kept share is measured on this many promises that fell due most recently."""
 
-MIN_OUTCOMES = 20
+MIN_OUTCOMES = 10
 """Fewer answered promises than this and the configured fallback stands."""
 
 CONFIDENCE = 0.6
@@ -496,6 +498,7 @@ class PaceModel:
     outcomes: int  # answered promises behind the calibration
     target_kept_rate: float
     recent_kept: float | None  # kept share of the promises that fell due most recently
+    recent_settled: int  # how many promises that share is measured on
     typical_promise_bh: float | None  # median length of recent promises, business hours
     surge: tuple[float, ...]  # by priority rank: arrivals in the last hour beyond what is usual
     capacity_per_hour: float  # first responses per calendar hour the coming weeks' coverage allows
@@ -523,7 +526,10 @@ class PaceModel:
         return self._quantile(predicted_bh, priority, NOTICE_QUANTILE)
 
     def _quantile(self, predicted_bh: float, priority: str, level: float | None) -> float:
-        """A quantile of the calibration errors near ``predicted_bh`` for ``priority``; ``None``: the target's."""
+        """A quantile of the calibration errors near ``predicted_bh`` for ``priority``.
+
+        ``level`` None: the target's, with its confidence bound.
+        """
         rank = _rank(priority)
         key = (rank, round(math.log1p(max(predicted_bh, 0.0)) * 20), level)
         if key not in self._margins:
@@ -552,7 +558,11 @@ class PaceModel:
         if self.recent_kept is None:
             return 0.0
         shortfall = (self.target_kept_rate - self.recent_kept) / (1.0 - self.target_kept_rate)
-        return max(_MIN_BOOST, min(_MAX_BOOST, _BOOST_GAIN * shortfall))
+        boost = max(_MIN_BOOST, min(_MAX_BOOST, _BOOST_GAIN * shortfall))
+        if boost < 0:
+            # Narrowing needs a full window of kept promises; a few lucky ones show little.
+            boost *= min(1.0, self.recent_settled / KEPT_WINDOW)
+        return boost
 
     # ---- predictions ----------------------------------------------------------------------
 
@@ -717,8 +727,11 @@ class PaceModel:
         if margin is None:
             # Too few outcomes to calibrate: the configured fallback, never shorter than a wide margin.
             fallback = fallback_estimate(now, priority, self.config.fallback, self.calendar).due
-            padded = self.calendar.add_business_time(prediction.at, timedelta(hours=3.0 * prediction.spread_bh))
-            raw = max(fallback, padded, lead_floor)
+            raw = max(fallback, lead_floor)
+            if self.evidence_hours > 0:
+                # With a measured pace, a long queue may need longer than the fallback says.
+                raw = max(raw, self.calendar.add_business_time(
+                    prediction.at, timedelta(hours=3.0 * prediction.spread_bh)))
             basis = (f"fallback for priority {priority} while only {self.outcomes} promises have been answered; "
                      f"{prediction.ahead} ahead, pace {self.pace:.2f}/staffed hour, "
                      f"predicted {prediction.bh:.1f}bh")
@@ -786,13 +799,14 @@ def fit(now: datetime, queue: QueueSnapshot, history: PaceHistory, calibration: 
     """Measure the pace and calibrate the margin from history, as of ``now``."""
     now_ts = _ts(now)
     measured = _measure(now_ts, queue, history, coverage)
-    errors, outcomes, recent_kept, typical = _calibrate(now_ts, calibration, calendar)
+    errors, outcomes, (recent_kept, recent_settled), typical = _calibrate(now_ts, calibration, calendar)
     return PaceModel(now=now, calendar=calendar, coverage=coverage, config=config,
                      pace=measured.pace, pace_steady=measured.steady,
                      pace_recent=measured.recent, evidence_hours=measured.evidence,
                      arrivals_per_hour=measured.arrivals, profile=measured.profile,
                      typical_waiting=measured.waiting, errors=errors,
                      outcomes=outcomes, target_kept_rate=config.target_kept_rate, recent_kept=recent_kept,
+                     recent_settled=recent_settled,
                      typical_promise_bh=typical, surge=measured.surge,
                      capacity_per_hour=_capacity(now_ts, coverage, measured.pace))
 
@@ -1024,14 +1038,15 @@ def _order_statistic(n: int, quantile: float, confidence: float) -> int | None:
     return None
 
 
-_Error = tuple[float, float, bool]
-"""A past prediction's error: (log1p of its length in bh, standardised error, censored)."""
+_Error = tuple[float, float, bool, float]
+"""A past prediction's error: (log1p of its length in bh, standardised error, censored, when it was made)."""
 
 
 def _calibrate(now: float, records: Sequence[PromiseRecord],
-               calendar: BusinessCalendar) -> tuple[tuple[tuple[_Error, ...], ...], int, float | None, float | None]:
-    """(errors by priority rank and then all, each sorted by predicted length; answered promises; recent kept
-    share; median promise length in bh).
+               calendar: BusinessCalendar,
+               ) -> tuple[tuple[tuple[_Error, ...], ...], int, tuple[float | None, int], float | None]:
+    """(errors by priority rank and then all, each sorted by predicted length; answered promises; the kept
+    share of the promises that fell due most recently and how many those were; median promise length in bh).
 
     Every recent promise with a prediction counts. One still unanswered counts as *censored* at the wait so
     far: its error is at least that. Leaving unanswered promises out would keep the fast answers and drop
@@ -1045,7 +1060,7 @@ def _calibrate(now: float, records: Sequence[PromiseRecord],
             if len(usable) >= MAX_CALIBRATION:
                 break
     if not usable:
-        return tuple(() for _ in range(len(PRIORITIES) + 1)), 0, None, None
+        return tuple(() for _ in range(len(PRIORITIES) + 1)), 0, (None, 0), None
     earliest = min(record.made_at.timestamp() for record in usable)
     index = BusinessTimeIndex(calendar, earliest, now)
     errors: list[list[_Error]] = [[] for _ in range(len(PRIORITIES) + 1)]
@@ -1066,7 +1081,8 @@ def _calibrate(now: float, records: Sequence[PromiseRecord],
         answered_count += answered is not None
         actual = index.hours(made, answered if answered is not None else now)
         spread = max(record.spread_bh, _MIN_SPREAD_BH)
-        error = (math.log1p(max(record.predicted_bh, 0.0)), (actual - record.predicted_bh) / spread, answered is None)
+        error = (math.log1p(max(record.predicted_bh, 0.0)), (actual - record.predicted_bh) / spread,
+                 answered is None, made)
         errors[_rank(record.priority)].append(error)
         errors[-1].append(error)
     lengths.sort()
@@ -1076,7 +1092,7 @@ def _calibrate(now: float, records: Sequence[PromiseRecord],
     outcomes.sort(reverse=True)
     latest = outcomes[:KEPT_WINDOW]
     recent_kept = sum(1 for _, kept in latest if kept) / len(latest) if latest else None
-    return tuple(tuple(sorted(pool)) for pool in errors), answered_count, recent_kept, typical
+    return tuple(tuple(sorted(pool)) for pool in errors), answered_count, (recent_kept, len(latest)), typical
 
 
 def _margin(errors: Sequence[_Error], position: float, target: float, *, minimum: int = MIN_OUTCOMES,
@@ -1092,16 +1108,17 @@ def _margin(errors: Sequence[_Error], position: float, target: float, *, minimum
     With ``level``, the plain ``level`` quantile instead (no confidence bound, leaning either way).
     """
     nominal = NormalDist().inv_cdf(target if level is None else level)
-    lo = bisect.bisect_left(errors, (position - _RADIUS, -math.inf, False))
-    hi = bisect.bisect_right(errors, (position + _RADIUS, math.inf, True))
+    lo = bisect.bisect_left(errors, (position - _RADIUS, -math.inf, False, -math.inf))
+    hi = bisect.bisect_right(errors, (position + _RADIUS, math.inf, True, math.inf))
     near = list(errors[lo:hi])
     if len(near) > NEIGHBOURS:
-        near.sort(key=lambda error: abs(error[0] - position))
+        # The nearest in length; among equals, the most recent.
+        near.sort(key=lambda error: (abs(error[0] - position), -error[3]))
         near = near[:NEIGHBOURS]
     answered = sum(1 for error in near if not error[2])
     if answered < minimum:
         return nominal
-    samples = sorted((error, censored) for _, error, censored in near)
+    samples = sorted((error, censored) for _, error, censored, _made in near)
     weight = answered / (answered + _PRIOR_OUTCOMES)
     if level is not None:
         return weight * _km_quantile(samples, level) + (1.0 - weight) * nominal

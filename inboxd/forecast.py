@@ -40,8 +40,7 @@ def fit_model(conn: Connection, rt: Runtime, now: datetime) -> tuple[eta.PaceMod
         eta.PromiseRecord(made_at=r["made_at"], due_at=r["due_at"], first_response_at=r["first_response_at"],
                           priority=r["priority"], predicted_bh=r["predicted_bh"], spread_bh=r["spread_bh"])
         for r in repo.recent_team_promises(conn, since))
-    coverage = eta.Coverage.from_config(rt.config, rt.calendar)
-    model = eta.fit(now, queue, history, calibration, rt.calendar, coverage, eta.EtaConfig.from_config(rt.config))
+    model = eta.fit(now, queue, history, calibration, rt.calendar, rt.coverage, eta.EtaConfig.from_config(rt.config))
     return model, queue
 
 

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from inboxd.calendar import BusinessCalendar
 from inboxd.config import Config, MailboxConfig
 from inboxd.mail.classify import TeamIdentity
 from inboxd.render import Renderer, resolve_template_dir
+
+if TYPE_CHECKING:
+    from inboxd.eta import Coverage
 
 
 @dataclass(frozen=True)
@@ -18,6 +23,13 @@ class Runtime:
     team: TeamIdentity
     renderer: Renderer
     message_id_domain: str
+
+    @cached_property
+    def coverage(self) -> Coverage:
+        """Who is on shift when, from the configuration: built once per configuration, it caches each day."""
+        from inboxd.eta import Coverage
+
+        return Coverage.from_config(self.config, self.calendar)
 
     def mailbox(self, name: str) -> MailboxConfig:
         for mailbox in self.config.mailboxes:

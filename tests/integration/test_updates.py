@@ -123,13 +123,13 @@ def test_delay_notice_comes_before_the_promise_breaks_and_only_once(env, mailbox
     notice_at = None
     while at < old_due:
         step(at)
-        delays = [m for m in setup.dovecot.fetch_all(dan) if "will not manage" in m.get_content()]
+        delays = [m for m in setup.dovecot.fetch_all(dan) if "may not make that time" in m.get_content()]
         if delays and notice_at is None:
             notice_at = at
         at += timedelta(hours=1)
     assert notice_at is not None and notice_at < old_due  # told before, never after
     step(old_due + timedelta(hours=1))
-    delays = [m for m in setup.dovecot.fetch_all(dan) if "will not manage" in m.get_content()]
+    delays = [m for m in setup.dovecot.fetch_all(dan) if "may not make that time" in m.get_content()]
     assert len(delays) == 1
     detail = case_detail(step(old_due + timedelta(hours=2)), 1001)
     states = [(p["source"], p["state"]) for p in detail["promises"]]
