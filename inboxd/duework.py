@@ -165,6 +165,9 @@ def _queue_customer_mail(conn: Connection, rt: Runtime, mailbox: Any, row: dict[
             estimate = fallback_estimate(now, str(row["priority"]), fallback, rt.calendar)
             due, reasons = estimate.due, estimate.reasons
         context["promise"] = {"due": due, "phrase": phrase_due(due, now, tz, language), "reason": " ".join(reasons)}
+    if action.template == "waiting":
+        until = datetime.fromisoformat(str(context["until"]))
+        context["when_phrase"] = phrase_due(until, now, tz, language)
     if action.template == "nudge":
         resolve_after = rt.config.updates.resolve_after
         nudge_after = rt.config.updates.nudge_customer_after
@@ -259,7 +262,7 @@ def _announce_delay(conn: Connection, rt: Runtime, promise: dict[str, Any], revi
 def _handle(conn: Connection, rt: Runtime, row: dict[str, Any], now: datetime) -> bool:
     item = f.DueItem(id=row["id"], key=row["key"] or str(row["id"]), kind=row["kind"],
                      case_number=None, due_at=row["due_at"], payload=row["payload"] or {})
-    if item.kind in ("update", "nudge", "auto_resolve", "resolved_notice"):
+    if item.kind in ("update", "nudge", "auto_resolve", "resolved_notice", "waiting_notice"):
         return _handle_customer_item(conn, rt, item, row["case_id"], now)
     if item.kind == "digest":
         count = _send_digests(conn, rt, item.key, now)

@@ -259,6 +259,11 @@ def decide_update(item: DueItem, case: CaseState, timeline: CaseTimeline, policy
             actions.append(Schedule("update", next_due(now), f"update:{case.number}:{int(now.timestamp())}",
                                     {"since": now.isoformat()}))
         return actions
+    if item.kind == "waiting_notice":
+        if not proactive_ok:
+            return [Skip("no proactive mail to this customer")]
+        return [CustomerMail("waiting", f"waiting:{case.number}:{item.id}",
+                             {"who": str(item.payload.get("who", "")), "until": str(item.payload.get("until", ""))})]
     if item.kind == "resolved_notice":
         if case.status != "resolved":
             return [Skip("the case was reopened")]

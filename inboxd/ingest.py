@@ -20,6 +20,7 @@ from inboxd import decide as d
 from inboxd.clock import Clock
 from inboxd.commitments import extract_commitments, resolve_when
 from inboxd.config import MailboxConfig
+from inboxd.durations import parse_duration
 from inboxd.errors import TransientError
 from inboxd.eta import Estimate, fallback_estimate
 from inboxd.followups import (
@@ -373,6 +374,14 @@ class _Applier:
                                        "text": f"We were waiting on {command.text} until now: check with them "
                                                "and tell the customer where things stand."})
                 self.event("case.waiting", {"on": command.text, "until": when.isoformat()})
+                # The customer hears now what we wait for and when; if staff stay silent past that time,
+                # the customer gets an update then.
+                repo.schedule(self.conn, key=f"waiting_notice:{self.msg.message_id}", kind="waiting_notice",
+                              case_id=self.case_id, due_at=self.now, now=self.now,
+                              payload={"who": command.text, "until": when.isoformat()})
+                repo.schedule(self.conn, key=f"waiting_update:{self.msg.message_id}", kind="update",
+                              case_id=self.case_id, due_at=self.rt.calendar.add(when, parse_duration("2bh")),
+                              now=self.now, payload={"since": when.isoformat()})
             elif command.name == "snooze" and when is not None:
                 repo.update_case(self.conn, self.number, snoozed_until=when)
             elif command.name == "priority":

@@ -106,3 +106,21 @@ def test_forged_note_does_nothing(tmp_path, dovecot, smtp_hub, mailboxes):
     daemon.run_once()
     detail = case_detail(daemon, number)
     assert detail["status"] == "waiting_on_us" and detail["priority"] == "normal"
+
+
+def test_waiting_on_a_third_party_tells_the_customer_and_follows_up(env):
+    setup, daemon, clock, number = env
+    customer = cases(daemon)[0]["customer"]
+    setup.deliver(note(setup, number, "Asked the carrier.\n#waiting the carrier until Wednesday 12:00"),
+                  sender=setup.staff)
+    daemon.run_once()
+    told = [m for m in setup.dovecot.fetch_all(customer) if "waiting on the carrier" in m.get_content()]
+    assert len(told) == 1 and "Wednesday" in told[0].get_content()
+    # Wednesday noon: staff are reminded; two business hours later, staff still silent: the customer gets news.
+    clock.set(datetime(2026, 11, 25, 11, 0, tzinfo=UTC))
+    daemon.run_once()
+    assert any("waiting on the carrier" in m.get_content() for m in setup.dovecot.fetch_all(setup.staff))
+    before = len(setup.dovecot.fetch_all(customer))
+    clock.set(datetime(2026, 11, 25, 13, 1, tzinfo=UTC))
+    daemon.run_once()
+    assert len(setup.dovecot.fetch_all(customer)) == before + 1
