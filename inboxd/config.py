@@ -118,6 +118,20 @@ def _fail(problems: Sequence[tuple[Loc, str]], input_value: object = None) -> No
     raise ValidationError.from_exception_data("inboxd configuration", details)
 
 
+def _fail_on_duplicates(items: Sequence[Any], attributes: str | tuple[str, ...], section: str, message: str) -> None:
+    """Report every item whose attribute repeats an earlier one's, at the repeat's own key path."""
+    problems: list[tuple[Loc, str]] = []
+    for attribute in (attributes,) if isinstance(attributes, str) else attributes:
+        seen: dict[Any, int] = {}
+        for index, item in enumerate(items):
+            key = getattr(item, attribute)
+            if key in seen:
+                problems.append(((index, attribute), message.format(key=key, where=f"{section}[{seen[key]}]")))
+            seen.setdefault(key, index)
+    if problems:
+        _fail(problems)
+
+
 def _as_init_details(error: ErrorDetails) -> InitErrorDetails:
     """Turn a reported error back into one that can be raised again (message kept verbatim)."""
     return InitErrorDetails(
@@ -420,16 +434,7 @@ class TeamConfig(_Model):
     @field_validator("staff")
     @classmethod
     def _staff_unique(cls, value: list[StaffMember]) -> list[StaffMember]:
-        seen: dict[str, int] = {}
-        problems: list[tuple[Loc, str]] = []
-        for index, member in enumerate(value):
-            if member.email in seen:
-                problems.append(
-                    ((index, "email"), f"{member.email} is listed twice (also staff[{seen[member.email]}])")
-                )
-            seen.setdefault(member.email, index)
-        if problems:
-            _fail(problems)
+        _fail_on_duplicates(value, "email", "staff", "{key} is listed twice (also {where})")
         return value
 
     @cached_property
@@ -846,33 +851,13 @@ class Config(_Model):
     def _mailboxes_unique(cls, value: list[MailboxConfig]) -> list[MailboxConfig]:
         if not value:
             raise ValueError("configure at least one mailbox")
-        problems: list[tuple[Loc, str]] = []
-        for attribute in ("name", "address"):
-            seen: dict[str, int] = {}
-            for index, mailbox in enumerate(value):
-                key = getattr(mailbox, attribute)
-                if key in seen:
-                    problems.append(
-                        ((index, attribute), f"{key} is used twice (also mailboxes[{seen[key]}])")
-                    )
-                seen.setdefault(key, index)
-        if problems:
-            _fail(problems)
+        _fail_on_duplicates(value, ("name", "address"), "mailboxes", "{key} is used twice (also {where})")
         return value
 
     @field_validator("rules")
     @classmethod
     def _rules_unique(cls, value: list[RuleConfig]) -> list[RuleConfig]:
-        seen: dict[str, int] = {}
-        problems: list[tuple[Loc, str]] = []
-        for index, rule in enumerate(value):
-            if rule.name in seen:
-                problems.append(
-                    ((index, "name"), f"rule {rule.name!r} is defined twice (also rules[{seen[rule.name]}])")
-                )
-            seen.setdefault(rule.name, index)
-        if problems:
-            _fail(problems)
+        _fail_on_duplicates(value, "name", "rules", "rule {key!r} is defined twice (also {where})")
         return value
 
     @model_validator(mode="after")
