@@ -263,6 +263,21 @@ DurationField = Annotated[
     WithJsonSchema({"type": "string"}),
 ]
 CalendarDurationField = Annotated[DurationField, AfterValidator(_calendar_only)]
+
+
+def _to_duration_or_off(value: object) -> Duration | Literal["off"]:
+    if value is False or (isinstance(value, str) and value.strip().lower() in ("off", "never", "no")):
+        return "off"
+    return _to_duration(value)
+
+
+# A cadence that can be switched off: "1bd", or "off".
+CadenceField = Annotated[
+    Duration | Literal["off"],
+    PlainValidator(_to_duration_or_off),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "string"}),
+]
 RateField = Annotated[
     Rate, PlainValidator(_to_rate), PlainSerializer(str, return_type=str), WithJsonSchema({"type": "string"})
 ]
@@ -693,12 +708,29 @@ class PromisesConfig(_Model):
         return {**_DEFAULT_FALLBACK, **value}
 
 
+class UpdateCadence(_Model):
+    """Overrides of the update cadence, per priority (``updates.by_priority``) or per rule (``set.updates``).
+
+    A key left out keeps the value it overrides; ``off`` switches that kind of mail off.
+    """
+
+    while_waiting_on_us: CadenceField | None = None
+    nudge_customer_after: CadenceField | None = None
+    resolve_after: CadenceField | None = None
+    feedback: bool | None = None
+
+    def as_overrides(self) -> dict[str, str | bool]:
+        return {key: value if isinstance(value, bool) else str(value)
+                for key, value in self.model_dump(exclude_none=True).items()}
+
+
 class UpdatesConfig(_Model):
-    while_waiting_on_us: DurationField = Duration(1, "bd")
+    while_waiting_on_us: CadenceField = Duration(1, "bd")
     delay_notice_before: DurationField = Duration(2, "h")
-    nudge_customer_after: DurationField = Duration(3, "bd")
-    resolve_after: DurationField = Duration(7, "bd")
+    nudge_customer_after: CadenceField = Duration(3, "bd")
+    resolve_after: CadenceField = Duration(7, "bd")
     feedback: bool = True
+    by_priority: dict[Priority, UpdateCadence] = Field(default_factory=dict)
 
 
 class RemindersConfig(_Model):
@@ -790,11 +822,12 @@ class RuleMatch(_Model):
 class RuleSet(_Model):
     priority: Priority | None = None
     language: LanguageField | None = None
+    updates: UpdateCadence | None = None
 
     @model_validator(mode="after")
     def _something_to_set(self) -> Self:
-        if self.priority is None and self.language is None:
-            raise ValueError("set needs priority or language")
+        if self.priority is None and self.language is None and self.updates is None:
+            raise ValueError("set needs priority, language or updates")
         return self
 
 

@@ -25,6 +25,7 @@ class OpenCase:
     priority: str
     language: str
     linked_to: int | None = None  # the case this one was split from (a closed case, a foreign token)
+    update_overrides: dict[str, str | bool] = field(default_factory=dict)  # cadences rules set
 
 
 @dataclass(frozen=True)
@@ -233,7 +234,8 @@ def decide_message(ctx: MessageContext) -> list[Action]:
         link_to = ctx.case.number
     priority = ctx.rules.priority or ctx.default_priority
     language = ctx.rules.language or ctx.default_language
-    actions.append(OpenCase(msg.from_addr, msg.from_name, msg.subject, priority, language, link_to))
+    actions.append(OpenCase(msg.from_addr, msg.from_name, msg.subject, priority, language, link_to,
+                            dict(ctx.rules.updates)))
     if ctx.history.acks_in_window >= ctx.limits.acks_per_sender:
         actions.append(HoldAck("acks_per_sender",
                                f"{msg.from_addr} already had {ctx.history.acks_in_window} acknowledgements"))

@@ -123,7 +123,7 @@ def _handle_customer_item(conn: Connection, rt: Runtime, item: f.DueItem, case_i
         last_heard_at=row["last_heard_at"], customer_utc_offset=row["customer_utc_offset"],
         opted_out=bool(row["updates_opted_out"]), snoozed_until=row["snoozed_until"],
         unreachable=repo.is_bounced(conn, row["customer"]))
-    policy = f.update_policy(rt.config)
+    policy = f.update_policy(rt.config, str(row["priority"]), row["update_overrides"])
     cadence = policy.while_waiting_on_us
     actions = f.decide_update(item, case, timeline, policy, now=now,
                               next_due=lambda at: rt.calendar.add(at, cadence) if cadence else at)
@@ -169,11 +169,10 @@ def _queue_customer_mail(conn: Connection, rt: Runtime, mailbox: Any, row: dict[
         until = datetime.fromisoformat(str(context["until"]))
         context["when_phrase"] = phrase_due(until, now, tz, language)
     if action.template == "nudge":
-        resolve_after = rt.config.updates.resolve_after
-        nudge_after = rt.config.updates.nudge_customer_after
+        policy = f.update_policy(rt.config, str(row["priority"]), row["update_overrides"])
         since = row["last_staff_reply_at"] or now
-        resolve_at = rt.calendar.add(since, resolve_after) if resolve_after else None
-        context["resolve_phrase"] = phrase_due(resolve_at, now, tz, language) if resolve_at and nudge_after else ""
+        resolve_at = rt.calendar.add(since, policy.resolve_after) if policy.resolve_after else None
+        context["resolve_phrase"] = phrase_due(resolve_at, now, tz, language) if resolve_at else ""
     first, last, ack = repo.thread_ids(conn, case_id)
     customer = str(row["customer"])
     stop = stop_address(mailbox.address, number)

@@ -10,13 +10,13 @@ This module decides; ``inboxd.duework`` applies.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any, Union
 
 from inboxd.cases import CaseState
-from inboxd.durations import Duration
+from inboxd.durations import Duration, parse_duration
 
 
 @dataclass(frozen=True)
@@ -360,8 +360,31 @@ def asks_to_stop_updates(text: str, subject: str) -> bool:
     return bool(_OPT_OUT.search(subject) or _OPT_OUT.search(text[:500]))
 
 
-def update_policy(config: Any) -> UpdatePolicy:
-    """The :class:`UpdatePolicy` of an ``inboxd.config.Config``."""
+def update_policy(config: Any, priority: str = "normal",
+                  overrides: Mapping[str, str | bool] | None = None) -> UpdatePolicy:
+    """The cadence for a case: ``updates``, then ``updates.by_priority[priority]``, then a rule's ``set.updates``.
+
+    ``off`` (at any level) switches that kind of proactive mail off for the case.
+    """
     updates = config.updates
-    return UpdatePolicy(while_waiting_on_us=updates.while_waiting_on_us, nudge_after=updates.nudge_customer_after,
-                        resolve_after=updates.resolve_after, feedback=updates.feedback)
+    values: dict[str, Any] = {"while_waiting_on_us": updates.while_waiting_on_us,
+                              "nudge_customer_after": updates.nudge_customer_after,
+                              "resolve_after": updates.resolve_after, "feedback": updates.feedback}
+    by_priority = updates.by_priority.get(priority)
+    if by_priority is not None:
+        values.update({k: v for k, v in by_priority.model_dump(exclude_none=True).items()})
+        # model_dump turns durations into strings: take the objects instead.
+        values.update({k: getattr(by_priority, k) for k in ("while_waiting_on_us", "nudge_customer_after",
+                                                             "resolve_after") if getattr(by_priority, k) is not None})
+    for key, value in (overrides or {}).items():
+        if key == "feedback":
+            values[key] = bool(value)
+        elif key in values:
+            values[key] = "off" if str(value) == "off" else parse_duration(str(value))
+
+    def cadence(value: Any) -> Duration | None:
+        return None if value == "off" or value is None else value
+
+    return UpdatePolicy(while_waiting_on_us=cadence(values["while_waiting_on_us"]),
+                        nudge_after=cadence(values["nudge_customer_after"]),
+                        resolve_after=cadence(values["resolve_after"]), feedback=bool(values["feedback"]))

@@ -172,7 +172,7 @@ class Processor:
                     conn, mailbox=mailbox.name, customer=action.customer, customer_name=action.customer_name,
                     subject=action.subject, priority=action.priority, language=action.language, now=now,
                     subject_key=normalize_subject(action.subject, cfg.cases.subject_token),
-                    linked_to=action.linked_to)
+                    linked_to=action.linked_to, update_overrides=action.update_overrides)
         message_ref = repo.insert_message(
             conn, message_id=msg.message_id, content_hash=msg.content_hash, mailbox=mailbox.name, folder=folder,
             uidvalidity=uidvalidity, uid=uid, direction="out" if own or role == "sent" else "in",
@@ -349,8 +349,10 @@ class _Applier:
             repo.update_case(self.conn, self.number, **values)
         if kind not in ("customer", "staff") or self.status is None:
             return
-        for item in waiting_schedule(self.number, self.status, self.now, update_policy(self.rt.config),
-                                     self.rt.calendar.add):
+        row = repo.case_row(self.conn, self.case_id)
+        policy = update_policy(self.rt.config, row["priority"] if row else "normal",
+                               row["update_overrides"] if row else None)
+        for item in waiting_schedule(self.number, self.status, self.now, policy, self.rt.calendar.add):
             repo.schedule(self.conn, key=item.key, kind=item.kind, case_id=self.case_id, due_at=item.due_at,
                           payload=item.payload, now=self.now)
 

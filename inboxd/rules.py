@@ -22,6 +22,7 @@ class RuleOutcome:
     language: str | None = None
     ignored_by: str | None = None
     settings: dict[str, str] = field(default_factory=dict)
+    updates: dict[str, str | bool] = field(default_factory=dict)  # cadence overrides, later rules win per key
 
 
 def _search(pattern: str | None, *values: str) -> bool:
@@ -52,13 +53,16 @@ def apply_rules(rules: Sequence[RuleConfig], msg: ParsedMessage) -> RuleOutcome:
     matched: list[str] = []
     priority: str | None = None
     language: str | None = None
+    updates: dict[str, str | bool] = {}
     for rule in rules:
         if not rule_matches(rule, msg):
             continue
         matched.append(rule.name)
         if rule.action == "ignore":
-            return RuleOutcome(tuple(matched), priority, language, ignored_by=rule.name)
+            return RuleOutcome(tuple(matched), priority, language, ignored_by=rule.name, updates=updates)
         if rule.set_ is not None:
             priority = rule.set_.priority or priority
             language = rule.set_.language or language
-    return RuleOutcome(tuple(matched), priority, language)
+            if rule.set_.updates is not None:
+                updates = {**updates, **rule.set_.updates.as_overrides()}
+    return RuleOutcome(tuple(matched), priority, language, updates=updates)

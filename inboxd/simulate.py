@@ -413,7 +413,9 @@ class _Run:
         # inboxd's knowledge: the configuration only, never the workload's staff.
         self.coverage = eta.Coverage.from_config(config, self.calendar)
         self.settings = eta.EtaConfig.from_config(config)
-        self.cadence = config.updates.while_waiting_on_us
+        cadence = config.updates.while_waiting_on_us
+        # "off": no updates while waiting (a case's next update never comes).
+        self.cadence: Duration | None = None if cadence == "off" else cadence
         self.tick = tick.total_seconds()
         tz = self.calendar.tz
         # Separate streams, so that the arrivals do not depend on how the work went.
@@ -528,6 +530,9 @@ class _Run:
         records = [promise.as_record() for promise in reversed(self.promises[lo:])]
         return eta.fit(_dt(now), queue, history, records, self.calendar, self.coverage, self.settings)
 
+    def _next_update(self, now: float) -> float:
+        return math.inf if self.cadence is None else self.calendar.add(_dt(now), self.cadence).timestamp()
+
     def record(self, case: _Case, now: float, estimate: eta.Estimate, first: bool) -> None:
         """Store a team promise (ack or delay notice), as the daemon would with its prediction and spread."""
         promise = _Promise(made=now, due=estimate.due, predicted_bh=estimate.predicted_bh,
@@ -535,7 +540,7 @@ class _Run:
         case.promises.append(promise)
         self.promises.append(promise)
         self.made_at.append(now)
-        case.next_update = self.calendar.add(_dt(now), self.cadence).timestamp()
+        case.next_update = self._next_update(now)
 
     def due_work(self, now: float) -> None:
         """The daemon's tick: delay notices for promises at risk, then updates to customers still waiting."""
@@ -560,7 +565,7 @@ class _Run:
             if case.next_update <= now:
                 # Waited on us ``updates.while_waiting_on_us`` since we last wrote: a "still on it" update.
                 self.updates += 1
-                case.next_update = self.calendar.add(moment, self.cadence).timestamp()
+                case.next_update = self._next_update(moment.timestamp())
 
 
 def _report(cases: Sequence[_Case], promises: Sequence[_Promise], counters: Mapping[str, int],

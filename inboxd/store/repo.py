@@ -200,14 +200,15 @@ def case_id(conn: Connection, number: int) -> int:
 
 def insert_case(conn: Connection, *, mailbox: str, customer: str, customer_name: str, subject: str,
                 priority: str, language: str, now: datetime, subject_key: str | None = None,
-                linked_to: int | None = None) -> tuple[int, int]:
+                linked_to: int | None = None, update_overrides: dict[str, Any] | None = None) -> tuple[int, int]:
     """Open a case; return (id, number). Numbers are sequential from 1001."""
     highest = conn.execute(select(func.max(cases.c.number))).scalar()
     number = max(int(highest or 0) + 1, FIRST_CASE_NUMBER)
     result = conn.execute(insert(cases).values(
         number=number, mailbox=mailbox, status="waiting_on_us", priority=priority, language=language,
         customer=customer, customer_name=customer_name or None, subject=subject, opened_at=now,
-        last_activity_at=now, subject_key=(subject_key or "")[:500] or None, linked_to=linked_to))
+        last_activity_at=now, subject_key=(subject_key or "")[:500] or None, linked_to=linked_to,
+        update_overrides=update_overrides or None))
     return int(result.inserted_primary_key[0]), number  # type: ignore[index]
 
 

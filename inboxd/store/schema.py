@@ -79,6 +79,8 @@ cases = Table(
     Column("customer_utc_offset", Integer),  # minutes east of UTC, from the customer's Date header
     Column("updates_opted_out", Boolean, nullable=False, server_default="0"),
     Column("feedback_score", Integer),
+    # Cadences a rule set for this case (0007): {"while_waiting_on_us": "off", …}.
+    Column("update_overrides", JSON),
     Index("ix_cases_status", "status"),
     Index("ix_cases_customer", "customer"),
     Index("ix_cases_customer_subject_key", "customer", "subject_key"),

@@ -119,7 +119,7 @@ def test_example_config_loads() -> None:
     assert mailbox.smtp.password_env == "SMTP_PASSWORD"
     assert config.promises.fallback["urgent"] == Duration(4, "h")
     assert config.loop_guard.sender_burst == Rate(3, Duration(10, "m"))
-    assert [rule.name for rule in config.rules] == ["outage", "vendors", "german"]
+    assert [rule.name for rule in config.rules] == ["outage", "vendors", "german", "newsletter-signups"]
     assert config.rules[1].match.from_ == r"@billing\.vendor\.example$"
     assert config.rules[1].action == "ignore"
     assert config.rules[2].set_ is not None and config.rules[2].set_.language == "de"
@@ -167,7 +167,7 @@ def test_durations_and_rates_dump_as_text() -> None:
 
     assert dumped["updates"]["while_waiting_on_us"] == "1bd"
     assert dumped["loop_guard"]["acks_per_sender"] == "5/1d"
-    assert dumped["rules"][0]["set"] == {"priority": "urgent", "language": None}
+    assert dumped["rules"][0]["set"] == {"priority": "urgent", "language": None, "updates": None}
 
 
 @pytest.mark.parametrize(

@@ -136,3 +136,43 @@ def test_digest_time_skips_weekends() -> None:
     saturday = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
     at = f.next_digest_at(saturday, time(8, 30), lambda d: d.weekday() < 5, UTC)
     assert at == datetime(2026, 11, 30, 8, 30, tzinfo=UTC)
+
+
+def config_with(updates: str, rules: str = ""):
+    from pathlib import Path
+
+    from inboxd.config import load_config_text
+
+    text = (Path(__file__).resolve().parents[2] / "config" / "inboxd.yaml").read_text()
+    start = text.index("updates:")
+    end = text.index("reminders:")
+    text = text[:start] + updates + "\n" + text[end:]
+    if rules:
+        text = text.replace("rules:", "rules:\n" + rules, 1)
+    return load_config_text(text, "inboxd.yaml")
+
+
+def test_cadence_per_priority_and_per_rule_and_off() -> None:
+    config = config_with("updates:\n  while_waiting_on_us: 1bd\n  nudge_customer_after: 3bd\n"
+                         "  resolve_after: 7bd\n  by_priority:\n    urgent: {while_waiting_on_us: 2bh}\n"
+                         "    low: {while_waiting_on_us: off}\n")
+    assert str(f.update_policy(config, "normal").while_waiting_on_us) == "1bd"
+    assert str(f.update_policy(config, "urgent").while_waiting_on_us) == "2bh"
+    assert f.update_policy(config, "low").while_waiting_on_us is None
+    # A rule's cadence (stored on the case) wins over the priority's.
+    ruled = f.update_policy(config, "urgent", {"while_waiting_on_us": "off", "resolve_after": "2bd", "feedback": False})
+    assert ruled.while_waiting_on_us is None and str(ruled.resolve_after) == "2bd" and ruled.feedback is False
+    # Off means nothing of that kind is scheduled.
+    add = lambda at, d: at + d.as_timedelta()  # noqa: E731
+    assert f.waiting_schedule(1001, "waiting_on_us", SINCE, f.update_policy(config, "low"), add) == []
+
+
+def test_rules_set_update_cadences() -> None:
+    from inboxd.mail.parse import parse_message
+    from inboxd.rules import apply_rules
+
+    config = config_with("updates:\n  while_waiting_on_us: 1bd\n",
+                         '  - {name: quiet, match: {subject: "(?i)bulletin"}, '
+                         "set: {updates: {while_waiting_on_us: off, nudge_customer_after: 5bd}}}")
+    msg = parse_message(b"From: a@x.example\r\nSubject: Quarterly bulletin\r\n\r\nHi\r\n")
+    assert apply_rules(config.rules, msg).updates == {"while_waiting_on_us": "off", "nudge_customer_after": "5bd"}
