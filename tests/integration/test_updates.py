@@ -136,3 +136,27 @@ def test_delay_notice_comes_before_the_promise_breaks_and_only_once(env, mailbox
     assert states[0] == ("ack", "superseded") and states[1][0] == "delay_notice"
     assert detail["promises"][1]["due_at"] > old_due
     assert any("Promise at risk" in str(m["Subject"]) for m in setup.dovecot.fetch_all(setup.staff))
+
+
+def test_a_rule_can_switch_updates_off_for_its_cases(tmp_path, dovecot, smtp_hub, mailboxes):
+    rules = ('rules:\n  - {name: quiet, match: {subject: "(?i)no rush"}, '
+             "set: {updates: {while_waiting_on_us: off}}}\n")
+    setup = make_setup(tmp_path, dovecot, smtp_hub, mailboxes, extra=rules)
+    clock = FrozenClock(MONDAY_10)
+
+    def step(at: datetime) -> None:
+        clock.set(at)
+        daemon = Daemon(setup.config_path, setup.database_url, clock=clock)
+        daemon.prepare()
+        daemon.run_once()
+
+    step(MONDAY_10)
+    calm, eager = mailboxes("calm"), mailboxes("eager")
+    setup.deliver(setup.customer_mail(calm, "No rush: invoice copy"), sender=calm)
+    setup.deliver(setup.customer_mail(eager, "Invoice copy"), sender=eager)
+    step(MONDAY_10 + timedelta(minutes=1))
+    step(datetime(2026, 11, 24, 9, 5, tzinfo=UTC))
+    def updates(address: str) -> int:
+        return sum("still with us" in m.get_content() for m in setup.dovecot.fetch_all(address))
+
+    assert updates(eager) == 1 and updates(calm) == 0
