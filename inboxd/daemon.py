@@ -293,7 +293,8 @@ class Daemon:
 
     def _poll_all(self) -> None:
         for watcher in self.watchers:
-            watcher.wake() if not watcher.status.idle else None
+            if not watcher.status.idle:
+                watcher.wake()
 
     def _sender_loop(self) -> None:
         while not self.stop_event.is_set():

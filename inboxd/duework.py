@@ -240,7 +240,7 @@ def _announce_delay(conn: Connection, rt: Runtime, promise: dict[str, Any], revi
     if not repo.is_bounced(conn, row["customer"]):
         _queue_customer_mail(conn, rt, mailbox, row, promise["case_id"], f.CustomerMail(
             "delay", f"delay:{promise['id']}", {
-                "old_phrase": phrase_due(promise["due_at"], promise["made_at"], tz, language).removeprefix("by "),
+                "old_phrase": phrase_due(promise["due_at"], promise["made_at"], tz, language),
                 "promise": {"due": revised.due, "phrase": phrase, "reason": " ".join(revised.reasons)}}), now)
     recipients = staff_recipients(rt)
     if recipients:

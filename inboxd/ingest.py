@@ -7,6 +7,7 @@ to be fetched again; after it, the message is done. Nothing is lost, nothing hap
 
 from __future__ import annotations
 
+import hashlib
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -194,8 +195,6 @@ class Processor:
     def _quarantine(self, mailbox: MailboxConfig, folder: str, uidvalidity: int | None, uid: int | None,
                     raw: bytes, exc: Exception, now: datetime) -> Outcome:
         error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        import hashlib
-
         digest = hashlib.sha256(raw).hexdigest()
         with self.store.begin() as conn:
             repo.insert_message(
@@ -249,7 +248,7 @@ class _Applier:
         if isinstance(action, d.OpenCase):
             self.event("case.opened", {"customer": action.customer, "priority": action.priority})
         elif isinstance(action, d.JoinCase):
-            self.event("case.joined", {"how": action.how, "kind": self.msg and "message"})
+            self.event("case.joined", {"how": action.how})
             if self.number is not None:
                 repo.update_case(self.conn, self.number, last_activity_at=self.now)
         elif isinstance(action, d.SetStatus):

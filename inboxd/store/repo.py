@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, func, insert, or_, select, update
 
 from inboxd.cases import CaseState
 from inboxd.decide import SenderHistory
@@ -619,5 +619,3 @@ def counts(conn: Connection) -> dict[str, int]:
                                              .where(messages.c.status == "quarantined")).scalar() or 0)
     return result
 
-
-__all__ = ["Store", "and_"]

@@ -48,3 +48,20 @@ def test_templates_are_sandboxed(tmp_path: Path):
         "Subject: x\n\n{{ token.__class__.__mro__[1].__subclasses__() }}\n")
     with pytest.raises(SecurityError):
         Renderer(tmp_path).render("ack", "en", ack_context())
+
+
+@pytest.mark.parametrize("path", sorted(TEMPLATES.glob("*/*.txt.j2")), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_shipped_template_renders_with_a_subject(path: Path) -> None:
+    """What `inboxd preview` renders: a typo or an unknown variable in any template fails here, not in a mail."""
+    from datetime import UTC, datetime
+
+    from inboxd.cli import sample_context
+    from inboxd.config import load_config
+    from inboxd.runtime import build_runtime
+
+    config_path = TEMPLATES.parent / "config" / "inboxd.yaml"
+    rt = build_runtime(load_config(config_path), config_path.parent)
+    name = path.name.removesuffix(".txt.j2")
+    language = path.parent.name
+    rendered = Renderer(TEMPLATES).render(name, language, sample_context(rt, datetime.now(UTC), language))
+    assert rendered.subject and "{{" not in rendered.body and len(rendered.body) > 40
