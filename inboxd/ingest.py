@@ -18,6 +18,7 @@ import structlog
 from sqlalchemy import Connection
 
 from inboxd import decide as d
+from inboxd.cases import CaseState
 from inboxd.clock import Clock
 from inboxd.commitments import extract_commitments, resolve_when
 from inboxd.config import MailboxConfig
@@ -130,27 +131,8 @@ class Processor:
             history = repo.sender_history(conn, msg.from_addr, acks_since=now - acks_window,
                                           burst_since=sent_at - burst_window, burst_until=sent_at)
         bounce = getattr(classification, "bounce", None)
-        feedback: tuple[int, str] | None = None
-        opt_out = False
-        if classification.kind == "customer" and case is not None:
-            opt_out = stop_case == case.number or asks_to_stop_updates(msg.reply_text, msg.subject)
-            if "resolved" in repo.outbox_kinds(conn, (*msg.in_reply_to, *msg.references)):
-                score, rest = feedback_score(msg.reply_text)
-                feedback = (score, rest) if score is not None else None
-        note_commands: tuple[NoteCommand, ...] = ()
-        note_errors: tuple[NoteError, ...] = ()
-        if classification.kind == "staff_note":
-            staff = [(s.email, s.name or "") for s in cfg.team.staff]
-            new_words = msg.reply_text
-            reference = msg.date or now
-            parsed_commands, parsed_errors = parse_note(
-                new_words, lambda text: resolve_when(text, reference, rt.calendar), staff)
-            note_commands, note_errors = tuple(parsed_commands), tuple(parsed_errors)
-        commitments: tuple[tuple[str, datetime], ...] = ()
-        if classification.kind == "staff" and case is not None:
-            new_words = msg.reply_text
-            found = extract_commitments(new_words, msg.date or now, rt.calendar)
-            commitments = tuple((c.text, c.due) for c in found)
+        feedback, opt_out = _customer_reading(conn, msg, classification.kind, case, stop_case)
+        commitments, note_commands, note_errors = _staff_reading(msg, classification.kind, case, rt, now)
         ctx = d.MessageContext(
             msg=msg, classification=classification, rules=rules, case=case,
             thread_how=match.how if match else None, history=history, limits=limits,
@@ -196,9 +178,14 @@ class Processor:
                     raw: bytes, exc: Exception, now: datetime) -> Outcome:
         error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         digest = hashlib.sha256(raw).hexdigest()
+        message_id = f"quarantined-{digest[:32]}-{uid}@inboxd.invalid"
         with self.store.begin() as conn:
+            if repo.has_message(conn, message_id, digest):
+                # Met again (a UIDVALIDITY rescan): it is on record already.
+                _advance(conn, mailbox, folder, uidvalidity, uid, now)
+                return Outcome("quarantined", "quarantined")
             repo.insert_message(
-                conn, message_id=f"quarantined-{digest[:32]}-{uid}@inboxd.invalid", content_hash=digest,
+                conn, message_id=message_id, content_hash=digest,
                 mailbox=mailbox.name, folder=folder, uidvalidity=uidvalidity, uid=uid, direction="in",
                 kind="quarantined", status="quarantined", received_at=now, size=len(raw), error=error[:4000],
                 raw=raw)
@@ -207,6 +194,33 @@ class Processor:
             _advance(conn, mailbox, folder, uidvalidity, uid, now)
         log.error("message.quarantined", mailbox=mailbox.name, folder=folder, uid=uid, error=error[:500])
         return Outcome("quarantined", "quarantined")
+
+
+def _customer_reading(conn: Connection, msg: ParsedMessage, kind: str, case: CaseState | None,
+                      stop_case: int | None) -> tuple[tuple[int, str] | None, bool]:
+    """From a customer's message on a case: a feedback score (answering our question), or a request to stop."""
+    if kind != "customer" or case is None:
+        return None, False
+    opt_out = stop_case == case.number or asks_to_stop_updates(msg.reply_text, msg.subject)
+    if "resolved" in repo.outbox_kinds(conn, (*msg.in_reply_to, *msg.references)):
+        score, rest = feedback_score(msg.reply_text)
+        if score is not None:
+            return (score, rest), opt_out
+    return None, opt_out
+
+
+def _staff_reading(msg: ParsedMessage, kind: str, case: CaseState | None, rt: Runtime, now: datetime) -> tuple[
+        tuple[tuple[str, datetime], ...], tuple[NoteCommand, ...], tuple[NoteError, ...]]:
+    """From staff mail: the promises a reply makes to the customer, or the commands of an internal note."""
+    reference = msg.date or now
+    if kind == "staff" and case is not None:
+        found = extract_commitments(msg.reply_text, reference, rt.calendar)
+        return tuple((c.text, c.due) for c in found), (), ()
+    if kind == "staff_note":
+        staff = [(s.email, s.name or "") for s in rt.config.team.staff]
+        commands, errors = parse_note(msg.reply_text, lambda text: resolve_when(text, reference, rt.calendar), staff)
+        return (), tuple(commands), tuple(errors)
+    return (), (), ()
 
 
 def _advance(conn: Connection, mailbox: MailboxConfig, folder: str, uidvalidity: int | None, uid: int | None,

@@ -205,3 +205,31 @@ def test_bounce_of_our_ack_joins_its_case_and_is_never_answered(setup, mailboxes
     (case,) = cases(daemon)
     detail = case_detail(daemon, case["number"])
     assert [m["kind"] for m in detail["messages"] if m["kind"] != "own"] == ["customer", "bounce"]
+
+
+def test_uidvalidity_change_rescans_without_acknowledging_twice(setup, mailboxes, monkeypatch):
+    customer = mailboxes("customer")
+    daemon = setup.daemon()
+    daemon.prepare()
+    daemon.run_once()
+    setup.deliver(setup.customer_mail(customer, "First"), sender=customer)
+    setup.dovecot.append(setup.support, "INBOX", setup.customer_mail(customer, "POISON"))
+    import inboxd.ingest as ingest
+
+    real = ingest.classify
+
+    def exploding(msg, *args, **kwargs):
+        if msg.subject == "POISON":
+            raise RuntimeError("cannot process this one")
+        return real(msg, *args, **kwargs)
+
+    monkeypatch.setattr(ingest, "classify", exploding)
+    daemon.run_once()
+    # The server renumbers the folder (a restore, a migration): every UID is new to inboxd.
+    with daemon.store.begin() as conn:
+        conn.execute(repo.folder_state.update().values(uidvalidity=repo.folder_state.c.uidvalidity + 1))
+    result = daemon.run_once()
+    assert result["sent"] == 0
+    assert len(setup.dovecot.fetch_all(customer)) == 1
+    with daemon.store.connect() as conn:
+        assert len(repo.quarantined_messages(conn)) == 1
