@@ -32,7 +32,8 @@ How a promise is made (:func:`estimate`, or :func:`fit` then :meth:`PaceModel.es
    longer than usual and configured absences, taking responsibility and never blaming the customer.
 
 The tick uses the same model (:func:`fit` once, then :meth:`PaceModel.predict_queue`) to decide which open
-promises are at risk (:func:`at_risk`) and what new honest time a delay notice states
+promises are at risk (:func:`at_risk` with the prediction's spread: the first response is at least
+:data:`RISK_LEVEL` likely to come after the due time) and what new honest time a delay notice states
 (:meth:`PaceModel.revise`).
 
 Everything here is pure: the store fills the input dataclasses (three indexed queries, see
@@ -77,11 +78,13 @@ __all__ = [
     "QueueSnapshot",
     "StaffShift",
     "WaitingCase",
+    "RISK_LEVEL",
     "at_risk",
     "closure_reasons",
     "estimate",
     "fallback_estimate",
     "fit",
+    "miss_probability",
     "notice_threshold",
     "revised_estimate",
     "round_promise",
@@ -119,6 +122,9 @@ CONFIDENCE = 0.6
 
 NOTICE_QUANTILE = 0.6
 """A promise leaves ``delay_notice_before`` after the time by which this share of such cases are answered."""
+
+RISK_LEVEL = 0.5
+"""An open promise is at risk (:func:`at_risk`) when its first response is at least this likely to come late."""
 
 _NOTICE_Z = NormalDist().inv_cdf(NOTICE_QUANTILE)
 _BOOST_GAIN = 0.5  # Extra spreads per target-sized shortfall of the recent kept share…
@@ -1192,16 +1198,44 @@ def _after(at: datetime, lead: Duration, calendar: BusinessCalendar) -> datetime
 
 
 def at_risk(promise_due: datetime, now: datetime, predicted_first_response: datetime, delay_notice_before: Duration,
-            calendar: BusinessCalendar | None = None) -> bool:
+            calendar: BusinessCalendar | None = None, *, spread_bh: float | None = None,
+            level: float | None = None) -> bool:
     """Whether an open promise needs a delay notice now.
 
-    It does when the predicted first response falls after its due time minus ``delay_notice_before``
-    (see :func:`notice_threshold`) and the due time has not passed: a notice after the fact is an
-    apology, not a notice, and the tick's caller handles broken promises separately.
+    Never once the due time has passed: a notice after the fact is an apology, not a notice, and the tick's
+    caller handles broken promises separately.
+
+    With the prediction's ``spread_bh`` (:attr:`Prediction.spread_bh`, as :meth:`PaceModel.predict_queue`
+    gives it), the promise is at risk when the first response is likely enough to come after the due time:
+    ``P(first response > due) ≥ level`` (default :data:`RISK_LEVEL`), the first response taken as normal
+    around the prediction with that spread, in business hours (elapsed hours without ``calendar``). A case
+    predicted an hour before its due time with a spread of a few minutes is not at risk; one predicted on
+    the dot is. The tick runs often enough that this is decided again as the due time nears and the
+    prediction sharpens, so the customer hears before the due time, not merely ``delay_notice_before``
+    ahead of it.
+
+    Without ``spread_bh`` (the old rule): at risk when the predicted first response falls after the due time
+    minus ``delay_notice_before`` (see :func:`notice_threshold`).
     """
     if now >= promise_due:
         return False
-    return predicted_first_response > notice_threshold(promise_due, delay_notice_before, calendar)
+    if spread_bh is None:
+        return predicted_first_response > notice_threshold(promise_due, delay_notice_before, calendar)
+    return miss_probability(promise_due, predicted_first_response, spread_bh, calendar) >= (
+        RISK_LEVEL if level is None else level)
+
+
+def miss_probability(promise_due: datetime, predicted_first_response: datetime, spread_bh: float,
+                     calendar: BusinessCalendar | None = None) -> float:
+    """``P(first response > promise_due)``, the first response normal around the prediction with ``spread_bh``.
+
+    The distance is counted in business hours on ``calendar`` (elapsed hours without it).
+    """
+    if calendar is not None:
+        gap = calendar.business_time_between(predicted_first_response, promise_due).total_seconds() / _HOUR
+    else:
+        gap = (promise_due - predicted_first_response).total_seconds() / _HOUR
+    return 1.0 - NormalDist().cdf(gap / max(spread_bh, _MIN_SPREAD_BH))
 
 
 def round_promise(due: datetime, calendar: BusinessCalendar) -> datetime:

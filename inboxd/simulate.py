@@ -14,8 +14,9 @@ inboxd sees only what it would see in production: its configuration (team hours,
 shifts and absences) and the history it has observed, never the workload's staffing. At each arrival it
 runs the same :meth:`inboxd.eta.PaceModel.estimate` as an acknowledgement; every 15 simulated minutes it
 makes the daemon tick's decisions: a delay notice with a revised promise for each open promise that
-:func:`inboxd.eta.at_risk` flags, and a "still on it" update to each customer who has waited on us
-``updates.while_waiting_on_us`` since we last wrote to them.
+:func:`inboxd.eta.at_risk` flags (given the prediction's spread: the first response at least
+:data:`inboxd.eta.RISK_LEVEL` likely to come after the due time), and a "still on it" update to each
+customer who has waited on us ``updates.while_waiting_on_us`` since we last wrote to them.
 
 State lives in plain objects and heaps, not in the in-memory SQLite database DESIGN mentions: the point
 is to run the very estimator and decisions the daemon runs, and those take plain dataclasses that the
@@ -397,9 +398,19 @@ _ARRIVAL, _DONE, _SHIFT, _TICK = 0, 1, 2, 3
 _Event = tuple[float, int, int, int]  # (instant, order, kind, index): the order keeps equal instants stable
 
 
-def run_simulation(config: Config, workload: Workload, *, tick: timedelta = TICK) -> dict[str, Any]:
-    """Simulate ``workload`` against ``config`` and report as the DESIGN contract says."""
-    return _Run(config, workload, tick).run()
+def run_simulation(config: Config, workload: Workload, *, tick: timedelta = TICK,
+                   extras: bool = False) -> dict[str, Any]:
+    """Simulate ``workload`` against ``config`` and report as the DESIGN contract says.
+
+    With ``extras``, the report also has an ``"extras"`` key (not part of the contract) with
+    ``needless_notices``: delay notices whose superseded promise was kept all the same (the customer was
+    told "we may not make it" and then heard from us in time), and ``median_notice_lead_hours``: how long
+    before the superseded due time notices went out (calendar hours).
+    """
+    report = _Run(config, workload, tick).run()
+    if not extras:
+        report.pop("extras")
+    return report
 
 
 class _Run:
@@ -555,6 +566,9 @@ class _Run:
             current = case.promises[-1]
             if current.notice_at is not None:
                 continue
+            # The daemon's own rule (duework.run_delay_notices): the issue's "predicted first response after
+            # due minus delay_notice_before". The probability rule (spread_bh=…) sends far fewer needless notices
+            # but is not switched on: it moves one workload's slack over its target (see tests/perf/bench_eta.py).
             if eta.at_risk(current.due, moment, prediction.at, self.settings.delay_notice_before, self.calendar):
                 revised = model.revise(moment, waiting_case, current.due, queue)
                 current.notice_at = now
@@ -612,6 +626,14 @@ def _report(cases: Sequence[_Case], promises: Sequence[_Promise], counters: Mapp
         if answered_at is None or answered_at > promise.due.timestamp():
             broken += 1
             announced += promise.notice_at is not None and promise.notice_at < promise.due.timestamp()
+    needless = 0
+    leads: list[float] = []
+    for promise in promises:
+        if promise.notice_at is None:
+            continue
+        leads.append((promise.due.timestamp() - promise.notice_at) / _HOUR)
+        answered_at = promise.case.answered
+        needless += answered_at is not None and answered_at <= promise.due.timestamp()
     total = len(cases)
     waits.sort()
     return {
@@ -630,6 +652,7 @@ def _report(cases: Sequence[_Case], promises: Sequence[_Promise], counters: Mapp
                                 "median_slack_bh": _round(_median(static_slack))},
         "baseline_sla_fallback": {"kept_rate": _round(sla_kept / total) if total else 1.0,
                                   "median_slack_bh": _round(_median(sla_slack))},
+        "extras": {"needless_notices": needless, "median_notice_lead_hours": _round(_median(leads))},
     }
 
 

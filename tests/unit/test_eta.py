@@ -34,6 +34,7 @@ from inboxd.eta import (
     estimate,
     fallback_estimate,
     fit,
+    miss_probability,
     notice_threshold,
     revised_estimate,
     round_promise,
@@ -343,6 +344,33 @@ def test_at_risk(due: datetime, now: datetime, predicted: datetime, lead: str, e
     assert at_risk(due, now, predicted, parse_duration(lead), CALENDAR) is expected
 
 
+@pytest.mark.parametrize(
+    ("predicted", "spread", "expected"),
+    [
+        (berlin(11, 23, 13, 30), 0.3, False),  # well before the due time and sure of it: no needless notice
+        (berlin(11, 23, 14, 30), 2.0, False),  # before it, but unsure: still more likely than not on time
+        (berlin(11, 23, 15, 0), 0.3, True),  # on the dot: as likely late as not
+        (berlin(11, 23, 16, 0), 0.5, True),
+        # Overnight counts business time only: Monday 16:30 is half a business hour before Tuesday 10:00.
+        (berlin(11, 24, 9, 40), 0.1, False),
+    ],
+)
+def test_at_risk_by_probability(predicted: datetime, spread: float, expected: bool) -> None:
+    due = berlin(11, 23, 15) if predicted.date() == date(2026, 11, 23) else berlin(11, 24, 10)
+    now = berlin(11, 23, 12)
+    assert at_risk(due, now, predicted, parse_duration("2h"), CALENDAR, spread_bh=spread) is expected
+
+
+def test_at_risk_by_probability_follows_the_level_and_never_after_the_due_time() -> None:
+    due, predicted = berlin(11, 23, 15), berlin(11, 23, 14)
+    assert miss_probability(due, predicted, 1.0, CALENDAR) == pytest.approx(0.1587, abs=1e-3)
+    assert at_risk(due, berlin(11, 23, 12), predicted, Duration(2, "h"), CALENDAR, spread_bh=1.0, level=0.15)
+    assert not at_risk(due, berlin(11, 23, 12), predicted, Duration(2, "h"), CALENDAR, spread_bh=1.0, level=0.25)
+    assert not at_risk(due, due, berlin(11, 23, 18), Duration(2, "h"), CALENDAR, spread_bh=1.0)
+    # Without a calendar, elapsed hours.
+    assert miss_probability(due, predicted, 1.0) == pytest.approx(miss_probability(due, predicted, 1.0, CALENDAR))
+
+
 def test_notice_threshold_in_business_days_steps_back_a_working_day() -> None:
     assert notice_threshold(berlin(11, 24, 12), Duration(1, "bd"), CALENDAR) == berlin(11, 23, 12)
 
@@ -357,6 +385,8 @@ def test_a_new_promise_is_not_at_risk_at_once() -> None:
         promise = model.estimate(now, "normal", queue)
         prediction = model.predict(now, ahead, "normal")
         assert not at_risk(promise.due, now, prediction.at, CONFIG.delay_notice_before, CALENDAR)
+        assert not at_risk(promise.due, now, prediction.at, CONFIG.delay_notice_before, CALENDAR,
+                           spread_bh=prediction.spread_bh)
 
 
 def test_a_revised_estimate_is_later_than_the_promise_it_replaces() -> None:

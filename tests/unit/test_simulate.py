@@ -67,6 +67,15 @@ def short_report(config: Config, two_days: Workload) -> dict[str, Any]:
     return run_simulation(config, two_days)
 
 
+def test_extras_count_needless_notices_outside_the_contract(config: Config, two_days: Workload,
+                                                           short_report: dict[str, Any]) -> None:
+    extended = run_simulation(config, two_days, extras=True)
+    extras = extended.pop("extras")
+    assert extended == short_report  # the contract keys are unchanged
+    assert 0 <= extras["needless_notices"] <= extended["delay_notices"]
+    assert extras["median_notice_lead_hours"] >= 0.0
+
+
 def test_the_report_has_exactly_the_contract_keys_with_sane_values(report: dict[str, Any]) -> None:
     assert set(report) == set(KEYS)
     for key, kind in KEYS.items():
