@@ -58,8 +58,12 @@ class Process:
     def text(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def wait_log(self, needle: str, timeout: float = 20.0) -> None:
-        wait_until(lambda: needle in self.text(), timeout)
+    def wait_log(self, needle: str, timeout: float = 20.0, count: int = 1) -> None:
+        wait_until(lambda: self.text().count(needle) >= count, timeout)
+
+    def wait_synced(self) -> None:
+        """Both folders had their first sync: mail delivered from now on is new to inboxd."""
+        self.wait_log('"folder.first_sync"', count=2)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
         if self.proc.poll() is None:
@@ -80,6 +84,7 @@ def test_ready_ack_and_clean_sigterm(setup, tmp_path, mailboxes):
     daemon = Process(setup, tmp_path, notify)
     try:
         notify.wait_for("READY=1")
+        daemon.wait_synced()
         setup.hub.clear()
         customer = mailboxes("customer")
         setup.deliver(setup.customer_mail(customer, "Help please"), sender=customer)
@@ -100,6 +105,7 @@ def test_sighup_keeps_old_config_when_new_one_is_broken(setup, tmp_path, mailbox
     daemon = Process(setup, tmp_path)
     try:
         daemon.wait_log('"daemon.started"')
+        daemon.wait_synced()
         good = setup.config_path.read_text()
         setup.config_path.write_text(good.replace("timezone: Europe/Berlin", "timezone: Europe/Berln"))
         daemon.proc.send_signal(signal.SIGHUP)

@@ -23,7 +23,9 @@ def test_dead_imap_server_shows_in_status_and_recovers(tmp_path, dovecot, smtp_h
         # The server comes back (here: the admin fixes the port and reloads): the watchers reconnect.
         setup.config_path.write_text(good)
         assert daemon.reload()
-        wait_until(lambda: daemon.status_line().startswith("folders up 2/2"), timeout=10)
+        # Up, and past the first sync (which, with initial_sync: new, starts after the mail already there).
+        wait_until(lambda: daemon.status_line().startswith("folders up 2/2")
+                   and all(w.status.last_poll for w in daemon.watchers), timeout=10)
         customer = mailboxes("customer")
         setup.deliver(setup.customer_mail(customer, "After the outage"), sender=customer)
         setup.hub.wait_for(1, timeout=10, predicate=lambda m: m.rcpt_tos == [customer])
