@@ -27,6 +27,26 @@ class Setup:
     def daemon(self) -> Daemon:
         return Daemon(self.config_path, self.database_url)
 
+    def trust_authserv(self, authserv_id: str = "mx.example.com") -> None:
+        """Require staff mail to carry this server's passing Authentication-Results (team.trusted_authserv_ids)."""
+        text = self.config_path.read_text()
+        holidays = "  holidays: {country: DE, subdivision: BE}\n"
+        self.config_path.write_text(text.replace(holidays, f"{holidays}  trusted_authserv_ids: [{authserv_id}]\n"))
+
+    def started(self) -> Daemon:
+        """A daemon past its first sync: from here on, mail delivered to support is new to it."""
+        daemon = self.daemon()
+        daemon.prepare()
+        daemon.run_once()
+        return daemon
+
+    def open_case(self, daemon: Daemon, customer: str, subject: str = "Help") -> EmailMessage:
+        """The customer writes, the daemon runs once; return the acknowledgement the customer got."""
+        self.deliver(self.customer_mail(customer, subject), sender=customer)
+        daemon.run_once()
+        (ack,) = self.dovecot.wait_for(customer, count=1)
+        return ack
+
     def customer_mail(self, sender: str, subject: str = "Help", body: str = "Please help.", **headers: str) -> bytes:
         return sample_mail(sender, "A Customer", self.support, subject, body, **headers)
 

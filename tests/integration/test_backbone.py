@@ -10,6 +10,20 @@ from tests.integration.harness import case_detail, cases, make_setup
 pytestmark = pytest.mark.integration
 
 
+def poison_subject(monkeypatch: pytest.MonkeyPatch, subject: str) -> None:
+    """Make processing fail for messages with this subject (a stand-in for any unforeseen failure)."""
+    import inboxd.ingest as ingest
+
+    real = ingest.classify
+
+    def exploding(msg, *args, **kwargs):
+        if msg.subject == subject:
+            raise RuntimeError("cannot process this one")
+        return real(msg, *args, **kwargs)
+
+    monkeypatch.setattr(ingest, "classify", exploding)
+
+
 @pytest.fixture
 def setup(tmp_path, dovecot, smtp_hub, mailboxes, database_url):
     """A support mailbox, a staff member and a configuration, on SQLite and on PostgreSQL."""
@@ -53,12 +67,8 @@ def test_customer_mail_gets_exactly_one_threaded_ack(setup, mailboxes):
 
 def test_reply_to_ack_joins_case_without_second_ack(setup, mailboxes):
     customer = mailboxes("customer")
-    daemon = setup.daemon()
-    daemon.prepare()
-    daemon.run_once()
-    setup.deliver(setup.customer_mail(customer, "Login fails"), sender=customer)
-    daemon.run_once()
-    (ack,) = setup.dovecot.wait_for(customer, count=1)
+    daemon = setup.started()
+    ack = setup.open_case(daemon, customer, "Login fails")
     # The customer answers the acknowledgement: by In-Reply-To …
     setup.deliver(setup.customer_mail(customer, f"Re: {ack['Subject']}", "More detail.",
                                       In_Reply_To=ack["Message-ID"]), sender=customer)
@@ -74,12 +84,8 @@ def test_reply_to_ack_joins_case_without_second_ack(setup, mailboxes):
 
 def test_staff_reply_all_marks_first_response_and_keeps_promise(setup, mailboxes):
     customer = mailboxes("customer")
-    daemon = setup.daemon()
-    daemon.prepare()
-    daemon.run_once()
-    setup.deliver(setup.customer_mail(customer, "Invoice question"), sender=customer)
-    daemon.run_once()
-    (ack,) = setup.dovecot.wait_for(customer, count=1)
+    daemon = setup.started()
+    ack = setup.open_case(daemon, customer, "Invoice question")
     from inboxd.demo import sample_mail
 
     reply = sample_mail(setup.staff, "Staff", customer, f"Re: {ack['Subject']}", "We'll look into it today.",
@@ -98,9 +104,7 @@ def test_auto_replies_are_never_acknowledged(setup, mailboxes):
     """A real Sieve vacation responder stays silent on our ack, and its reply to us is never answered."""
     customer = mailboxes("customer")
     setup.dovecot.set_vacation(customer)
-    daemon = setup.daemon()
-    daemon.prepare()
-    daemon.run_once()
+    daemon = setup.started()
     setup.deliver(setup.customer_mail(customer, "Question"), sender=customer)
     daemon.run_once()
     setup.dovecot.wait_for(customer, count=1)  # our ack arrived at the customer …
@@ -125,9 +129,7 @@ def test_auto_replies_are_never_acknowledged(setup, mailboxes):
 
 def test_restart_reacknowledges_nothing_and_catches_up(setup, mailboxes):
     first, second = mailboxes("customer"), mailboxes("customer")
-    daemon = setup.daemon()
-    daemon.prepare()
-    daemon.run_once()
+    daemon = setup.started()
     setup.deliver(setup.customer_mail(first, "One"), sender=first)
     daemon.run_once()
     daemon.store.dispose()
@@ -143,9 +145,7 @@ def test_restart_reacknowledges_nothing_and_catches_up(setup, mailboxes):
 
 def test_malformed_message_is_quarantined_and_the_next_flows(setup, mailboxes, monkeypatch):
     customer = mailboxes("customer")
-    daemon = setup.daemon()
-    daemon.prepare()
-    daemon.run_once()
+    daemon = setup.started()
     poison = setup.customer_mail(customer, "POISON", "x")
     setup.dovecot.append(setup.support, "INBOX", poison)
     # Real garbage degrades instead of failing: broken MIME, an unknown charset, 8-bit headers.
@@ -154,16 +154,7 @@ def test_malformed_message_is_quarantined_and_the_next_flows(setup, mailboxes, m
     setup.dovecot.append(setup.support, "INBOX", garbage)
     setup.deliver(setup.customer_mail(customer, "Fine", "y"), sender=customer)
     # A message that makes processing fail (here: a template error on that one message) is quarantined.
-    import inboxd.ingest as ingest
-
-    real = ingest.classify
-
-    def exploding(msg, *args, **kwargs):
-        if msg.subject == "POISON":
-            raise RuntimeError("cannot process this one")
-        return real(msg, *args, **kwargs)
-
-    monkeypatch.setattr(ingest, "classify", exploding)
+    poison_subject(monkeypatch, "POISON")
     result = daemon.run_once()
     assert result["processed"] == 3 and result["sent"] == 2
     with daemon.store.connect() as conn:
@@ -175,12 +166,8 @@ def test_malformed_message_is_quarantined_and_the_next_flows(setup, mailboxes, m
 def test_bounce_of_our_ack_joins_its_case_and_is_never_answered(setup, mailboxes):
     """A DSN for our acknowledgement (carrying its headers) is recognised as about our own mail."""
     customer = mailboxes("customer")
-    daemon = setup.daemon()
-    daemon.prepare()
-    daemon.run_once()
-    setup.deliver(setup.customer_mail(customer, "Bounce me"), sender=customer)
-    daemon.run_once()
-    (ack,) = setup.dovecot.wait_for(customer, count=1)
+    daemon = setup.started()
+    ack = setup.open_case(daemon, customer, "Bounce me")
     dsn = (
         "From: Mail Delivery System <MAILER-DAEMON@mx.customer.example>\r\n"
         f"To: {setup.support}\r\n"
@@ -211,21 +198,10 @@ def test_bounce_of_our_ack_joins_its_case_and_is_never_answered(setup, mailboxes
 
 def test_uidvalidity_change_rescans_without_acknowledging_twice(setup, mailboxes, monkeypatch):
     customer = mailboxes("customer")
-    daemon = setup.daemon()
-    daemon.prepare()
-    daemon.run_once()
+    daemon = setup.started()
     setup.deliver(setup.customer_mail(customer, "First"), sender=customer)
     setup.dovecot.append(setup.support, "INBOX", setup.customer_mail(customer, "POISON"))
-    import inboxd.ingest as ingest
-
-    real = ingest.classify
-
-    def exploding(msg, *args, **kwargs):
-        if msg.subject == "POISON":
-            raise RuntimeError("cannot process this one")
-        return real(msg, *args, **kwargs)
-
-    monkeypatch.setattr(ingest, "classify", exploding)
+    poison_subject(monkeypatch, "POISON")
     daemon.run_once()
     # The server renumbers the folder (a restore, a migration): every UID is new to inboxd.
     with daemon.store.begin() as conn:

@@ -24,9 +24,7 @@ def setup(tmp_path, dovecot, smtp_hub, mailboxes):
 
 def test_temporary_smtp_failure_is_retried_with_backoff(setup, mailboxes):
     customer = mailboxes("customer")
-    daemon = setup.daemon()
-    daemon.prepare()
-    daemon.run_once()
+    daemon = setup.started()
     setup.hub.fail_next(1, code=451)
     setup.deliver(setup.customer_mail(customer, "Retry me"), sender=customer)
     first = daemon.run_once()
@@ -44,9 +42,7 @@ def test_temporary_smtp_failure_is_retried_with_backoff(setup, mailboxes):
 
 def test_permanent_failure_is_recorded_not_retried(setup, mailboxes):
     customer = mailboxes("customer")
-    daemon = setup.daemon()
-    daemon.prepare()
-    daemon.run_once()
+    daemon = setup.started()
     setup.hub.fail_next(1, code=554)
     setup.deliver(setup.customer_mail(customer, "Refused"), sender=customer)
     assert daemon.run_once()["failed"] == 1
@@ -60,9 +56,7 @@ def test_permanent_failure_is_recorded_not_retried(setup, mailboxes):
 
 def test_copy_of_ack_is_filed_in_sent_and_recognised_as_ours(setup, mailboxes):
     customer = mailboxes("customer")
-    daemon = setup.daemon()
-    daemon.prepare()
-    daemon.run_once()
+    daemon = setup.started()
     setup.deliver(setup.customer_mail(customer, "Copy please"), sender=customer)
     daemon.run_once()
     (copy,) = setup.dovecot.fetch_all(setup.support, "Sent")
@@ -96,9 +90,7 @@ def test_check_config_accepts_the_example_and_names_the_broken_key(tmp_path):
 
 def test_cases_list_and_show(setup, mailboxes):
     customer = mailboxes("customer")
-    daemon = setup.daemon()
-    daemon.prepare()
-    daemon.run_once()
+    daemon = setup.started()
     setup.deliver(setup.customer_mail(customer, "Where is my order?"), sender=customer)
     daemon.run_once()
     env = {"INBOXD_CONFIG": str(setup.config_path), "INBOXD_DATABASE_URL": setup.database_url}
@@ -132,12 +124,8 @@ def test_explain_reports_one_line_per_file_without_side_effects(tmp_path):
 
 def test_explain_reports_the_case_a_reply_would_join(setup, mailboxes, tmp_path):
     customer = mailboxes("customer")
-    daemon = setup.daemon()
-    daemon.prepare()
-    daemon.run_once()
-    setup.deliver(setup.customer_mail(customer, "Order missing"), sender=customer)
-    daemon.run_once()
-    (ack,) = setup.dovecot.wait_for(customer, count=1)
+    daemon = setup.started()
+    ack = setup.open_case(daemon, customer, "Order missing")
     from inboxd.demo import sample_mail
 
     reply = tmp_path / "reply.eml"
@@ -152,9 +140,7 @@ def test_explain_reports_the_case_a_reply_would_join(setup, mailboxes, tmp_path)
 
 
 def test_eta_uses_the_history_in_the_database(setup, mailboxes):
-    daemon = setup.daemon()
-    daemon.prepare()
-    daemon.run_once()
+    daemon = setup.started()
     for _ in range(3):
         customer = mailboxes("customer")
         setup.deliver(setup.customer_mail(customer, "Queue"), sender=customer)

@@ -91,10 +91,7 @@ def test_done_keeps_open_commitments_and_resolve_closes(env):
 
 def test_forged_note_does_nothing(tmp_path, dovecot, smtp_hub, mailboxes):
     setup = make_setup(tmp_path, dovecot, smtp_hub, mailboxes)
-    text = setup.config_path.read_text()
-    setup.config_path.write_text(text.replace("  holidays: {country: DE, subdivision: BE}\n",
-                                              "  holidays: {country: DE, subdivision: BE}\n"
-                                              "  trusted_authserv_ids: [mx.example.com]\n"))
+    setup.trust_authserv("mx.example.com")
     daemon = Daemon(setup.config_path, setup.database_url, clock=FrozenClock(MONDAY_10))
     daemon.prepare()
     daemon.run_once()

@@ -167,10 +167,7 @@ def test_permanent_bounce_marks_customer_unreachable_and_suppresses_mail(env, ma
 
 def test_forged_staff_from_is_handled_as_a_customer(tmp_path, dovecot, smtp_hub, mailboxes):
     setup = make_setup(tmp_path, dovecot, smtp_hub, mailboxes)
-    text = setup.config_path.read_text()
-    setup.config_path.write_text(text.replace("  holidays: {country: DE, subdivision: BE}\n",
-                                              "  holidays: {country: DE, subdivision: BE}\n"
-                                              "  trusted_authserv_ids: [mx.example.com]\n"))
+    setup.trust_authserv("mx.example.com")
     daemon = Daemon(setup.config_path, setup.database_url, clock=FrozenClock(T0))
     daemon.prepare()
     daemon.run_once()
