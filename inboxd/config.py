@@ -33,6 +33,7 @@ from pydantic import (
     AfterValidator,
     AliasChoices,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ModelWrapValidatorHandler,
@@ -286,6 +287,8 @@ WeeklyHoursField = Annotated[
     PlainValidator(_check_weekly_hours),
     WithJsonSchema({"type": "object", "additionalProperties": {"type": ["string", "array"]}}),
 ]
+# Dates and ranges ("2026-12-24", "2026-12-21..2026-12-31"), kept as written, checked by the calendar's parser.
+DateRangesField = Annotated[list[str], BeforeValidator(_dates_to_text), AfterValidator(_check_date_ranges)]
 EmailField = Annotated[str, AfterValidator(_check_email)]
 DomainField = Annotated[str, AfterValidator(_check_domain)]
 RegexField = Annotated[str, AfterValidator(_check_regex)]
@@ -325,14 +328,7 @@ class HolidaysConfig(_Model):
 
     country: str | None = None
     subdivision: str | None = None
-    extra: list[str] = Field(default_factory=list)
-
-    _dates_as_text = field_validator("extra", mode="before")(_dates_to_text)
-
-    @field_validator("extra")
-    @classmethod
-    def _extra_dates_parse(cls, value: list[str]) -> list[str]:
-        return _check_date_ranges(value)
+    extra: DateRangesField = Field(default_factory=list)
 
     @field_validator("country")
     @classmethod
@@ -398,14 +394,7 @@ class StaffMember(_Model):
     name: str | None = None
     role: Literal["lead", "agent"] = "agent"
     hours: WeeklyHoursField | None = None
-    absent: list[str] = Field(default_factory=list)
-
-    _dates_as_text = field_validator("absent", mode="before")(_dates_to_text)
-
-    @field_validator("absent")
-    @classmethod
-    def _absent_parse(cls, value: list[str]) -> list[str]:
-        return _check_date_ranges(value)
+    absent: DateRangesField = Field(default_factory=list)
 
     @cached_property
     def weekly_hours(self) -> dict[int, tuple[tuple[time, time], ...]] | None:
