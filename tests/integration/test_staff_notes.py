@@ -31,6 +31,8 @@ def env(tmp_path, dovecot, smtp_hub, mailboxes):
 
 
 def note(setup, number: int, body: str, **headers: str) -> bytes:
+    # Dated at the frozen clock's Monday: "tomorrow" and "Wednesday" in a note are read from its Date.
+    headers.setdefault("Date", "Mon, 23 Nov 2026 10:05:00 +0100")
     return sample_mail(setup.staff, "Staff", setup.support, f"[#{number}] note", body, **headers)
 
 
