@@ -246,7 +246,13 @@ def decide_update(item: DueItem, case: CaseState, timeline: CaseTimeline, policy
         if timeline.last_staff_reply_at and timeline.last_staff_reply_at > since:
             return [Skip("staff replied in between")]
         if timeline.last_heard_at and timeline.last_heard_at > since:
-            return [Skip("the customer heard from us in between")]
+            # A delay notice (or other mail from us) restarts the cadence; it does not end the updates.
+            heard = timeline.last_heard_at
+            skip: list[FollowupAction] = [Skip("the customer heard from us in between")]
+            if policy.while_waiting_on_us is None:
+                return skip
+            return [*skip, Schedule("update", next_due(heard), f"update:{case.number}:{int(heard.timestamp())}",
+                                    {"since": heard.isoformat()})]
         if not proactive_ok:
             return [Skip("the customer opted out of updates" if timeline.opted_out else "the customer is unreachable")]
         if timeline.snoozed_until and timeline.snoozed_until > now:

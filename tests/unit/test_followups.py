@@ -39,13 +39,20 @@ def test_update_is_sent_and_the_next_one_scheduled() -> None:
 @pytest.mark.parametrize(("status", "timeline", "why"), [
     ("waiting_on_customer", f.CaseTimeline(), "no longer waits on us"),
     ("waiting_on_us", f.CaseTimeline(last_staff_reply_at=SINCE + timedelta(hours=1)), "staff replied"),
-    ("waiting_on_us", f.CaseTimeline(last_heard_at=SINCE + timedelta(hours=1)), "heard from us"),
     ("waiting_on_us", f.CaseTimeline(opted_out=True), "opted out"),
     ("waiting_on_us", f.CaseTimeline(unreachable=True), "unreachable"),
 ])
 def test_update_is_skipped_when_moot(status: str, timeline: f.CaseTimeline, why: str) -> None:
     (action,) = decide("update", status, timeline)
     assert isinstance(action, f.Skip) and why in action.reason
+
+
+def test_mail_from_us_in_between_restarts_the_cadence() -> None:
+    heard = SINCE + timedelta(hours=1)  # e.g. a delay notice
+    skip, schedule = decide("update", "waiting_on_us", f.CaseTimeline(last_heard_at=heard))
+    assert isinstance(skip, f.Skip) and "heard from us" in skip.reason
+    assert isinstance(schedule, f.Schedule) and schedule.kind == "update"
+    assert schedule.due_at == heard + timedelta(days=1) and schedule.payload == {"since": heard.isoformat()}
 
 
 def test_snoozed_update_waits_for_the_snooze() -> None:
