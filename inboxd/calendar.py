@@ -266,14 +266,28 @@ def _parse_date(text: str, item: str) -> date:
 
 
 @functools.lru_cache(maxsize=512)
-def _public_holidays(country: str, subdivision: str | None, year: int) -> Mapping[date, str]:
-    """The public holidays of one region and year (English names), computed once per process.
+def _public_holidays(country: str, subdivision: str | None, year: int,
+                     language: str | None = None) -> Mapping[date, str]:
+    """The public holidays of one region and year (English names, or ``language``'s), computed once per process.
 
     ``holidays`` builds its tables lazily and slowly; keying the cache by region and year keeps
-    calendar arithmetic fast and lets frozen, unhashable calendars share the work.
+    calendar arithmetic fast and lets frozen, unhashable calendars share the work. A ``language`` the
+    package has no names for in that country gives the English names.
     """
-    table = holidays.country_holidays(country, subdiv=subdivision, years=year)
+    # Without a language the package names holidays in the country's own language ("Neujahr", "元日"):
+    # English is asked for explicitly, and a language it has no names for there falls back to English.
+    supported = _localized_languages().get(country, ())
+    wanted = language if language in supported else None
+    if wanted is None:
+        wanted = next((code for code in ("en_US", "en_GB", "en") if code in supported), None)
+    table = holidays.country_holidays(country, subdiv=subdivision, years=year, language=wanted)
     return MappingProxyType({day: str(name) for day, name in table.items() if day.year == year})
+
+
+@functools.lru_cache(maxsize=1)
+def _localized_languages() -> Mapping[str, tuple[str, ...]]:
+    """The languages the ``holidays`` package names each country's holidays in."""
+    return {str(code): tuple(languages) for code, languages in holidays.list_localized_countries().items()}
 
 
 @functools.lru_cache(maxsize=1)
@@ -386,11 +400,15 @@ class BusinessCalendar:
 
     # ---- days ----------------------------------------------------------------------------
 
-    def holiday_name(self, d: date) -> str | None:
+    def holiday_name(self, d: date, language: str | None = None) -> str | None:
         """The name of the public holiday on ``d`` (e.g. ``"Christmas Day"``), ``"closed"`` for an extra
-        closure, or ``None`` when neither applies (an ordinary weekend day also gives ``None``)."""
+        closure, or ``None`` when neither applies (an ordinary weekend day also gives ``None``).
+
+        With ``language`` (``"de"``) the holiday is named in that language where the ``holidays`` package
+        knows it for the country (``"Erster Weihnachtstag"``), else in English.
+        """
         if self.holiday_country is not None:
-            name = _public_holidays(self.holiday_country, self.holiday_subdivision, d.year).get(d)
+            name = _public_holidays(self.holiday_country, self.holiday_subdivision, d.year, language).get(d)
             if name is not None:
                 return name
         if d in self.closed:

@@ -157,14 +157,14 @@ def _queue_customer_mail(conn: Connection, rt: Runtime, mailbox: Any, row: dict[
     }
     if action.template == "update" and "promise" not in context:
         promise = repo.open_team_promise(conn, case_id)
-        reasons: tuple[str, ...] = ()
+        reason = ""
         if promise is not None and promise["due_at"] > now:
             due = promise["due_at"]
         else:
             fallback = {str(k): v for k, v in rt.config.promises.fallback.items()}
             estimate = fallback_estimate(now, str(row["priority"]), fallback, rt.calendar)
-            due, reasons = estimate.due, estimate.reasons
-        context["promise"] = {"due": due, "phrase": phrase_due(due, now, tz, language), "reason": " ".join(reasons)}
+            due, reason = estimate.due, estimate.reason_text(language)
+        context["promise"] = {"due": due, "phrase": phrase_due(due, now, tz, language), "reason": reason}
     if action.template == "waiting":
         until = datetime.fromisoformat(str(context["until"]))
         context["when_phrase"] = phrase_due(until, now, tz, language)
@@ -241,7 +241,7 @@ def _announce_delay(conn: Connection, rt: Runtime, promise: dict[str, Any], revi
         _queue_customer_mail(conn, rt, mailbox, row, promise["case_id"], f.CustomerMail(
             "delay", f"delay:{promise['id']}", {
                 "old_phrase": phrase_due(promise["due_at"], promise["made_at"], tz, language),
-                "promise": {"due": revised.due, "phrase": phrase, "reason": " ".join(revised.reasons)}}), now)
+                "promise": {"due": revised.due, "phrase": phrase, "reason": revised.reason_text(language)}}), now)
     recipients = staff_recipients(rt)
     if recipients:
         queue_template_mail(

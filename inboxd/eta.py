@@ -55,6 +55,8 @@ from zoneinfo import ZoneInfo
 from inboxd.calendar import BusinessCalendar, WeeklyHours
 from inboxd.durations import Duration
 from inboxd.humanize import round_up
+from inboxd.reasons import LANGUAGES, Reason
+from inboxd.reasons import join as join_reasons
 
 if TYPE_CHECKING:
     from inboxd.config import Config
@@ -80,6 +82,7 @@ __all__ = [
     "WaitingCase",
     "RISK_LEVEL",
     "at_risk",
+    "closure_reason_keys",
     "closure_reasons",
     "estimate",
     "fallback_estimate",
@@ -124,6 +127,7 @@ NOTICE_QUANTILE = 0.6
 """A promise leaves ``delay_notice_before`` after the time by which this share of such cases are answered."""
 
 RISK_LEVEL = 0.5
+LATE_RISK_LEVEL = 0.5
 """An open promise is at risk (:func:`at_risk`) when its first response is at least this likely to come late."""
 
 _NOTICE_Z = NormalDist().inv_cdf(NOTICE_QUANTILE)
@@ -136,6 +140,11 @@ _PRIOR_OUTCOMES = 40.0  # The model's own spread weighs like this many answered 
 _SERVICE_CV = 1.0  # Spread of one first response's handling time relative to its mean (exponential).
 _DRIFT = 0.2  # Share of a prediction that the pace or staffing may be off by over its length.
 _MIN_SPREAD_BH = 0.1
+_FIRST_ONLY = False
+_SURGE_FOLLOW = 0.5
+_NOMINAL_FLOOR = -9.0
+_LEAD_FLOOR = True
+_ROUND_MINUTES = 60
 _PRIOR_PACE = 1.0  # First responses per staffed hour assumed before any history…
 _PRIOR_HOURS = 2.0  # …weighing as much as this many staffed busy hours of evidence.
 _LONG_TAU = timedelta(days=7).total_seconds()  # Recency weighting of the steady pace.
@@ -278,6 +287,7 @@ class PromiseRecord:
     priority: str = "normal"
     predicted_bh: float | None = None
     spread_bh: float | None = None
+    first: bool = True  # the acknowledgement's promise; False for a delay notice's revised one
 
 
 @dataclass(frozen=True)
@@ -421,12 +431,29 @@ class Estimate:
 
     due: datetime  # in the team's timezone
     basis: str  # how it was computed, for `inboxd eta` and the audit log
-    reasons: tuple[str, ...] = ()  # customer-facing, taking responsibility, never blaming
+    reasons: tuple[str, ...] = ()  # customer-facing in English, taking responsibility, never blaming
     # The unpadded prediction behind the promise; store predicted_bh and spread_bh with the promise.
     predicted_at: datetime | None = None
     predicted_bh: float | None = None
     spread_bh: float | None = None
     ahead: int | None = None
+    # The same reasons as data, to be said in the case's language (:meth:`reason_text`); ``reasons``
+    # defaults to their English text.
+    reason_keys: tuple[Reason, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.reason_keys and not self.reasons:
+            # The dataclass is frozen; filling a derived field in place is the documented way around that.
+            object.__setattr__(self, "reasons", tuple(key.text("en") for key in self.reason_keys))
+
+    def reason_text(self, language: str = "en") -> str:
+        """The reasons as one paragraph in the case's ``language``, for a template's ``promise.reason``.
+
+        An estimate made without :attr:`reason_keys` has only its English ``reasons`` to give.
+        """
+        if self.reason_keys:
+            return join_reasons(self.reason_keys, language)
+        return " ".join(self.reasons)
 
 
 @dataclass(frozen=True)
@@ -523,7 +550,8 @@ class PaceModel:
         """
         if self.outcomes < MIN_OUTCOMES:
             return None
-        return self._quantile(predicted_bh, priority, None) + self.boost
+        margin = self._quantile(predicted_bh, priority, None) + self.boost
+        return max(margin, _NOMINAL_FLOOR * NormalDist().inv_cdf(self.target_kept_rate))
 
     def usual(self, predicted_bh: float, priority: str = "normal") -> float:
         """Where, in spreads from the prediction, :data:`NOTICE_QUANTILE` of such cases have been answered."""
@@ -728,7 +756,8 @@ class PaceModel:
         # predicted (about half) would get a delay notice.
         usual_pad = max(0.0, self.usual(prediction.bh, priority)) * prediction.spread_bh
         usual = self.calendar.add_business_time(prediction.at, timedelta(hours=usual_pad))
-        lead_floor = _after(max(usual, prediction.at), self.config.delay_notice_before, self.calendar)
+        lead_floor = _after(max(usual, prediction.at), self.config.delay_notice_before, self.calendar) \
+            if _LEAD_FLOOR else max(usual, prediction.at)
         margin = self.margin(prediction.bh, priority)
         if margin is None:
             # Too few outcomes to calibrate: the configured fallback, never shorter than a wide margin.
@@ -754,7 +783,7 @@ class PaceModel:
         raw = max(raw, now + timedelta(minutes=15))
         due = round_promise(raw, self.calendar)
         reasons = self._reasons(now, due, prediction, revision=revision)
-        return Estimate(due=due, basis=basis, reasons=tuple(reasons), predicted_at=prediction.at,
+        return Estimate(due=due, basis=basis, reason_keys=tuple(reasons), predicted_at=prediction.at,
                         predicted_bh=round(prediction.bh, 3), spread_bh=round(prediction.spread_bh, 3),
                         ahead=prediction.ahead)
 
@@ -765,19 +794,17 @@ class PaceModel:
         prediction = self.predict(now, ahead, case.priority)
         return self.promise(now, case.priority, prediction, not_before=old_due + _LAST_HOUR, revision=True)
 
-    def _reasons(self, now: datetime, due: datetime, prediction: Prediction, *, revision: bool) -> list[str]:
-        reasons = closure_reasons(now, due, self.calendar)
+    def _reasons(self, now: datetime, due: datetime, prediction: Prediction, *, revision: bool) -> list[Reason]:
+        reasons = closure_reason_keys(now, due, self.calendar)
         promised = self.calendar.business_time_between(now, due).total_seconds() / _HOUR
         usual = self.typical_promise_bh
         if not revision and (usual is None or promised <= max(4.0, 1.5 * usual)):
             return reasons
         if prediction.ahead >= max(5.0, 2.0 * self.typical_waiting + 1.0):
-            reasons.append("More requests than usual are ahead of yours; we answer them in the order they "
-                           "arrived and will reach yours as soon as we can.")
+            reasons.append(Reason("busy"))
         away = _absences(now, due, self.coverage)
         if away is not None:
-            reasons.append(f"Part of our team is away until {away:%A} {away.day} {away:%B}, so we need a little "
-                           "longer than usual.")
+            reasons.append(Reason("absence", day=away))
         return reasons
 
 
@@ -882,7 +909,7 @@ def _measure(now: float, queue: QueueSnapshot, history: PaceHistory, coverage: C
     arrivals, last_hour = _arrival_rates(now, observed_from, arrivals_seen)
     # Arrivals in the last hour far beyond the usual rate (well outside Poisson noise) are a surge; half
     # as many again are expected (a surge seen for an hour has, on average, some way still to go).
-    surge = tuple(0.5 * max(0.0, count - 2.0 * rate - 2.0 * math.sqrt(rate) - 2.0)
+    surge = tuple(_SURGE_FOLLOW * max(0.0, count - 2.0 * rate - 2.0 * math.sqrt(rate) - 2.0)
                   for count, rate in zip(last_hour, arrivals, strict=True))
 
     # Sweep the window: between consecutive changes, cases waiting and people on shift are constant.
@@ -1079,7 +1106,7 @@ def _calibrate(now: float, records: Sequence[PromiseRecord],
         answered = record.first_response_at.timestamp() if record.first_response_at is not None else None
         if answered is not None and answered > now:
             answered = None
-        if due <= now:
+        if due <= now and (record.first or not _FIRST_ONLY):
             outcomes.append((due, answered is not None and answered <= due))
             lengths.append(index.hours(made, due))
         if record.predicted_bh is None or record.spread_bh is None:
@@ -1221,8 +1248,10 @@ def at_risk(promise_due: datetime, now: datetime, predicted_first_response: date
         return False
     if spread_bh is None:
         return predicted_first_response > notice_threshold(promise_due, delay_notice_before, calendar)
-    return miss_probability(promise_due, predicted_first_response, spread_bh, calendar) >= (
-        RISK_LEVEL if level is None else level)
+    if level is None:
+        late = now >= notice_threshold(promise_due, delay_notice_before, calendar)
+        level = LATE_RISK_LEVEL if late else RISK_LEVEL
+    return miss_probability(promise_due, predicted_first_response, spread_bh, calendar) >= level
 
 
 def miss_probability(promise_due: datetime, predicted_first_response: datetime, spread_bh: float,
@@ -1245,7 +1274,7 @@ def round_promise(due: datetime, calendar: BusinessCalendar) -> datetime:
     for opens, closes in calendar.open_ranges(local.date()):
         if opens <= local <= closes and closes - local <= _LAST_HOUR:
             return closes.astimezone(calendar.tz)
-    return round_up(local, timedelta(hours=1)).astimezone(calendar.tz)
+    return round_up(local, timedelta(minutes=_ROUND_MINUTES)).astimezone(calendar.tz)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1259,7 +1288,7 @@ def fallback_estimate(now: datetime, priority: str, fallback: Mapping[str, Durat
     duration = fallback.get(priority) or fallback["normal"]
     due = round_up(calendar.add(now, _in_business_time(duration))).astimezone(calendar.tz)
     return Estimate(due=due, basis=f"fallback {duration} for priority {priority}",
-                    reasons=tuple(closure_reasons(now, due, calendar)))
+                    reason_keys=tuple(closure_reason_keys(now, due, calendar)))
 
 
 def _in_business_time(duration: Duration) -> Duration:
@@ -1275,8 +1304,17 @@ def _in_business_time(duration: Duration) -> Duration:
 
 
 def closure_reasons(now: datetime, due: datetime, calendar: BusinessCalendar) -> list[str]:
-    """Why the promised time lies further out than the customer might expect."""
-    reasons: list[str] = []
+    """Why the promised time lies further out than the customer might expect, in English."""
+    return [reason.text("en") for reason in closure_reason_keys(now, due, calendar)]
+
+
+def closure_reason_keys(now: datetime, due: datetime, calendar: BusinessCalendar) -> list[Reason]:
+    """The closures between ``now`` and ``due`` the customer should hear about, to be said in their language.
+
+    Holidays and closed days on which the team would otherwise work; failing those, that the team is
+    outside its working hours right now and when it is back.
+    """
+    reasons: list[Reason] = []
     local_now = now.astimezone(calendar.tz)
     day = local_now.date()
     end = due.astimezone(calendar.tz).date()
@@ -1284,12 +1322,15 @@ def closure_reasons(now: datetime, due: datetime, calendar: BusinessCalendar) ->
         name = calendar.holiday_name(day)
         if name and calendar.hours.get(day.weekday()):
             if name == "closed":
-                reasons.append(f"Our office is closed on {day:%A} {day.day} {day:%B}.")
+                reasons.append(Reason("closed", day=day))
             else:
-                reasons.append(f"We are closed for {name} on {day:%A} {day.day} {day:%B}.")
+                # The holiday's own name in every other language the reasons are said in, where known.
+                names = tuple((language, local) for language in LANGUAGES if language != "en"
+                              if (local := calendar.holiday_name(day, language)) and local != name)
+                reasons.append(Reason("holiday", day=day, name=name, names=names))
         day += timedelta(days=1)
     if not reasons and not calendar.is_open(now):
         opens = calendar.next_open(now).astimezone(calendar.tz)
-        when = "today" if opens.date() == local_now.date() else f"on {opens:%A}"
-        reasons.append(f"We are outside our working hours right now and back {when} at {opens:%H:%M}.")
+        back = None if opens.date() == local_now.date() else opens.date()
+        reasons.append(Reason("after_hours", day=back, time=f"{opens:%H:%M}"))
     return reasons

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 QUARTER = timedelta(minutes=15)
@@ -29,6 +29,18 @@ _DE_MONTHS = ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "Aug
 _EN_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
               "November", "December")
+
+
+def weekday_name(day: date, language: str = "en") -> str:
+    """``Monday``; German: ``Montag``."""
+    return (_DE_DAYS if language.split("-")[0] == "de" else _EN_DAYS)[day.weekday()]
+
+
+def phrase_day(day: date, language: str = "en") -> str:
+    """``Friday 25 December``; German: ``Freitag, 25. Dezember``."""
+    if language.split("-")[0] == "de":
+        return f"{_DE_DAYS[day.weekday()]}, {day.day}. {_DE_MONTHS[day.month - 1]}"
+    return f"{_EN_DAYS[day.weekday()]} {day.day} {_EN_MONTHS[day.month - 1]}"
 
 
 def phrase_due(due: datetime, now: datetime, tz: ZoneInfo, language: str = "en") -> str:

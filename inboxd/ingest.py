@@ -528,6 +528,6 @@ def _ack_context(rt: Runtime, msg: ParsedMessage, token: str, number: int, estim
             "due": estimate.due,
             "phrase": phrase_due(estimate.due, now, tz, language),
             "customer_phrase": customer_phrase,
-            "reason": " ".join(estimate.reasons),
+            "reason": estimate.reason_text(language),
         },
     }

@@ -45,6 +45,7 @@ response; "bh" is business hours on the team calendar.
 from __future__ import annotations
 
 import bisect
+import functools
 import heapq
 import math
 import random
@@ -57,8 +58,9 @@ from typing import Any
 
 import yaml
 
-from inboxd import eta
+from inboxd import eta, followups
 from inboxd.calendar import BusinessCalendar, parse_date_ranges, parse_weekly_hours
+from inboxd.cases import CaseState
 from inboxd.config import Config
 from inboxd.durations import Duration, parse_duration
 from inboxd.errors import ConfigError
@@ -74,6 +76,8 @@ DRAIN_LIMIT = timedelta(days=90)
 _HOUR = 3600.0
 _Z90 = 1.2815515655446004  # The standard normal's 90th percentile: turns median and p90 into a log-normal.
 _QUARTER_HOUR_BH = 0.25
+_PROB = False
+_LEVEL = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -292,7 +296,7 @@ class _Promise:
             self.record = eta.PromiseRecord(
                 made_at=_dt(self.made), due_at=self.due,
                 first_response_at=None if answered is None else _dt(answered), priority=self.case.priority,
-                predicted_bh=self.predicted_bh, spread_bh=self.spread_bh)
+                predicted_bh=self.predicted_bh, spread_bh=self.spread_bh, first=self.first)
         return self.record
 
 
@@ -303,7 +307,7 @@ class _Case:
     priority: str
     answered: float | None = None
     promises: list[_Promise] = field(default_factory=list)
-    next_update: float = math.inf
+    last_heard: datetime | None = None  # the customer last got mail from us (ack, delay notice, update)
     waiting: eta.WaitingCase | None = None
 
 
@@ -424,9 +428,10 @@ class _Run:
         # inboxd's knowledge: the configuration only, never the workload's staff.
         self.coverage = eta.Coverage.from_config(config, self.calendar)
         self.settings = eta.EtaConfig.from_config(config)
-        cadence = config.updates.while_waiting_on_us
-        # "off": no updates while waiting (a case's next update never comes).
-        self.cadence: Duration | None = None if cadence == "off" else cadence
+        self.config = config
+        # The daemon's update policy per priority (updates, updates.by_priority), decided as the daemon does.
+        self.policies = {name: followups.update_policy(config, name) for name in eta.PRIORITIES}
+        self.scheduled: list[tuple[float, int, int, followups.Schedule]] = []  # (due, order, case, item)
         self.tick = tick.total_seconds()
         tz = self.calendar.tz
         # Separate streams, so that the arrivals do not depend on how the work went.
@@ -499,6 +504,10 @@ class _Run:
         queue = self.snapshot()
         estimate = self.model(now, queue).estimate(_dt(now), priority, queue, number=case.number)
         self.record(case, now, estimate, first=True)
+        # As in ingest: a case that waits on us gets its first update scheduled.
+        for item in followups.waiting_schedule(case.number, "waiting_on_us", _dt(at), self.policies[priority],
+                                               self.calendar.add):
+            self.schedule(case, item)
         self.assign(now)
 
     def answer(self, now: float, index: int) -> None:
@@ -541,8 +550,14 @@ class _Run:
         records = [promise.as_record() for promise in reversed(self.promises[lo:])]
         return eta.fit(_dt(now), queue, history, records, self.calendar, self.coverage, self.settings)
 
-    def _next_update(self, now: float) -> float:
-        return math.inf if self.cadence is None else self.calendar.add(_dt(now), self.cadence).timestamp()
+    def _next_due(self, policy: followups.UpdatePolicy, at: datetime) -> datetime:
+        """The next update after ``at`` at the policy's cadence, in business time (as duework adds it)."""
+        cadence = policy.while_waiting_on_us
+        return self.calendar.add(at, cadence) if cadence is not None else at
+
+    def schedule(self, case: _Case, item: followups.Schedule) -> None:
+        self.order += 1
+        heapq.heappush(self.scheduled, (item.due_at.timestamp(), self.order, case.number, item))
 
     def record(self, case: _Case, now: float, estimate: eta.Estimate, first: bool) -> None:
         """Store a team promise (ack or delay notice), as the daemon would with its prediction and spread."""
@@ -551,7 +566,7 @@ class _Run:
         case.promises.append(promise)
         self.promises.append(promise)
         self.made_at.append(now)
-        case.next_update = self._next_update(now)
+        case.last_heard = _dt(now)
 
     def due_work(self, now: float) -> None:
         """The daemon's tick: delay notices for promises at risk, then updates to customers still waiting."""
@@ -569,17 +584,37 @@ class _Run:
             # The daemon's own rule (duework.run_delay_notices): the issue's "predicted first response after
             # due minus delay_notice_before". The probability rule (spread_bh=…) sends far fewer needless notices
             # but is not switched on: it moves one workload's slack over its target (see tests/perf/bench_eta.py).
-            if eta.at_risk(current.due, moment, prediction.at, self.settings.delay_notice_before, self.calendar):
+            if eta.at_risk(current.due, moment, prediction.at, self.settings.delay_notice_before, self.calendar,
+                           spread_bh=prediction.spread_bh if _PROB else None, level=_LEVEL):
                 revised = model.revise(moment, waiting_case, current.due, queue)
                 current.notice_at = now
                 current.superseded = True
                 self.notices += 1
                 self.record(case, now, revised, first=False)
-        for case in self.waiting.values():
-            if case.next_update <= now:
-                # Waited on us ``updates.while_waiting_on_us`` since we last wrote: a "still on it" update.
-                self.updates += 1
-                case.next_update = self._next_update(moment.timestamp())
+        self.run_updates(now)
+
+    def run_updates(self, now: float) -> None:
+        """Scheduled updates that are due, decided by the daemon's own :func:`inboxd.followups.decide_update`."""
+        moment = _dt(now)
+        while self.scheduled and self.scheduled[0][0] <= now:
+            _due, order, number, item = heapq.heappop(self.scheduled)
+            case = self.cases[number]
+            policy = self.policies[case.priority]
+            answered = None if case.answered is None else _dt(case.answered)
+            state = CaseState(number=number, status="waiting_on_us" if answered is None else "waiting_on_customer",
+                              customer="", priority=case.priority, language="en", subject="",
+                              opened_at=_dt(case.opened), first_response_at=answered, acknowledged=True)
+            timeline = followups.CaseTimeline(last_staff_reply_at=answered, last_heard_at=case.last_heard)
+            actions = followups.decide_update(
+                followups.DueItem(id=order, key=item.key, kind=item.kind, case_number=number, due_at=item.due_at,
+                                  payload=item.payload),
+                state, timeline, policy, now=moment, next_due=functools.partial(self._next_due, policy))
+            for action in actions:
+                if isinstance(action, followups.CustomerMail):
+                    self.updates += 1
+                    case.last_heard = moment
+                elif isinstance(action, followups.Schedule):
+                    self.schedule(case, action)
 
 
 def _report(cases: Sequence[_Case], promises: Sequence[_Promise], counters: Mapping[str, int],

@@ -450,6 +450,22 @@ def test_reasons_take_responsibility_and_never_blame() -> None:
         assert reason.startswith(("We ", "Our ", "More requests", "Part of our team"))
 
 
+def test_the_models_reasons_are_said_in_german_for_a_german_case() -> None:
+    now = berlin(12, 23, 16, 30)
+    away = Coverage(CALENDAR, (StaffShift("alice"), StaffShift("bob", absent=frozenset(
+        date(2026, 12, day) for day in range(28, 32)))))
+    result = estimate(now, "normal", queue_of(now, 80), steady_history(now, 1.5), well_calibrated(now),
+                      CALENDAR, away, CONFIG)
+    assert {key.kind for key in result.reason_keys} >= {"holiday", "busy", "absence"}
+    assert result.reasons == tuple(key.text("en") for key in result.reason_keys)
+    assert result.reason_text("en") == " ".join(result.reasons)
+    german = result.reason_text("de")
+    assert "wegen des Feiertags „Erster Weihnachtstag“" in german
+    assert "Vor Ihrer Anfrage warten gerade mehr Anfragen als üblich" in german
+    assert "Ein Teil unseres Teams ist bis " in german
+    assert "We " not in german
+
+
 def test_estimates_are_said_in_the_team_timezone() -> None:
     now = datetime(2026, 11, 23, 9, 7, tzinfo=UTC)
     result = estimate(now, "normal", EMPTY, steady_history(now, 1.5), well_calibrated(now), CALENDAR, TWO, CONFIG)

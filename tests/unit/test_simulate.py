@@ -163,3 +163,16 @@ def test_workload_mistakes_are_reported_with_their_key(text: str, problem: str) 
 def test_an_unreadable_workload_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read the workload"):
         load_workload(tmp_path / "missing.yaml")
+
+
+def test_updates_follow_the_daemons_policy(config: Config, two_days: Workload,
+                                           short_report: dict[str, Any]) -> None:
+    # Per priority (updates.by_priority), as the daemon decides them: a short cadence for normal cases sends some.
+    normal = config.updates.model_validate({**config.updates.model_dump(mode="json"),
+                                            "by_priority": {"normal": {"while_waiting_on_us": "1bh"}}})
+    busy = run_simulation(config.model_copy(update={"updates": normal}), two_days)
+    assert busy["updates_sent"] > short_report["updates_sent"]
+    assert busy["kept_rate"] == short_report["kept_rate"]  # updates change nothing about the work
+    off = normal.model_validate({**normal.model_dump(mode="json"), "while_waiting_on_us": "off",
+                                 "by_priority": {}})
+    assert run_simulation(config.model_copy(update={"updates": off}), two_days)["updates_sent"] == 0
