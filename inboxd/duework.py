@@ -189,9 +189,10 @@ def _queue_customer_mail(conn: Connection, rt: Runtime, mailbox: Any, row: dict[
 def run_delay_notices(store: repo.Store, rt: Runtime, now: datetime) -> int:
     """Tell customers *before* a promise breaks: a new honest time, the old promise superseded, the lead told.
 
-    The same model that made the promise predicts every waiting case's first response; a promise whose
-    prediction now falls after its due time minus ``updates.delay_notice_before`` gets, once, a delay
-    notice with a revised estimate (``eta.PaceModel.revise``), tracked as a new promise.
+    The same model that made the promise predicts every waiting case's first response with its spread; a
+    promise that is now more likely than not to break — or, within ``updates.delay_notice_before`` of its
+    due time, at least :data:`inboxd.eta.LATE_RISK_LEVEL` likely — gets, once, a delay notice with a revised
+    estimate (``eta.PaceModel.revise``), tracked as a new promise (:func:`inboxd.eta.at_risk`).
     """
     sent = 0
     with store.begin() as conn:
@@ -206,7 +207,7 @@ def run_delay_notices(store: repo.Store, rt: Runtime, now: datetime) -> int:
         if found is None:
             continue
         case, prediction = found
-        if not eta.at_risk(promise["due_at"], now, prediction.at, lead, rt.calendar):
+        if not eta.at_risk(promise["due_at"], now, prediction.at, lead, rt.calendar, spread_bh=prediction.spread_bh):
             continue
         morning = f.reasonable_hour(now, promise["customer_utc_offset"], f.update_policy(rt.config))
         if now < morning < promise["due_at"]:

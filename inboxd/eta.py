@@ -5,7 +5,7 @@ How a promise is made (:func:`estimate`, or :func:`fit` then :meth:`PaceModel.es
 1. **The work ahead.** A new case waits behind every case of higher or equal priority still waiting for
    its first response (:class:`QueueSnapshot`) and behind cases of *higher* priority that arrive while it
    waits: at the measured rate of each hour of the week (Monday mornings are busier than Sunday nights),
-   robust to one-off bursts, plus half as many again as a surge seen in the last hour.
+   robust to one-off bursts, plus as many again as a surge seen in the last hour (an outage goes on).
 2. **The capacity.** :class:`Coverage` says how many people are on shift at each moment, from the config:
    the team's hours, holidays and closures, each staff member's own hours and absences. Nobody on shift
    means no capacity, so an urgent case is promised within hours somebody really covers.
@@ -21,20 +21,22 @@ How a promise is made (:func:`estimate`, or :func:`fit` then :meth:`PaceModel.es
    The standardised errors of recent promises of the same priority whose predictions were alike in
    length (unanswered ones counted as censored, Kaplan–Meier) give the margin: the ``target_kept_rate``
    quantile, read with a confidence bound, leaning towards the model's own spread while few were answered
-   — as tight as the data allows, never tighter. The kept share of the promises that fell due lately
-   corrects it (wider when it falls short, a little narrower when all were kept). Until
+   — as tight as the data allows, never tighter. The kept share of the acknowledgements that fell due
+   lately corrects it: wider when it falls short, never narrower (a calm stretch is one piece of luck).
+   Delay notices' revised promises do not count towards that share: they are made for the cases that
+   look late, and their kept share says nothing about what an acknowledgement should promise. Until
    :data:`MIN_OUTCOMES` promises have been answered, the configured fallback stands.
 6. **Room for a delay notice.** A promise is due no earlier than ``updates.delay_notice_before`` after the
    time by which :data:`NOTICE_QUANTILE` of such cases are answered, so that the tick does not find it at
    risk at once or for every case a little slower than predicted.
 7. **Said like a person.** The due time is rounded up: to the close of business when within its last
-   hour, else to the whole hour (:func:`round_promise`). Reasons name closures and holidays, a queue
+   hour, else to the half hour (:func:`round_promise`). Reasons name closures and holidays, a queue
    longer than usual and configured absences, taking responsibility and never blaming the customer.
 
 The tick uses the same model (:func:`fit` once, then :meth:`PaceModel.predict_queue`) to decide which open
-promises are at risk (:func:`at_risk` with the prediction's spread: the first response is at least
-:data:`RISK_LEVEL` likely to come after the due time) and what new honest time a delay notice states
-(:meth:`PaceModel.revise`).
+promises are at risk (:func:`at_risk` with the prediction's spread: the first response is more likely than
+not to come after the due time, or within ``delay_notice_before`` of it at least :data:`LATE_RISK_LEVEL`
+likely) and what new honest time a delay notice states (:meth:`PaceModel.revise`).
 
 Everything here is pure: the store fills the input dataclasses (three indexed queries, see
 :class:`QueueSnapshot`, :class:`PaceHistory` and :class:`PromiseRecord`), the caller passes ``now``.
@@ -127,24 +129,27 @@ NOTICE_QUANTILE = 0.6
 """A promise leaves ``delay_notice_before`` after the time by which this share of such cases are answered."""
 
 RISK_LEVEL = 0.5
-LATE_RISK_LEVEL = 0.5
 """An open promise is at risk (:func:`at_risk`) when its first response is at least this likely to come late."""
+
+LATE_RISK_LEVEL = 0.2
+"""Within ``updates.delay_notice_before`` of its due time, a promise is at risk from this likelihood on.
+
+Until then a notice waits for a break to be more likely than not (most cases a little slower than predicted
+still make it, and a needless "we may be late" is noise); near the due time a case in someone's hands for
+longer than usual may break without ever looking likely to, so a smaller risk is enough to tell the customer.
+"""
 
 _NOTICE_Z = NormalDist().inv_cdf(NOTICE_QUANTILE)
 _BOOST_GAIN = 0.5  # Extra spreads per target-sized shortfall of the recent kept share…
 _MAX_BOOST = 2.0  # …up to this many…
-_MIN_BOOST = -0.5  # …and narrower by at most this many when recent promises were all kept.
 _FEW_OUTCOMES = 5  # A priority's own answered promises that already count as a floor on its margin.
 _RADIUS = 0.5  # Predictions within this distance in log1p(bh) count as alike for calibration.
 _PRIOR_OUTCOMES = 40.0  # The model's own spread weighs like this many answered promises.
 _SERVICE_CV = 1.0  # Spread of one first response's handling time relative to its mean (exponential).
 _DRIFT = 0.2  # Share of a prediction that the pace or staffing may be off by over its length.
 _MIN_SPREAD_BH = 0.1
-_FIRST_ONLY = False
-_SURGE_FOLLOW = 0.5
-_NOMINAL_FLOOR = -9.0
-_LEAD_FLOOR = True
-_ROUND_MINUTES = 60
+_SURGE_AHEAD = 1.0  # A surge seen in the last hour is expected to go on: this many times as many again.
+_ROUND_TO = timedelta(minutes=30)  # Promises are said to the half hour ("by 14:30").
 _PRIOR_PACE = 1.0  # First responses per staffed hour assumed before any history…
 _PRIOR_HOURS = 2.0  # …weighing as much as this many staffed busy hours of evidence.
 _LONG_TAU = timedelta(days=7).total_seconds()  # Recency weighting of the steady pace.
@@ -550,8 +555,7 @@ class PaceModel:
         """
         if self.outcomes < MIN_OUTCOMES:
             return None
-        margin = self._quantile(predicted_bh, priority, None) + self.boost
-        return max(margin, _NOMINAL_FLOOR * NormalDist().inv_cdf(self.target_kept_rate))
+        return self._quantile(predicted_bh, priority, None) + self.boost
 
     def usual(self, predicted_bh: float, priority: str = "normal") -> float:
         """Where, in spreads from the prediction, :data:`NOTICE_QUANTILE` of such cases have been answered."""
@@ -586,17 +590,14 @@ class PaceModel:
         """The margin's correction, in spreads, by the kept share of the promises that fell due lately.
 
         Errors measured on the past miss what has just changed (a hidden absence, a burst); the kept share
-        of recent promises is the first to show it. Kept less often than the target, the margin widens; kept
-        (nearly) always, it narrows a little — the recent promises themselves show that it can.
+        of recent acknowledgements is the first to show it. Kept less often than the target, the margin widens.
+        Kept always, it does not narrow: a calm fortnight is one stretch of luck, not sixty independent
+        proofs, and a margin narrowed on it breaks all at once when the next busy Monday comes.
         """
         if self.recent_kept is None:
             return 0.0
         shortfall = (self.target_kept_rate - self.recent_kept) / (1.0 - self.target_kept_rate)
-        boost = max(_MIN_BOOST, min(_MAX_BOOST, _BOOST_GAIN * shortfall))
-        if boost < 0:
-            # Narrowing needs a full window of kept promises; a few lucky ones show little.
-            boost *= min(1.0, self.recent_settled / KEPT_WINDOW)
-        return boost
+        return max(0.0, min(_MAX_BOOST, _BOOST_GAIN * shortfall))
 
     # ---- predictions ----------------------------------------------------------------------
 
@@ -756,8 +757,7 @@ class PaceModel:
         # predicted (about half) would get a delay notice.
         usual_pad = max(0.0, self.usual(prediction.bh, priority)) * prediction.spread_bh
         usual = self.calendar.add_business_time(prediction.at, timedelta(hours=usual_pad))
-        lead_floor = _after(max(usual, prediction.at), self.config.delay_notice_before, self.calendar) \
-            if _LEAD_FLOOR else max(usual, prediction.at)
+        lead_floor = _after(max(usual, prediction.at), self.config.delay_notice_before, self.calendar)
         margin = self.margin(prediction.bh, priority)
         if margin is None:
             # Too few outcomes to calibrate: the configured fallback, never shorter than a wide margin.
@@ -907,9 +907,9 @@ def _measure(now: float, queue: QueueSnapshot, history: PaceHistory, coverage: C
     # before it as days without arrivals.
     observed_from = max(since, min(opens[0] if opens else now, answers[0] if answers else now))
     arrivals, last_hour = _arrival_rates(now, observed_from, arrivals_seen)
-    # Arrivals in the last hour far beyond the usual rate (well outside Poisson noise) are a surge; half
-    # as many again are expected (a surge seen for an hour has, on average, some way still to go).
-    surge = tuple(_SURGE_FOLLOW * max(0.0, count - 2.0 * rate - 2.0 * math.sqrt(rate) - 2.0)
+    # Arrivals in the last hour far beyond the usual rate (well outside Poisson noise) are a surge; as
+    # many again are expected: an outage seen for an hour has, as likely as not, as long still to go.
+    surge = tuple(_SURGE_AHEAD * max(0.0, count - 2.0 * rate - 2.0 * math.sqrt(rate) - 2.0)
                   for count, rate in zip(last_hour, arrivals, strict=True))
 
     # Sweep the window: between consecutive changes, cases waiting and people on shift are constant.
@@ -1106,7 +1106,7 @@ def _calibrate(now: float, records: Sequence[PromiseRecord],
         answered = record.first_response_at.timestamp() if record.first_response_at is not None else None
         if answered is not None and answered > now:
             answered = None
-        if due <= now and (record.first or not _FIRST_ONLY):
+        if due <= now and record.first:
             outcomes.append((due, answered is not None and answered <= due))
             lengths.append(index.hours(made, due))
         if record.predicted_bh is None or record.spread_bh is None:
@@ -1120,7 +1120,7 @@ def _calibrate(now: float, records: Sequence[PromiseRecord],
         errors[-1].append(error)
     lengths.sort()
     typical = lengths[len(lengths) // 2] if lengths else None
-    # The kept share of the promises that fell due most recently: judged by their due time, so that early
+    # The kept share of the acknowledgements that fell due most recently: judged by their due time, so that early
     # answers to promises not yet due do not flatter it.
     outcomes.sort(reverse=True)
     latest = outcomes[:KEPT_WINDOW]
@@ -1234,12 +1234,13 @@ def at_risk(promise_due: datetime, now: datetime, predicted_first_response: date
 
     With the prediction's ``spread_bh`` (:attr:`Prediction.spread_bh`, as :meth:`PaceModel.predict_queue`
     gives it), the promise is at risk when the first response is likely enough to come after the due time:
-    ``P(first response > due) ≥ level`` (default :data:`RISK_LEVEL`), the first response taken as normal
-    around the prediction with that spread, in business hours (elapsed hours without ``calendar``). A case
-    predicted an hour before its due time with a spread of a few minutes is not at risk; one predicted on
-    the dot is. The tick runs often enough that this is decided again as the due time nears and the
-    prediction sharpens, so the customer hears before the due time, not merely ``delay_notice_before``
-    ahead of it.
+    ``P(first response > due) ≥ level``, the first response taken as normal around the prediction with that
+    spread, in business hours (elapsed hours without ``calendar``). The level is :data:`RISK_LEVEL` (more
+    likely than not) until ``delay_notice_before`` ahead of the due time and :data:`LATE_RISK_LEVEL` from
+    then on; ``level`` overrides both. A case predicted an hour before its due time with a spread of a few
+    minutes is not at risk; one predicted on the dot is. The tick runs often enough that this is decided
+    again as the due time nears and the prediction sharpens, so the customer hears before the due time —
+    early when the queue makes a break plain, later when it is close.
 
     Without ``spread_bh`` (the old rule): at risk when the predicted first response falls after the due time
     minus ``delay_notice_before`` (see :func:`notice_threshold`).
@@ -1269,12 +1270,12 @@ def miss_probability(promise_due: datetime, predicted_first_response: datetime, 
 
 def round_promise(due: datetime, calendar: BusinessCalendar) -> datetime:
     """Round a due time up to one a person would say: the close of business when within its last hour,
-    else the next whole hour. Never earlier than ``due``; in the team's timezone."""
+    else the next half hour. Never earlier than ``due``; in the team's timezone."""
     local = due.astimezone(calendar.tz)
     for opens, closes in calendar.open_ranges(local.date()):
         if opens <= local <= closes and closes - local <= _LAST_HOUR:
             return closes.astimezone(calendar.tz)
-    return round_up(local, timedelta(minutes=_ROUND_MINUTES)).astimezone(calendar.tz)
+    return round_up(local, _ROUND_TO).astimezone(calendar.tz)
 
 
 # --------------------------------------------------------------------------------------------

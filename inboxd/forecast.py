@@ -38,7 +38,8 @@ def fit_model(conn: Connection, rt: Runtime, now: datetime) -> tuple[eta.PaceMod
         for r in repo.recent_first_responses(conn, since)))
     calibration = tuple(
         eta.PromiseRecord(made_at=r["made_at"], due_at=r["due_at"], first_response_at=r["first_response_at"],
-                          priority=r["priority"], predicted_bh=r["predicted_bh"], spread_bh=r["spread_bh"])
+                          priority=r["priority"], predicted_bh=r["predicted_bh"], spread_bh=r["spread_bh"],
+                          first=r["source"] != "delay_notice")
         for r in repo.recent_team_promises(conn, since))
     model = eta.fit(now, queue, history, calibration, rt.calendar, rt.coverage, eta.EtaConfig.from_config(rt.config))
     return model, queue

@@ -14,9 +14,11 @@ inboxd sees only what it would see in production: its configuration (team hours,
 shifts and absences) and the history it has observed, never the workload's staffing. At each arrival it
 runs the same :meth:`inboxd.eta.PaceModel.estimate` as an acknowledgement; every 15 simulated minutes it
 makes the daemon tick's decisions: a delay notice with a revised promise for each open promise that
-:func:`inboxd.eta.at_risk` flags (given the prediction's spread: the first response at least
-:data:`inboxd.eta.RISK_LEVEL` likely to come after the due time), and a "still on it" update to each
-customer who has waited on us ``updates.while_waiting_on_us`` since we last wrote to them.
+:func:`inboxd.eta.at_risk` flags (given the prediction's spread: the first response more likely than
+not to come after the due time, or at least :data:`inboxd.eta.LATE_RISK_LEVEL` likely within
+``updates.delay_notice_before`` of it), and the updates that :func:`inboxd.followups.decide_update` sends
+(the daemon's own decision: after ``updates.while_waiting_on_us``, per priority, counted again from any
+mail we sent in between).
 
 State lives in plain objects and heaps, not in the in-memory SQLite database DESIGN mentions: the point
 is to run the very estimator and decisions the daemon runs, and those take plain dataclasses that the
@@ -76,8 +78,6 @@ DRAIN_LIMIT = timedelta(days=90)
 _HOUR = 3600.0
 _Z90 = 1.2815515655446004  # The standard normal's 90th percentile: turns median and p90 into a log-normal.
 _QUARTER_HOUR_BH = 0.25
-_PROB = False
-_LEVEL = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -581,11 +581,9 @@ class _Run:
             current = case.promises[-1]
             if current.notice_at is not None:
                 continue
-            # The daemon's own rule (duework.run_delay_notices): the issue's "predicted first response after
-            # due minus delay_notice_before". The probability rule (spread_bh=…) sends far fewer needless notices
-            # but is not switched on: it moves one workload's slack over its target (see tests/perf/bench_eta.py).
+            # The daemon's own rule (duework.run_delay_notices), with the prediction's spread.
             if eta.at_risk(current.due, moment, prediction.at, self.settings.delay_notice_before, self.calendar,
-                           spread_bh=prediction.spread_bh if _PROB else None, level=_LEVEL):
+                           spread_bh=prediction.spread_bh):
                 revised = model.revise(moment, waiting_case, current.due, queue)
                 current.notice_at = now
                 current.superseded = True

@@ -323,7 +323,7 @@ def recent_first_responses(conn: Connection, since: datetime, limit: int = 1000)
 def recent_team_promises(conn: Connection, since: datetime, limit: int = 500) -> list[dict[str, Any]]:
     rows = conn.execute(
         select(promises.c.made_at, promises.c.due_at, promises.c.predicted_bh, promises.c.spread_bh,
-               cases.c.first_response_at, cases.c.priority)
+               promises.c.source, cases.c.first_response_at, cases.c.priority)
         .select_from(promises.join(cases, promises.c.case_id == cases.c.id))
         .where(promises.c.owner == "team", promises.c.made_at >= since)
         .order_by(promises.c.made_at.desc()).limit(limit))

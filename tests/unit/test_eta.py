@@ -144,7 +144,7 @@ def test_an_empty_queue_in_working_hours_is_promised_the_same_day() -> None:
     assert result.due.date() == now.date()
     # Room for the delay notice (2 h) after the predicted answer, yet far tighter than the 2bd fallback.
     assert 2.0 <= bh(now, result.due) <= 5.0
-    assert result.due.minute == 0 and result.reasons == ()
+    assert result.due.minute in (0, 30) and result.reasons == ()  # said to the half hour
 
 
 @pytest.mark.parametrize("priority", ["urgent", "high", "normal"])
@@ -296,12 +296,11 @@ def test_the_margin_is_never_tighter_than_the_data_allows(count: int) -> None:
     assert margin_after(errors, promised=1.645) >= used[int(0.95 * len(used)) - 1]
 
 
-def test_recent_promises_all_kept_narrow_the_margin_a_little() -> None:
+def test_recent_promises_all_kept_do_not_narrow_the_margin() -> None:
+    # A calm stretch is one piece of luck: the margin stays where the errors put it.
     rng = random.Random(9)
     errors = [rng.gauss(0, 1) for _ in range(150)]
-    at_target = margin_after(errors, promised=1.645)
-    all_kept = margin_after(errors, promised=6.0)
-    assert at_target - 0.6 < all_kept < at_target
+    assert margin_after(errors, promised=6.0) == margin_after(errors, promised=1.645)
 
 
 def test_few_outcomes_lean_on_the_models_own_spread() -> None:
@@ -420,12 +419,14 @@ def test_the_tick_predicts_every_waiting_case_in_the_order_they_are_answered() -
 @pytest.mark.parametrize(
     ("raw", "rounded"),
     [
-        (berlin(11, 23, 10, 7), berlin(11, 23, 11)),
+        (berlin(11, 23, 10, 7), berlin(11, 23, 10, 30)),
+        (berlin(11, 23, 10, 31), berlin(11, 23, 11)),
         (berlin(11, 23, 11), berlin(11, 23, 11)),
         (berlin(11, 23, 16, 1), berlin(11, 23, 17)),  # within the last hour: the end of the day
         (berlin(11, 23, 17), berlin(11, 23, 17)),
-        (berlin(11, 23, 15, 30), berlin(11, 23, 16)),
-        (berlin(11, 23, 18, 30), berlin(11, 23, 19)),  # outside hours (someone covering late): whole hours
+        (berlin(11, 23, 15, 30), berlin(11, 23, 15, 30)),
+        (berlin(11, 23, 15, 45), berlin(11, 23, 16)),
+        (berlin(11, 23, 18, 40), berlin(11, 23, 19)),  # outside hours (someone covering late): half hours
     ],
 )
 def test_round_promise(raw: datetime, rounded: datetime) -> None:
