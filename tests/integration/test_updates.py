@@ -136,6 +136,11 @@ def test_delay_notice_comes_before_the_promise_breaks_and_only_once(env, mailbox
     assert states[0] == ("ack", "superseded") and states[1][0] == "delay_notice"
     assert detail["promises"][1]["due_at"] > old_due
     assert any("Promise at risk" in str(m["Subject"]) for m in setup.dovecot.fetch_all(setup.staff))
+    # Updates go on after the notice: it restarts their cadence rather than ending them.
+    step(old_due + timedelta(days=2))
+    bodies = [m.get_content() for m in setup.dovecot.fetch_all(dan)]
+    notice = next(i for i, body in enumerate(bodies) if "may not make that time" in body)
+    assert any("a short update on case" in body for body in bodies[notice + 1:])
 
 
 def test_a_rule_can_switch_updates_off_for_its_cases(tmp_path, dovecot, smtp_hub, mailboxes):
