@@ -22,7 +22,7 @@ How a promise is made (:func:`estimate`, or :func:`fit` then :meth:`PaceModel.es
    length (unanswered ones counted as censored, Kaplan–Meier) give the margin: the ``target_kept_rate``
    quantile, read with a confidence bound, leaning towards the model's own spread while few were answered
    — as tight as the data allows, never tighter. The kept share of the acknowledgements that fell due
-   lately corrects it: wider when it falls short, never narrower (a calm stretch is one piece of luck).
+   lately corrects it: wider when it falls short, a little narrower when a full window was all kept.
    Delay notices' revised promises do not count towards that share: they are made for the cases that
    look late, and their kept share says nothing about what an acknowledgement should promise. Until
    :data:`MIN_OUTCOMES` promises have been answered, the configured fallback stands.
@@ -142,6 +142,7 @@ longer than usual may break without ever looking likely to, so a smaller risk is
 _NOTICE_Z = NormalDist().inv_cdf(NOTICE_QUANTILE)
 _BOOST_GAIN = 0.5  # Extra spreads per target-sized shortfall of the recent kept share…
 _MAX_BOOST = 2.0  # …up to this many…
+_MIN_BOOST = -0.5  # …and narrower by at most this many when a full window of recent ones were all kept.
 _FEW_OUTCOMES = 5  # A priority's own answered promises that already count as a floor on its margin.
 _RADIUS = 0.5  # Predictions within this distance in log1p(bh) count as alike for calibration.
 _PRIOR_OUTCOMES = 40.0  # The model's own spread weighs like this many answered promises.
@@ -590,14 +591,17 @@ class PaceModel:
         """The margin's correction, in spreads, by the kept share of the promises that fell due lately.
 
         Errors measured on the past miss what has just changed (a hidden absence, a burst); the kept share
-        of recent acknowledgements is the first to show it. Kept less often than the target, the margin widens.
-        Kept always, it does not narrow: a calm fortnight is one stretch of luck, not sixty independent
-        proofs, and a margin narrowed on it breaks all at once when the next busy Monday comes.
+        of recent acknowledgements is the first to show it. Kept less often than the target, the margin widens;
+        kept (nearly) always, it narrows a little — the recent promises themselves show that it can.
         """
         if self.recent_kept is None:
             return 0.0
         shortfall = (self.target_kept_rate - self.recent_kept) / (1.0 - self.target_kept_rate)
-        return max(0.0, min(_MAX_BOOST, _BOOST_GAIN * shortfall))
+        boost = max(_MIN_BOOST, min(_MAX_BOOST, _BOOST_GAIN * shortfall))
+        if boost < 0:
+            # Narrowing needs a full window of kept promises; a few lucky ones show little.
+            boost *= min(1.0, self.recent_settled / KEPT_WINDOW)
+        return boost
 
     # ---- predictions ----------------------------------------------------------------------
 

@@ -296,11 +296,12 @@ def test_the_margin_is_never_tighter_than_the_data_allows(count: int) -> None:
     assert margin_after(errors, promised=1.645) >= used[int(0.95 * len(used)) - 1]
 
 
-def test_recent_promises_all_kept_do_not_narrow_the_margin() -> None:
-    # A calm stretch is one piece of luck: the margin stays where the errors put it.
+def test_recent_promises_all_kept_narrow_the_margin_a_little() -> None:
     rng = random.Random(9)
     errors = [rng.gauss(0, 1) for _ in range(150)]
-    assert margin_after(errors, promised=6.0) == margin_after(errors, promised=1.645)
+    at_target = margin_after(errors, promised=1.645)
+    all_kept = margin_after(errors, promised=6.0)
+    assert at_target - 0.6 < all_kept < at_target
 
 
 def test_few_outcomes_lean_on_the_models_own_spread() -> None:
@@ -438,12 +439,17 @@ def test_lunch_breaks_round_to_their_start() -> None:
     assert round_promise(berlin(11, 23, 11, 50), split) == berlin(11, 23, 12, 30)
 
 
-def test_reasons_take_responsibility_and_never_blame() -> None:
+def before_christmas_with_bob_away() -> Estimate:
+    """A long queue the day before the closures, with Bob away between the holidays: every kind of reason."""
     now = berlin(12, 23, 16, 30)
     away = Coverage(CALENDAR, (StaffShift("alice"), StaffShift("bob", absent=frozenset(
         date(2026, 12, day) for day in range(28, 32)))))
-    result = estimate(now, "normal", queue_of(now, 80), steady_history(now, 1.5), well_calibrated(now),
-                      CALENDAR, away, CONFIG)
+    return estimate(now, "normal", queue_of(now, 80), steady_history(now, 1.5), well_calibrated(now),
+                    CALENDAR, away, CONFIG)
+
+
+def test_reasons_take_responsibility_and_never_blame() -> None:
+    result = before_christmas_with_bob_away()
     assert len(result.reasons) >= 3
     for reason in result.reasons:
         lowered = reason.lower()
@@ -452,11 +458,7 @@ def test_reasons_take_responsibility_and_never_blame() -> None:
 
 
 def test_the_models_reasons_are_said_in_german_for_a_german_case() -> None:
-    now = berlin(12, 23, 16, 30)
-    away = Coverage(CALENDAR, (StaffShift("alice"), StaffShift("bob", absent=frozenset(
-        date(2026, 12, day) for day in range(28, 32)))))
-    result = estimate(now, "normal", queue_of(now, 80), steady_history(now, 1.5), well_calibrated(now),
-                      CALENDAR, away, CONFIG)
+    result = before_christmas_with_bob_away()
     assert {key.kind for key in result.reason_keys} >= {"holiday", "busy", "absence"}
     assert result.reasons == tuple(key.text("en") for key in result.reason_keys)
     assert result.reason_text("en") == " ".join(result.reasons)
