@@ -27,6 +27,7 @@ perf: venv dovecot  ## benchmarks: print throughput, latency and memory
 	$(BIN)/python tests/perf/bench_classify.py
 	$(BIN)/python tests/perf/score_commitments.py
 	$(BIN)/python tests/perf/bench_eta_store.py
+	$(BIN)/python tests/perf/bench_eta.py --jobs 2  # the simulated workloads against the issue's targets
 
 venv: $(VENV)/.installed
 

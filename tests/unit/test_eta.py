@@ -371,6 +371,19 @@ def test_at_risk_by_probability_follows_the_level_and_never_after_the_due_time()
     assert miss_probability(due, predicted, 1.0) == pytest.approx(miss_probability(due, predicted, 1.0, CALENDAR))
 
 
+def test_within_the_notice_lead_a_smaller_risk_is_told() -> None:
+    # Predicted half a spread before the due time: about a 31 % risk of a break.
+    due = berlin(11, 23, 15)
+    predicted = berlin(11, 23, 14, 30)
+    assert miss_probability(due, predicted, 1.0, CALENDAR) == pytest.approx(0.3085, abs=1e-3)
+    # At 12:00 the due time is three hours off: not yet more likely than not, so no notice.
+    assert not at_risk(due, berlin(11, 23, 12), predicted, Duration(2, "h"), CALENDAR, spread_bh=1.0)
+    # From 13:00 (delay_notice_before = 2h) a one-in-five risk is enough.
+    assert at_risk(due, berlin(11, 23, 13), predicted, Duration(2, "h"), CALENDAR, spread_bh=1.0)
+    # A risk below that stays untold even then.
+    assert not at_risk(due, berlin(11, 23, 13), berlin(11, 23, 13, 45), Duration(2, "h"), CALENDAR, spread_bh=1.0)
+
+
 def test_notice_threshold_in_business_days_steps_back_a_working_day() -> None:
     assert notice_threshold(berlin(11, 24, 12), Duration(1, "bd"), CALENDAR) == berlin(11, 23, 12)
 
