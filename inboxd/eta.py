@@ -82,6 +82,7 @@ __all__ = [
     "QueueSnapshot",
     "StaffShift",
     "WaitingCase",
+    "LATE_RISK_LEVEL",
     "RISK_LEVEL",
     "at_risk",
     "closure_reason_keys",
@@ -279,10 +280,11 @@ class PromiseRecord:
     """A team promise and what became of it, for calibration.
 
     ``predicted_bh`` and ``spread_bh`` are the :class:`Estimate` fields stored with the promise; records
-    without them (older promises) still count towards the recent kept rate. Pass them newest first; only
+    without them (older promises) still count towards the recent kept rate; ``first`` is False for a delay
+    notice's revised promise (``p.source = 'delay_notice'``), which does not. Pass them newest first; only
     the newest :data:`MAX_CALIBRATION` are read. Store query (index ``promises(owner, made_at)``)::
 
-        SELECT p.made_at, p.due_at, p.predicted_bh, p.spread_bh, c.first_response_at, c.priority
+        SELECT p.made_at, p.due_at, p.predicted_bh, p.spread_bh, p.source, c.first_response_at, c.priority
         FROM promises p JOIN cases c ON c.id = p.case_id
         WHERE p.owner = 'team' AND p.made_at >= :since ORDER BY p.made_at DESC LIMIT 500
     """
