@@ -31,14 +31,18 @@ _EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "A
               "November", "December")
 
 
+def _german(language: str) -> bool:
+    return language.replace("_", "-").split("-")[0].lower() == "de"
+
+
 def weekday_name(day: date, language: str = "en") -> str:
     """``Monday``; German: ``Montag``."""
-    return (_DE_DAYS if language.split("-")[0] == "de" else _EN_DAYS)[day.weekday()]
+    return (_DE_DAYS if _german(language) else _EN_DAYS)[day.weekday()]
 
 
 def phrase_day(day: date, language: str = "en") -> str:
     """``Friday 25 December``; German: ``Freitag, 25. Dezember``."""
-    if language.split("-")[0] == "de":
+    if _german(language):
         return f"{_DE_DAYS[day.weekday()]}, {day.day}. {_DE_MONTHS[day.month - 1]}"
     return f"{_EN_DAYS[day.weekday()]} {day.day} {_EN_MONTHS[day.month - 1]}"
 
@@ -51,25 +55,19 @@ def phrase_due(due: datetime, now: datetime, tz: ZoneInfo, language: str = "en")
     """
     local = due.astimezone(tz)
     today = now.astimezone(tz).date()
-    if language.split("-")[0] == "de":
+    if _german(language):
         clock = f"{local:%H:%M} Uhr ({local.tzname()})"
-        day = _DE_DAYS[local.weekday()]
         if local.date() == today:
             return f"heute bis {clock}"
         if local.date() == today + timedelta(days=1):
-            return f"morgen ({day}) bis {clock}"
-        return f"bis {day}, {local.day}. {_DE_MONTHS[local.month - 1]}, {clock}"
+            return f"morgen ({weekday_name(local.date(), 'de')}) bis {clock}"
+        return f"bis {phrase_day(local.date(), 'de')}, {clock}"
     clock = f"{local:%H:%M} {local.tzname()}"
     if local.date() == today:
         return f"today by {clock}"
     if local.date() == today + timedelta(days=1):
-        return f"tomorrow ({_EN_DAYS[local.weekday()]}) by {clock}"
-    return f"by {_EN_DAYS[local.weekday()]} {local.day} {_EN_MONTHS[local.month - 1]}, {clock}"
-    if local.date() == today:
-        return f"today by {clock}"
-    if local.date() == today + timedelta(days=1):
-        return f"tomorrow ({local:%A}) by {clock}"
-    return f"by {local:%A} {local.day} {local:%B}, {clock}"
+        return f"tomorrow ({weekday_name(local.date())}) by {clock}"
+    return f"by {phrase_day(local.date())}, {clock}"
 
 
 def phrase_in_offset(due: datetime, offset: timedelta) -> str:

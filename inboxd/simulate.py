@@ -428,7 +428,6 @@ class _Run:
         # inboxd's knowledge: the configuration only, never the workload's staff.
         self.coverage = eta.Coverage.from_config(config, self.calendar)
         self.settings = eta.EtaConfig.from_config(config)
-        self.config = config
         # The daemon's update policy per priority (updates, updates.by_priority), decided as the daemon does.
         self.policies = {name: followups.update_policy(config, name) for name in eta.PRIORITIES}
         self.scheduled: list[tuple[float, int, int, followups.Schedule]] = []  # (due, order, case, item)
