@@ -334,36 +334,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def sample_context(rt: Any, now: datetime, language: str = "en") -> dict[str, Any]:
-    """Sample values for every variable the shipped templates use (for ``inboxd preview``)."""
-    from datetime import timedelta
-
-    from inboxd.humanize import phrase_due
-
-    tz = rt.calendar.tz
-    due = rt.calendar.add(now, rt.config.promises.fallback["normal"])
-    token = rt.config.cases.format_subject_token(1042)
-    line = {"token": token, "subject": "Printer does not print", "customer": "ann@example.org",
-            "detail": "due today by 14:00", "text": "I'll call you tomorrow at 2pm."}
-    return {
-        "case": 1042, "token": token, "subject": "Printer does not print",
-        "normalized_subject": "printer does not print", "customer_name": "Ann Example",
-        "customer": "ann@example.org", "team_name": rt.config.team.name,
-        "promise": {"due": due, "phrase": phrase_due(due, now, tz, language), "customer_phrase": None, "reason": ""},
-        "old_phrase": phrase_due(due - timedelta(days=1), now, tz, language),
-        "who": "our carrier", "until": due.isoformat(), "when_phrase": phrase_due(due, now, tz, language),
-        "resolve_phrase": phrase_due(due + timedelta(days=7), now, tz, language), "feedback": True, "automatic": True,
-        "headline": "Something needs a person.", "lines": ["First detail", "Second detail"],
-        "commitment": "I'll call you tomorrow at 2pm.", "owner": "bob@example.com", "due": due,
-        "due_local": "tomorrow (Tuesday) 14:00", "made_at": now, "text": "call the ISP",
-        "done": ["#priority urgent"], "errors": [], "commitments": [line], "waiting": [line], "at_risk": [line],
-        "counts": "1 promise(s) due, 1 case(s) waiting",
-    }
-
-
 def cmd_preview(args: argparse.Namespace) -> int:
+    from inboxd.template_samples import sample_context
+
     rt = _load(args)
-    context = sample_context(rt, datetime.now(UTC), args.language)
+    try:
+        context = sample_context(rt, args.template, datetime.now(UTC), args.language)
+    except LookupError as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return 1
     rendered = rt.renderer.render(args.template, args.language, context)
     print(f"Subject: {rendered.subject}\n\n{rendered.body}", end="")
     return 0

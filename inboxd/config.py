@@ -1300,9 +1300,21 @@ def check_config(path: str | Path, strict: bool = False) -> tuple[list[str], lis
         return exc.problems, []
     secrets = check_secrets(config, strict)
     warnings = _other_warnings(config)
+    templates = _template_problems(config, Path(path).absolute().parent)
     if strict:
-        return secrets, warnings
-    return [], secrets + warnings
+        return templates + secrets, warnings
+    return templates, secrets + warnings
+
+
+def _template_problems(config: Config, config_dir: Path) -> list[str]:
+    """Every template compiled and rendered as the daemon would (``path:line: what`` per broken one)."""
+    from inboxd.runtime import build_runtime
+
+    try:
+        build_runtime(config, config_dir)
+    except ConfigError as exc:
+        return exc.problems
+    return []
 
 
 # --------------------------------------------------------------------------- environment

@@ -232,6 +232,7 @@ class Daemon:
         self.scheduler: BackgroundScheduler | None = None
         self._sender_thread: threading.Thread | None = None
         self._reload_requested = threading.Event()
+        self.reload_rejected: str | None = None  # why the last reload was refused: the old config runs
 
     # -- connections -----------------------------------------------------------------------------
 
@@ -346,6 +347,8 @@ class Daemon:
             queue = -1
         errors = "; ".join(sorted({w.status.error for w in self.watchers if w.status.error}))[:200]
         line = f"folders up {up}/{len(self.watchers)}, last poll {last}, outbox {queue} queued"
+        if self.reload_rejected:
+            line = f"{line}; {self.reload_rejected}, running on the previous one"
         return f"{line}, error: {errors}" if errors else line
 
     def _report(self) -> None:
@@ -360,12 +363,15 @@ class Daemon:
         except ConfigError as exc:
             for problem in exc.problems:
                 log.error("config.reload_rejected", problem=problem)
-            self.notifier.notify("READY=1", "STATUS=config reload rejected; running on the previous one")
+            self.reload_rejected = f"config reload rejected ({exc.problems[0] if exc.problems else exc})"[:300]
+            self.notifier.notify("READY=1", f"STATUS={self.status_line()}")
             return False
         except Exception as exc:  # noqa: BLE001
             log.error("config.reload_rejected", problem=str(exc))
-            self.notifier.notify("READY=1", "STATUS=config reload rejected; running on the previous one")
+            self.reload_rejected = f"config reload rejected ({exc})"[:300]
+            self.notifier.notify("READY=1", f"STATUS={self.status_line()}")
             return False
+        self.reload_rejected = None
         old = self.runtime.config
         self.runtime = runtime
         if watched_folders(config) != watched_folders(old) or [m.imap for m in config.mailboxes] != [

@@ -6,7 +6,9 @@
      ├── TransientError     a server or the network failed; retry with backoff
      │    ├── ImapError
      │    │    └── FolderMissing  a watched folder does not exist (yet)
-     │    └── SmtpError
+     │    ├── SmtpError
+     │    └── TemplateError  an admin's template fails to render: a fault of the configuration, not of
+     │                       the message, so the message is retried once the templates are fixed
      ├── AuthError          a server rejected our credentials; retrying will not help soon
      └── PermanentSendError a server refused a message for good (5xx)
 
@@ -49,6 +51,14 @@ class FolderMissing(ImapError):
 
 class SmtpError(TransientError):
     """The SMTP server or the connection to it failed, or it answered 4xx."""
+
+
+class TemplateError(TransientError):
+    """A template failed to compile or render (``path:line: what``).
+
+    Raised while handling a message or due work: the work is left undone and retried, because the
+    templates are the configuration's, and a reload with fixed templates lets it succeed.
+    """
 
 
 class AuthError(InboxdError):

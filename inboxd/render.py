@@ -9,13 +9,16 @@ tests instead of sending "Hello ,".
 from __future__ import annotations
 
 import sys
+import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateNotFound
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateNotFound, TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from inboxd.errors import TemplateError
 
 TEMPLATE_NAMES = ("ack",)
 
@@ -51,6 +54,8 @@ class Renderer:
         self.directory = directory
         self.env = ImmutableSandboxedEnvironment(
             loader=FileSystemLoader(str(directory)),
+            # The set checked at load time stays in use until the next reload, even if the files change.
+            auto_reload=False,
             undefined=StrictUndefined,
             autoescape=False,
             keep_trailing_newline=True,
@@ -58,20 +63,41 @@ class Renderer:
         )
 
     def render(self, name: str, language: str, context: Mapping[str, Any]) -> Rendered:
+        """Render a template; a TemplateError (``path:line: what``) when it is missing or fails.
+
+        A failing template is the configuration's fault, not the message's: TemplateError is a
+        TransientError, so the work is retried once the templates are fixed and reloaded.
+        """
         template = None
-        for lang in dict.fromkeys((language, language.split("-")[0], "en")):
-            try:
-                template = self.env.get_template(f"{lang}/{name}.txt.j2")
-                break
-            except TemplateNotFound:
-                continue
+        try:
+            for lang in dict.fromkeys((language, language.split("-")[0], "en")):
+                try:
+                    template = self.env.get_template(f"{lang}/{name}.txt.j2")
+                    break
+                except TemplateNotFound:
+                    continue
+        except TemplateSyntaxError as exc:
+            raise TemplateError(f"{exc.filename or exc.name}:{exc.lineno}: {exc.message}") from exc
         if template is None:
-            raise TemplateNotFound(f"{name}.txt.j2 (looked in {self.directory} for {language!r} and 'en')")
-        return split_subject(template.render(**context))
+            raise TemplateError(f"{name}.txt.j2 not found (looked in {self.directory} for {language!r} and 'en')")
+        try:
+            return split_subject(template.render(**context))
+        except Exception as exc:
+            raise TemplateError(f"{template.filename or template.name}:{line_of(exc, template.filename)}: "
+                                f"{type(exc).__name__}: {exc}") from exc
 
     def check(self, name: str, language: str = "en") -> None:
         """Raise when the template is missing or has a syntax error."""
         self.env.get_template(f"{language}/{name}.txt.j2")
+
+
+def line_of(exc: BaseException, filename: str | None) -> int | str:
+    """The template line a rendering error came from (Jinja2 maps its frames to the template's lines)."""
+    line: int | str = "?"
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if filename is not None and frame.filename == filename and frame.lineno:
+            line = frame.lineno
+    return line
 
 
 def split_subject(text: str) -> Rendered:

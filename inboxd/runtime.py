@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from inboxd.calendar import BusinessCalendar
 from inboxd.config import Config, MailboxConfig
+from inboxd.errors import ConfigError
 from inboxd.mail.classify import TeamIdentity
 from inboxd.render import Renderer, resolve_template_dir
 
@@ -38,7 +40,13 @@ class Runtime:
         raise LookupError(f"no mailbox {name!r} in the configuration")
 
 
-def build_runtime(config: Config, config_dir: Path | None = None) -> Runtime:
+def build_runtime(config: Config, config_dir: Path | None = None, *, check_templates: bool = True) -> Runtime:
+    """Everything derived from ``config``; a ConfigError when a template does not compile or render.
+
+    Every template of every language is rendered with the contexts the daemon passes
+    (:mod:`inboxd.template_samples`), so a broken set is rejected at start, by ``check-config`` and
+    by a reload (which then keeps the previous set) instead of failing on a customer's mail.
+    """
     team = config.team
     calendar = BusinessCalendar.build(
         team.timezone, team.business_hours, country=team.holidays.country,
@@ -51,4 +59,11 @@ def build_runtime(config: Config, config_dir: Path | None = None) -> Runtime:
     )
     domain = config.cases.message_id_domain or config.mailboxes[0].address.rpartition("@")[2]
     renderer = Renderer(resolve_template_dir(config.templates.directory, config_dir))
-    return Runtime(config=config, calendar=calendar, team=identity, renderer=renderer, message_id_domain=domain)
+    runtime = Runtime(config=config, calendar=calendar, team=identity, renderer=renderer, message_id_domain=domain)
+    if check_templates:
+        from inboxd.template_samples import check_templates as check
+
+        problems = check(runtime, datetime.now(UTC))
+        if problems:
+            raise ConfigError(problems)
+    return runtime

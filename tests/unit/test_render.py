@@ -8,6 +8,7 @@ import pytest
 from jinja2 import UndefinedError
 from jinja2.exceptions import SecurityError
 
+from inboxd.errors import TemplateError
 from inboxd.render import Renderer, default_template_dirs
 
 TEMPLATES = default_template_dirs()[0]
@@ -38,16 +39,18 @@ def test_unknown_language_falls_back_to_english():
 def test_undefined_variable_is_an_error(tmp_path: Path):
     (tmp_path / "en").mkdir()
     (tmp_path / "en" / "ack.txt.j2").write_text("Subject: {{ tokn }}\n\nHi\n")
-    with pytest.raises(UndefinedError):
+    with pytest.raises(TemplateError, match=r"ack.txt.j2:1: UndefinedError: 'tokn' is undefined") as raised:
         Renderer(tmp_path).render("ack", "en", ack_context())
+    assert isinstance(raised.value.__cause__, UndefinedError)
 
 
 def test_templates_are_sandboxed(tmp_path: Path):
     (tmp_path / "en").mkdir()
     (tmp_path / "en" / "ack.txt.j2").write_text(
         "Subject: x\n\n{{ token.__class__.__mro__[1].__subclasses__() }}\n")
-    with pytest.raises(SecurityError):
+    with pytest.raises(TemplateError) as raised:
         Renderer(tmp_path).render("ack", "en", ack_context())
+    assert isinstance(raised.value.__cause__, SecurityError)
 
 
 @pytest.mark.parametrize("path", sorted(TEMPLATES.glob("*/*.txt.j2")), ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -55,13 +58,14 @@ def test_every_shipped_template_renders_with_a_subject(path: Path) -> None:
     """What `inboxd preview` renders: a typo or an unknown variable in any template fails here, not in a mail."""
     from datetime import UTC, datetime
 
-    from inboxd.cli import sample_context
     from inboxd.config import load_config
     from inboxd.runtime import build_runtime
+    from inboxd.template_samples import sample_contexts
 
     config_path = TEMPLATES.parent / "config" / "inboxd.yaml"
     rt = build_runtime(load_config(config_path), config_path.parent)
     name = path.name.removesuffix(".txt.j2")
     language = path.parent.name
-    rendered = Renderer(TEMPLATES).render(name, language, sample_context(rt, datetime.now(UTC), language))
-    assert rendered.subject and "{{" not in rendered.body and len(rendered.body) > 40
+    for context in sample_contexts(rt, name, datetime.now(UTC), language):
+        rendered = Renderer(TEMPLATES).render(name, language, context)
+        assert rendered.subject and "{{" not in rendered.body and len(rendered.body) > 40

@@ -1,0 +1,249 @@
+"""Sample contexts for every template inboxd renders, and the check that renders them all.
+
+The contexts are built the way the daemon builds them: the acknowledgement's by
+:func:`inboxd.ingest._ack_context` from a parsed sample message, reminders and escalations by
+:func:`inboxd.followups.decide_due`, and the others with exactly the keys their call sites pass
+(``mailer.queue_template_mail`` adds ``team_name`` to each). A template that uses a variable the
+daemon does not pass therefore fails here, under ``StrictUndefined``, and not in a customer's mail.
+
+``inboxd preview``, ``inboxd check-config`` and every configuration (re)load use this one source.
+Some templates get several contexts, one per branch the daemon can take (a note answered with
+errors or with what was done, an alert with or without a case).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import TemplateNotFound, TemplateSyntaxError
+
+from inboxd.render import line_of, split_subject
+
+if TYPE_CHECKING:
+    from inboxd.runtime import Runtime
+
+__all__ = ["TEMPLATE_NAMES", "check_templates", "sample_context", "sample_contexts"]
+
+_SAMPLE_MAIL = (
+    b"From: Ann Example <ann@example.org>\r\n"
+    b"To: support@example.com\r\n"
+    b"Subject: Printer does not print\r\n"
+    b"Message-ID: <sample-1042@example.org>\r\n"
+    b"Date: Mon, 02 Nov 2026 10:15:00 -0500\r\n"
+    b"\r\n"
+    b"Hello, the printer on the second floor does not print.\r\n"
+)
+
+
+def _ack(rt: Runtime, now: datetime, language: str) -> list[dict[str, Any]]:
+    from inboxd.eta import fallback_estimate
+    from inboxd.ingest import _ack_context
+    from inboxd.mail.parse import parse_message
+
+    msg = parse_message(_SAMPLE_MAIL)
+    fallback = {str(k): v for k, v in rt.config.promises.fallback.items()}
+    estimate = fallback_estimate(now, "normal", fallback, rt.calendar)
+    token = rt.config.cases.format_subject_token(1042)
+    anonymous = parse_message(_SAMPLE_MAIL.replace(b"Ann Example <ann@example.org>", b"ann@example.org"))
+    return [_ack_context(rt, msg, token, 1042, estimate, now, language),
+            _ack_context(rt, anonymous, token, 1042, estimate, now, language)]
+
+
+def _staff_due(kind: str) -> Callable[[Runtime, datetime, str], list[dict[str, Any]]]:
+    """Reminders, escalations and note reminders: the context ``followups.decide_due`` builds."""
+
+    def build(rt: Runtime, now: datetime, language: str) -> list[dict[str, Any]]:
+        from inboxd.cases import CaseState
+        from inboxd.followups import DueItem, PromiseView, StaffMail, decide_due
+        from inboxd.humanize import phrase_due
+
+        due = rt.calendar.add(now, rt.config.promises.fallback["normal"])
+        case = CaseState(number=1042, status="waiting_on_customer", customer="ann@example.org", priority="normal",
+                         language=language, subject="Printer does not print", opened_at=now - timedelta(days=1))
+        promise = PromiseView(id=7, owner="bob@example.com", source="reply", text="I'll call you tomorrow at 2pm.",
+                              made_at=now - timedelta(hours=2), due_at=due, state="open")
+        item = DueItem(id=1, key=f"{kind}:7", kind=kind, case_number=1042, due_at=due,
+                       payload={"promise": 7, "to": "bob@example.com", "text": "call the ISP"})
+        token = rt.config.cases.format_subject_token(1042)
+        contexts = []
+        for action in decide_due(item, case, promise, escalate_to=["alice@example.com"], token=token, now=now):
+            if isinstance(action, StaffMail) and action.template == kind:
+                # As duework._handle adds it.
+                context = dict(action.context)
+                context["due_local"] = phrase_due(context["due"], now, rt.calendar.tz).removeprefix("by ")
+                contexts.append(_with_team(rt, context))
+        return contexts
+
+    return build
+
+
+def _with_team(rt: Runtime, context: dict[str, Any]) -> dict[str, Any]:
+    """What ``mailer.queue_template_mail`` passes: the caller's context with the team's name."""
+    return {"team_name": rt.config.team.name, **context}
+
+
+def _alert(rt: Runtime, now: datetime, language: str) -> list[dict[str, Any]]:
+    # ingest._Applier.alert_staff and duework._announce_delay.
+    base = {"subject": "No acknowledgement sent to ann@example.org",
+            "headline": "inboxd held an acknowledgement back to keep out of a mail loop.",
+            "lines": ["5 acknowledgements to this sender in 1 day", "Case: [#1042], subject: Printer"]}
+    return [_with_team(rt, {**base, "token": rt.config.cases.format_subject_token(1042)}),
+            _with_team(rt, {**base, "token": None})]
+
+
+def _note_reply(rt: Runtime, now: datetime, language: str) -> list[dict[str, Any]]:
+    # ingest._Applier.answer_note: either what was done, or the lines not understood.
+    from inboxd.notes import NoteError
+
+    token = rt.config.cases.format_subject_token(1042)
+    return [_with_team(rt, {"subject": "Re: [#1042] Printer does not print", "token": token,
+                            "done": ["#priority urgent", "#remind tomorrow 10:00 call the ISP"], "errors": []}),
+            _with_team(rt, {"subject": "Re: [#1042] Printer does not print", "token": None, "done": [],
+                            "errors": [NoteError(2, "#remind someday", "no date or time found")]})]
+
+
+def _digest(rt: Runtime, now: datetime, language: str) -> list[dict[str, Any]]:
+    # duework._send_digests.
+    from inboxd.followups import DigestLine
+
+    token = rt.config.cases.format_subject_token(1042)
+    line = DigestLine(token, "Printer does not print", "ann@example.org", "due today by 14:00",
+                      "I'll call you tomorrow at 2pm.")
+    return [_with_team(rt, {"commitments": (line,), "waiting": (line,), "at_risk": (line,),
+                            "counts": "1 promise(s) due, 1 case(s) waiting, 1 team promise(s) due soon"}),
+            _with_team(rt, {"commitments": (), "waiting": (line,), "at_risk": (),
+                            "counts": "1 case(s) waiting"})]
+
+
+def _customer(template: str) -> Callable[[Runtime, datetime, str], list[dict[str, Any]]]:
+    """Updates, delay notices, waiting notices, nudges and resolved notices: duework._queue_customer_mail."""
+
+    def build(rt: Runtime, now: datetime, language: str) -> list[dict[str, Any]]:
+        from inboxd.humanize import phrase_due
+
+        tz = rt.calendar.tz
+        due = rt.calendar.add(now, rt.config.promises.fallback["normal"])
+        base: dict[str, Any] = {
+            "case": 1042, "token": rt.config.cases.format_subject_token(1042), "subject": "Printer does not print",
+            "customer_name": "Ann Example", "customer": "ann@example.org"}
+        promise = {"due": due, "phrase": phrase_due(due, now, tz, language), "reason": ""}
+        variants: list[dict[str, Any]]
+        if template == "update":
+            variants = [{"promise": promise}]
+        elif template == "delay":
+            variants = [{"old_phrase": phrase_due(due - timedelta(days=1), now - timedelta(days=1), tz, language),
+                         "promise": promise}]
+        elif template == "waiting":
+            until = due
+            variants = [{"who": "our carrier", "until": until.isoformat(),
+                         "when_phrase": phrase_due(until, now, tz, language)}]
+        elif template == "nudge":
+            variants = [{"resolve_phrase": phrase_due(due + timedelta(days=7), now, tz, language)},
+                        {"resolve_phrase": ""}]
+        else:  # resolved
+            variants = [{"feedback": feedback, "automatic": automatic}
+                        for feedback in (True, False) for automatic in (True, False)]
+        return [_with_team(rt, {**base, **variant}) for variant in variants]
+
+    return build
+
+
+_BUILDERS: dict[str, Callable[[Runtime, datetime, str], list[dict[str, Any]]]] = {
+    "ack": _ack,
+    "alert": _alert,
+    "note_reply": _note_reply,
+    "digest": _digest,
+    "reminder": _staff_due("reminder"),
+    "escalation": _staff_due("escalation"),
+    "note_reminder": _staff_due("note_reminder"),
+    "update": _customer("update"),
+    "delay": _customer("delay"),
+    "waiting": _customer("waiting"),
+    "nudge": _customer("nudge"),
+    "resolved": _customer("resolved"),
+}
+
+#: Every template the daemon renders; each must exist at least in English.
+TEMPLATE_NAMES: tuple[str, ...] = tuple(_BUILDERS)
+
+
+def sample_contexts(rt: Runtime, name: str, now: datetime, language: str = "en") -> list[dict[str, Any]]:
+    """Every sample context for template ``name`` in ``language``; a LookupError for an unknown name."""
+    try:
+        builder = _BUILDERS[name]
+    except KeyError:
+        raise LookupError(f"no template named {name!r}; known: {', '.join(TEMPLATE_NAMES)}") from None
+    return builder(rt, now, language)
+
+
+def sample_context(rt: Runtime, name: str, now: datetime, language: str = "en") -> dict[str, Any]:
+    """The first sample context for template ``name`` (what ``inboxd preview`` shows)."""
+    return sample_contexts(rt, name, now, language)[0]
+
+
+_TEMPLATE_FILE = re.compile(r"^(?P<lang>[^/]+)/(?P<name>[^/]+)\.txt\.j2$")
+
+
+def check_templates(rt: Runtime, now: datetime) -> list[str]:
+    """Compile and render every template of every language with its sample contexts.
+
+    Returns one problem per broken template, ``path:line: what`` (empty when all render).
+    """
+    env = rt.renderer.env
+    problems: list[str] = []
+    try:
+        names = env.list_templates()
+    except (TypeError, OSError) as exc:
+        return [f"templates: cannot list the templates: {exc}"]
+    for name in TEMPLATE_NAMES:
+        try:
+            env.get_template(f"en/{name}.txt.j2")
+        except TemplateNotFound:
+            problems.append(f"templates: en/{name}.txt.j2 is missing (every language falls back to it)")
+        except TemplateSyntaxError:
+            pass  # reported with its line below
+    for path in names:
+        found = _TEMPLATE_FILE.match(path)
+        if found is None:
+            continue
+        language, name = found["lang"], found["name"]
+        try:
+            template = env.get_template(path)
+        except TemplateSyntaxError as exc:
+            problems.append(f"{_shown(exc.filename or path)}:{exc.lineno}: {exc.message}")
+            continue
+        if name not in _BUILDERS:
+            continue  # not one inboxd renders: its syntax is all there is to check
+        where = _shown(template.filename or path)
+        for context in sample_contexts(rt, name, now, language):
+            try:
+                split_subject(template.render(**context))
+            except Exception as exc:  # noqa: BLE001 - any failure of an admin's template is reported, not raised
+                problems.append(f"{where}:{_line(exc, template.filename)}: {_what(exc)}")
+                break
+    return problems
+
+
+def _shown(filename: str) -> str:
+    """A template's path as the admin knows it: relative to the working directory when under it."""
+    path = Path(filename)
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
+
+
+def _line(exc: BaseException, filename: str | None) -> int | str:
+    if isinstance(exc, ValueError) and "Subject:" in str(exc):
+        return 1
+    return line_of(exc, filename)
+
+
+def _what(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text if type(exc).__module__.startswith("jinja2") or isinstance(exc, ValueError) \
+        else f"{type(exc).__name__}: {text}"
