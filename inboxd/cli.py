@@ -11,6 +11,7 @@ from typing import Any
 
 from inboxd import __version__
 from inboxd.cli_commitments import add_parser as add_commitments_parser
+from inboxd.cli_quarantine import add_parsers as add_quarantine_parsers
 from inboxd.errors import ConfigError, InboxdError
 
 
@@ -447,6 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_db(with_config(sub.add_parser("stats", help="counts of cases, messages and mail sent")))
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_stats)
+    add_quarantine_parsers(sub, with_config, with_db)
     p = sub.add_parser("demo", help="run inboxd against a local Dovecot and SMTP hub with sample mail")
     p.add_argument("--keep", action="store_true", help="keep the demo directory")
     p.set_defaults(func=cmd_demo)

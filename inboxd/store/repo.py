@@ -619,3 +619,57 @@ def counts(conn: Connection) -> dict[str, int]:
                                              .where(messages.c.status == "quarantined")).scalar() or 0)
     return result
 
+
+
+# -- quarantine and outbox, for `inboxd quarantine` and `inboxd outbox` --------------------------------
+
+QUARANTINE_STATUSES = ("quarantined", "retrying", "resolved")  # resolved: retried and processed, kept for audit
+
+
+def quarantine_rows(conn: Connection, *, include_resolved: bool = False, limit: int = 100) -> list[dict[str, Any]]:
+    """Quarantined messages, oldest first, with their raw bytes (a retry being run shows as ``retrying``)."""
+    statuses = QUARANTINE_STATUSES if include_resolved else QUARANTINE_STATUSES[:2]
+    rows = conn.execute(select(messages.c.id, messages.c.mailbox, messages.c.folder, messages.c.uidvalidity,
+                               messages.c.uid, messages.c.status, messages.c.error, messages.c.received_at,
+                               messages.c.size, messages.c.raw)
+                        .where(messages.c.kind == "quarantined", messages.c.status.in_(statuses))
+                        .order_by(messages.c.id).limit(limit))
+    return [dict(r._mapping) for r in rows]
+
+
+def quarantine_row(conn: Connection, message_ref: int) -> dict[str, Any] | None:
+    row = conn.execute(select(messages.c.id, messages.c.mailbox, messages.c.folder, messages.c.uidvalidity,
+                              messages.c.uid, messages.c.status, messages.c.error, messages.c.received_at,
+                              messages.c.size, messages.c.raw)
+                       .where(messages.c.id == message_ref, messages.c.kind == "quarantined")).first()
+    return dict(row._mapping) if row else None
+
+
+def set_quarantine_status(conn: Connection, message_ref: int, status: str, *, expected: str | None = None,
+                          error: str | None = None) -> bool:
+    """Move a quarantined message to ``status`` (only from ``expected`` when given); False if it was not there."""
+    where = [messages.c.id == message_ref, messages.c.kind == "quarantined"]
+    if expected is not None:
+        where.append(messages.c.status == expected)
+    values: dict[str, Any] = {"status": status}
+    if error is not None:
+        values["error"] = error[:4000]
+    return bool(conn.execute(update(messages).where(*where).values(**values)).rowcount)
+
+
+def outbox_rows(conn: Connection, states: Sequence[str], limit: int = 100) -> list[dict[str, Any]]:
+    """Outgoing mail in these states, oldest first, with the number of its case."""
+    rows = conn.execute(
+        select(outbox.c.id, outbox.c.kind, outbox.c.state, outbox.c.mailbox, outbox.c.rcpt_to, outbox.c.message_id,
+               outbox.c.attempts, outbox.c.next_attempt_at, outbox.c.last_error, outbox.c.created_at,
+               outbox.c.sent_at, cases.c.number.label("case"))
+        .select_from(outbox.outerjoin(cases, cases.c.id == outbox.c.case_id))
+        .where(outbox.c.state.in_(list(states))).order_by(outbox.c.id).limit(limit))
+    return [dict(r._mapping) for r in rows]
+
+
+def requeue_failed(conn: Connection, outbox_id: int, now: datetime) -> bool:
+    """Give a failed message a fresh set of attempts; False unless it had failed."""
+    result = conn.execute(update(outbox).where(outbox.c.id == outbox_id, outbox.c.state == "failed")
+                          .values(state="pending", attempts=0, next_attempt_at=now))
+    return bool(result.rowcount)

@@ -100,7 +100,7 @@ messages = Table(
     Column("uid", BigInteger),
     Column("direction", String(8), nullable=False),  # in | out
     Column("kind", String(32), nullable=False),  # customer, staff, auto_reply, … or quarantined
-    Column("status", String(16), nullable=False),  # processed | quarantined
+    Column("status", String(16), nullable=False),  # processed | quarantined | retrying | resolved
     Column("case_id", Integer, ForeignKey("cases.id")),
     Column("from_addr", String(320)),
     Column("subject", Text),

@@ -1,0 +1,116 @@
+"""Quarantined and failed mail is visible from the command line and retried once, never twice."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import inboxd.ingest as ingest
+import inboxd.outbox as outbox_module
+from inboxd.cli import main
+from inboxd.devmail import free_port
+from inboxd.store import repo
+from tests.integration.harness import cases, make_setup, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def setup(tmp_path, dovecot, smtp_hub, mailboxes, database_url):
+    return make_setup(tmp_path, dovecot, smtp_hub, mailboxes, database_url=database_url)
+
+
+def _cli(capsys, *argv: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _outbox_rows(daemon) -> list[dict]:
+    with daemon.store.connect() as conn:
+        return repo.outbox_rows(conn, ("pending", "sending", "sent", "failed"))
+
+
+def test_quarantined_message_is_listed_and_retried_once_while_the_daemon_runs(setup, mailboxes, monkeypatch,
+                                                                              capsys):
+    db = ("--database-url", setup.database_url)
+    real = ingest.classify
+
+    def buggy(msg, *args, **kwargs):
+        if msg.subject == "Invoice question":
+            raise RuntimeError("a bug met this message")
+        return real(msg, *args, **kwargs)
+
+    monkeypatch.setattr(ingest, "classify", buggy)
+    daemon = setup.daemon()
+    daemon.start()
+    try:
+        wait_until(lambda: all(w.status.last_poll for w in daemon.watchers), timeout=10)
+        customer = mailboxes("customer")
+        setup.deliver(setup.customer_mail(customer, "Invoice question"), sender=customer)
+        wait_until(lambda: _cli(capsys, "quarantine", "list", "--json", *db)[1].strip(), timeout=10)
+        code, out, _ = _cli(capsys, "quarantine", "list", "--json", *db)
+        (entry,) = [json.loads(line) for line in out.splitlines()]
+        assert code == 0 and entry["status"] == "quarantined" and entry["subject"] == "Invoice question"
+        assert "RuntimeError: a bug met this message" in entry["error"]
+        code, out, _ = _cli(capsys, "quarantine", "show", str(entry["id"]), *db)
+        assert code == 0 and "a bug met this message" in out and f"From: A Customer <{customer}>" in out
+        assert cases(daemon) == []
+
+        # While the bug is still there, a retry fails and leaves the message quarantined with its error.
+        code, _, err = _cli(capsys, "quarantine", "retry", str(entry["id"]), "--config", str(setup.config_path), *db)
+        assert code == 1 and "still failing: RuntimeError: a bug met this message" in err
+        assert cases(daemon) == []
+
+        # The cause is gone: one retry gives the message its case and its acknowledgement.
+        monkeypatch.setattr(ingest, "classify", real)
+        code, out, _ = _cli(capsys, "quarantine", "retry", str(entry["id"]), "--config", str(setup.config_path), *db)
+        assert code == 0 and "customer, case 1001, acknowledgement queued" in out
+        setup.hub.wait_for(1, timeout=15, predicate=lambda m: m.rcpt_tos == [customer])
+
+        # Again, one by one or all at once: nothing new.
+        code, out, _ = _cli(capsys, "quarantine", "retry", str(entry["id"]), "--config", str(setup.config_path), *db)
+        assert code == 0 and "already retried" in out
+        code, out, _ = _cli(capsys, "quarantine", "retry", "--all", "--config", str(setup.config_path), *db)
+        assert code == 0 and "no quarantined messages" in out
+        assert len([r for r in _outbox_rows(daemon) if r["kind"] == "ack"]) == 1
+        assert _cli(capsys, "quarantine", "list", *db)[1].strip() == "no quarantined messages"
+        code, out, _ = _cli(capsys, "quarantine", "list", "--all", "--json", *db)
+        assert [json.loads(line)["status"] for line in out.splitlines()] == ["resolved"]
+    finally:
+        daemon.shutdown()
+    assert [c["customer"] for c in cases(daemon)] == [customer]
+    assert len(setup.acks_for(customer)) == 1
+
+
+def test_failed_outbox_mail_is_listed_and_sent_after_retry(setup, mailboxes, monkeypatch, capsys):
+    db = ("--database-url", setup.database_url)
+    good = setup.config_path.read_text()
+    daemon = setup.started()
+    # The SMTP server is gone and inboxd gives up on the first attempt.
+    setup.config_path.write_text(good.replace(f"port: {setup.hub.port}", f"port: {free_port()}"))
+    assert daemon.reload()
+    monkeypatch.setattr(outbox_module, "MAX_ATTEMPTS", 1)
+    customer = mailboxes("customer")
+    setup.deliver(setup.customer_mail(customer, "Lost ack?"), sender=customer)
+    assert daemon.run_once()["failed"] == 1
+    code, out, _ = _cli(capsys, "outbox", "list", "--json", *db)
+    (row,) = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and row["state"] == "failed" and row["kind"] == "ack" and row["rcpt_to"] == [customer]
+    assert row["case"] == 1001 and "gave up after 1 attempts" in row["last_error"]
+    code, out, _ = _cli(capsys, "outbox", "list", *db)
+    assert "failed" in out and customer in out
+
+    # The server is back; the admin requeues the message.
+    setup.config_path.write_text(good)
+    assert daemon.reload()
+    monkeypatch.setattr(outbox_module, "MAX_ATTEMPTS", 20)
+    code, out, _ = _cli(capsys, "outbox", "retry", str(row["id"]), *db)
+    assert code == 0 and "queued again" in out
+    assert daemon.run_once()["sent"] == 1
+    assert len(setup.acks_for(customer)) == 1
+    code, _, err = _cli(capsys, "outbox", "retry", str(row["id"]), *db)
+    assert code == 1 and "has not failed" in err
+    assert _cli(capsys, "outbox", "list", *db)[1].startswith("no mail")
