@@ -146,15 +146,19 @@ def _handle_customer_item(conn: Connection, rt: Runtime, item: f.DueItem, case_i
     return repo.finish_scheduled(conn, item.id, now)
 
 
+def customer_context(rt: Runtime, number: int, subject: str, customer_name: str | None, customer: str,
+                     extra: dict[str, Any]) -> dict[str, Any]:
+    """What every mail to a case's customer passes its template, before what its kind adds."""
+    return {"case": number, "token": format_token(rt.config.cases.subject_token, number), "subject": subject,
+            "customer_name": customer_name or "", "customer": customer, **extra}
+
+
 def _queue_customer_mail(conn: Connection, rt: Runtime, mailbox: Any, row: dict[str, Any], case_id: int,
                          action: f.CustomerMail, now: datetime) -> None:
     number = int(row["number"])
     language = str(row["language"])
     tz = rt.calendar.tz
-    context: dict[str, Any] = {
-        "case": number, "token": format_token(rt.config.cases.subject_token, number), "subject": row["subject"],
-        "customer_name": row["customer_name"] or "", "customer": row["customer"], **action.context,
-    }
+    context = customer_context(rt, number, row["subject"], row["customer_name"], row["customer"], action.context)
     if action.template == "update" and "promise" not in context:
         promise = repo.open_team_promise(conn, case_id)
         reason = ""

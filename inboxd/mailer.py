@@ -21,7 +21,7 @@ def queue_template_mail(conn: Connection, rt: Runtime, mailbox: MailboxConfig, *
                         from_name: str | None = None,
                         extra_headers: tuple[tuple[str, str], ...] = ()) -> str | None:
     """Render and queue one message; return its Message-ID, or None when ``key`` was queued before."""
-    rendered = rt.renderer.render(template, language, {"team_name": rt.config.team.name, **context})
+    rendered = rt.renderer.render(template, language, template_context(rt, context))
     message_id = deterministic_message_id(key, rt.message_id_domain)
     raw = compose(OutgoingMail(
         from_addr=mailbox.address, from_name=from_name or rt.config.team.name, to=tuple(to),
@@ -32,6 +32,11 @@ def queue_template_mail(conn: Connection, rt: Runtime, mailbox: MailboxConfig, *
                           mailbox=mailbox.name, mail_from=mailbox.address, rcpt_to=list(to), raw=raw, now=now,
                           copy_wanted=False)
     return message_id if queued else None
+
+
+def template_context(rt: Runtime, context: dict[str, Any]) -> dict[str, Any]:
+    """What a template queued here sees: the caller's context and the team's name."""
+    return {"team_name": rt.config.team.name, **context}
 
 
 def staff_recipients(rt: Runtime) -> list[str]:

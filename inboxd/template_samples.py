@@ -83,7 +83,9 @@ def _staff_due(kind: str) -> Callable[[Runtime, datetime, str], list[dict[str, A
 
 def _with_team(rt: Runtime, context: dict[str, Any]) -> dict[str, Any]:
     """What ``mailer.queue_template_mail`` passes: the caller's context with the team's name."""
-    return {"team_name": rt.config.team.name, **context}
+    from inboxd.mailer import template_context
+
+    return template_context(rt, context)
 
 
 def _alert(rt: Runtime, now: datetime, language: str) -> list[dict[str, Any]]:
@@ -120,16 +122,19 @@ def _digest(rt: Runtime, now: datetime, language: str) -> list[dict[str, Any]]:
 
 
 def _customer(template: str) -> Callable[[Runtime, datetime, str], list[dict[str, Any]]]:
-    """Updates, delay notices, waiting notices, nudges and resolved notices: duework._queue_customer_mail."""
+    """Updates, delay notices, waiting notices, nudges and resolved notices: duework._queue_customer_mail.
+
+    The base is ``duework.customer_context``; what a kind adds comes from ``followups.decide_update``
+    where it decides it (waiting and resolved notices), and otherwise mirrors ``_queue_customer_mail``
+    and ``_announce_delay``, which add it from the store.
+    """
 
     def build(rt: Runtime, now: datetime, language: str) -> list[dict[str, Any]]:
+        from inboxd.duework import customer_context
         from inboxd.humanize import phrase_due
 
         tz = rt.calendar.tz
         due = rt.calendar.add(now, rt.config.promises.fallback["normal"])
-        base: dict[str, Any] = {
-            "case": 1042, "token": rt.config.cases.format_subject_token(1042), "subject": "Printer does not print",
-            "customer_name": "Ann Example", "customer": "ann@example.org"}
         promise = {"due": due, "phrase": phrase_due(due, now, tz, language), "reason": ""}
         variants: list[dict[str, Any]]
         if template == "update":
@@ -138,18 +143,37 @@ def _customer(template: str) -> Callable[[Runtime, datetime, str], list[dict[str
             variants = [{"old_phrase": phrase_due(due - timedelta(days=1), now - timedelta(days=1), tz, language),
                          "promise": promise}]
         elif template == "waiting":
-            until = due
-            variants = [{"who": "our carrier", "until": until.isoformat(),
-                         "when_phrase": phrase_due(until, now, tz, language)}]
+            variants = [{**decided, "when_phrase": phrase_due(due, now, tz, language)}
+                        for decided in _decided(rt, "waiting_notice", "waiting_on_us", now, language,
+                                                {"who": "our carrier", "until": due.isoformat()})]
         elif template == "nudge":
             variants = [{"resolve_phrase": phrase_due(due + timedelta(days=7), now, tz, language)},
                         {"resolve_phrase": ""}]
-        else:  # resolved
-            variants = [{"feedback": feedback, "automatic": automatic}
-                        for feedback in (True, False) for automatic in (True, False)]
-        return [_with_team(rt, {**base, **variant}) for variant in variants]
+        else:  # resolved: by staff (a #resolve note) or automatically, with or without the feedback question
+            variants = [*_decided(rt, "resolved_notice", "resolved", now, language, {}),
+                        *_decided(rt, "auto_resolve", "waiting_on_customer", now, language, {})]
+            variants += [{**v, "feedback": not v.get("feedback", True)} for v in variants]
+        return [_with_team(rt, customer_context(rt, 1042, "Printer does not print", "Ann Example",
+                                                      "ann@example.org", variant)) for variant in variants]
 
     return build
+
+
+def _decided(rt: Runtime, kind: str, status: str, now: datetime, language: str,
+             payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The contexts ``followups.decide_update`` gives the customer mail of a due item of ``kind``."""
+    from inboxd.cases import CaseState
+    from inboxd.followups import CaseTimeline, CustomerMail, DueItem, decide_update, update_policy
+
+    case = CaseState(number=1042, status=status, customer="ann@example.org",  # type: ignore[arg-type]
+                     priority="normal", language=language, subject="Printer does not print",
+                     opened_at=now - timedelta(days=10))
+    since = now - timedelta(days=1)
+    item = DueItem(id=1, key=f"{kind}:1042", kind=kind, case_number=1042, due_at=now,
+                   payload={"since": since.isoformat(), **payload})
+    timeline = CaseTimeline(last_customer_at=since - timedelta(days=1), last_staff_reply_at=since - timedelta(days=1))
+    actions = decide_update(item, case, timeline, update_policy(rt.config), next_due=lambda at: at, now=now)
+    return [dict(a.context) for a in actions if isinstance(a, CustomerMail)]
 
 
 _BUILDERS: dict[str, Callable[[Runtime, datetime, str], list[dict[str, Any]]]] = {
