@@ -47,6 +47,7 @@ def add_parsers(
     actions = quarantine.add_subparsers(dest="quarantine_action", required=True)
     p = with_db(actions.add_parser("list", help="quarantined messages with their error"))
     p.add_argument("--all", action="store_true", help="also those retried successfully (kept for audit)")
+    p.add_argument("--limit", type=int, default=100)
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(func=cmd_quarantine_list)
     p = with_db(actions.add_parser("show", help="one quarantined message"))
@@ -127,7 +128,7 @@ def cmd_quarantine_list(args: argparse.Namespace) -> int:
         return 1
     try:
         with store.connect() as conn:
-            rows = repo.quarantine_rows(conn, include_resolved=args.all)
+            rows = repo.quarantine_rows(conn, include_resolved=args.all, limit=args.limit)
     finally:
         store.dispose()
     entries = [_entry(r) for r in rows]

@@ -57,6 +57,8 @@ def test_quarantined_message_is_listed_and_retried_once_while_the_daemon_runs(se
         assert "RuntimeError: a bug met this message" in entry["error"]
         code, out, _ = _cli(capsys, "quarantine", "show", str(entry["id"]), *db)
         assert code == 0 and "a bug met this message" in out and f"From: A Customer <{customer}>" in out
+        code, raw, _ = _cli(capsys, "quarantine", "show", str(entry["id"]), "--raw", *db)
+        assert code == 0 and "Subject: Invoice question" in raw and "Please help." in raw
         assert cases(daemon) == []
 
         # While the bug is still there, a retry fails and leaves the message quarantined with its error.
