@@ -18,7 +18,7 @@ import structlog
 
 from inboxd.backoff import retry_delay
 from inboxd.clock import Clock
-from inboxd.errors import AuthError, ImapError, PermanentSendError, SecretError, TransientError
+from inboxd.errors import AuthError, FolderMissing, ImapError, PermanentSendError, SecretError, TransientError
 from inboxd.mail.threading import format_token
 from inboxd.mailer import queue_template_mail, staff_recipients
 from inboxd.runtime import Runtime
@@ -193,10 +193,33 @@ class Sender:
                 continue
             try:
                 with self.imap_factory(mailbox) as imap:
+                    filed = _FiledCopies(imap, sent_folder)
                     for row in rows:
-                        imap.append(sent_folder, row["raw"])
+                        # A stop between an APPEND and its record must not leave two copies behind.
+                        if filed.has(row["message_id"]):
+                            log.info("sent_copy.already_filed", mailbox=mailbox, message_id=row["message_id"])
+                        else:
+                            imap.append(sent_folder, row["raw"])
                         with self.store.begin() as conn:
                             repo.mark_copied(conn, row["id"])
                         result.copied += 1
             except (ImapError, AuthError, SecretError) as exc:
                 log.warning("sent_copy.deferred", mailbox=mailbox, error=str(exc))
+
+
+class _FiledCopies:
+    """Looks a Message-ID up in the Sent folder (selected once; a missing folder holds nothing)."""
+
+    def __init__(self, imap: Any, folder: str) -> None:
+        self.imap = imap
+        self.folder = folder
+        self.selected: bool | None = None
+
+    def has(self, message_id: str) -> bool:
+        if self.selected is None:
+            try:
+                self.imap.select(self.folder)
+                self.selected = True
+            except FolderMissing:
+                self.selected = False
+        return bool(self.selected and self.imap.search_message_id(message_id))

@@ -114,3 +114,23 @@ def test_a_thousand_character_unbroken_subject_is_acknowledged_intact(tmp_path, 
     header_block = ack.data.split(b"\r\n\r\n", 1)[0]
     assert max(len(line) for line in header_block.split(b"\r\n")) <= 998
     assert [r.state for r in outbox_rows(daemon)] == ["sent"]
+
+
+def test_a_copy_filed_before_a_stop_is_not_filed_twice(tmp_path, dovecot, smtp_hub, mailboxes):
+    setup = make_setup(tmp_path, dovecot, smtp_hub, mailboxes)
+    daemon = setup.started()
+    filer, daemon.sender.imap_factory = daemon.sender.imap_factory, None
+    customer = mailboxes("customer")
+    setup.deliver(setup.customer_mail(customer, "Copy once"), sender=customer)
+    daemon.run_once()  # sent; the Sent copy not filed yet
+    (row,) = outbox_rows(daemon)
+    assert row.state == "sent" and row.copy_state == "pending"
+    # The daemon appended the copy and was stopped before it could record that.
+    with dovecot.imap(setup.support) as client:
+        client.append("Sent", row.raw, flags=[b"\\Seen"])
+    daemon.sender.imap_factory = filer
+    daemon.run_once()
+    (copy,) = dovecot.fetch_all(setup.support, "Sent")
+    assert copy["Message-ID"] == f"<{row.message_id}>"
+    (row,) = outbox_rows(daemon)
+    assert row.copy_state == "done"
