@@ -61,7 +61,7 @@ class Sender:
                 self._send_mailbox(mailbox, rows, result, should_stop)
             except Exception as exc:  # noqa: BLE001
                 # A fault of our own (the database, a bug): whatever this batch still holds goes back to the
-                # queue at once instead of waiting for its claim to expire.
+                # queue for a retry shortly, instead of waiting for its claim to expire.
                 log.exception("outbox.flush_failed", mailbox=mailbox, error=str(exc))
                 result.errors.append(str(exc))
                 self._give_back(rows)
