@@ -850,9 +850,9 @@ class TemplatesConfig(_Model):
         """The directory to load templates from."""
         if self.directory is not None:
             return Path(self.directory)
-        package_dir = Path(__file__).resolve().parent
-        candidates = [package_dir / "templates", package_dir.parent / "templates"]
-        return next((path for path in candidates if path.is_dir()), candidates[-1])
+        from inboxd.render import bundled_template_dir
+
+        return bundled_template_dir()
 
 
 class Config(_Model):

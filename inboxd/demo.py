@@ -8,6 +8,7 @@ everything again.
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import sys
 import tempfile
@@ -75,6 +76,9 @@ def sample_mail(sender: str, name: str, to: str, subject: str, body: str, **head
 
 
 def run_demo(keep: bool = False) -> int:
+    if importlib.util.find_spec("aiosmtpd") is None:
+        print("The demo needs aiosmtpd: pip install 'inboxd[demo]'", file=sys.stderr)
+        return 1
     from inboxd.daemon import Daemon
     from inboxd.devmail import Dovecot, SmtpHub, find_dovecot
     from inboxd.logs import configure_logging

@@ -754,7 +754,8 @@ class SmtpHub:
     Dovecot is configured to send vacation replies to it.
 
     AUTH PLAIN/LOGIN is always offered without TLS and accepts any credentials unless ``credentials`` maps
-    logins to passwords; ``require_auth`` refuses MAIL FROM before AUTH. Dovecot's vacation replies never
+    logins to passwords; ``require_auth`` refuses MAIL FROM before AUTH. ``smtputf8`` offers SMTPUTF8
+(RFC 6531), for addresses with a non-ASCII local part. Dovecot's vacation replies never
     authenticate, so point ``Dovecot(smtp_port=...)`` at a hub without ``require_auth``.
     """
 
@@ -767,9 +768,11 @@ class SmtpHub:
         port: int = 0,
         require_auth: bool = False,
         credentials: dict[str, str] | None = None,
+        smtputf8: bool = False,
     ) -> None:
         self.dovecot = dovecot
         self.require_auth = require_auth
+        self.smtputf8 = smtputf8
         self.credentials = credentials
         self._requested_port = port
         self.port = port
@@ -847,6 +850,7 @@ class SmtpHub:
                 auth_require_tls=False,
                 authenticator=self._authenticate,
                 decode_data=False,
+                enable_SMTPUTF8=self.smtputf8,
             )
             try:
                 controller.start()

@@ -18,7 +18,9 @@ import structlog
 
 from inboxd.backoff import retry_delay
 from inboxd.clock import Clock
-from inboxd.errors import AuthError, ImapError, PermanentSendError, SecretError, TransientError
+from inboxd.errors import AuthError, FolderMissing, ImapError, PermanentSendError, SecretError, TransientError
+from inboxd.mail.threading import format_token
+from inboxd.mailer import queue_template_mail, staff_recipients
 from inboxd.runtime import Runtime
 from inboxd.store import repo
 
@@ -55,7 +57,14 @@ class Sender:
         for row in claimed:
             by_mailbox[row["mailbox"]].append(row)
         for mailbox, rows in by_mailbox.items():
-            self._send_mailbox(mailbox, rows, result, should_stop)
+            try:
+                self._send_mailbox(mailbox, rows, result, should_stop)
+            except Exception as exc:  # noqa: BLE001
+                # A fault of our own (the database, a bug): whatever this batch still holds goes back to the
+                # queue for a retry shortly, instead of waiting for its claim to expire.
+                log.exception("outbox.flush_failed", mailbox=mailbox, error=str(exc))
+                result.errors.append(str(exc))
+                self._give_back(rows)
         if self.imap_factory is not None:
             self._file_copies(result)
         return result
@@ -84,6 +93,15 @@ class Sender:
                         self._retry(pending, str(exc), result)
                     log.warning("outbox.deferred", mailbox=mailbox, count=len(rows) - index, error=str(exc))
                     return
+                except Exception as exc:  # noqa: BLE001
+                    # Something unforeseen with this one message: it is retried with backoff (and fails for
+                    # good after MAX_ATTEMPTS); the others in the batch go on. The session may be mid-command.
+                    log.exception("outbox.send_error", mailbox=mailbox, message_id=row["message_id"])
+                    if connection is not None:
+                        connection.close()
+                        connection = None
+                    self._retry(row, f"unexpected error: {exc!r}", result)
+                    continue
                 now = self.clock.now()
                 with self.store.begin() as conn:
                     repo.mark_sent(conn, row["id"], now)
@@ -101,6 +119,14 @@ class Sender:
         with self.store.begin() as conn:
             for row in rows:
                 repo.mark_retry(conn, row["id"], "released at shutdown", now)
+
+    def _give_back(self, rows: list[dict[str, Any]]) -> None:
+        try:
+            with self.store.begin() as conn:
+                repo.release_outbox_claims(conn, [row["id"] for row in rows],
+                                           self.clock.now() + timedelta(seconds=retry_delay(1)))
+        except Exception:  # noqa: BLE001
+            log.exception("outbox.release_failed", count=len(rows))  # the claims expire on their own
 
     def _retry(self, row: dict[str, Any], error: str, result: FlushResult) -> None:
         now = self.clock.now()
@@ -120,6 +146,33 @@ class Sender:
                            data={"message_id": row["message_id"], "error": error[:500]})
         result.failed += 1
         log.error("mail.failed", kind=row["kind"], message_id=row["message_id"], error=error[:500])
+        if row["kind"] != "alert":
+            self._alert_failed(row, error)
+
+    def _alert_failed(self, row: dict[str, Any], error: str) -> None:
+        """Tell the team, once per message, that a mail to a customer will not go out."""
+        try:
+            rt = self.runtime()
+            recipients = staff_recipients(rt)
+            if not recipients:
+                return
+            now = self.clock.now()
+            to = ", ".join(row["rcpt_to"])
+            with self.store.begin() as conn:
+                number = repo.case_number_of(conn, row["case_id"]) if row["case_id"] else None
+                token = format_token(rt.config.cases.subject_token, number) if number else None
+                queued = queue_template_mail(
+                    conn, rt, rt.mailbox(row["mailbox"]), key=f"alert:send_failed:{row['message_id']}",
+                    kind="alert", to=recipients, template="alert", language="en", now=now,
+                    case_id=row["case_id"], from_name=f"inboxd ({rt.config.team.name})",
+                    context={"subject": f"Could not send the {row['kind']} to {to}",
+                             "headline": f"inboxd could not send the {row['kind']} to {to} and will not retry it.",
+                             "lines": [f"Reason: {error[:500]}"], "token": token})
+                if queued:
+                    repo.add_event(conn, "staff.alerted", now, case_id=row["case_id"],
+                                   data={"subject": f"send failed: {row['message_id']}", "to": recipients})
+        except Exception:  # noqa: BLE001
+            log.exception("outbox.alert_failed", message_id=row["message_id"])
 
     def _file_copies(self, result: FlushResult) -> None:
         assert self.imap_factory is not None
@@ -140,10 +193,33 @@ class Sender:
                 continue
             try:
                 with self.imap_factory(mailbox) as imap:
+                    filed = _FiledCopies(imap, sent_folder)
                     for row in rows:
-                        imap.append(sent_folder, row["raw"])
+                        # A stop between an APPEND and its record must not leave two copies behind.
+                        if filed.has(row["message_id"]):
+                            log.info("sent_copy.already_filed", mailbox=mailbox, message_id=row["message_id"])
+                        else:
+                            imap.append(sent_folder, row["raw"])
                         with self.store.begin() as conn:
                             repo.mark_copied(conn, row["id"])
                         result.copied += 1
             except (ImapError, AuthError, SecretError) as exc:
                 log.warning("sent_copy.deferred", mailbox=mailbox, error=str(exc))
+
+
+class _FiledCopies:
+    """Looks a Message-ID up in the Sent folder (selected once; a missing folder holds nothing)."""
+
+    def __init__(self, imap: Any, folder: str) -> None:
+        self.imap = imap
+        self.folder = folder
+        self.selected: bool | None = None
+
+    def has(self, message_id: str) -> bool:
+        if self.selected is None:
+            try:
+                self.imap.select(self.folder)
+                self.selected = True
+            except FolderMissing:
+                self.selected = False
+        return bool(self.selected and self.imap.search_message_id(message_id))

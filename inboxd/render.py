@@ -1,17 +1,19 @@
 """Templates admins can edit, rendered in a sandbox. Pure apart from reading template files.
 
 A template's first line is ``Subject: …``; the body follows a blank line. Templates live in
-``templates/<language>/<name>.txt.j2``; a missing language falls back to English. Undefined
+``<language>/<name>.txt.j2`` under a directory: the admin's ``templates.directory``, else the set shipped
+inside the package (``inboxd/templates``, found through :mod:`importlib.resources`, so an installed wheel
+has them too); a missing language falls back to English. Undefined
 variables are errors (StrictUndefined), so a typo in a template fails ``inboxd preview`` and the
 tests instead of sending "Hello ,".
 """
 
 from __future__ import annotations
 
-import sys
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +31,14 @@ class Rendered:
     body: str
 
 
+def bundled_template_dir() -> Path:
+    """The templates shipped inside the package (package data, so a wheel install has them)."""
+    return Path(str(files("inboxd").joinpath("templates")))
+
+
 def default_template_dirs() -> list[Path]:
-    """Where the bundled templates are: the source tree, then the installed data files."""
-    here = Path(__file__).resolve().parent
-    return [here.parent / "templates", Path(sys.prefix) / "share" / "inboxd" / "templates"]
+    """Where the bundled templates are: inside the installed package."""
+    return [bundled_template_dir()]
 
 
 def resolve_template_dir(configured: str | None, config_dir: Path | None = None) -> Path:

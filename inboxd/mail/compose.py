@@ -53,14 +53,47 @@ class OutgoingMail:
 _UTF8_QP = Charset("utf-8")
 _UTF8_QP.header_encoding = QP
 _UTF8_QP.body_encoding = QP
-_CRLF = email.policy.compat32.clone(linesep="\r\n")
+# cte_type 8bit: a header value carrying raw UTF-8 (surrogate-escaped, see _address_header) is written as
+# is (RFC 6532); everything else is 7-bit as before.
+_CRLF = email.policy.compat32.clone(linesep="\r\n", cte_type="8bit")
+# RFC 5322 2.1.1: a line SHOULD stay within 78 characters and MUST within 998. The generator folds only
+# at whitespace, so a word longer than this is carried in encoded words, which fold anywhere.
+_LONGEST_WORD = 76
+
+
+def ascii_domain(address: str) -> str:
+    """``jdöe@mächine.example`` → ``jdöe@xn--mchine-hra.example``: the domain in IDNA form.
+
+    The local part is left alone (only SMTPUTF8 can carry a non-ASCII one). Raises UnicodeError
+    when the domain cannot be expressed in IDNA.
+    """
+    local, at, domain = address.rpartition("@")
+    if not at or domain.isascii():
+        return address
+    return f"{local}@{domain.encode('idna').decode('ascii')}"
+
+
+def _address_header(address: str) -> str:
+    """An address for To/Cc: the domain in IDNA form; a non-ASCII local part as raw UTF-8 (RFC 6532)."""
+    address = header_safe(address)
+    if address.isascii():
+        return address
+    try:
+        address = ascii_domain(address)
+    except UnicodeError:
+        pass
+    # compat32 writes a surrogate-escaped value byte for byte instead of wrapping it in an encoded
+    # word (which is not allowed inside an address).
+    return address if address.isascii() else address.encode("utf-8").decode("ascii", "surrogateescape")
 
 
 def _text_header(value: str, name: str = "Subject") -> str | Header:
     value = header_safe(value)
+    if value.isascii() and all(len(word) <= _LONGEST_WORD for word in value.split()):
+        return value
     # A Header object is folded by the generator knowing the header's name, so the first encoded
     # word stays on the header's own line (a bare encoded string gets pushed to the next one).
-    return value if value.isascii() else Header(value, _UTF8_QP, header_name=name)
+    return Header(value, _UTF8_QP, header_name=name)
 
 
 def compose(mail: OutgoingMail) -> bytes:
@@ -71,7 +104,7 @@ def compose(mail: OutgoingMail) -> bytes:
     """
     msg = Message()
     msg["From"] = formataddr((header_safe(mail.from_name), header_safe(mail.from_addr)), charset="utf-8")
-    msg["To"] = ", ".join(header_safe(a) for a in mail.to)
+    msg["To"] = ", ".join(_address_header(a) for a in mail.to)
     # compat32 accepts a Header object where the stubs say str.
     msg["Subject"] = cast(str, _text_header(mail.subject))
     msg["Date"] = format_datetime(mail.date)

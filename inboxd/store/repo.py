@@ -518,6 +518,13 @@ def release_sending(conn: Connection, now: datetime) -> int:
     return int(result.rowcount or 0)
 
 
+def release_outbox_claims(conn: Connection, outbox_ids: list[int], next_attempt_at: datetime) -> int:
+    """Give back these claims, where they are still held (not yet marked sent, retried or failed)."""
+    result = conn.execute(update(outbox).where(outbox.c.id.in_(outbox_ids), outbox.c.state == "sending")
+                          .values(state="pending", next_attempt_at=next_attempt_at))
+    return int(result.rowcount or 0)
+
+
 def mark_sent(conn: Connection, outbox_id: int, now: datetime) -> None:
     conn.execute(update(outbox).where(outbox.c.id == outbox_id)
                  .values(state="sent", sent_at=now, attempts=outbox.c.attempts + 1, last_error=None))

@@ -2,6 +2,10 @@
 
 smtplib errors leave here translated: 4xx and network trouble → :class:`SmtpError` (retry),
 5xx → :class:`PermanentSendError`, rejected credentials → :class:`AuthError`.
+
+Addresses with a non-ASCII domain are sent with the domain in IDNA form; a non-ASCII local part
+needs the server's SMTPUTF8 extension, and without it the message fails permanently (it could
+never be sent to that address through this server).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from inboxd.errors import AuthError, PermanentSendError, SmtpError
+from inboxd.mail.compose import ascii_domain
 from inboxd.transport.tlsutil import tls_context
 
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
@@ -50,6 +55,13 @@ def _translated(action: str) -> Iterator[None]:
         raise SmtpError(f"SMTP {action}: {exc}") from exc
 
 
+def _envelope_address(address: str) -> str:
+    try:
+        return ascii_domain(address)
+    except UnicodeError as exc:
+        raise PermanentSendError(f"SMTP send: {address}: the domain is not a valid internationalised name") from exc
+
+
 class SmtpConnection:
     """One SMTP session, reused for many messages."""
 
@@ -80,8 +92,17 @@ class SmtpConnection:
         if self.client is None:
             self.connect()
         assert self.client is not None
+        sender, recipients = _envelope_address(mail_from), [_envelope_address(a) for a in rcpt_to]
+        options: list[str] = []
         with _translated("send"):
-            refused = self.client.sendmail(mail_from, list(rcpt_to), raw)
+            if not all(a.isascii() for a in [sender, *recipients]):
+                self.client.ehlo_or_helo_if_needed()
+                if not self.client.has_extn("smtputf8"):
+                    needs = next(a for a in [sender, *recipients] if not a.isascii())
+                    raise PermanentSendError(f"SMTP send: {needs} has a non-ASCII local part and the server "
+                                             "does not offer SMTPUTF8")
+                options.append("SMTPUTF8")
+            refused = self.client.sendmail(sender, recipients, raw, mail_options=options)
         if refused:
             # Some recipients took it: the message is sent; refusals are reported by the caller's log.
             raise PermanentSendError(f"SMTP send: some recipients refused: {sorted(refused)}")

@@ -51,6 +51,11 @@ def test_permanent_failure_is_recorded_not_retried(setup, mailboxes):
         detail = repo.case_detail(conn, case["number"])
     assert detail["sent"][0]["state"] == "failed"
     assert "ack.failed" in [e["kind"] for e in detail["events"]]
+    # The ack is not tried again; the team hears that it could not go out.
+    setup.hub.clear()
+    assert daemon.run_once()["sent"] == 1
+    (alert,) = setup.hub.messages
+    assert alert.rcpt_tos == [setup.staff] and "Could not send the ack" in str(alert.message["Subject"])
     assert daemon.run_once()["sent"] == 0
 
 

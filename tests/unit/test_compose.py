@@ -191,3 +191,18 @@ def test_any_text_composes_into_one_message_with_the_same_headers(subject: str, 
     raw = compose(replace(ACK, subject=subject, body=body, from_name=name))
     names = [line.split(":", 1)[0].lower() for line in header_lines(raw)]
     assert names == [line.split(":", 1)[0].lower() for line in header_lines(compose(ACK))]
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=1200))
+@settings(max_examples=60, deadline=None)
+def test_no_header_line_exceeds_998_octets_and_the_subject_survives(subject: str) -> None:
+    raw = compose(replace(ACK, subject="x" * 900 + subject))
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert max(len(line) for line in head.split(b"\r\n")) <= 998
+    assert str(read(replace(ACK, subject="x" * 900 + subject))["Subject"]) == " ".join(
+        ("x" * 900 + subject).replace("\x00", " ").split())
+
+
+def test_a_non_ascii_recipient_keeps_its_local_part_and_gets_an_idna_domain() -> None:
+    raw = compose(replace(ACK, to=("jdöe@mächine.example", "joe@mächine.example")))
+    assert b"\r\nTo: jd\xc3\xb6e@xn--mchine-bua.example, joe@xn--mchine-bua.example\r\n" in raw

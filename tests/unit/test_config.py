@@ -226,7 +226,7 @@ def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
 def test_default_templates_are_the_bundled_ones() -> None:
     config = load_config_text(BASE, "inboxd.yaml")
 
-    assert config.templates.resolved_directory() == EXAMPLE.parents[1] / "templates"
+    assert config.templates.resolved_directory() == EXAMPLE.resolve().parents[1] / "templates"
 
 
 # --------------------------------------------------------------------------- what is refused, and where

@@ -137,7 +137,7 @@ def test_a_german_acknowledgement_gives_its_reasons_in_german() -> None:
     from inboxd.runtime import build_runtime
 
     templates = default_template_dirs()[0]
-    config_path = templates.parent / "config" / "inboxd.yaml"
+    config_path = templates.parent / "examples" / "inboxd.yaml"
     rt = build_runtime(load_config(config_path), config_path.parent)  # Berlin, DE-BE, closed 24 December
     msg = parse_message(b"From: Anna <anna@example.org>\r\nTo: support@example.com\r\nSubject: Drucker\r\n"
                         b"Message-ID: <a1@example.org>\r\n\r\nDer Drucker druckt nicht.\r\n")

@@ -62,10 +62,36 @@ def test_every_shipped_template_renders_with_a_subject(path: Path) -> None:
     from inboxd.runtime import build_runtime
     from inboxd.template_samples import sample_contexts
 
-    config_path = TEMPLATES.parent / "config" / "inboxd.yaml"
+    config_path = TEMPLATES.parent / "examples" / "inboxd.yaml"
     rt = build_runtime(load_config(config_path), config_path.parent)
     name = path.name.removesuffix(".txt.j2")
     language = path.parent.name
     for context in sample_contexts(rt, name, datetime.now(UTC), language):
         rendered = Renderer(TEMPLATES).render(name, language, context)
         assert rendered.subject and "{{" not in rendered.body and len(rendered.body) > 40
+
+
+def test_the_templates_and_the_example_config_live_in_the_package() -> None:
+    """A wheel ships what is inside the package: the templates and the one example configuration."""
+    import inboxd
+    from inboxd.examples import example_config_text
+
+    package = Path(inboxd.__file__).resolve().parent
+    assert TEMPLATES.resolve() == package / "templates"
+    assert (TEMPLATES / "en" / "ack.txt.j2").is_file()
+    # The checkout's config/inboxd.yaml is the packaged file itself, not a copy that could drift.
+    checkout_copy = package.parent / "config" / "inboxd.yaml"
+    assert checkout_copy.resolve() == package / "examples" / "inboxd.yaml"
+    assert example_config_text() == checkout_copy.read_text()
+
+
+def test_demo_without_aiosmtpd_says_what_to_install(monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    from inboxd.cli import main
+
+    monkeypatch.setitem(sys.modules, "aiosmtpd", None)  # as if it were not installed
+    assert main(["demo"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == "The demo needs aiosmtpd: pip install 'inboxd[demo]'"
