@@ -6,11 +6,14 @@
      ├── TransientError     a server or the network failed; retry with backoff
      │    ├── ImapError
      │    │    └── FolderMissing  a watched folder does not exist (yet)
-     │    └── SmtpError
+     │    ├── SmtpError
+     │    └── StoreUnavailable   the database failed for a reason of its own (down, full, locked, read-only)
+     │         └── WriteConflict  a concurrent writer won; the transaction is run again
      ├── AuthError          a server rejected our credentials; retrying will not help soon
      └── PermanentSendError a server refused a message for good (5xx)
 
-Only ``inboxd.transport`` imports imapclient and smtplib; it raises these instead.
+Only ``inboxd.transport`` imports imapclient and smtplib; it raises these instead. ``inboxd.store.repo.Store``
+translates database failures that are not the fault of the data being written into ``StoreUnavailable``.
 """
 
 from __future__ import annotations
@@ -49,6 +52,14 @@ class FolderMissing(ImapError):
 
 class SmtpError(TransientError):
     """The SMTP server or the connection to it failed, or it answered 4xx."""
+
+
+class StoreUnavailable(TransientError):
+    """The database failed for a reason of its own: unreachable, full, locked, read-only, an I/O error."""
+
+
+class WriteConflict(StoreUnavailable):
+    """A concurrent writer committed first (a unique or serialization conflict): run the transaction again."""
 
 
 class AuthError(InboxdError):
