@@ -112,3 +112,36 @@ def test_case_numbers_continue_after_existing_cases_on_upgrade(database_url):
                                      subject="s", priority="normal", language="en", now=now)
     assert number == 1501
     engine.dispose()
+
+
+def test_one_message_met_by_several_daemons_at_once_is_recorded_once(tmp_path, dovecot, smtp_hub, mailboxes,
+                                                                      database_url):
+    """Daemons sharing a mailbox and a database fetch the same message together: one records it, the others
+    lose the race on its row, run their transaction again and find it recorded. Nobody quarantines it."""
+    import threading
+
+    address = mailboxes("support")
+    config = _config(tmp_path, [address], dovecot.imap_port, smtp_hub.port)
+    daemons = [Daemon(config, database_url) for _ in range(6)]
+    daemons[0].prepare()
+    raw = sample_mail("race@customer.example", "A Customer", address, "Seen by everyone", "Help.")
+    mailbox = daemons[0].runtime.mailbox("box0")
+    barrier = threading.Barrier(len(daemons))
+    outcomes: list[str] = []
+
+    def process(daemon: Daemon) -> None:
+        barrier.wait()
+        outcomes.append(daemon.processor.process(mailbox, "inbox", "INBOX", 1, 1, raw).status)
+
+    threads = [threading.Thread(target=process, args=(d,)) for d in daemons]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    with daemons[0].store.connect() as conn:
+        counts = repo.counts(conn)
+        sent = repo.outbox_counts(conn)
+    for daemon in daemons:
+        daemon.store.dispose()
+    assert sorted(outcomes) == ["duplicate"] * (len(daemons) - 1) + ["processed"]
+    assert counts["quarantined"] == 0 and counts["messages"] == 1 and sent == {"pending": 1}
