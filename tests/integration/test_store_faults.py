@@ -180,3 +180,23 @@ def test_sent_mail_is_recorded_once_the_disk_has_room_and_never_sent_twice(
         assert repo.outbox_counts(conn) == {"sent": 1}
     assert [m.rcpt_tos for m in setup.hub.messages] == [[customer]]
     daemon.store.dispose()
+
+
+def test_message_on_a_read_only_database_is_not_quarantined(tmp_path, dovecot, smtp_hub, mailboxes):
+    """The admin's backup job left the database read-only: the message waits, it is not the message's fault."""
+    from inboxd.ingest import Processor
+    from inboxd.store.db import make_engine
+
+    setup = make_setup(tmp_path, dovecot, smtp_hub, mailboxes, sent_folder=None)
+    daemon = setup.started()
+    path = setup.database_url.removeprefix("sqlite:///")
+    read_only = repo.Store(make_engine(f"sqlite:///file:{path}?mode=ro&uri=true"))
+    processor = Processor(read_only, lambda: daemon.runtime, daemon.clock)
+    customer = mailboxes("customer")
+    raw = setup.customer_mail(customer, "Written during the backup")
+    with pytest.raises(TransientError, match="readonly database"):
+        processor.process(daemon.runtime.mailbox("support"), "inbox", "INBOX", 1, 1, raw)
+    read_only.dispose()
+    assert _counts(daemon) == {"messages": 0, "quarantined": 0}
+    assert daemon.processor.process(daemon.runtime.mailbox("support"), "inbox", "INBOX", 1, 1, raw).acknowledged
+    daemon.store.dispose()
