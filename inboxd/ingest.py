@@ -101,7 +101,8 @@ class Processor:
                     raise TransientError(f"message {uid} in {folder}: {exc}") from exc
                 time.sleep(random.uniform(0.01, 0.05) * attempt)
                 continue
-            except TransientError:
+            except TransientError as exc:
+                log.warning("message.deferred", mailbox=mailbox.name, folder=folder, uid=uid, error=str(exc))
                 raise
             except Exception as exc:  # noqa: BLE001 - the message's own fault: quarantine it, never the mailbox
                 fault = repo.store_fault(exc)
@@ -206,6 +207,8 @@ class Processor:
         except Exception as failure:
             # The quarantine is a write too: if it fails, the message is not on record anywhere, so the
             # watermark must stay where it is and the message be fetched again.
+            log.error("message.quarantine_failed", mailbox=mailbox.name, folder=folder, uid=uid, error=error[:500],
+                      why=str(failure))
             raise TransientError(f"cannot quarantine message {uid} in {folder}: {failure}") from failure
         if recorded:
             log.error("message.quarantined", mailbox=mailbox.name, folder=folder, uid=uid, error=error[:500])
