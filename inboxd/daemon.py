@@ -307,6 +307,9 @@ class Daemon:
                 result = self.sender.flush(should_stop=self.stop_event.is_set)
                 if result.sent == 200:
                     self.outbox_event.set()  # more may be waiting
+            except TransientError as exc:  # the database is down or full: nothing was lost, it is tried again
+                log.warning("outbox.flush_deferred", error=str(exc))
+                self.stop_event.wait(5.0)
             except Exception:  # noqa: BLE001
                 log.exception("outbox.flush_failed")
                 self.stop_event.wait(5.0)
@@ -316,11 +319,15 @@ class Daemon:
         try:
             if run_due_work(self.store, lambda: self.runtime, self.clock):
                 self.outbox_event.set()
+        except TransientError as exc:  # the database is down or full: nothing was lost, it is tried again
+            log.warning("due_work.deferred", error=str(exc))
         except Exception:  # noqa: BLE001
             log.exception("due_work.failed")
         try:
             if run_delay_notices(self.store, self.runtime, self.clock.now()):
                 self.outbox_event.set()
+        except TransientError as exc:  # the database is down or full: nothing was lost, it is tried again
+            log.warning("delay_notices.deferred", error=str(exc))
         except Exception:  # noqa: BLE001
             log.exception("delay_notices.failed")
         try:
@@ -332,6 +339,8 @@ class Daemon:
                                    data={"owner": promise["owner"], "due": promise["due_at"].isoformat()})
             for promise in broken:
                 log.warning("promise.broken", case_ref=promise["case_id"], owner=promise["owner"])
+        except TransientError as exc:  # the database is down or full: nothing was lost, it is tried again
+            log.warning("tick.deferred", error=str(exc))
         except Exception:  # noqa: BLE001
             log.exception("tick.failed")
 

@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 from inboxd import eta
 from inboxd import followups as f
 from inboxd.clock import Clock
+from inboxd.errors import StoreUnavailable
 from inboxd.eta import fallback_estimate
 from inboxd.forecast import fit_model
 from inboxd.humanize import phrase_due
@@ -51,6 +52,10 @@ def run_due_work(store: repo.Store, runtime: Callable[[], Runtime], clock: Clock
             with store.begin() as conn:
                 if _handle(conn, rt, row, clock.now()):
                     handled += 1
+        except StoreUnavailable as exc:
+            # Nothing of this item was written; it and the rest keep their lease and are tried again after it.
+            log.warning("due_work.deferred", key=row["key"], error=str(exc))
+            break
         except Exception:  # noqa: BLE001 - one bad item must not stop the others; its lease expires and it retries
             log.exception("due_item.failed", key=row["key"])
     return handled

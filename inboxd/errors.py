@@ -7,12 +7,15 @@
      │    ├── ImapError
      │    │    └── FolderMissing  a watched folder does not exist (yet)
      │    ├── SmtpError
-     │    └── TemplateError  an admin's template fails to render: a fault of the configuration, not of
+     │    ├── TemplateError  an admin's template fails to render: a fault of the configuration, not of
      │                       the message, so the message is retried once the templates are fixed
+     │    └── StoreUnavailable   the database failed for a reason of its own (down, full, locked, read-only)
+     │         └── WriteConflict  a concurrent writer won; the transaction is run again
      ├── AuthError          a server rejected our credentials; retrying will not help soon
      └── PermanentSendError a server refused a message for good (5xx)
 
-Only ``inboxd.transport`` imports imapclient and smtplib; it raises these instead.
+Only ``inboxd.transport`` imports imapclient and smtplib; it raises these instead. ``inboxd.store.repo.Store``
+translates database failures that are not the fault of the data being written into ``StoreUnavailable``.
 """
 
 from __future__ import annotations
@@ -59,6 +62,14 @@ class TemplateError(TransientError):
     Raised while handling a message or due work: the work is left undone and retried, because the
     templates are the configuration's, and a reload with fixed templates lets it succeed.
     """
+
+
+class StoreUnavailable(TransientError):
+    """The database failed for a reason of its own: unreachable, full, locked, read-only, an I/O error."""
+
+
+class WriteConflict(StoreUnavailable):
+    """A concurrent writer committed first (a unique or serialization conflict): run the transaction again."""
 
 
 class AuthError(InboxdError):

@@ -8,6 +8,8 @@ to be fetched again; after it, the message is done. Nothing is lost, nothing hap
 from __future__ import annotations
 
 import hashlib
+import random
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +25,7 @@ from inboxd.clock import Clock
 from inboxd.commitments import extract_commitments, resolve_when
 from inboxd.config import MailboxConfig
 from inboxd.durations import parse_duration
-from inboxd.errors import TransientError
+from inboxd.errors import TransientError, WriteConflict
 from inboxd.eta import Estimate, fallback_estimate
 from inboxd.followups import (
     asks_to_stop_updates,
@@ -52,6 +54,9 @@ from inboxd.runtime import Runtime
 from inboxd.store import repo
 
 log = structlog.get_logger("inboxd.ingest")
+# How often a message's transaction is run again when a concurrent writer wins, before the caller
+# is told to retry later.
+CONFLICT_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -76,21 +81,39 @@ class Processor:
 
     def process(self, mailbox: MailboxConfig, role: FolderRole, folder: str, uidvalidity: int | None,
                 uid: int | None, raw: bytes) -> Outcome:
-        """Record one message and act on it. Raises only TransientError (the database is down)."""
+        """Record one message and act on it.
+
+        Raises only TransientError: the database failed (down, full, locked, read-only) or another writer
+        kept winning. Nothing of the message is recorded then and the watermark stays, so the caller
+        fetches it again later. Only a message whose own processing fails is quarantined.
+        """
         rt = self.runtime()
-        now = self.clock.now()
-        try:
-            with self.store.begin() as conn:
-                outcome = self._process(conn, rt, mailbox, role, folder, uidvalidity, uid, raw, now)
-        except TransientError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - any failure quarantines this message, never the mailbox
-            if _is_database_down(exc):
-                raise TransientError(f"database unavailable: {exc}") from exc
-            return self._quarantine(mailbox, folder, uidvalidity, uid, raw, exc, now)
-        if outcome.queued:
-            self.on_enqueued()
-        return outcome
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            now = self.clock.now()
+            try:
+                with self.store.begin() as conn:
+                    outcome = self._process(conn, rt, mailbox, role, folder, uidvalidity, uid, raw, now)
+            except WriteConflict as exc:
+                # Another watcher or daemon committed the same row first: read again and decide again.
+                log.info("message.conflict", mailbox=mailbox.name, folder=folder, uid=uid, attempt=attempt,
+                         error=str(exc))
+                if attempt == CONFLICT_ATTEMPTS:
+                    raise TransientError(f"message {uid} in {folder}: {exc}") from exc
+                time.sleep(random.uniform(0.01, 0.05) * attempt)
+                continue
+            except TransientError as exc:
+                log.warning("message.deferred", mailbox=mailbox.name, folder=folder, uid=uid, error=str(exc))
+                raise
+            except Exception as exc:  # noqa: BLE001 - the message's own fault: quarantine it, never the mailbox
+                fault = repo.store_fault(exc)
+                if fault is not None:
+                    # A database failure that did not come through the store's translation (a bug there).
+                    raise TransientError(repo.describe_fault(exc)) from exc
+                return self._quarantine(mailbox, folder, uidvalidity, uid, raw, exc, now)
+            if outcome.queued:
+                self.on_enqueued()
+            return outcome
+        raise AssertionError("unreachable")
 
     def _process(self, conn: Connection, rt: Runtime, mailbox: MailboxConfig, role: FolderRole, folder: str,
                  uidvalidity: int | None, uid: int | None, raw: bytes, now: datetime) -> Outcome:
@@ -179,11 +202,26 @@ class Processor:
         error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         digest = hashlib.sha256(raw).hexdigest()
         message_id = f"quarantined-{digest[:32]}-{uid}@inboxd.invalid"
+        try:
+            recorded = self._record_quarantine(mailbox, folder, uidvalidity, uid, raw, error, digest, message_id, now)
+        except Exception as failure:
+            # The quarantine is a write too: if it fails, the message is not on record anywhere, so the
+            # watermark must stay where it is and the message be fetched again.
+            log.error("message.quarantine_failed", mailbox=mailbox.name, folder=folder, uid=uid, error=error[:500],
+                      why=str(failure))
+            raise TransientError(f"cannot quarantine message {uid} in {folder}: {failure}") from failure
+        if recorded:
+            log.error("message.quarantined", mailbox=mailbox.name, folder=folder, uid=uid, error=error[:500])
+        return Outcome("quarantined", "quarantined")
+
+    def _record_quarantine(self, mailbox: MailboxConfig, folder: str, uidvalidity: int | None, uid: int | None,
+                           raw: bytes, error: str, digest: str, message_id: str, now: datetime) -> bool:
+        """Store the failed message with its error; False when it was on record already."""
         with self.store.begin() as conn:
             if repo.has_message(conn, message_id, digest):
                 # Met again (a UIDVALIDITY rescan): it is on record already.
                 _advance(conn, mailbox, folder, uidvalidity, uid, now)
-                return Outcome("quarantined", "quarantined")
+                return False
             repo.insert_message(
                 conn, message_id=message_id, content_hash=digest,
                 mailbox=mailbox.name, folder=folder, uidvalidity=uidvalidity, uid=uid, direction="in",
@@ -192,8 +230,7 @@ class Processor:
             repo.add_event(conn, "message.quarantined", now, data={"mailbox": mailbox.name, "folder": folder,
                                                                    "uid": uid, "error": error[:500]})
             _advance(conn, mailbox, folder, uidvalidity, uid, now)
-        log.error("message.quarantined", mailbox=mailbox.name, folder=folder, uid=uid, error=error[:500])
-        return Outcome("quarantined", "quarantined")
+        return True
 
 
 def _customer_reading(conn: Connection, msg: ParsedMessage, kind: str, case: CaseState | None,
@@ -227,13 +264,6 @@ def _advance(conn: Connection, mailbox: MailboxConfig, folder: str, uidvalidity:
              now: datetime) -> None:
     if uidvalidity is not None and uid is not None:
         repo.set_folder_state(conn, mailbox.name, folder, uidvalidity, uid, now)
-
-
-def _is_database_down(exc: Exception) -> bool:
-    from sqlalchemy.exc import DBAPIError
-
-    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated or "locked" in str(exc).lower()
-                                                 or "could not connect" in str(exc).lower())
 
 
 def _summary(msg: ParsedMessage, rules: tuple[str, ...]) -> dict[str, Any]:

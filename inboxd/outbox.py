@@ -11,14 +11,23 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
+from sqlalchemy import Connection
 
 from inboxd.backoff import retry_delay
 from inboxd.clock import Clock
-from inboxd.errors import AuthError, FolderMissing, ImapError, PermanentSendError, SecretError, TransientError
+from inboxd.errors import (
+    AuthError,
+    FolderMissing,
+    ImapError,
+    PermanentSendError,
+    SecretError,
+    StoreUnavailable,
+    TransientError,
+)
 from inboxd.mail.threading import format_token
 from inboxd.mailer import queue_template_mail, staff_recipients
 from inboxd.runtime import Runtime
@@ -48,9 +57,13 @@ class Sender:
         self.smtp_factory = smtp_factory
         self.imap_factory = imap_factory
         self.last_error: str | None = None
+        # What the servers accepted but the database could not record (it was full or down): recorded
+        # before anything is claimed again, so that nothing is sent or filed twice.
+        self._unrecorded: list[Callable[[Connection], None]] = []
 
     def flush(self, limit: int = 200, should_stop: Callable[[], bool] = lambda: False) -> FlushResult:
         result = FlushResult()
+        self._record_unrecorded()
         with self.store.begin() as conn:
             claimed = repo.claim_outbox(conn, self.clock.now(), limit)
         by_mailbox: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -102,17 +115,49 @@ class Sender:
                         connection = None
                     self._retry(row, f"unexpected error: {exc!r}", result)
                     continue
-                now = self.clock.now()
-                with self.store.begin() as conn:
-                    repo.mark_sent(conn, row["id"], now)
-                    repo.add_event(conn, f"{row['kind']}.sent", now, case_id=row["case_id"],
-                                   data={"message_id": row["message_id"], "to": row["rcpt_to"]})
                 result.sent += 1
+                if not self._record(self._sent_recorder(row, self.clock.now())):
+                    # The rest of the batch keeps its lease: it is claimed again once that lapses.
+                    return
                 self.last_error = None
                 log.info("mail.sent", kind=row["kind"], case_ref=row["case_id"], message_id=row["message_id"])
         finally:
             if connection is not None:
                 connection.close()
+
+    @staticmethod
+    def _sent_recorder(row: dict[str, Any], now: datetime) -> Callable[[Connection], None]:
+        def record(conn: Connection) -> None:
+            repo.mark_sent(conn, row["id"], now)
+            repo.add_event(conn, f"{row['kind']}.sent", now, case_id=row["case_id"],
+                           data={"message_id": row["message_id"], "to": row["rcpt_to"]})
+        return record
+
+    @staticmethod
+    def _copied_recorder(outbox_id: int) -> Callable[[Connection], None]:
+        def record(conn: Connection) -> None:
+            repo.mark_copied(conn, outbox_id)
+        return record
+
+    def _record(self, write: Callable[[Connection], None]) -> bool:
+        """Record what a server accepted; if the database cannot take it now, keep it to record later."""
+        try:
+            with self.store.begin() as conn:
+                write(conn)
+        except StoreUnavailable as exc:
+            self._unrecorded.append(write)
+            self.last_error = str(exc)
+            log.warning("outbox.unrecorded", count=len(self._unrecorded), error=str(exc))
+            return False
+        return True
+
+    def _record_unrecorded(self) -> None:
+        """Record, oldest first, what was sent while the database failed; raises StoreUnavailable if it still does."""
+        while self._unrecorded:
+            with self.store.begin() as conn:
+                self._unrecorded[0](conn)
+            self._unrecorded.pop(0)
+            log.info("outbox.recorded_late", remaining=len(self._unrecorded))
 
     def _release(self, rows: list[dict[str, Any]]) -> None:
         now = self.clock.now()
@@ -200,9 +245,9 @@ class Sender:
                             log.info("sent_copy.already_filed", mailbox=mailbox, message_id=row["message_id"])
                         else:
                             imap.append(sent_folder, row["raw"])
-                        with self.store.begin() as conn:
-                            repo.mark_copied(conn, row["id"])
                         result.copied += 1
+                        if not self._record(self._copied_recorder(int(row["id"]))):
+                            break
             except (ImapError, AuthError, SecretError) as exc:
                 log.warning("sent_copy.deferred", mailbox=mailbox, error=str(exc))
 

@@ -15,6 +15,9 @@ if TYPE_CHECKING:
 # costs about a tenth of a second of start-up (``inboxd eta``, ``inboxd cases``).
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# The PostgreSQL advisory lock held while the schema is changed ("inboxd" in ASCII): daemons that start
+# together on an empty database take turns instead of creating the same tables twice.
+MIGRATION_LOCK = 0x696E626F7864
 
 
 def make_engine(url: str) -> Engine:
@@ -67,6 +70,9 @@ def migrate(engine: Engine) -> tuple[str | None, str]:
 
     cfg = alembic_config(engine)
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Held until this transaction ends; whoever waited then finds the schema at its head.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         before = MigrationContext.configure(conn).get_current_revision()
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")

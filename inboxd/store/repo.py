@@ -6,6 +6,7 @@ records a message and everything it caused in one.
 
 from __future__ import annotations
 
+import errno
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -13,12 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, exc, func, insert, or_, select, update
 
 from inboxd.cases import CaseState
 from inboxd.decide import SenderHistory
+from inboxd.errors import InboxdError, StoreUnavailable, WriteConflict
 from inboxd.store.schema import (
     bounced_addresses,
+    case_number_seq,
     cases,
     events,
     folder_state,
@@ -43,21 +46,113 @@ class Store:
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        """A write transaction, committed on success and rolled back on error."""
-        if self._write_lock is None:
-            with self.engine.begin() as conn:
+        """A write transaction, committed on success and rolled back on error.
+
+        A failure of the database itself (see ``store_fault``) comes out as ``StoreUnavailable`` or
+        ``WriteConflict``; any other exception raised inside the block passes through unchanged.
+        """
+        try:
+            if self._write_lock is None:
+                with self.engine.begin() as conn:
+                    yield conn
+                return
+            with self._write_lock, self.engine.begin() as conn:
                 yield conn
-            return
-        with self._write_lock, self.engine.begin() as conn:
-            yield conn
+        except InboxdError:
+            raise
+        except Exception as error:
+            fault = store_fault(error)
+            if fault is None:
+                raise
+            raise fault(describe_fault(error)) from error
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
-            yield conn
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except InboxdError:
+            raise
+        except Exception as error:
+            fault = store_fault(error)
+            if fault is None:
+                raise
+            raise fault(describe_fault(error)) from error
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# -- faults of the database ---------------------------------------------------------------------
+
+# SQLSTATE classes (PostgreSQL) of a server or connection in trouble: 08 connection, 53 insufficient
+# resources (disk full, out of memory), 57 operator intervention (shutdown), 58 system (I/O) errors.
+_UNAVAILABLE_CLASSES = ("08", "53", "57", "58")
+# Read-only transaction, lock not available, object in use.
+_UNAVAILABLE_STATES = ("25006", "55P03", "55006")
+# An earlier statement of the transaction failed and its error was swallowed: a fault of the code on this data.
+_ABORTED_STATE = "25P02"
+# Unique and foreign-key violations: another writer committed first. Class 40: serialization, deadlock.
+_CONFLICT_STATES = ("23505", "23503")
+# SQLite says what went wrong only in words.
+_UNAVAILABLE_WORDS = ("database or disk is full", "disk i/o error", "database is locked", "readonly database",
+                      "read-only", "unable to open database", "no space left", "could not connect",
+                      "server closed the connection", "database table is locked")
+_CONFLICT_WORDS = ("unique constraint failed", "foreign key constraint failed")
+# Limits a message's own content can hit (a huge References header): the message's fault, not the database's.
+_MESSAGE_WORDS = ("too many sql variables", "too big", "too long")
+_DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS)
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def store_fault(error: BaseException) -> type[StoreUnavailable] | None:
+    """Whether ``error`` is the database failing (``StoreUnavailable``), a concurrent writer winning
+    (``WriteConflict``), or neither (None: the data written or the code writing it is at fault).
+
+    Only the first kind and the second are worth a retry; a message whose processing fails for the
+    third reason is the one to quarantine.
+    """
+    for cause in _causes(error):
+        if isinstance(cause, OSError) and cause.errno in _DISK_ERRNOS:
+            return StoreUnavailable
+        if isinstance(cause, exc.DisconnectionError | exc.TimeoutError):
+            return StoreUnavailable
+        if not isinstance(cause, exc.DBAPIError):
+            continue
+        if cause.connection_invalidated:
+            return StoreUnavailable
+        state = str(getattr(cause.orig, "sqlstate", None) or getattr(cause.orig, "pgcode", None) or "")
+        words = str(cause.orig).lower()
+        if state == _ABORTED_STATE:
+            return None
+        if state.startswith("40") or state in _CONFLICT_STATES:
+            return WriteConflict
+        if isinstance(cause, exc.IntegrityError):
+            return WriteConflict if any(w in words for w in _CONFLICT_WORDS) else None
+        if state[:2] in _UNAVAILABLE_CLASSES or state in _UNAVAILABLE_STATES:
+            return StoreUnavailable
+        if any(w in words for w in _MESSAGE_WORDS):
+            return None
+        if isinstance(cause, exc.OperationalError | exc.InterfaceError | exc.InternalError):
+            return StoreUnavailable
+        if any(w in words for w in _UNAVAILABLE_WORDS):
+            return StoreUnavailable
+    return None
+
+
+def describe_fault(error: BaseException) -> str:
+    """One line for the log and the status: what the database said, without SQL or parameters."""
+    orig = error.orig if isinstance(error, exc.DBAPIError) else error
+    first = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    return f"database unavailable: {first[:300]}"
 
 
 # -- folders -------------------------------------------------------------------------------------
@@ -201,9 +296,18 @@ def case_id(conn: Connection, number: int) -> int:
 def insert_case(conn: Connection, *, mailbox: str, customer: str, customer_name: str, subject: str,
                 priority: str, language: str, now: datetime, subject_key: str | None = None,
                 linked_to: int | None = None, update_overrides: dict[str, Any] | None = None) -> tuple[int, int]:
-    """Open a case; return (id, number). Numbers are sequential from 1001."""
-    highest = conn.execute(select(func.max(cases.c.number))).scalar()
-    number = max(int(highest or 0) + 1, FIRST_CASE_NUMBER)
+    """Open a case; return (id, number). Numbers are sequential from 1001.
+
+    PostgreSQL draws the number from a sequence: writers there run side by side, and two of them
+    reading the same highest number would collide. SQLite has one writer at a time (``BEGIN
+    IMMEDIATE`` takes the write lock before this read), so the highest number plus one is safe there.
+    A number drawn in a transaction that rolls back is not reused (a gap, never a duplicate).
+    """
+    if conn.dialect.name == "postgresql":
+        number = int(conn.scalar(case_number_seq.next_value()) or 0)
+    else:
+        highest = conn.execute(select(func.max(cases.c.number))).scalar()
+        number = max(int(highest or 0) + 1, FIRST_CASE_NUMBER)
     result = conn.execute(insert(cases).values(
         number=number, mailbox=mailbox, status="waiting_on_us", priority=priority, language=language,
         customer=customer, customer_name=customer_name or None, subject=subject, opened_at=now,

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    Sequence,
     String,
     Table,
     Text,
@@ -48,6 +49,10 @@ folder_state = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("mailbox", "folder"),
 )
+
+# Case numbers on PostgreSQL (0008): concurrent writers each draw their own. SQLite, with one writer at a
+# time, has no sequences and takes the highest number plus one (``repo.insert_case``).
+case_number_seq = Sequence("case_number_seq", start=1001, metadata=metadata)
 
 cases = Table(
     "cases",

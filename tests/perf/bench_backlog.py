@@ -5,7 +5,10 @@ Runs the real `inboxd run` process against a private Dovecot and SMTP hub on loo
 - arrival latency: from LMTP delivery of one new mail to its acknowledgement at the hub (IDLE path);
 - the daemon's peak memory (VmHWM).
 
-    python tests/perf/bench_backlog.py [--messages 1000] [--latency-samples 20] [--database-url URL]
+    python tests/perf/bench_backlog.py [--messages 1000] [--latency-samples 20] [--database-url URL] [--mailboxes 1]
+
+With ``--mailboxes M`` the backlog is spread over M support mailboxes of one daemon (one watcher
+each, committing side by side into the one database).
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--latency-samples", type=int, default=20)
     parser.add_argument("--database-url")
+    parser.add_argument("--mailboxes", type=int, default=1)
     args = parser.parse_args()
 
     base = Path(tempfile.mkdtemp(prefix="inboxd-bench-"))
@@ -62,22 +66,28 @@ def main() -> int:
     hub.dovecot = dovecot
     proc = None
     try:
-        support = "support@example.com"
-        dovecot.add_user(support)
-        with dovecot.imap(support) as client:
-            client.create_folder("Sent")
-            started = time.monotonic()
-            for i in range(args.messages):
-                sender = f"customer{i}@customer.example"
-                client.append("INBOX", sample_mail(sender, f"Customer {i}", support, f"Request {i}",
-                                                   f"Hello,\n\nrequest number {i}.\n"))
-            append_s = time.monotonic() - started
+        addresses = ["support@example.com"] + [f"support{i}@example.com" for i in range(1, args.mailboxes)]
+        support = addresses[0]
+        started = time.monotonic()
+        for index, address in enumerate(addresses):
+            dovecot.add_user(address)
+            with dovecot.imap(address) as client:
+                client.create_folder("Sent")
+                for i in range(index, args.messages, len(addresses)):
+                    sender = f"customer{i}@customer.example"
+                    client.append("INBOX", sample_mail(sender, f"Customer {i}", address, f"Request {i}",
+                                                       f"Hello,\n\nrequest number {i}.\n"))
+        append_s = time.monotonic() - started
         secret = base / "pw"
         secret.write_text("secret")
         config = base / "inboxd.yaml"
-        config.write_text(config_yaml(support=support, imap_port=dovecot.imap_port, smtp_port=hub.port,
-                                      password_file=secret, staff=["alice@example.com"], sent_folder=None,
-                                      initial_sync="all", poll_interval="5s"))
+        text = config_yaml(support=support, imap_port=dovecot.imap_port, smtp_port=hub.port,
+                           password_file=secret, staff=["alice@example.com"], sent_folder=None,
+                           initial_sync="all", poll_interval="5s")
+        head, _, first = text.partition("mailboxes:\n")
+        more = [first.replace("name: support", f"name: support{i}").replace(support, address)
+                for i, address in enumerate(addresses[1:], start=1)]
+        config.write_text(head + "mailboxes:\n" + first + "".join(more))
         env = dict(os.environ, INBOXD_LOG_FORMAT="json", INBOXD_CONFIG=str(config),
                    INBOXD_DATABASE_URL=args.database_url or f"sqlite:///{base}/inboxd.db")
         log = open(base / "daemon.log", "wb")
@@ -85,8 +95,13 @@ def main() -> int:
         spawned_at = time.time()
         proc = subprocess.Popen([sys.executable, "-m", "inboxd.cli", "run"], env=env, stdout=log,
                                 stderr=subprocess.STDOUT)
-        hub.wait_for(args.messages, timeout=600)
-        backlog_s = time.monotonic() - started
+        # Every acknowledgement, or as many as came before the hub heard nothing for 20 s (mail was lost).
+        acked, last_growth = 0, time.monotonic()
+        while acked < args.messages and time.monotonic() - last_growth < 20 and time.monotonic() - started < 600:
+            time.sleep(0.05)
+            if len(hub.messages) > acked:
+                acked, last_growth = len(hub.messages), time.monotonic()
+        backlog_s = last_growth - started
         latencies = []
         delivered_at: list[float] = []
         for i in range(args.latency_samples):
@@ -105,18 +120,19 @@ def main() -> int:
         sent_count = len(hub.messages)
         unique = len({m.message["Message-ID"] for m in hub.messages})
         print(f"backlog: {args.messages} mails appended in {append_s:.1f} s")
-        print(f"backlog throughput: {args.messages / backlog_s:.0f} messages/s "
-              f"({args.messages} acks in {backlog_s:.2f} s, including daemon start-up)")
+        print(f"backlog throughput ({args.mailboxes} mailbox(es), {env['INBOXD_DATABASE_URL'].partition(':')[0]}): "
+              f"{acked / backlog_s:.0f} messages/s ({acked} of {args.messages} acked in {backlog_s:.2f} s, "
+              f"including daemon start-up; {len(events.get('message.quarantined', []))} quarantined)")
         print(f"arrival → ack latency over {len(latencies)} mails: "
               f"median {statistics.median(latencies) * 1000:.0f} ms, "
               f"max {max(latencies) * 1000:.0f} ms")
         started_at = events["daemon.started"][0]
         processed = events["message.processed"]
         sent = events["mail.sent"]
-        steady = args.messages / (sent[args.messages - 1] - started_at)
+        steady = acked / (sent[acked - 1] - started_at)
         print(f"  after start-up ({started_at - spawned_at:.2f} s): {steady:.0f} messages/s "
-              f"(ingest {args.messages / (processed[args.messages - 1] - started_at):.0f}/s)")
-        seen = [p - d for p, d in zip(processed[args.messages:], delivered_at, strict=False)]
+              f"(ingest {len(processed[:acked]) / (processed[:acked][-1] - started_at):.0f}/s)")
+        seen = [p - d for p, d in zip(processed[acked:], delivered_at, strict=False)]
         if seen:
             print(f"  of that latency, delivery → daemon processed it: median {statistics.median(seen) * 1000:.0f} ms "
                   "(the IMAP server's IDLE notification and the fetch)")
