@@ -231,7 +231,8 @@ def _local(moment: datetime, tz: Any, seconds: bool = False) -> str:
 def cmd_cases(args: argparse.Namespace) -> int:
     from inboxd.store import repo
 
-    tz = _team_zone(args)
+    # The listings show times in the team's zone; --json keeps ISO 8601 with the offset and needs no config.
+    tz = None if args.json else _team_zone(args)
     store = _store(args)
     now = datetime.now(UTC)
     with store.connect() as conn:
@@ -442,7 +443,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from inboxd.simulate import load_workload, run_simulation
 
     config = load_config(_config_path(args))
-    report = run_simulation(config, load_workload(args.workload))
+    try:
+        workload = load_workload(args.workload)
+    except ConfigError as exc:
+        # A workload file is the command's input, not inboxd's configuration: an ordinary failure.
+        raise InboxdError("; ".join(exc.problems)) from None
+    report = run_simulation(config, workload)
     if args.json:
         _print_json(report)
         return 0

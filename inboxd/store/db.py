@@ -196,8 +196,8 @@ def open_store_readonly(url: str) -> Store:
     try:
         path = _sqlite_path(url)
         if url.startswith("sqlite") and (path is None or not path.is_file()):
-            raise DatabaseMissing(f"database: no inboxd database at {where} (the daemon creates it on start; "
-                                  "or run `inboxd migrate`)")
+            raise DatabaseMissing(f"database: no inboxd database at {where} (point INBOXD_DATABASE_URL or "
+                                  "--database-url at it; the daemon creates it when it first starts)")
         engine = make_engine(url)
         try:
             revision = current_revision(engine)
@@ -208,8 +208,8 @@ def open_store_readonly(url: str) -> Store:
         raise (database_error(exc, url) or exc) from exc
     if revision is None:
         engine.dispose()
-        raise DatabaseMissing(f"database: {where} holds no inboxd tables (the daemon creates them on start; "
-                              "or run `inboxd migrate`)")
+        raise DatabaseMissing(f"database: {where} holds no inboxd tables (point INBOXD_DATABASE_URL or "
+                              "--database-url at inboxd's database; the daemon creates them when it first starts)")
     head, known = _revisions()
     if revision not in known:
         engine.dispose()

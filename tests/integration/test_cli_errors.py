@@ -134,6 +134,8 @@ COMMAND_FAILURES = [
     ("cases-show-not-a-number", ["cases", "show", "abc"], lambda r: {}, 2, "invalid int value"),
     ("preview-unknown-template", ["preview", "bogus"], lambda r: {}, 1, "no template 'bogus'"),
     ("unknown-command", ["frobnicate"], lambda r: {}, 2, "invalid choice"),
+    ("simulate-workload-missing", ["simulate", "--workload", "/nonexistent/workload.yaml"], lambda r: {}, 1,
+     "cannot read the workload"),
 ]
 
 
