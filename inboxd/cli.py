@@ -30,7 +30,7 @@ from inboxd.errors import (
     SecretError,
 )
 
-# Exit codes (README.md, "Exit codes"); systemd/inboxd.service does not restart on 65, 66, 73 and 78.
+# Exit codes (README.md, "Exit codes"); systemd/inboxd.service does not restart the daemon on 65, 73 and 78.
 EXIT_OK = 0
 EXIT_FAILED = 1  # the command ran and failed: no such case, a file explain could not read, check-config errors
 EXIT_USAGE = 2  # an unknown option or an invalid argument value

@@ -250,3 +250,16 @@ def test_the_revision_read_without_alembic_is_alembics_head():
     engine = make_engine("sqlite://")
     assert head_revision() == ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
     engine.dispose()
+
+
+def test_with_json_logs_a_librarys_warning_is_json_too():
+    # APScheduler and alembic log through the standard library; the journal should get one format.
+    code = ("import logging\nfrom inboxd.logs import configure_logging\nconfigure_logging('json')\n"
+            "logging.getLogger('apscheduler.scheduler').warning('Run time of job %r was missed', 'tick')\n"
+            "try:\n    1 / 0\nexcept ZeroDivisionError:\n    logging.getLogger('alembic').exception('failed')\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                            env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    first, second = (json.loads(line) for line in result.stderr.splitlines())
+    assert first["event"] == "Run time of job 'tick' was missed" and first["level"] == "warning"
+    assert first["logger"] == "apscheduler.scheduler"
+    assert second["level"] == "error" and "ZeroDivisionError" in second["exception"]
