@@ -205,7 +205,13 @@ def open_store_readonly(url: str) -> Store:
             engine.dispose()
             raise
     except Exception as exc:
-        raise (database_error(exc, url) or exc) from exc
+        error = database_error(exc, url) or exc
+        if isinstance(error, DatabaseReadOnly):
+            # SQLite needs to write beside even a database it only reads (WAL's shared-memory file).
+            detail = _first_line(exc.orig) if isinstance(exc, DBAPIError) and exc.orig is not None else str(exc)
+            error = DatabaseReadOnly(f"database: cannot open {where}: {detail}; run the command as the user "
+                                     "the daemon runs as (e.g. sudo -u inboxd inboxd …)")
+        raise error from exc
     if revision is None:
         engine.dispose()
         raise DatabaseMissing(f"database: {where} holds no inboxd tables (point INBOXD_DATABASE_URL or "
