@@ -166,10 +166,14 @@ def _debug() -> bool:
 
 def _known_error(exc: BaseException, url: str) -> InboxdError | None:
     """``exc`` as an error a user can cause (a database failure translated); None for anything else."""
-    if isinstance(exc, InboxdError):
-        return exc
     from inboxd.store.db import database_error
 
+    if isinstance(exc, InboxdError):
+        # A store error raised from the database's own exception: that one says what the admin must do.
+        cause = exc.__cause__
+        if not isinstance(exc, DatabaseError) and cause is not None and not isinstance(cause, InboxdError):
+            return database_error(cause, url) or exc
+        return exc
     return database_error(exc, url)
 
 
