@@ -132,7 +132,7 @@ COMMAND_FAILURES = [
     ("eta-at-not-a-time", ["eta", "--at", "tomorrow"], lambda r: {}, 2, "'tomorrow' is not an ISO 8601 time"),
     ("eta-unknown-priority", ["eta", "--priority", "asap"], lambda r: {}, 2, "invalid choice: 'asap'"),
     ("cases-show-not-a-number", ["cases", "show", "abc"], lambda r: {}, 2, "invalid int value"),
-    ("preview-unknown-template", ["preview", "bogus"], lambda r: {}, 1, "no template 'bogus'"),
+    ("preview-unknown-template", ["preview", "bogus"], lambda r: {}, 1, "'bogus'"),
     ("unknown-command", ["frobnicate"], lambda r: {}, 2, "invalid choice"),
     ("simulate-workload-missing", ["simulate", "--workload", "/nonexistent/workload.yaml"], lambda r: {}, 1,
      "cannot read the workload"),
