@@ -1,24 +1,86 @@
-"""``inboxd`` commands: thin shells over the core. ``--json`` outputs are a stable contract."""
+"""``inboxd`` commands: thin shells over the core. ``--json`` outputs are a stable contract.
+
+Errors are handled once, in ``main()``: an error a user can cause is one line on stderr (for
+``inboxd run``, one structured log line) and one of the exit codes below, never a traceback.
+Anything else is an internal error: one line, and the traceback only with ``INBOXD_DEBUG=1``.
+The codes follow sysexits.h, so that systemd's ``RestartPreventExitStatus=`` can tell a
+problem the admin must fix (no restart) from one that may pass (restart).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from inboxd import __version__
 from inboxd.cli_commitments import add_parser as add_commitments_parser
 from inboxd.cli_quarantine import add_parsers as add_quarantine_parsers
-from inboxd.errors import ConfigError, InboxdError
+from inboxd.errors import (
+    ConfigError,
+    DatabaseConfigError,
+    DatabaseError,
+    DatabaseMissing,
+    DatabaseOutdated,
+    DatabaseReadOnly,
+    InboxdError,
+    SecretError,
+)
+
+# Exit codes (README.md, "Exit codes"); systemd/inboxd.service does not restart the daemon on 65, 73 and 78.
+EXIT_OK = 0
+EXIT_FAILED = 1  # the command ran and failed: no such case, a file explain could not read, check-config errors
+EXIT_USAGE = 2  # an unknown option or an invalid argument value
+EXIT_DATABASE_OUTDATED = 65  # EX_DATAERR: the schema is at another revision (run `inboxd migrate`)
+EXIT_NO_DATABASE = 66  # EX_NOINPUT: a command that only reads found no database (and created none)
+EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug (INBOXD_DEBUG=1 shows the traceback)
+EXIT_READ_ONLY = 73  # EX_CANTCREAT: the database or its directory cannot be written
+EXIT_UNAVAILABLE = 75  # EX_TEMPFAIL: the database server is unreachable; trying again later may work
+EXIT_CONFIG = 78  # EX_CONFIG: the configuration, a secret or the database URL is missing or invalid
+EXIT_INTERRUPTED = 130  # Ctrl-C
+EXIT_BROKEN_PIPE = 141  # the reader of stdout went away (`inboxd cases --json | head`), as for SIGPIPE
+
+
+def exit_code_for(exc: InboxdError) -> int:
+    """The exit code for an error inboxd raised on purpose."""
+    codes: list[tuple[type[InboxdError], int]] = [
+        (ConfigError, EXIT_CONFIG), (SecretError, EXIT_CONFIG), (DatabaseConfigError, EXIT_CONFIG),
+        (DatabaseReadOnly, EXIT_READ_ONLY), (DatabaseMissing, EXIT_NO_DATABASE),
+        (DatabaseOutdated, EXIT_DATABASE_OUTDATED), (DatabaseError, EXIT_UNAVAILABLE)]
+    return next((code for cls, code in codes if isinstance(exc, cls)), EXIT_FAILED)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, with a usage error as one line on stderr (the full usage is one ``--help`` away)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _instant(value: str) -> datetime:
+    """An ISO 8601 argument (``--at``); a time without an offset is read in the team's timezone later."""
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an ISO 8601 time such as 2026-11-20T18:00:00+01:00") from None
 
 
 def _settings() -> Any:
+    from pydantic import ValidationError
+
     from inboxd.config import Settings
 
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        # An environment variable with a value inboxd does not know (INBOXD_LOG_FORMAT=xml).
+        raise ConfigError([f"INBOXD_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+                           for err in exc.errors()]) from None
 
 
 def _config_path(args: argparse.Namespace) -> Path:
@@ -57,12 +119,63 @@ def _load(args: argparse.Namespace) -> Any:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from inboxd.daemon import Daemon
+    """The daemon. A failure to start is one structured log line (``startup.failed``) and an exit code."""
+    import structlog
+
     from inboxd.logs import configure_logging
 
-    configure_logging(_settings().log_format)
-    daemon = Daemon(_config_path(args), _database_url(args))
-    return daemon.run()
+    try:
+        log_format = _settings().log_format
+    except ConfigError:
+        log_format = None  # reported below, once logging is set up
+    configure_logging(log_format)
+    log = structlog.get_logger("inboxd.cli")
+    url = ""
+    daemon: Any = None
+    try:
+        from inboxd.config import check_secrets
+        from inboxd.daemon import Daemon
+
+        url = _database_url(args)
+        daemon = Daemon(_config_path(args), url)
+        # A secret that cannot be read now will not appear by itself: refuse to start, like check-config --strict.
+        missing = check_secrets(daemon.runtime.config, strict=True)
+        if missing:
+            raise SecretError("; ".join(missing))
+        return int(daemon.run())
+    except Exception as exc:
+        # Until the scheduler runs, the daemon is starting; a failure after that is not a start-up failure.
+        event = "startup.failed" if daemon is None or daemon.scheduler is None else "daemon.failed"
+        error = _known_error(exc, url)
+        if error is None:
+            if _debug():
+                raise
+            log.error(event, error=f"internal error: {type(exc).__name__}: {exc}", exit_code=EXIT_INTERNAL,
+                      hint="run with INBOXD_DEBUG=1 for the traceback")
+            return EXIT_INTERNAL
+        code = exit_code_for(error)
+        problems = error.problems if isinstance(error, ConfigError) else [str(error)]
+        log.error(event, error=problems[0] if len(problems) == 1 else f"{len(problems)} problems",
+                  exit_code=code, **({"problems": problems} if len(problems) > 1 else {}))
+        return code
+
+
+def _debug() -> bool:
+    """``INBOXD_DEBUG=1``: let an internal error end with its traceback."""
+    return os.environ.get("INBOXD_DEBUG", "") not in ("", "0")
+
+
+def _known_error(exc: BaseException, url: str) -> InboxdError | None:
+    """``exc`` as an error a user can cause (a database failure translated); None for anything else."""
+    from inboxd.store.db import database_error
+
+    if isinstance(exc, InboxdError):
+        # A store error raised from the database's own exception: that one says what the admin must do.
+        cause = exc.__cause__
+        if not isinstance(exc, DatabaseError) and cause is not None and not isinstance(cause, InboxdError):
+            return database_error(cause, url) or exc
+        return exc
+    return database_error(exc, url)
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -91,12 +204,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def _store(args: argparse.Namespace) -> Any:
-    from inboxd.store.db import make_engine, migrate
-    from inboxd.store.repo import Store
+    """The configured database for a command that only reads: never created, never migrated."""
+    from inboxd.store.db import open_store_readonly
 
-    engine = make_engine(_database_url(args))
-    migrate(engine)
-    return Store(engine)
+    return open_store_readonly(_database_url(args))
 
 
 def _age(since: datetime | None, now: datetime) -> str:
@@ -110,9 +221,23 @@ def _age(since: datetime | None, now: datetime) -> str:
     return f"{seconds // 86400}d"
 
 
+def _team_zone(args: argparse.Namespace) -> Any:
+    """The team's timezone, in which the human-readable listings show times."""
+    from inboxd.config import load_config
+
+    return load_config(_config_path(args)).team.tz
+
+
+def _local(moment: datetime, tz: Any, seconds: bool = False) -> str:
+    """A time in the team's zone with its abbreviation: ``2026-11-23 13:00 CET``."""
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z" if seconds else "%Y-%m-%d %H:%M %Z")
+
+
 def cmd_cases(args: argparse.Namespace) -> int:
     from inboxd.store import repo
 
+    # The listings show times in the team's zone; --json keeps ISO 8601 with the offset and needs no config.
+    tz = None if args.json else _team_zone(args)
     store = _store(args)
     now = datetime.now(UTC)
     with store.connect() as conn:
@@ -127,7 +252,7 @@ def cmd_cases(args: argparse.Namespace) -> int:
             if args.json:
                 _print_json(detail)
                 return 0
-            _print_case(detail, now)
+            _print_case(detail, now, tz)
             return 0
         rows = repo.list_cases(conn, status=args.status, limit=args.limit)
     if args.json:
@@ -137,15 +262,15 @@ def cmd_cases(args: argparse.Namespace) -> int:
     if not rows:
         print("no cases yet")
         return 0
-    print(f"{'case':>6}  {'status':<20} {'prio':<7} {'age':>5}  {'promised by':<17} {'customer':<30} subject")
+    print(f"{'case':>6}  {'status':<20} {'prio':<7} {'age':>5}  {'promised by':<22} {'customer':<30} subject")
     for r in rows:
-        promised = r["promised_by"].strftime("%Y-%m-%d %H:%M") if r["promised_by"] else "-"
+        promised = _local(r["promised_by"], tz) if r["promised_by"] else "-"
         print(f"{r['number']:>6}  {r['status']:<20} {r['priority']:<7} {_age(r['opened_at'], now):>5}  "
-              f"{promised:<17} {r['customer'][:30]:<30} {r['subject'][:60]}")
+              f"{promised:<22} {r['customer'][:30]:<30} {r['subject'][:60]}")
     return 0
 
 
-def _print_case(detail: dict[str, Any], now: datetime) -> None:
+def _print_case(detail: dict[str, Any], now: datetime, tz: Any) -> None:
     print(f"case {detail['number']}: {detail['subject']}")
     print(f"  status {detail['status']}, priority {detail['priority']}, language {detail['language']}")
     print(f"  customer {detail['customer']}" + (f" ({detail['customer_name']})" if detail["customer_name"] else "")
@@ -156,50 +281,44 @@ def _print_case(detail: dict[str, Any], now: datetime) -> None:
               f"feedback {detail['feedback_score']}/5" if detail.get("feedback_score") else ""]
     if any(extras):
         print("  " + ", ".join(e for e in extras if e))
-    print(f"  opened {detail['opened_at']:%Y-%m-%d %H:%M} UTC ({_age(detail['opened_at'], now)} ago)"
-          + (f", first response {detail['first_response_at']:%Y-%m-%d %H:%M} UTC"
+    print(f"  opened {_local(detail['opened_at'], tz)} ({_age(detail['opened_at'], now)} ago)"
+          + (f", first response {_local(detail['first_response_at'], tz)}"
              if detail["first_response_at"] else ", no response yet"))
     print("  promises:")
     for p in detail["promises"] or [{"owner": "-", "text": "none", "state": "", "due_at": None}]:
-        due = f" due {p['due_at']:%Y-%m-%d %H:%M} UTC" if p.get("due_at") else ""
+        due = f" due {_local(p['due_at'], tz)}" if p.get("due_at") else ""
         print(f"    [{p['state']}] {p['owner']}: {p['text']}{due}")
     print("  messages:")
     for m in detail["messages"]:
-        print(f"    {m['received_at']:%Y-%m-%d %H:%M}  {m['direction']:<3} {m['kind']:<11} {m['from_addr'] or '-'}"
+        print(f"    {_local(m['received_at'], tz)}  {m['direction']:<3} {m['kind']:<11} {m['from_addr'] or '-'}"
               f"  {m['subject'] or ''}")
     print("  sent by inboxd:")
     for s in detail["sent"]:
-        print(f"    {s['created_at']:%Y-%m-%d %H:%M}  {s['kind']:<6} to {', '.join(s['rcpt_to'])}  [{s['state']}]"
+        print(f"    {_local(s['created_at'], tz)}  {s['kind']:<6} to {', '.join(s['rcpt_to'])}  [{s['state']}]"
               + (f" attempts {s['attempts']}, last error: {s['last_error']}" if s["last_error"] else ""))
     pending = [s for s in detail.get("scheduled", []) if s["done_at"] is None]
     if pending:
         print("  scheduled:")
         for s in pending:
-            print(f"    {s['due_at']:%Y-%m-%d %H:%M} UTC  {s['kind']}")
+            print(f"    {_local(s['due_at'], tz)}  {s['kind']}")
     print("  events:")
     for e in detail["events"]:
         data = json.dumps(e["data"], default=_json_default, ensure_ascii=False) if e["data"] else ""
-        print(f"    {e['at']:%Y-%m-%d %H:%M:%S}  {e['kind']} {data}")
+        print(f"    {_local(e['at'], tz, seconds=True)}  {e['kind']} {data}")
 
 
 def _existing_store(args: argparse.Namespace) -> Any:
-    """The configured database, if it exists and is migrated; None otherwise. Never creates one."""
-    from sqlalchemy.exc import SQLAlchemyError
+    """The configured database if there is one; None when there is none. Never creates or migrates one.
 
-    from inboxd.store.db import current_revision, make_engine
-    from inboxd.store.repo import Store
+    A database that is there but cannot be used (an invalid URL, an unreachable server, an older
+    schema) is an error, not a quiet "no database".
+    """
+    from inboxd.store.db import open_store_readonly
 
-    url = _database_url(args)
-    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
-        return None
     try:
-        engine = make_engine(url)
-        if current_revision(engine) is None:
-            engine.dispose()
-            return None
-    except (SQLAlchemyError, OSError):
+        return open_store_readonly(_database_url(args))
+    except DatabaseMissing:
         return None
-    return Store(engine)
 
 
 def explain_message(rt: Any, raw: bytes, conn: Any = None) -> dict[str, Any]:
@@ -258,6 +377,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     cfg = rt.config
     store = _existing_store(args)
     conn = store.engine.connect() if store is not None else None
+    unreadable = 0
     try:
         for name in args.files:
             result: dict[str, Any]
@@ -265,6 +385,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
                 raw = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
                 result = {"file": name, **explain_message(rt, raw, conn)}
             except Exception as exc:  # noqa: BLE001 - every file gets its line
+                unreadable += 1
                 result = {"file": name, "kind": "ignored", "would_acknowledge": False, "reason": f"error: {exc}",
                           "rules": [], "priority": cfg.cases.default_priority,
                           "language": cfg.cases.default_language, "reply_text": "", "case": None,
@@ -282,7 +403,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
         if conn is not None:
             conn.close()
             store.dispose()
-    return 0
+    # Every file got its line; the exit code still tells a script that some could not be read.
+    return EXIT_FAILED if unreadable else EXIT_OK
 
 
 def cmd_eta(args: argparse.Namespace) -> int:
@@ -290,7 +412,7 @@ def cmd_eta(args: argparse.Namespace) -> int:
     from inboxd.humanize import phrase_due
 
     rt = _load(args)
-    now = datetime.fromisoformat(args.at) if args.at else datetime.now(UTC)
+    now: datetime = args.at or datetime.now(UTC)
     if now.tzinfo is None:
         now = now.replace(tzinfo=rt.calendar.tz)
     store = _existing_store(args)
@@ -326,7 +448,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from inboxd.simulate import load_workload, run_simulation
 
     config = load_config(_config_path(args))
-    report = run_simulation(config, load_workload(args.workload))
+    try:
+        workload = load_workload(args.workload)
+    except ConfigError as exc:
+        # A workload file is the command's input, not inboxd's configuration: an ordinary failure.
+        raise InboxdError("; ".join(exc.problems)) from None
+    report = run_simulation(config, workload)
     if args.json:
         _print_json(report)
         return 0
@@ -399,7 +526,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="inboxd", description="Keeps a support team honest with its customers.")
+    parser = ArgumentParser(prog="inboxd", description="Keeps a support team honest with its customers.")
     parser.add_argument("--version", action="version", version=f"inboxd {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -436,7 +563,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_simulate)
     p = with_db(with_config(sub.add_parser("eta", help="the promise an acknowledgement sent now would make")))
-    p.add_argument("--at", help="ISO 8601 instant (default: now)")
+    p.add_argument("--at", type=_instant, help="ISO 8601 instant (default: now)")
     p.add_argument("--priority", default="normal", choices=["urgent", "high", "normal", "low"])
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eta)
@@ -456,21 +583,45 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; every failure ends here as a line on stderr and an exit code (see the top)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "config_file", None) and not args.config:
         args.config = args.config_file
     try:
-        return int(args.func(args))
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(f"error: {problem}", file=sys.stderr)
-        return 1
-    except InboxdError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        code = int(args.func(args))
+        # Flushed here, so that a reader that went away is met inside this handler.
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # `inboxd cases --json | head`: the reader has what it wanted. Point stdout at /dev/null so
+        # that the interpreter's own flush at exit does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        try:
+            url = _database_url(args) if hasattr(args, "database_url") else ""
+        except Exception:  # noqa: BLE001 - the settings themselves may be what failed
+            url = ""
+        error = _known_error(exc, url)
+        if error is None:
+            if _debug():
+                raise
+            print(f"internal error: {type(exc).__name__}: {_one_line(exc)} "
+                  "(run with INBOXD_DEBUG=1 for the traceback)", file=sys.stderr)
+            return EXIT_INTERNAL
+        problems = error.problems if isinstance(error, ConfigError) else [str(error)]
+        for problem in problems:
+            print(problem if problem.startswith("database:") else f"error: {problem}", file=sys.stderr)
+        return exit_code_for(error)
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else ""
 
 
 if __name__ == "__main__":

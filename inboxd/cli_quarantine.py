@@ -76,14 +76,11 @@ def add_parsers(
 # -- shared ----------------------------------------------------------------------------------------
 
 
-def _store(args: argparse.Namespace) -> Store | None:
-    """The existing database, or None after saying so: these commands never create one."""
-    from inboxd.cli import _existing_store
+def _store(args: argparse.Namespace) -> Store:
+    """The existing database: these commands never create or migrate one (no database: exit 66, see cli.main)."""
+    from inboxd.cli import _store as existing_store
 
-    store: Store | None = _existing_store(args)
-    if store is None:
-        print("error: no inboxd database here (set --database-url or INBOXD_DATABASE_URL; "
-              "the daemon creates it on its first start)", file=sys.stderr)
+    store: Store = existing_store(args)
     return store
 
 
@@ -124,8 +121,6 @@ def cmd_quarantine_list(args: argparse.Namespace) -> int:
     from inboxd.store import repo
 
     store = _store(args)
-    if store is None:
-        return 1
     try:
         with store.connect() as conn:
             rows = repo.quarantine_rows(conn, include_resolved=args.all, limit=args.limit)
@@ -152,8 +147,6 @@ def cmd_quarantine_show(args: argparse.Namespace) -> int:
     from inboxd.store import repo
 
     store = _store(args)
-    if store is None:
-        return 1
     try:
         with store.connect() as conn:
             row = repo.quarantine_row(conn, args.id)
@@ -244,8 +237,6 @@ def cmd_quarantine_retry(args: argparse.Namespace) -> int:
         print("error: give one message ID or --all", file=sys.stderr)
         return 2
     store = _store(args)
-    if store is None:
-        return 1
     status = 0
     try:
         rt = _load(args)
@@ -279,8 +270,6 @@ def cmd_outbox_list(args: argparse.Namespace) -> int:
     from inboxd.store import repo
 
     store = _store(args)
-    if store is None:
-        return 1
     states = args.state or ["pending", "sending", "failed"]
     try:
         with store.connect() as conn:
@@ -307,8 +296,6 @@ def cmd_outbox_retry(args: argparse.Namespace) -> int:
     from inboxd.store import repo
 
     store = _store(args)
-    if store is None:
-        return 1
     try:
         with store.begin() as conn:
             requeued = repo.requeue_failed(conn, args.id, datetime.now(UTC))

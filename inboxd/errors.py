@@ -12,7 +12,12 @@
      │    └── StoreUnavailable   the database failed for a reason of its own (down, full, locked, read-only)
      │         └── WriteConflict  a concurrent writer won; the transaction is run again
      ├── AuthError          a server rejected our credentials; retrying will not help soon
-     └── PermanentSendError a server refused a message for good (5xx)
+     ├── PermanentSendError a server refused a message for good (5xx)
+     └── DatabaseError      the database cannot be used: unreachable or failing (``inboxd.store.db``)
+          ├── DatabaseConfigError  the database URL is invalid, or its driver is not installed
+          ├── DatabaseReadOnly     the database file or its directory cannot be written
+          ├── DatabaseMissing      a command that only reads found no inboxd database (and created none)
+          └── DatabaseOutdated     the schema is at another revision than this inboxd's (``inboxd migrate``)
 
 Only ``inboxd.transport`` imports imapclient and smtplib; it raises these instead. ``inboxd.store.repo.Store``
 translates database failures that are not the fault of the data being written into ``StoreUnavailable``.
@@ -78,3 +83,23 @@ class AuthError(InboxdError):
 
 class PermanentSendError(InboxdError):
     """The SMTP server refused a message permanently (5xx)."""
+
+
+class DatabaseError(InboxdError):
+    """The database cannot be used: unreachable, or failing; retrying later may help."""
+
+
+class DatabaseConfigError(DatabaseError):
+    """The database URL is invalid or names a backend whose driver is not installed."""
+
+
+class DatabaseReadOnly(DatabaseError):
+    """The database file, or the directory it should be created in, cannot be written."""
+
+
+class DatabaseMissing(DatabaseError):
+    """A read-only command found no inboxd database where the configuration points (none was created)."""
+
+
+class DatabaseOutdated(DatabaseError):
+    """The schema is at another revision than this version of inboxd expects."""

@@ -8,6 +8,9 @@ from typing import Any
 
 import structlog
 
+# Marks the standard-library handler configure_logging installed, so that calling it again replaces it.
+_OURS = "_inboxd_handler"
+
 
 def configure_logging(fmt: str | None = None, level: str = "INFO") -> None:
     if fmt is None:
@@ -26,8 +29,20 @@ def configure_logging(fmt: str | None = None, level: str = "INFO") -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
-    # Libraries that log through the standard library (APScheduler, alembic) go to stderr at WARNING.
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    # Libraries that log through the standard library (APScheduler, alembic) go to stderr at WARNING,
+    # rendered like inboxd's own lines, so that with INBOXD_LOG_FORMAT=json every line is JSON.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info, renderer],
+        foreign_pre_chain=[structlog.stdlib.add_log_level, structlog.stdlib.add_logger_name,
+                           structlog.processors.TimeStamper(fmt="iso", utc=True)]))
+    setattr(handler, _OURS, True)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, _OURS, False)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
     # flufl.bounce logs a traceback when one of its detectors trips over odd mail; inboxd falls back
     # to its own analysis then, so the traceback is only noise (and could quote the message).
     logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)

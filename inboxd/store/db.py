@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Engine, create_engine, event, inspect, make_url, text
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.pool import StaticPool
+
+from inboxd.errors import (
+    DatabaseConfigError,
+    DatabaseError,
+    DatabaseMissing,
+    DatabaseOutdated,
+    DatabaseReadOnly,
+    InboxdError,
+)
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
+
+    from inboxd.store.repo import Store
 
 # Alembic is imported where the schema is changed, not by every command that only reads the store: it
 # costs about a tenth of a second of start-up (``inboxd eta``, ``inboxd cases``).
@@ -86,3 +100,135 @@ def current_revision(engine: Engine) -> str | None:
         if not inspect(conn).has_table("alembic_version"):
             return None
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+# -- for commands that only read, and for start-up errors ------------------------------------------
+
+_REVISION_LINE = re.compile(r"""^(down_revision|revision)\s*(?::[^=]*)?=\s*(?:["']([^"']+)["']|None)""", re.M)
+
+
+def head_revision() -> str:
+    """The newest revision among the migration scripts, read from their text (Alembic is not imported)."""
+    return _revisions()[0]
+
+
+@lru_cache(maxsize=1)
+def _revisions() -> tuple[str, frozenset[str]]:
+    """(head, every revision) of the migration scripts."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (MIGRATIONS / "versions").glob("*.py"):
+        for name, value in _REVISION_LINE.findall(script.read_text(encoding="utf-8")):
+            if value:
+                (revisions if name == "revision" else parents).add(value)
+    heads = sorted(revisions - parents)
+    if len(heads) != 1:
+        raise RuntimeError(f"the migration scripts have {len(heads)} heads: {heads}")
+    return heads[0], frozenset(revisions)
+
+
+def shown_url(url: str) -> str:
+    """The URL as it may be shown to a person or logged: without its password."""
+    try:
+        parsed = make_url(url)
+        return url if parsed.password is None else parsed.render_as_string(hide_password=True)
+    except ArgumentError:
+        # Not a URL at all: show only its scheme, in case the rest holds a password.
+        return url.split("://", 1)[0] + "://…" if "://" in url else "(not a URL)"
+
+
+def _sqlite_path(url: str) -> Path | None:
+    """The file an SQLite URL names; None for another backend or an in-memory database."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    name = parsed.database or ""
+    if name in ("", ":memory:"):
+        return None
+    if name.startswith("file:"):  # an SQLite URI filename (?uri=true)
+        name = name[len("file:"):]
+    return Path(name)
+
+
+def database_error(exc: BaseException, url: str) -> InboxdError | None:
+    """What a failure to open or use the database means to the admin, or None when it is not such a failure.
+
+    The message starts with ``database:`` and names the URL without its password; the subclass says
+    which exit code fits (an invalid URL is a configuration problem, an unreachable server a temporary one).
+    """
+    if isinstance(exc, InboxdError):
+        return exc
+    where = shown_url(url)
+    if isinstance(exc, ArgumentError):  # includes NoSuchModuleError: an unknown scheme
+        return DatabaseConfigError(f"database: {where} is not a usable database URL ({_first_line(exc)}); "
+                                   "expected e.g. sqlite:////var/lib/inboxd/inboxd.db or postgresql://user@host/db")
+    if isinstance(exc, ModuleNotFoundError):
+        return DatabaseConfigError(f"database: {where} needs the Python module {exc.name!r}, which is not installed "
+                                   "(for PostgreSQL: pip install 'inboxd[postgres]')")
+    if type(exc).__module__.startswith("alembic"):
+        return DatabaseOutdated(f"database: {where} cannot be migrated: {_first_line(exc)} "
+                                "(was it created by a newer inboxd?)")
+    if not isinstance(exc, DBAPIError):
+        return None
+    detail = _first_line(exc.orig) if exc.orig is not None else _first_line(exc)
+    if url.startswith("sqlite"):
+        lowered = detail.lower()
+        if "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered:
+            path = _sqlite_path(url)
+            hint = f"; check that {path.parent} exists and that inboxd's user may write there" if path else ""
+            return DatabaseReadOnly(f"database: cannot write {where}: {detail}{hint}")
+        return DatabaseError(f"database: {where}: {detail}")
+    if "does not exist" in detail or "authentication failed" in detail or "role " in detail:
+        return DatabaseConfigError(f"database: {where}: {detail}")
+    return DatabaseError(f"database: {where} is unavailable: {detail}")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0].strip() if text else type(exc).__name__
+
+
+def open_store_readonly(url: str) -> Store:
+    """The existing database at ``url`` for a command that only reads; never creates or migrates one.
+
+    Raises DatabaseMissing when there is no inboxd database there (an SQLite file that does not exist,
+    or a database without inboxd's tables), DatabaseOutdated when its schema is not this inboxd's
+    revision (the answer is ``inboxd migrate``), and the other DatabaseError kinds when it cannot be
+    reached (see ``database_error``). ``inboxd cases``, ``stats``, ``status`` and ``quarantine list`` use it.
+    """
+    from inboxd.store.repo import Store
+
+    where = shown_url(url)
+    try:
+        path = _sqlite_path(url)
+        if url.startswith("sqlite") and (path is None or not path.is_file()):
+            raise DatabaseMissing(f"database: no inboxd database at {where} (point INBOXD_DATABASE_URL or "
+                                  "--database-url at it; the daemon creates it when it first starts)")
+        engine = make_engine(url)
+        try:
+            revision = current_revision(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+    except Exception as exc:
+        error = database_error(exc, url) or exc
+        if isinstance(error, DatabaseReadOnly):
+            # SQLite needs to write beside even a database it only reads (WAL's shared-memory file).
+            detail = _first_line(exc.orig) if isinstance(exc, DBAPIError) and exc.orig is not None else str(exc)
+            error = DatabaseReadOnly(f"database: cannot open {where}: {detail}; run the command as the user "
+                                     "the daemon runs as (e.g. sudo -u inboxd inboxd …)")
+        raise error from exc
+    if revision is None:
+        engine.dispose()
+        raise DatabaseMissing(f"database: {where} holds no inboxd tables (point INBOXD_DATABASE_URL or "
+                              "--database-url at inboxd's database; the daemon creates them when it first starts)")
+    head, known = _revisions()
+    if revision not in known:
+        engine.dispose()
+        raise DatabaseOutdated(f"database: {where} is at schema revision {revision}, which this inboxd does not "
+                               f"know (it needs {head}): was the database used by a newer inboxd?")
+    if revision != head:
+        engine.dispose()
+        raise DatabaseOutdated(f"database: {where} is at schema revision {revision}, this inboxd needs {head}: "
+                               "run `inboxd migrate` (the daemon also migrates on start)")
+    return Store(engine)

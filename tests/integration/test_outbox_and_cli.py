@@ -119,7 +119,7 @@ def test_explain_reports_one_line_per_file_without_side_effects(tmp_path):
                                 Auto_Submitted="auto-replied"))
     result = run_cli("explain", "--config", "config/inboxd.yaml", "--json", str(customer), str(ooo),
                      str(tmp_path / "missing.eml"))
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # every file has its line, but one could not be read
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [(x["file"].rsplit("/", 1)[1], x["kind"], x["would_acknowledge"]) for x in lines] == [
         ("customer.eml", "customer", True), ("ooo.eml", "auto_reply", False), ("missing.eml", "ignored", False)]

@@ -67,6 +67,16 @@ def test_daemon_reports_readiness_and_is_watched(service: dict[str, list[str]]) 
     assert one(service, "Restart") == "on-failure"
 
 
+def test_no_restart_for_a_start_up_failure_only_the_admin_can_fix(service: dict[str, list[str]]) -> None:
+    from inboxd import cli
+
+    # A bad configuration, an unwritable database or a schema it cannot migrate would fail again in 5 s;
+    # an unreachable database server (and a crash) may pass, so those are restarted.
+    prevented = {int(code) for code in one(service, "RestartPreventExitStatus").split()}
+    assert prevented == {cli.EXIT_CONFIG, cli.EXIT_READ_ONLY, cli.EXIT_DATABASE_OUTDATED}
+    assert cli.EXIT_UNAVAILABLE not in prevented and cli.EXIT_INTERNAL not in prevented
+
+
 def test_runs_the_daemon_command(service: dict[str, list[str]]) -> None:
     assert one(service, "ExecStart").split()[-1] == "run"
 
