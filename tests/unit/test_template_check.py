@@ -13,7 +13,7 @@ from inboxd.render import default_template_dirs
 from inboxd.runtime import build_runtime
 
 SHIPPED = default_template_dirs()[0]
-CONFIG = SHIPPED.parent / "config" / "inboxd.yaml"
+CONFIG = SHIPPED.parent / "examples" / "inboxd.yaml"
 
 
 def _runtime_over(directory: Path):
