@@ -8,11 +8,13 @@ systemd watchdog. Everything that matters lives in the database, so a restart lo
 
 from __future__ import annotations
 
+import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,13 +26,16 @@ from inboxd.backoff import Backoff
 from inboxd.clock import Clock, SystemClock
 from inboxd.config import Config, MailboxConfig, load_config, resolve_secret
 from inboxd.duework import run_delay_notices, run_due_work
-from inboxd.errors import AuthError, ConfigError, FolderMissing, InboxdError, SecretError, TransientError
+from inboxd.errors import AuthError, ConfigError, FolderMissing, ImapError, InboxdError, SecretError, TransientError
 from inboxd.ingest import Processor
 from inboxd.mail.classify import FolderRole
 from inboxd.outbox import Sender
 from inboxd.runtime import Runtime, build_runtime
 from inboxd.sdnotify import Notifier
+from inboxd.status import HEARTBEAT_SECONDS
+from inboxd.status import status_line as format_status_line
 from inboxd.store import repo
+from inboxd.store import status as status_store
 from inboxd.store.db import make_engine, migrate
 from inboxd.transport.imap import ImapConnection, ImapSettings
 from inboxd.transport.smtp import SmtpConnection, SmtpSettings
@@ -39,6 +44,10 @@ log = structlog.get_logger("inboxd.daemon")
 
 FETCH_BATCH = 100
 IDLE_RENEW_SECONDS = 300.0  # re-issue IDLE well inside the 29 minutes RFC 2177 allows
+# A watcher whose loop has not come round for this long (and at least three IMAP timeouts) is wedged: the
+# daemon stops feeding systemd's watchdog, so that systemd restarts it. Waiting out a backoff is not wedged:
+# the wait beats too.
+WEDGED_SECONDS = 90.0
 
 
 def imap_settings(mailbox: MailboxConfig) -> ImapSettings:
@@ -75,6 +84,10 @@ class FolderStatus:
     last_poll: datetime | None = None
     error: str | None = None
     processed: int = 0
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    connects: int = 0  # connection attempts, successful or not
+    heartbeat: float = field(default_factory=time.monotonic)  # time.monotonic() of the loop's last round
 
 
 def sync_folder(conn: ImapConnection, processor: Processor, mailbox: MailboxConfig, role: FolderRole,
@@ -124,7 +137,12 @@ def sync_folder(conn: ImapConnection, processor: Processor, mailbox: MailboxConf
 
 
 class FolderWatcher(threading.Thread):
-    """Keeps one folder in sync: IDLE where the server has it, polling otherwise; reconnects with backoff."""
+    """Keeps one folder in sync: IDLE where the server has it, polling otherwise; reconnects with backoff.
+
+    The backoff grows with every failure (a connection that fails, drops, or a sync that cannot complete) and
+    is reset only when a sync completed: a login that succeeds while processing keeps failing (the database is
+    full, say) must not turn into a login a second.
+    """
 
     def __init__(self, daemon: Daemon, mailbox_name: str, role: FolderRole, folder: str) -> None:
         super().__init__(name=f"watch-{mailbox_name}-{role}", daemon=True)
@@ -135,6 +153,7 @@ class FolderWatcher(threading.Thread):
         self.stop_event = threading.Event()
         self._conn: ImapConnection | None = None
         self._busy = False  # processing fetched messages: let the message in hand finish
+        self._backoff = Backoff(base=1.0, cap=300.0)
 
     def wake(self) -> None:
         self.wake_event.set()
@@ -146,65 +165,121 @@ class FolderWatcher(threading.Thread):
         if conn is not None and not self._busy:
             conn.interrupt()
 
-    def run(self) -> None:
-        backoff = Backoff(base=1.0, cap=300.0)
+    def alive(self, wedged_after: float = WEDGED_SECONDS) -> bool:
+        """Whether the thread runs and its loop came round recently (for systemd's watchdog)."""
+        return self.is_alive() and time.monotonic() - self.status.heartbeat < wedged_after
+
+    def _beat(self) -> None:
+        self.status.heartbeat = time.monotonic()
+
+    def _set(self, up: bool, error: str | None = None) -> None:
+        """Record the folder's state; tell the daemon when it changed, so status shows it at once."""
+        status = self.status
+        changed = (status.up, status.error) != (up, error)
+        status.up, status.error = up, error
+        if error is not None:
+            status.last_error, status.last_error_at = error, self.d.clock.now()
+        if changed:
+            self.d.publish_status()
+
+    def _pause(self, seconds: float) -> None:
+        """Wait (a backoff), beating the heartbeat, until the time is up or the watcher is stopped."""
+        deadline = time.monotonic() + seconds
         while not self.stop_event.is_set():
+            self._beat()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self.stop_event.wait(min(remaining, 1.0))
+
+    def run(self) -> None:
+        backoff = self._backoff
+        while not self.stop_event.is_set():
+            self._beat()
             mailbox = self.d.runtime.mailbox(self.mailbox_name)
             conn: ImapConnection | None = None
+            connected = False
             try:
                 conn = self._conn = ImapConnection(imap_settings(mailbox))
+                self.status.connects += 1
                 conn.connect()
-                self.status.up, self.status.error = True, None
+                connected = True
+                self._set(True)
                 log.info("imap.connected", mailbox=self.mailbox_name, folder=self.folder, idle=conn.idle_supported)
-                backoff.reset()
                 self._serve(conn, mailbox)
             except FolderMissing as exc:
-                self.status.up, self.status.error = False, str(exc)
+                self._set(False, str(exc))
                 log.warning("folder.missing", mailbox=self.mailbox_name, folder=self.folder, error=str(exc))
-                self.stop_event.wait(60.0)
+                self._pause(60.0)
             except (TransientError, AuthError, SecretError) as exc:
                 if self.stop_event.is_set():
                     break
-                self.status.up, self.status.error = False, str(exc)
+                self._set(False, str(exc))
                 delay = backoff.next_delay() * (5 if isinstance(exc, AuthError | SecretError) else 1)
-                log.warning("imap.unavailable", mailbox=self.mailbox_name, folder=self.folder, error=str(exc),
+                # A connection that was up and dropped is a disconnection; one that could not be made, unavailable.
+                event = "imap.disconnected" if connected else "imap.unavailable"
+                log.warning(event, mailbox=self.mailbox_name, folder=self.folder, error=str(exc),
                             retry_in=round(delay, 1))
-                self.stop_event.wait(delay)
+                self._pause(delay)
             except Exception:  # noqa: BLE001 - a bug must not silently end the watcher
-                self.status.up, self.status.error = False, "internal error"
+                self._set(False, "internal error")
                 log.exception("watcher.crashed", mailbox=self.mailbox_name, folder=self.folder)
-                self.stop_event.wait(backoff.next_delay())
+                self._pause(backoff.next_delay())
             finally:
                 self._conn = None
                 if conn is not None:
                     conn.close()
         self.status.up = False
+        self.d.publish_status()
 
     def _serve(self, conn: ImapConnection, mailbox: MailboxConfig) -> None:
         use_idle = conn.idle_supported and mailbox.imap.idle
         self.status.idle = use_idle
         poll = mailbox.imap.poll_interval.as_timedelta().total_seconds()
+
+        def should_stop() -> bool:
+            self._beat()
+            return self.stop_event.is_set()
+
         while not self.stop_event.is_set():
+            self._beat()
             self.wake_event.clear()
             self._busy = True
             try:
                 count = sync_folder(conn, self.d.processor, mailbox, self.role, self.folder, self.d.store,
-                                    self.d.clock, self.stop_event.is_set)
+                                    self.d.clock, should_stop)
+            except ImapError:
+                raise
+            except TransientError as exc:
+                # Processing failed for a reason of our own (the database, the disk): the watermark stayed, so
+                # the same messages are tried again after a backoff, over the same connection while it lasts.
+                delay = self._backoff.next_delay()
+                self._set(True, f"processing: {exc}")
+                log.warning("ingest.deferred", mailbox=self.mailbox_name, folder=self.folder, error=str(exc),
+                            retry_in=round(delay, 1))
+                self._pause(delay)
+                continue
             finally:
                 self._busy = False
+            self._backoff.reset()
             self.status.last_poll = self.d.clock.now()
             self.status.processed += count
+            self._set(True)
             if self.d.runtime.mailbox(self.mailbox_name) is not mailbox:
                 return  # the configuration was reloaded: reconnect with the new settings
             if use_idle:
                 self._idle(conn)
             else:
-                self.wake_event.wait(poll)
+                deadline = time.monotonic() + poll
+                while not self.wake_event.is_set() and time.monotonic() < deadline:
+                    self._beat()
+                    self.wake_event.wait(min(1.0, max(0.0, deadline - time.monotonic())))
 
     def _idle(self, conn: ImapConnection) -> None:
         started = time.monotonic()
         try:
             while not self.stop_event.is_set() and not self.wake_event.is_set():
+                self._beat()
                 if conn.idle_wait(timeout=1.0):
                     return
                 if time.monotonic() - started > IDLE_RENEW_SECONDS:
@@ -232,6 +307,10 @@ class Daemon:
         self.scheduler: BackgroundScheduler | None = None
         self._sender_thread: threading.Thread | None = None
         self._reload_requested = threading.Event()
+        self.node = f"{socket.gethostname()}:{os.getpid()}"
+        self._status_lock = threading.Lock()
+        self._status_written_at = 0.0
+        self.sender.on_state_change = self.publish_status
 
     # -- connections -----------------------------------------------------------------------------
 
@@ -254,6 +333,10 @@ class Daemon:
                 repo.release_claims(conn)
             if released:
                 log.warning("outbox.released_after_restart", count=released)
+        # "initial_sync: new" means mail from the first start on, recorded before any login is tried.
+        with self.store.begin() as conn:
+            for name, _role, folder in watched_folders(self.runtime.config):
+                status_store.record_first_start(conn, name, folder, self.clock.now())
 
     def start(self) -> None:
         self.prepare()
@@ -265,6 +348,7 @@ class Daemon:
         self.scheduler.add_job(self._poll_all, "interval", seconds=self._poll_seconds(), id="poll")
         self.scheduler.add_job(self.tick, "interval", seconds=30, id="tick")
         self.scheduler.add_job(self._report, "interval", seconds=self._report_seconds(), id="report")
+        self.publish_status()
         self.scheduler.start()
         self.notifier.notify("READY=1", f"STATUS={self.status_line()}")
         log.info("daemon.started", mailboxes=[m.name for m in self.runtime.config.mailboxes],
@@ -275,7 +359,7 @@ class Daemon:
 
     def _report_seconds(self) -> float:
         interval = self.notifier.watchdog_interval()
-        return max(1.0, min(interval, 10.0)) if interval else 10.0
+        return max(1.0, min(interval, HEARTBEAT_SECONDS)) if interval else HEARTBEAT_SECONDS
 
     def _start_watchers(self) -> None:
         for name, role, folder in watched_folders(self.runtime.config):
@@ -335,21 +419,58 @@ class Daemon:
             log.exception("tick.failed")
 
     def status_line(self) -> str:
-        up = sum(1 for w in self.watchers if w.status.up)
-        polls = [w.status.last_poll for w in self.watchers if w.status.last_poll]
-        last = max(polls).strftime("%H:%M:%S") if polls else "never"
         try:
             with self.store.connect() as conn:
                 counts = repo.outbox_counts(conn)
+                quarantined = sum(status_store.quarantine_counts(conn).values())
             queue = counts.get("pending", 0) + counts.get("sending", 0)
+            failed = counts.get("failed", 0)
         except Exception:  # noqa: BLE001
-            queue = -1
-        errors = "; ".join(sorted({w.status.error for w in self.watchers if w.status.error}))[:200]
-        line = f"folders up {up}/{len(self.watchers)}, last poll {last}, outbox {queue} queued"
-        return f"{line}, error: {errors}" if errors else line
+            queue, failed, quarantined = -1, 0, 0
+        folders = [(w.status.up, w.status.last_poll, w.status.error) for w in self.watchers]
+        smtp = [state.error for state in self.sender.smtp_state.values() if state.error]
+        return format_status_line(folders, queue, failed, quarantined, smtp)
+
+    def status_rows(self) -> list[dict[str, Any]]:
+        """The rows ``inboxd status`` reads: one per watched folder and one per mailbox's SMTP server."""
+        now = self.clock.now()
+        rows: list[dict[str, Any]] = []
+        for w in list(self.watchers):
+            s = w.status
+            rows.append({"mailbox": w.mailbox_name, "channel": f"imap:{w.folder}", "node": self.node,
+                         "up": s.up, "mode": "idle" if s.idle else "poll", "last_poll_at": s.last_poll,
+                         "error": s.error, "last_error": s.last_error, "last_error_at": s.last_error_at,
+                         "updated_at": now})
+        for name, state in list(self.sender.smtp_state.items()):
+            rows.append({"mailbox": name, "channel": "smtp", "node": self.node, "up": state.error is None,
+                         "mode": None, "last_poll_at": None, "error": state.error, "last_error": state.last_error,
+                         "last_error_at": state.last_error_at, "updated_at": now})
+        return rows
+
+    def publish_status(self) -> None:
+        """Write the watchers' state for ``inboxd status`` (on change and on the heartbeat); never raises."""
+        try:
+            with self._status_lock, self.store.begin() as conn:
+                status_store.write_status(conn, self.status_rows())
+        except Exception as exc:  # noqa: BLE001 - status must not take a watcher down (the database may be full)
+            log.warning("status.write_failed", error=str(exc))
+
+    def healthy(self) -> bool:
+        """Every watcher and the outbox sender run and none is wedged (a watcher in backoff is healthy)."""
+        imap_timeout = max((m.imap.timeout.as_timedelta().total_seconds() for m in self.runtime.config.mailboxes),
+                           default=30.0)
+        wedged_after = max(WEDGED_SECONDS, 3 * imap_timeout)
+        sender_ok = self._sender_thread is None or self._sender_thread.is_alive()
+        return sender_ok and all(w.alive(wedged_after) for w in self.watchers)
 
     def _report(self) -> None:
-        self.notifier.notify("WATCHDOG=1", f"STATUS={self.status_line()}")
+        self.publish_status()
+        if self.healthy():
+            self.notifier.notify("WATCHDOG=1", f"STATUS={self.status_line()}")
+        else:
+            stuck = [w.name for w in self.watchers if not w.alive()]
+            log.error("watchdog.withheld", stuck=stuck)
+            self.notifier.notify(f"STATUS=not healthy ({', '.join(stuck) or 'outbox'}); {self.status_line()}")
 
     def reload(self) -> bool:
         """Load the configuration again; keep the old one when the new one is invalid."""

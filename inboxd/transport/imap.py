@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import socket
 import ssl
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 import imapclient
@@ -143,12 +145,30 @@ class ImapConnection:
         return result
 
     def idle_wait(self, timeout: float) -> bool:
-        """Wait in IDLE up to ``timeout`` seconds; True when the server reported a change."""
+        """Wait in IDLE up to ``timeout`` seconds; True when the server reported a change.
+
+        Raises ImapError when the connection is gone: the server said BYE, or the socket reached its end.
+        imapclient's ``idle_check`` does not raise on a closed socket: the socket polls readable, the read
+        finds end-of-file and the call returns an empty list at once, for ever (a busy loop, mjs/imapclient#565).
+        An empty answer long before the timeout is therefore checked by ending IDLE, which reads from the
+        socket and fails on a dead connection.
+        """
         with _translated("idle"):
             if not self._idling:
                 self.client.idle()
                 self._idling = True
+            started = time.monotonic()
             responses = self.client.idle_check(timeout=timeout)
+            if any(r and r[0] == b"BYE" for r in responses):
+                self._idling = False
+                raise ImapError("IMAP idle: the server closed the connection (BYE)")
+            if not responses and time.monotonic() - started < timeout / 2:
+                self._idling = False
+                try:
+                    self.client.idle_done()
+                except (IMAPClientError, OSError) as exc:
+                    raise ImapError("IMAP idle: the connection was closed") from exc
+                return False
             changed = any(len(r) >= 2 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
             if changed:
                 self.client.idle_done()
@@ -160,6 +180,24 @@ class ImapConnection:
             with _translated("idle done"):
                 self.client.idle_done()
             self._idling = False
+
+    def arrival_times_since(self, day: date) -> dict[int, datetime]:
+        """UID → INTERNALDATE (when the server received it, UTC) of the messages received on or after ``day``."""
+        with _translated("search since"):
+            uids = self.client.search(["SINCE", day])
+            if not uids:
+                return {}
+            normalise, self.client.normalise_times = self.client.normalise_times, False
+            try:
+                data = self.client.fetch(uids, ["INTERNALDATE"])
+            finally:
+                self.client.normalise_times = normalise
+        result: dict[int, datetime] = {}
+        for uid, item in data.items():
+            value = item.get(b"INTERNALDATE")
+            if isinstance(value, datetime):
+                result[int(uid)] = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        return result
 
     def noop(self) -> None:
         with _translated("noop"):

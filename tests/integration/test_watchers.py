@@ -1,0 +1,99 @@
+"""Watchers under faults: a dropped IDLE connection, a database that keeps failing. Seen at once, no busy loop,
+no login storm, nothing lost."""
+
+from __future__ import annotations
+
+import resource
+import time
+
+import pytest
+from structlog.testing import capture_logs
+
+from inboxd.errors import TransientError
+from inboxd.transport.imap import ImapConnection
+from tests.integration.harness import cases, make_setup, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def test_dovecot_restart_mid_idle_is_seen_at_once_and_recovered(tmp_path, dovecot, smtp_hub, mailboxes):
+    setup = make_setup(tmp_path, dovecot, smtp_hub, mailboxes)
+    daemon = setup.daemon()
+    daemon.start()
+    seen: dict[str, float] = {}
+    try:
+        wait_until(lambda: all(w.status.idle and w.status.last_poll for w in daemon.watchers), timeout=10)
+        with capture_logs() as logs:
+
+            def while_down() -> None:
+                wait_until(lambda: daemon.status_line().startswith("folders up 0/2"), timeout=5)
+                assert any(e["event"] == "imap.disconnected" and e["folder"] == "INBOX" for e in list(logs))
+                # While the server is down the watchers wait out a backoff: few attempts, hardly any CPU.
+                connects = sum(w.status.connects for w in daemon.watchers)
+                cpu, started = _cpu_seconds(), time.monotonic()
+                wait_until(lambda: time.monotonic() - started > 2.0, timeout=5)
+                seen["cpu"] = _cpu_seconds() - cpu
+                seen["attempts"] = sum(w.status.connects for w in daemon.watchers) - connects
+
+            dovecot.restart(down=while_down)
+        assert seen["cpu"] < 0.5, seen  # a watcher spinning on the dead socket burns a core: ~2 s here
+        assert seen["attempts"] <= 6, seen  # two watchers, backoff from 1 s: at most ~2 each in 2 s
+        # Back: reconnected within seconds, and mail delivered after the restart is acknowledged.
+        wait_until(lambda: daemon.status_line().startswith("folders up 2/2"), timeout=15)
+        customer = mailboxes("customer")
+        setup.deliver(setup.customer_mail(customer, "After the restart"), sender=customer)
+        setup.hub.wait_for(1, timeout=10, predicate=lambda m: m.rcpt_tos == [customer])
+        assert all(w.alive() for w in daemon.watchers) and daemon.healthy()
+    finally:
+        daemon.shutdown()
+        if not dovecot.running:
+            dovecot.start()
+
+
+def test_persistent_database_fault_is_retried_with_backoff_not_a_login_storm(tmp_path, dovecot, smtp_hub,
+                                                                             mailboxes, monkeypatch):
+    setup = make_setup(tmp_path, dovecot, smtp_hub, mailboxes, sent_folder=None)
+    logins = []
+    real_connect = ImapConnection.connect
+
+    def counting_connect(self: ImapConnection) -> ImapConnection:
+        logins.append(time.monotonic())
+        return real_connect(self)
+
+    monkeypatch.setattr(ImapConnection, "connect", counting_connect)
+    daemon = setup.daemon()
+    real_process = daemon.processor.process
+    failing = {"on": True, "calls": 0}
+
+    def process(*args: object, **kwargs: object) -> object:
+        if failing["on"]:
+            failing["calls"] += 1
+            raise TransientError("database unavailable: disk full")
+        return real_process(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(daemon.processor, "process", process)
+    daemon.start()
+    try:
+        wait_until(lambda: all(w.status.last_poll for w in daemon.watchers), timeout=10)
+        customer = mailboxes("customer")
+        with capture_logs() as logs:
+            setup.deliver(setup.customer_mail(customer, "While the disk is full"), sender=customer)
+            wait_until(lambda: "processing: database unavailable" in daemon.status_line(), timeout=10)
+            wait_until(lambda: failing["calls"] >= 3, timeout=15)
+        # Retried over the one connection, with backoff: no new logins, one warning per attempt, no traceback.
+        assert len(logins) == 1
+        deferred = [e for e in logs if e["event"] == "ingest.deferred"]
+        assert len(deferred) == failing["calls"] or len(deferred) == failing["calls"] - 1
+        assert not any("exc_info" in e or e["log_level"] == "error" for e in logs)
+        assert [c["customer"] for c in cases(daemon)] == []
+        failing["on"] = False
+        setup.hub.wait_for(1, timeout=20, predicate=lambda m: m.rcpt_tos == [customer])
+        assert [c["customer"] for c in cases(daemon)] == [customer]
+        wait_until(lambda: "error" not in daemon.status_line(), timeout=5)
+    finally:
+        daemon.shutdown()
