@@ -887,25 +887,6 @@ class SmtpHub:
             self._finalizer()
         self._controller = None
 
-    def restart(self, *, down: Callable[[], None] | None = None) -> None:
-        """Restart Dovecot on the same ports, as an admin's ``systemctl restart dovecot`` would.
-
-        Every IMAP session is disconnected first (``doveadm kick``: the client reads ``* BYE`` and then the
-        end of the connection); stopping only the master would leave the sessions' processes serving. ``down``
-        runs while Dovecot is stopped.
-        """
-        self._require_running()
-        doveadm = shutil.which("doveadm") or shutil.which("doveadm", path="/usr/bin:/usr/local/bin")
-        if doveadm is not None:
-            subprocess.run([doveadm, "-c", str(self.config_path), "kick", "*"], capture_output=True,
-                           timeout=30, check=False)
-        self.stop()
-        try:
-            if down is not None:
-                down()
-        finally:
-            self.start()
-
     def __enter__(self) -> Self:
         return self.start()
 
