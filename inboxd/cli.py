@@ -11,6 +11,7 @@ from typing import Any
 
 from inboxd import __version__
 from inboxd.cli_commitments import add_parser as add_commitments_parser
+from inboxd.cli_status import add_parser as add_status_parser
 from inboxd.errors import ConfigError, InboxdError
 
 
@@ -461,6 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eta)
     add_commitments_parser(sub, with_config)
+    add_status_parser(sub, with_db)
     p = with_config(sub.add_parser("preview", help="render a template with sample data"))
     p.add_argument("template")
     p.add_argument("--language", default="en")

@@ -154,6 +154,7 @@ class FolderWatcher(threading.Thread):
         self._conn: ImapConnection | None = None
         self._busy = False  # processing fetched messages: let the message in hand finish
         self._backoff = Backoff(base=1.0, cap=300.0)
+        self._shown = (False, True)  # (idle, never polled) as last published
 
     def wake(self) -> None:
         self.wake_event.set()
@@ -175,8 +176,9 @@ class FolderWatcher(threading.Thread):
     def _set(self, up: bool, error: str | None = None) -> None:
         """Record the folder's state; tell the daemon when it changed, so status shows it at once."""
         status = self.status
-        changed = (status.up, status.error) != (up, error)
+        changed = (status.up, status.error, status.idle, status.last_poll is None) != (up, error, *self._shown)
         status.up, status.error = up, error
+        self._shown = (status.idle, status.last_poll is None)
         if error is not None:
             status.last_error, status.last_error_at = error, self.d.clock.now()
         if changed:

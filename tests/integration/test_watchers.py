@@ -3,12 +3,15 @@ no login storm, nothing lost."""
 
 from __future__ import annotations
 
+import json
 import resource
 import time
+from typing import Any
 
 import pytest
 from structlog.testing import capture_logs
 
+from inboxd.cli import main
 from inboxd.errors import TransientError
 from inboxd.transport.imap import ImapConnection
 from tests.integration.harness import cases, make_setup, wait_until
@@ -97,3 +100,59 @@ def test_persistent_database_fault_is_retried_with_backoff_not_a_login_storm(tmp
         wait_until(lambda: "error" not in daemon.status_line(), timeout=5)
     finally:
         daemon.shutdown()
+
+
+def _status(capsys: pytest.CaptureFixture[str], url: str) -> tuple[int, dict[str, Any]]:
+    capsys.readouterr()
+    code = main(["status", "--json", "--database-url", url])
+    # The daemon's threads log to stdout too (structlog's default in tests): the report is the JSON line.
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    return code, json.loads(lines[-1]) if lines else {}
+
+
+def test_inboxd_status_shows_mailboxes_up_and_the_last_imap_error(tmp_path, dovecot, smtp_hub, mailboxes, capsys):
+    setup = make_setup(tmp_path, dovecot, smtp_hub, mailboxes)
+    daemon = setup.daemon()
+    daemon.start()
+    try:
+        wait_until(lambda: all(w.status.last_poll for w in daemon.watchers), timeout=10)
+        code, report = wait_until(lambda: (r := _status(capsys, setup.database_url))[0] == 0 and r, timeout=5)
+        (mailbox,) = report["mailboxes"]
+        assert report["up"] and mailbox["up"] and not mailbox["stale"]
+        assert mailbox["name"] == "support" and mailbox["node"] == daemon.node
+        assert {f["folder"]: (f["up"], f["mode"]) for f in mailbox["folders"]} == {
+            "INBOX": (True, "idle"), "Sent": (True, "idle")}
+        assert mailbox["last_poll"] and mailbox["last_imap_error"] is None
+        assert mailbox["quarantined"] == 0 and mailbox["outbox"] == {"pending": 0, "sending": 0, "failed": 0}
+    finally:
+        daemon.shutdown()
+    # The daemon stopped: its mailboxes are no longer up.
+    code, report = _status(capsys, setup.database_url)
+    assert code == 3 and not report["mailboxes"][0]["up"]
+
+
+def test_inboxd_status_shows_a_wrong_password(tmp_path, dovecot, smtp_hub, mailboxes, capsys):
+    setup = make_setup(tmp_path, dovecot, smtp_hub, mailboxes)
+    (tmp_path / "imap-password").write_text("wrong\n")
+    daemon = setup.daemon()
+    daemon.start()
+    try:
+        code, report = wait_until(lambda: (r := _status(capsys, setup.database_url))[1].get("mailboxes")
+                                  and all(f["error"] for f in r[1]["mailboxes"][0]["folders"]) and r, timeout=10)
+        (mailbox,) = report["mailboxes"]
+        assert code == 3 and not mailbox["up"]
+        assert "login rejected" in mailbox["last_imap_error"]["error"] and mailbox["last_imap_error"]["at"]
+        assert all("login rejected" in f["error"] for f in mailbox["folders"])
+        capsys.readouterr()
+        assert main(["status", "--database-url", setup.database_url]) == 3
+        text = capsys.readouterr().out
+        assert "support: DOWN" in text and "login rejected" in text
+    finally:
+        daemon.shutdown()
+
+
+def test_inboxd_status_without_a_database_says_so_and_creates_none(tmp_path, capsys):
+    path = tmp_path / "missing.db"
+    assert main(["status", "--database-url", f"sqlite:///{path}"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no database" in err and not path.exists()
