@@ -78,6 +78,13 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(f"{path}: {len(errors)} error(s)", file=sys.stderr)
         return 1
     print(f"{path}: OK" + (f" ({len(warnings)} warning(s))" if warnings else ""))
+    from inboxd.config import load_config
+
+    for index, mailbox in enumerate(load_config(path).mailboxes):
+        if mailbox.imap.initial_sync == "all":
+            print(f"note: mailboxes[{index}].imap.initial_sync: all: every message already in the folders gets a "
+                  f"case; those received more than {mailbox.imap.acknowledge_max_age} ago get no acknowledgement "
+                  "(imap.acknowledge_max_age)")
     return 0
 
 

@@ -598,6 +598,9 @@ class ImapConfig(_SecretOwner):
     idle: bool = True
     # A folder seen for the first time: "new" processes only mail arriving from now on, "all" every message.
     initial_sync: Literal["new", "all"] = "new"
+    # Mail that arrived longer ago than this when inboxd first reads it (imported history, a long outage) gets a
+    # case but no acknowledgement.
+    acknowledge_max_age: CalendarDurationField = Duration(3, "d")
     poll_interval: CalendarDurationField = Duration(60, "s")
     timeout: CalendarDurationField = Duration(30, "s")
     verify_tls: bool = True

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from inboxd.status import status_line as format_status_line
 from inboxd.store import repo
 from inboxd.store import status as status_store
 from inboxd.store.db import make_engine, migrate
+from inboxd.transport.imap import FolderStatus as ImapFolderStatus
 from inboxd.transport.imap import ImapConnection, ImapSettings
 from inboxd.transport.smtp import SmtpConnection, SmtpSettings
 
@@ -98,25 +99,26 @@ def sync_folder(conn: ImapConnection, processor: Processor, mailbox: MailboxConf
     Raises FolderMissing when the folder does not exist (the caller reports it and retries later).
     """
     status = conn.select(folder)
-    with store.begin() as db:
+    with store.connect() as db:
         state = repo.get_folder_state(db, mailbox.name, folder)
-        if state is None:
-            # First sight of this folder: start from what is there now, unless the admin asked for all.
-            start = 0 if mailbox.imap.initial_sync == "all" else max(0, (status.uidnext or 1) - 1)
-            if start and status.uidnext is None:
-                uids = conn.uids_above(0)
-                start = uids[-1] if uids else 0
+        started_at = status_store.first_start(db, mailbox.name, folder) if state is None else None
+    if state is None:
+        # First sync of this folder: "all" takes every message; "new" the mail that arrived since inboxd was
+        # first started (recorded before any login), even when the first login succeeded only later.
+        start = 0 if mailbox.imap.initial_sync == "all" else _start_after(conn, status, started_at)
+        with store.begin() as db:
             repo.set_folder_state(db, mailbox.name, folder, status.uidvalidity, start, clock.now())
-            log.info("folder.first_sync", mailbox=mailbox.name, folder=folder, starting_after_uid=start,
-                     initial_sync=mailbox.imap.initial_sync)
-            last_uid = start
-        elif state.uidvalidity != status.uidvalidity:
-            # The server renumbered the folder: rescan it all; Message-ID + content hash dedupe.
-            log.warning("folder.uidvalidity_changed", mailbox=mailbox.name, folder=folder,
-                        old=state.uidvalidity, new=status.uidvalidity)
-            last_uid = 0
-        else:
-            last_uid = state.last_uid
+        log.info("folder.first_sync", mailbox=mailbox.name, folder=folder, starting_after_uid=start,
+                 initial_sync=mailbox.imap.initial_sync, first_started=started_at)
+        last_uid = start
+    elif state.uidvalidity != status.uidvalidity:
+        # The server renumbered the folder: rescan it all; Message-ID + content hash dedupe.
+        log.warning("folder.uidvalidity_changed", mailbox=mailbox.name, folder=folder,
+                    old=state.uidvalidity, new=status.uidvalidity)
+        last_uid = 0
+    else:
+        last_uid = state.last_uid
+        with store.begin() as db:
             repo.touch_folder(db, mailbox.name, folder, clock.now())
     if status.uidnext is not None and status.uidnext - 1 <= last_uid:
         return 0
@@ -124,16 +126,35 @@ def sync_folder(conn: ImapConnection, processor: Processor, mailbox: MailboxConf
     done = 0
     for start in range(0, len(uids), FETCH_BATCH):
         chunk = uids[start:start + FETCH_BATCH]
-        fetched = conn.fetch(chunk)
+        fetched = conn.fetch_arrived(chunk)
         for uid in chunk:
             if should_stop():
                 return done
-            raw = fetched.get(uid)
-            if raw is None:
+            if uid not in fetched:
                 continue  # expunged between SEARCH and FETCH
-            processor.process(mailbox, role, folder, status.uidvalidity, uid, raw)
+            raw, arrived_at = fetched[uid]
+            processor.process(mailbox, role, folder, status.uidvalidity, uid, raw, arrived_at=arrived_at)
             done += 1
     return done
+
+
+def _start_after(conn: ImapConnection, status: ImapFolderStatus, started_at: datetime | None) -> int:
+    """The UID after which "initial_sync: new" starts: before the first message that arrived since ``started_at``.
+
+    IMAP's SEARCH SINCE takes a date (in the server's zone), so the day before is searched and the arrival
+    times (INTERNALDATE, whole seconds) filtered here; a message in the very second of the start counts as new.
+    """
+    if status.uidnext is not None:
+        newest = status.uidnext - 1
+    else:
+        uids = conn.uids_above(0)
+        newest = uids[-1] if uids else 0
+    if started_at is None:
+        return max(0, newest)
+    since = started_at.replace(microsecond=0)
+    arrived = conn.arrival_times_since((since - timedelta(days=1)).date())
+    new = [uid for uid, at in arrived.items() if at >= since]
+    return max(0, min(new) - 1) if new else max(0, newest)
 
 
 class FolderWatcher(threading.Thread):
@@ -155,8 +176,14 @@ class FolderWatcher(threading.Thread):
         self._busy = False  # processing fetched messages: let the message in hand finish
         self._backoff = Backoff(base=1.0, cap=300.0)
         self._shown = (False, True)  # (idle, never polled) as last published
+        self._retry_event = threading.Event()
 
     def wake(self) -> None:
+        self.wake_event.set()
+
+    def retry_now(self) -> None:
+        """Cut a backoff short (the admin reloaded the configuration, perhaps with a fixed password)."""
+        self._retry_event.set()
         self.wake_event.set()
 
     def stop(self) -> None:
@@ -190,6 +217,9 @@ class FolderWatcher(threading.Thread):
         while not self.stop_event.is_set():
             self._beat()
             remaining = deadline - time.monotonic()
+            if self._retry_event.is_set():
+                self._retry_event.clear()
+                return
             if remaining <= 0:
                 return
             self.stop_event.wait(min(remaining, 1.0))
@@ -497,7 +527,7 @@ class Daemon:
             self._start_watchers()
         else:
             for watcher in self.watchers:
-                watcher.wake()
+                watcher.retry_now()
         log.info("config.reloaded", path=str(self.config_path))
         self.notifier.notify("READY=1", f"STATUS={self.status_line()}")
         return True

@@ -170,6 +170,8 @@ class MessageContext:
     note_errors: tuple[NoteError, ...] = ()  # … or the lines that were not
     feedback: tuple[int, str] | None = None  # (score, rest) of a reply to our feedback question
     opt_out: bool = False  # the customer asks for no more proactive mail
+    arrived_at: datetime | None = None  # when the server received it (INTERNALDATE), else its Date
+    acknowledge_max_age: timedelta | None = None  # older mail (history, a long outage) gets a case but no ack
 
 
 def decide_message(ctx: MessageContext) -> list[Action]:
@@ -236,7 +238,13 @@ def decide_message(ctx: MessageContext) -> list[Action]:
     language = ctx.rules.language or ctx.default_language
     actions.append(OpenCase(msg.from_addr, msg.from_name, msg.subject, priority, language, link_to,
                             dict(ctx.rules.updates)))
-    if ctx.history.acks_in_window >= ctx.limits.acks_per_sender:
+    if (ctx.arrived_at is not None and ctx.acknowledge_max_age is not None
+            and ctx.now - ctx.arrived_at > ctx.acknowledge_max_age):
+        # Imported history or mail from before a long outage: an acknowledgement now would be absurd.
+        max_age_hours = ctx.acknowledge_max_age / timedelta(hours=1)
+        actions.append(Note("not_acknowledged.too_old", {"arrived": ctx.arrived_at.isoformat(),
+                                                         "max_age_hours": max_age_hours}))
+    elif ctx.history.acks_in_window >= ctx.limits.acks_per_sender:
         actions.append(HoldAck("acks_per_sender",
                                f"{msg.from_addr} already had {ctx.history.acks_in_window} acknowledgements"))
     elif ctx.history.messages_in_burst_window >= ctx.limits.sender_burst:

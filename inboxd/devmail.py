@@ -47,6 +47,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -606,12 +607,16 @@ plugin {{
             client.login(address, password)
             yield client
 
-    def append(self, address: str, folder: str, raw: bytes, password: str = "secret") -> int:
-        """IMAP APPEND a message to ``folder`` (created if missing) and return its UID (from UIDPLUS)."""
+    def append(self, address: str, folder: str, raw: bytes, password: str = "secret",
+               received_at: datetime | None = None) -> int:
+        """IMAP APPEND a message to ``folder`` (created if missing) and return its UID (from UIDPLUS).
+
+        ``received_at`` sets its INTERNALDATE (when the server says it arrived), e.g. for mail from long ago.
+        """
         with self.imap(address, password) as client:
             if not client.folder_exists(folder):
                 client.create_folder(folder)
-            response = client.append(folder, _crlf(raw))
+            response = client.append(folder, _crlf(raw), msg_time=received_at)
         text = response.decode("ascii", "replace") if isinstance(response, bytes) else str(response)
         match = re.search(r"APPENDUID \d+ (\d+)", text)
         if match is None:

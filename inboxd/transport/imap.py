@@ -49,6 +49,7 @@ class MailStore(Protocol):
     def select(self, folder: str) -> FolderStatus: ...
     def uids_above(self, last_uid: int) -> list[int]: ...
     def fetch(self, uids: list[int]) -> dict[int, bytes]: ...
+    def fetch_arrived(self, uids: list[int]) -> dict[int, tuple[bytes, datetime | None]]: ...
 
 
 @contextmanager
@@ -59,6 +60,12 @@ def _translated(action: str) -> Iterator[None]:
         raise AuthError(f"IMAP {action}: login rejected: {exc}") from exc
     except (TimeoutError, IMAPClientError, OSError, ssl.SSLError) as exc:
         raise ImapError(f"IMAP {action}: {exc}") from exc
+
+
+def _utc(value: object) -> datetime | None:
+    if not isinstance(value, datetime):
+        return None
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class ImapConnection:
@@ -144,6 +151,23 @@ class ImapConnection:
                 result[int(uid)] = body
         return result
 
+    def fetch_arrived(self, uids: list[int]) -> dict[int, tuple[bytes, datetime | None]]:
+        """UID → (the message, when the server received it: INTERNALDATE in UTC, None if it gave none)."""
+        if not uids:
+            return {}
+        with _translated("fetch"):
+            normalise, self.client.normalise_times = self.client.normalise_times, False
+            try:
+                data = self.client.fetch(uids, ["BODY.PEEK[]", "INTERNALDATE"])
+            finally:
+                self.client.normalise_times = normalise
+        result: dict[int, tuple[bytes, datetime | None]] = {}
+        for uid, item in data.items():
+            body = item.get(b"BODY[]")
+            if isinstance(body, bytes):
+                result[int(uid)] = (body, _utc(item.get(b"INTERNALDATE")))
+        return result
+
     def idle_wait(self, timeout: float) -> bool:
         """Wait in IDLE up to ``timeout`` seconds; True when the server reported a change.
 
@@ -194,9 +218,9 @@ class ImapConnection:
                 self.client.normalise_times = normalise
         result: dict[int, datetime] = {}
         for uid, item in data.items():
-            value = item.get(b"INTERNALDATE")
-            if isinstance(value, datetime):
-                result[int(uid)] = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+            value = _utc(item.get(b"INTERNALDATE"))
+            if value is not None:
+                result[int(uid)] = value
         return result
 
     def noop(self) -> None:

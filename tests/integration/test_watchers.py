@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import resource
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -156,3 +157,42 @@ def test_inboxd_status_without_a_database_says_so_and_creates_none(tmp_path, cap
     assert main(["status", "--database-url", f"sqlite:///{path}"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no database" in err and not path.exists()
+
+
+def test_mail_that_arrives_while_the_password_is_wrong_is_acknowledged_once_it_is_fixed(
+        tmp_path, dovecot, smtp_hub, mailboxes):
+    setup = make_setup(tmp_path, dovecot, smtp_hub, mailboxes)
+    before = mailboxes("before")
+    dovecot.append(setup.support, "INBOX", setup.customer_mail(before, "Before inboxd was started"),
+                   received_at=datetime.now(UTC) - timedelta(minutes=5))
+    (tmp_path / "imap-password").write_text("wrong\n")
+    daemon = setup.daemon()
+    daemon.start()
+    try:
+        wait_until(lambda: "login rejected" in daemon.status_line(), timeout=10)
+        customer = mailboxes("customer")
+        setup.deliver(setup.customer_mail(customer, "While the password was wrong"), sender=customer)
+        (tmp_path / "imap-password").write_text("secret\n")
+        assert daemon.reload()
+        setup.hub.wait_for(1, timeout=10, predicate=lambda m: m.rcpt_tos == [customer])
+        wait_until(lambda: all(w.status.last_poll for w in daemon.watchers), timeout=5)
+        # "new" still means new since the first start: mail that was there before gets no case.
+        assert [c["customer"] for c in cases(daemon)] == [customer]
+    finally:
+        daemon.shutdown()
+
+
+def test_importing_history_opens_cases_but_acknowledges_only_recent_mail(tmp_path, dovecot, smtp_hub, mailboxes,
+                                                                         capsys):
+    setup = make_setup(tmp_path, dovecot, smtp_hub, mailboxes, initial_sync="all", sent_folder=None)
+    old, recent = mailboxes("old"), mailboxes("recent")
+    now = datetime.now(UTC)
+    dovecot.append(setup.support, "INBOX", setup.customer_mail(old, "Last month"), received_at=now - timedelta(days=30))
+    dovecot.append(setup.support, "INBOX", setup.customer_mail(recent, "This morning"),
+                   received_at=now - timedelta(hours=2))
+    daemon = setup.started()
+    assert sorted(c["customer"] for c in cases(daemon)) == sorted([old, recent])
+    assert [m.rcpt_tos for m in smtp_hub.messages] == [[recent]]
+    capsys.readouterr()
+    assert main(["check-config", str(setup.config_path)]) == 0
+    assert "get no acknowledgement" in capsys.readouterr().out
