@@ -83,8 +83,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     for index, mailbox in enumerate(load_config(path).mailboxes):
         if mailbox.imap.initial_sync == "all":
             print(f"note: mailboxes[{index}].imap.initial_sync: all: every message already in the folders gets a "
-                  f"case; those received more than {mailbox.imap.acknowledge_max_age} ago get no acknowledgement "
-                  "(imap.acknowledge_max_age)")
+                  f"case; those received more than {mailbox.imap.acknowledge_max_age} before inboxd's first start "
+                  "get no acknowledgement (imap.acknowledge_max_age)")
     return 0
 
 

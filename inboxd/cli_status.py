@@ -9,8 +9,9 @@ SMTP errors with their time, the quarantined messages and the outbox (pending, s
 (host:pid) of the daemon that reported it. The daemon writes its state on every change and every
 ``HEARTBEAT_SECONDS``; a report older than a minute is shown as stale (the daemon is not running, or hung).
 
-Exit status: 0 when every mailbox is up, 3 when one is down or stale, 1 when there is no database or no status
-in it (the command never creates or migrates a database).
+Exit status: 0 when every mailbox is up with no current error, 3 when one is down, stale or failing (a processing
+fault, an SMTP error), 1 when there is no database or no status in it (the command never creates or migrates a
+database).
 """
 
 from __future__ import annotations

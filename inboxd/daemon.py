@@ -49,6 +49,7 @@ IDLE_RENEW_SECONDS = 300.0  # re-issue IDLE well inside the 29 minutes RFC 2177 
 # daemon stops feeding systemd's watchdog, so that systemd restarts it. Waiting out a backoff is not wedged:
 # the wait beats too.
 WEDGED_SECONDS = 90.0
+START_GRACE = timedelta(minutes=1)
 
 
 def imap_settings(mailbox: MailboxConfig) -> ImapSettings:
@@ -101,7 +102,7 @@ def sync_folder(conn: ImapConnection, processor: Processor, mailbox: MailboxConf
     status = conn.select(folder)
     with store.connect() as db:
         state = repo.get_folder_state(db, mailbox.name, folder)
-        started_at = status_store.first_start(db, mailbox.name, folder) if state is None else None
+        started_at = status_store.first_start(db, mailbox.name, folder)
     if state is None:
         # First sync of this folder: "all" takes every message; "new" the mail that arrived since inboxd was
         # first started (recorded before any login), even when the first login succeeded only later.
@@ -133,7 +134,8 @@ def sync_folder(conn: ImapConnection, processor: Processor, mailbox: MailboxConf
             if uid not in fetched:
                 continue  # expunged between SEARCH and FETCH
             raw, arrived_at = fetched[uid]
-            processor.process(mailbox, role, folder, status.uidvalidity, uid, raw, arrived_at=arrived_at)
+            processor.process(mailbox, role, folder, status.uidvalidity, uid, raw, arrived_at=arrived_at,
+                              watch_started_at=started_at)
             done += 1
     return done
 
@@ -142,7 +144,7 @@ def _start_after(conn: ImapConnection, status: ImapFolderStatus, started_at: dat
     """The UID after which "initial_sync: new" starts: before the first message that arrived since ``started_at``.
 
     IMAP's SEARCH SINCE takes a date (in the server's zone), so the day before is searched and the arrival
-    times (INTERNALDATE, whole seconds) filtered here; a message in the very second of the start counts as new.
+    times (INTERNALDATE, whole seconds) filtered here.
     """
     if status.uidnext is not None:
         newest = status.uidnext - 1
@@ -151,7 +153,8 @@ def _start_after(conn: ImapConnection, status: ImapFolderStatus, started_at: dat
         newest = uids[-1] if uids else 0
     if started_at is None:
         return max(0, newest)
-    since = started_at.replace(microsecond=0)
+    # A minute's grace for a server clock running behind ours: rather take a message from just before the start.
+    since = started_at.replace(microsecond=0) - START_GRACE
     arrived = conn.arrival_times_since((since - timedelta(days=1)).date())
     new = [uid for uid, at in arrived.items() if at >= since]
     return max(0, min(new) - 1) if new else max(0, newest)
@@ -341,7 +344,7 @@ class Daemon:
         self._reload_requested = threading.Event()
         self.node = f"{socket.gethostname()}:{os.getpid()}"
         self._status_lock = threading.Lock()
-        self._status_written_at = 0.0
+        self.wedged_after: float | None = None  # how long a watcher may go without coming round; None: default
         self.sender.on_state_change = self.publish_status
 
     # -- connections -----------------------------------------------------------------------------
@@ -482,8 +485,11 @@ class Daemon:
     def publish_status(self) -> None:
         """Write the watchers' state for ``inboxd status`` (on change and on the heartbeat); never raises."""
         try:
+            config = self.runtime.config
+            keep = {(name, f"imap:{folder}") for name, _role, folder in watched_folders(config)}
+            keep |= {(m.name, "smtp") for m in config.mailboxes}
             with self._status_lock, self.store.begin() as conn:
-                status_store.write_status(conn, self.status_rows())
+                status_store.write_status(conn, self.status_rows(), keep)
         except Exception as exc:  # noqa: BLE001 - status must not take a watcher down (the database may be full)
             log.warning("status.write_failed", error=str(exc))
 
@@ -491,7 +497,7 @@ class Daemon:
         """Every watcher and the outbox sender run and none is wedged (a watcher in backoff is healthy)."""
         imap_timeout = max((m.imap.timeout.as_timedelta().total_seconds() for m in self.runtime.config.mailboxes),
                            default=30.0)
-        wedged_after = max(WEDGED_SECONDS, 3 * imap_timeout)
+        wedged_after = self.wedged_after or max(WEDGED_SECONDS, 3 * imap_timeout)
         sender_ok = self._sender_thread is None or self._sender_thread.is_alive()
         return sender_ok and all(w.alive(wedged_after) for w in self.watchers)
 
@@ -500,7 +506,7 @@ class Daemon:
         if self.healthy():
             self.notifier.notify("WATCHDOG=1", f"STATUS={self.status_line()}")
         else:
-            stuck = [w.name for w in self.watchers if not w.alive()]
+            stuck = [w.name for w in self.watchers if not w.alive(self.wedged_after or WEDGED_SECONDS)]
             log.error("watchdog.withheld", stuck=stuck)
             self.notifier.notify(f"STATUS=not healthy ({', '.join(stuck) or 'outbox'}); {self.status_line()}")
 

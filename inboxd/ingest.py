@@ -75,13 +75,15 @@ class Processor:
         self.forecaster = Forecaster()
 
     def process(self, mailbox: MailboxConfig, role: FolderRole, folder: str, uidvalidity: int | None,
-                uid: int | None, raw: bytes, arrived_at: datetime | None = None) -> Outcome:
+                uid: int | None, raw: bytes, arrived_at: datetime | None = None,
+                watch_started_at: datetime | None = None) -> Outcome:
         """Record one message and act on it. Raises only TransientError (the database is down)."""
         rt = self.runtime()
         now = self.clock.now()
         try:
             with self.store.begin() as conn:
-                outcome = self._process(conn, rt, mailbox, role, folder, uidvalidity, uid, raw, now, arrived_at)
+                outcome = self._process(conn, rt, mailbox, role, folder, uidvalidity, uid, raw, now,
+                                        arrived_at, watch_started_at)
         except TransientError:
             raise
         except Exception as exc:  # noqa: BLE001 - any failure quarantines this message, never the mailbox
@@ -94,7 +96,7 @@ class Processor:
 
     def _process(self, conn: Connection, rt: Runtime, mailbox: MailboxConfig, role: FolderRole, folder: str,
                  uidvalidity: int | None, uid: int | None, raw: bytes, now: datetime,
-                 arrived_at: datetime | None = None) -> Outcome:
+                 arrived_at: datetime | None = None, watch_started_at: datetime | None = None) -> Outcome:
         cfg = rt.config
         msg = parse_message(raw)
         if repo.has_message(conn, msg.message_id, msg.content_hash):
@@ -145,7 +147,8 @@ class Processor:
             sender_bounced=classification.kind == "customer" and repo.is_bounced(conn, msg.from_addr),
             commitments=commitments, note_commands=note_commands, note_errors=note_errors,
             feedback=feedback, opt_out=opt_out,
-            arrived_at=arrived_at or msg.date, acknowledge_max_age=mailbox.imap.acknowledge_max_age.as_timedelta())
+            arrived_at=arrived_at, watch_started_at=watch_started_at,
+            acknowledge_max_age=mailbox.imap.acknowledge_max_age.as_timedelta())
         actions = d.decide_message(ctx)
         applier = _Applier(conn, rt, mailbox, msg, now, self.forecaster)
         case_id = repo.case_id(conn, case.number) if case else None

@@ -87,7 +87,10 @@ def format_report(report: dict[str, Any]) -> list[str]:
 
 
 def exit_code(report: dict[str, Any]) -> int:
-    return EXIT_UP if report["up"] else EXIT_DOWN
+    """0 when every mailbox is up with no current error; 3 when one is down, stale, or failing (a processing
+    fault, an SMTP server refusing or unreachable)."""
+    failing = any(m["smtp_error"] or any(f["error"] for f in m["folders"]) for m in report["mailboxes"])
+    return EXIT_UP if report["up"] and not failing else EXIT_DOWN
 
 
 def status_line(folders: list[tuple[bool, datetime | None, str | None]], queued: int, failed: int,

@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from inboxd.store.schema import folder_watch_start, messages, outbox, watch_status
@@ -33,8 +33,14 @@ def first_start(conn: Connection, mailbox: str, folder: str) -> datetime | None:
         folder_watch_start.c.mailbox == mailbox, folder_watch_start.c.folder == folder)).scalar()
 
 
-def write_status(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Upsert one row per (mailbox, channel)."""
+def write_status(conn: Connection, rows: list[dict[str, Any]],
+                 keep: set[tuple[str, str]] | None = None) -> None:
+    """Upsert one row per (mailbox, channel); with ``keep``, drop the rows of anything no longer configured."""
+    if keep is not None:
+        for mailbox, channel in conn.execute(select(watch_status.c.mailbox, watch_status.c.channel)).all():
+            if (mailbox, channel) not in keep:
+                conn.execute(delete(watch_status).where(watch_status.c.mailbox == mailbox,
+                                                        watch_status.c.channel == channel))
     for row in rows:
         key = (watch_status.c.mailbox == row["mailbox"], watch_status.c.channel == row["channel"])
         values = {k: v for k, v in row.items() if k not in ("mailbox", "channel")}

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import resource
+import socket
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,6 +16,7 @@ from structlog.testing import capture_logs
 
 from inboxd.cli import main
 from inboxd.errors import TransientError
+from inboxd.sdnotify import Notifier
 from inboxd.transport.imap import ImapConnection
 from tests.integration.harness import cases, make_setup, wait_until
 
@@ -161,7 +164,7 @@ def test_inboxd_status_without_a_database_says_so_and_creates_none(tmp_path, cap
 
 def test_mail_that_arrives_while_the_password_is_wrong_is_acknowledged_once_it_is_fixed(
         tmp_path, dovecot, smtp_hub, mailboxes):
-    setup = make_setup(tmp_path, dovecot, smtp_hub, mailboxes)
+    setup = make_setup(tmp_path, dovecot, smtp_hub, mailboxes, sent_folder=None)
     before = mailboxes("before")
     dovecot.append(setup.support, "INBOX", setup.customer_mail(before, "Before inboxd was started"),
                    received_at=datetime.now(UTC) - timedelta(minutes=5))
@@ -196,3 +199,72 @@ def test_importing_history_opens_cases_but_acknowledges_only_recent_mail(tmp_pat
     capsys.readouterr()
     assert main(["check-config", str(setup.config_path)]) == 0
     assert "get no acknowledgement" in capsys.readouterr().out
+
+
+def test_the_watchdog_is_fed_only_while_every_watcher_comes_round(tmp_path, dovecot, smtp_hub, mailboxes,
+                                                                   monkeypatch):
+    setup = make_setup(tmp_path, dovecot, smtp_hub, mailboxes, sent_folder=None)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(str(tmp_path / "notify"))
+    listener.setblocking(False)
+
+    def received() -> list[str]:
+        datagrams = []
+        while True:
+            try:
+                datagrams.append(listener.recv(65536).decode())
+            except BlockingIOError:
+                return datagrams
+
+    daemon = setup.daemon()
+    daemon.notifier = Notifier(str(tmp_path / "notify"))
+    daemon.wedged_after = 2.0
+    release = threading.Event()
+    real_process = daemon.processor.process
+
+    def hung(*args: Any, **kwargs: Any) -> Any:
+        release.wait(30)  # a database call that never returns
+        return real_process(*args, **kwargs)
+
+    monkeypatch.setattr(daemon.processor, "process", hung)
+    daemon.start()
+    try:
+        wait_until(lambda: all(w.status.last_poll for w in daemon.watchers), timeout=10)
+        daemon._report()
+        assert any("WATCHDOG=1" in d for d in received())
+        customer = mailboxes("customer")
+        setup.deliver(setup.customer_mail(customer, "Hangs the watcher"), sender=customer)
+        wait_until(lambda: not daemon.healthy(), timeout=10)
+        daemon._report()
+        datagrams = received()
+        assert not any("WATCHDOG=1" in d for d in datagrams)
+        assert any("STATUS=not healthy (watch-support-inbox)" in d for d in datagrams)
+        release.set()
+        wait_until(daemon.healthy, timeout=10)
+        daemon._report()
+        assert any("WATCHDOG=1" in d for d in received())
+        setup.hub.wait_for(1, timeout=10, predicate=lambda m: m.rcpt_tos == [customer])
+    finally:
+        release.set()
+        daemon.shutdown()
+        listener.close()
+
+
+def test_inboxd_status_shows_the_last_smtp_error(tmp_path, dovecot, smtp_hub, mailboxes, capsys):
+    setup = make_setup(tmp_path, dovecot, smtp_hub, mailboxes, sent_folder=None)
+    daemon = setup.daemon()
+    daemon.start()
+    try:
+        wait_until(lambda: all(w.status.last_poll for w in daemon.watchers), timeout=10)
+        smtp_hub.fail_next(1, code=451)
+        customer = mailboxes("customer")
+        setup.deliver(setup.customer_mail(customer, "The hub is busy"), sender=customer)
+        wait_until(lambda: "SMTP: " in daemon.status_line(), timeout=10)
+        code, report = wait_until(lambda: (r := _status(capsys, setup.database_url))[1].get("mailboxes")
+                                  and r[1]["mailboxes"][0]["last_smtp_error"] and r, timeout=5)
+        (mailbox,) = report["mailboxes"]
+        assert code == 3 and mailbox["up"]  # IMAP is fine; the outbox is not
+        assert "451" in mailbox["last_smtp_error"]["error"] and mailbox["smtp_error"]
+        assert mailbox["outbox"]["pending"] == 1
+    finally:
+        daemon.shutdown()

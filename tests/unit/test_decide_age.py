@@ -1,4 +1,4 @@
-"""Old mail (imported history, a long outage) gets a case but no acknowledgement."""
+"""Imported history (mail already old when inboxd first started watching) gets a case but no acknowledgement."""
 
 from __future__ import annotations
 
@@ -10,18 +10,29 @@ import pytest
 from inboxd.decide import Acknowledge, HoldAck, Note, OpenCase, decide_message
 from tests.unit.test_decide import NOW, context, of_type
 
+START = NOW - timedelta(hours=1)
 
-@pytest.mark.parametrize(("age", "acknowledged"), [
-    (timedelta(minutes=5), True), (timedelta(days=3), True), (timedelta(days=3, seconds=1), False),
-    (timedelta(days=400), False)])
-def test_mail_older_than_the_limit_opens_a_case_without_an_acknowledgement(age: timedelta, acknowledged: bool) -> None:
-    ctx = replace(context(), arrived_at=NOW - age, acknowledge_max_age=timedelta(days=3))
+
+@pytest.mark.parametrize(("before_start", "acknowledged"), [
+    (timedelta(minutes=-30), True), (timedelta(minutes=5), True), (timedelta(days=3), True),
+    (timedelta(days=3, seconds=1), False), (timedelta(days=400), False)])
+def test_mail_long_older_than_the_first_start_opens_a_case_without_an_acknowledgement(
+        before_start: timedelta, acknowledged: bool) -> None:
+    ctx = replace(context(), arrived_at=START - before_start, watch_started_at=START,
+                  acknowledge_max_age=timedelta(days=3))
     actions = decide_message(ctx)
     assert of_type(actions, OpenCase)
     assert bool(of_type(actions, Acknowledge)) is acknowledged
     assert not of_type(actions, HoldAck)  # no staff alert per imported message
-    assert any(isinstance(a, Note) and a.kind == "not_acknowledged.too_old" for a in actions) is not acknowledged
+    assert any(isinstance(a, Note) and a.kind == "not_acknowledged.history" for a in actions) is not acknowledged
+
+
+def test_mail_delivered_during_a_long_outage_is_still_acknowledged() -> None:
+    ctx = replace(context(), arrived_at=NOW - timedelta(days=10), watch_started_at=NOW - timedelta(days=30),
+                  acknowledge_max_age=timedelta(days=3))
+    assert of_type(decide_message(ctx), Acknowledge)
 
 
 def test_without_an_arrival_time_the_age_does_not_matter() -> None:
-    assert of_type(decide_message(replace(context(), acknowledge_max_age=timedelta(days=3))), Acknowledge)
+    ctx = replace(context(), watch_started_at=START, acknowledge_max_age=timedelta(days=3))
+    assert of_type(decide_message(ctx), Acknowledge)
