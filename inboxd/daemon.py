@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -468,7 +468,8 @@ class Daemon:
 
     def status_rows(self) -> list[dict[str, Any]]:
         """The rows ``inboxd status`` reads: one per watched folder and one per mailbox's SMTP server."""
-        now = self.clock.now()
+        # Wall-clock time, whatever clock the daemon runs on: another process compares it with its own now.
+        now = datetime.now(UTC)
         rows: list[dict[str, Any]] = []
         for w in list(self.watchers):
             s = w.status

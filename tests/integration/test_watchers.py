@@ -114,8 +114,9 @@ def _status(capsys: pytest.CaptureFixture[str], url: str) -> tuple[int, dict[str
     return code, json.loads(lines[-1]) if lines else {}
 
 
-def test_inboxd_status_shows_mailboxes_up_and_the_last_imap_error(tmp_path, dovecot, smtp_hub, mailboxes, capsys):
-    setup = make_setup(tmp_path, dovecot, smtp_hub, mailboxes)
+def test_inboxd_status_shows_mailboxes_up_and_the_last_imap_error(tmp_path, dovecot, smtp_hub, mailboxes, capsys,
+                                                                  database_url):
+    setup = make_setup(tmp_path, dovecot, smtp_hub, mailboxes, database_url=database_url)
     daemon = setup.daemon()
     daemon.start()
     try:
