@@ -21,6 +21,7 @@ from typing import Any
 
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.exc import DBAPIError
 
 from inboxd.backoff import Backoff
 from inboxd.clock import Clock, SystemClock
@@ -44,7 +45,9 @@ from inboxd.transport.smtp import SmtpConnection, SmtpSettings
 log = structlog.get_logger("inboxd.daemon")
 
 FETCH_BATCH = 100
-IDLE_RENEW_SECONDS = 300.0  # re-issue IDLE well inside the 29 minutes RFC 2177 allows
+# Re-issue IDLE well inside the 29 minutes RFC 2177 allows, and often enough that a connection that died
+# without a word (a NAT or firewall dropping it) is noticed within this and one IMAP timeout.
+IDLE_RENEW_SECONDS = 120.0
 # A watcher whose loop has not come round for this long (and at least three IMAP timeouts) is wedged: the
 # daemon stops feeding systemd's watchdog, so that systemd restarts it. Waiting out a backoff is not wedged:
 # the wait beats too.
@@ -285,12 +288,13 @@ class FolderWatcher(threading.Thread):
                                     self.d.clock, should_stop)
             except ImapError:
                 raise
-            except TransientError as exc:
+            except (TransientError, DBAPIError) as exc:
                 # Processing failed for a reason of our own (the database, the disk): the watermark stayed, so
                 # the same messages are tried again after a backoff, over the same connection while it lasts.
                 delay = self._backoff.next_delay()
-                self._set(True, f"processing: {exc}")
-                log.warning("ingest.deferred", mailbox=self.mailbox_name, folder=self.folder, error=str(exc),
+                error = str(exc) if isinstance(exc, TransientError) else f"database: {str(exc).splitlines()[0]}"
+                self._set(True, f"processing: {error}")
+                log.warning("ingest.deferred", mailbox=self.mailbox_name, folder=self.folder, error=error,
                             retry_in=round(delay, 1))
                 self._pause(delay)
                 continue

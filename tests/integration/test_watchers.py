@@ -12,11 +12,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from structlog.testing import capture_logs
 
 from inboxd.cli import main
 from inboxd.errors import TransientError
 from inboxd.sdnotify import Notifier
+from inboxd.store import repo
 from inboxd.transport.imap import ImapConnection
 from tests.integration.harness import cases, make_setup, wait_until
 
@@ -267,5 +269,44 @@ def test_inboxd_status_shows_the_last_smtp_error(tmp_path, dovecot, smtp_hub, ma
         assert code == 3 and mailbox["up"]  # IMAP is fine; the outbox is not
         assert "451" in mailbox["last_smtp_error"]["error"] and mailbox["smtp_error"]
         assert mailbox["outbox"]["pending"] == 1
+    finally:
+        daemon.shutdown()
+
+
+def test_a_database_fault_in_the_watcher_itself_is_retried_without_a_crash(tmp_path, dovecot, smtp_hub, mailboxes,
+                                                                           monkeypatch):
+    setup = make_setup(tmp_path, dovecot, smtp_hub, mailboxes, sent_folder=None)
+    logins = []
+    real_connect = ImapConnection.connect
+
+    def counting_connect(self: ImapConnection) -> ImapConnection:
+        logins.append(time.monotonic())
+        return real_connect(self)
+
+    monkeypatch.setattr(ImapConnection, "connect", counting_connect)
+    daemon = setup.daemon()
+    daemon.start()
+    try:
+        wait_until(lambda: all(w.status.last_poll for w in daemon.watchers), timeout=10)
+        real_state = repo.get_folder_state
+        failing = {"on": True, "calls": 0}
+
+        def folder_state(*args: Any) -> Any:
+            if failing["on"]:
+                failing["calls"] += 1
+                raise OperationalError("SELECT folder_state", {}, Exception("database or disk is full"))
+            return real_state(*args)
+
+        monkeypatch.setattr(repo, "get_folder_state", folder_state)
+        customer = mailboxes("customer")
+        with capture_logs() as logs:
+            setup.deliver(setup.customer_mail(customer, "While the disk is full"), sender=customer)
+            wait_until(lambda: "processing: database: (builtins.Exception) database or disk is full"
+                       in daemon.status_line(), timeout=10)
+            wait_until(lambda: failing["calls"] >= 2, timeout=10)
+        assert len(logins) == 1 and all(w.is_alive() for w in daemon.watchers)
+        assert not any(e["event"] == "watcher.crashed" for e in logs)
+        failing["on"] = False
+        setup.hub.wait_for(1, timeout=20, predicate=lambda m: m.rcpt_tos == [customer])
     finally:
         daemon.shutdown()
