@@ -372,7 +372,10 @@ class Daemon:
                 repo.release_claims(conn)
             if released:
                 log.warning("outbox.released_after_restart", count=released)
-        # "initial_sync: new" means mail from the first start on, recorded before any login is tried.
+        self._record_first_starts()
+
+    def _record_first_starts(self) -> None:
+        """Record when each folder was first watched ("initial_sync: new" starts there), before any login."""
         with self.store.begin() as conn:
             for name, _role, folder in watched_folders(self.runtime.config):
                 status_store.record_first_start(conn, name, folder, self.clock.now())
@@ -535,6 +538,10 @@ class Daemon:
         if watched_folders(config) != watched_folders(old) or [m.imap for m in config.mailboxes] != [
                 m.imap for m in old.mailboxes]:
             self._stop_watchers()
+            try:
+                self._record_first_starts()  # a mailbox or folder added by this reload starts now
+            except Exception as exc:  # noqa: BLE001 - its first sync then starts from the mail there at login
+                log.warning("folder.first_start_not_recorded", error=str(exc))
             self._start_watchers()
         else:
             for watcher in self.watchers:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import resource
 import socket
+import sqlite3
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -310,3 +311,11 @@ def test_a_database_fault_in_the_watcher_itself_is_retried_without_a_crash(tmp_p
         setup.hub.wait_for(1, timeout=20, predicate=lambda m: m.rcpt_tos == [customer])
     finally:
         daemon.shutdown()
+
+
+def test_inboxd_status_on_a_database_without_status_says_so(tmp_path, capsys):
+    path = tmp_path / "other.db"
+    sqlite3.connect(path).close()
+    assert main(["status", "--database-url", f"sqlite:///{path}"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no daemon status" in err
