@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 from inboxd import __version__
 from inboxd.cli_commitments import add_parser as add_commitments_parser
 from inboxd.cli_quarantine import add_parsers as add_quarantine_parsers
+from inboxd.cli_status import add_parser as add_status_parser
 from inboxd.errors import (
     ConfigError,
     DatabaseConfigError,
@@ -191,6 +192,13 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(f"{path}: {len(errors)} error(s)", file=sys.stderr)
         return 1
     print(f"{path}: OK" + (f" ({len(warnings)} warning(s))" if warnings else ""))
+    from inboxd.config import load_config
+
+    for index, mailbox in enumerate(load_config(path).mailboxes):
+        if mailbox.imap.initial_sync == "all":
+            print(f"note: mailboxes[{index}].imap.initial_sync: all: every message already in the folders gets a "
+                  f"case; those received more than {mailbox.imap.acknowledge_max_age} before inboxd's first start "
+                  "get no acknowledgement (imap.acknowledge_max_age)")
     return 0
 
 
@@ -568,6 +576,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eta)
     add_commitments_parser(sub, with_config)
+    add_status_parser(sub, with_db)
     p = with_config(sub.add_parser("preview", help="render a template with sample data"))
     p.add_argument("template")
     p.add_argument("--language", default="en")

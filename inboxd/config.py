@@ -596,8 +596,12 @@ class ImapConfig(_SecretOwner):
     oauth2: bool = False
     folders: FoldersConfig = Field(default_factory=FoldersConfig)
     idle: bool = True
-    # A folder seen for the first time: "new" processes only mail arriving from now on, "all" every message.
+    # A folder seen for the first time: "new" processes the mail arriving from inboxd's first start on (recorded
+    # before any login), "all" every message.
     initial_sync: Literal["new", "all"] = "new"
+    # Mail that had arrived this long before inboxd's first start (imported history) gets a case but no
+    # acknowledgement.
+    acknowledge_max_age: CalendarDurationField = Duration(3, "d")
     poll_interval: CalendarDurationField = Duration(60, "s")
     timeout: CalendarDurationField = Duration(30, "s")
     verify_tls: bool = True

@@ -8,37 +8,51 @@ systemd watchdog. Everything that matters lives in the database, so a restart lo
 
 from __future__ import annotations
 
+import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.exc import DBAPIError
 
 from inboxd.backoff import Backoff
 from inboxd.clock import Clock, SystemClock
 from inboxd.config import Config, MailboxConfig, load_config, resolve_secret
 from inboxd.duework import run_delay_notices, run_due_work
-from inboxd.errors import AuthError, ConfigError, FolderMissing, InboxdError, SecretError, TransientError
+from inboxd.errors import AuthError, ConfigError, FolderMissing, ImapError, InboxdError, SecretError, TransientError
 from inboxd.ingest import Processor
 from inboxd.mail.classify import FolderRole
 from inboxd.outbox import Sender
 from inboxd.runtime import Runtime, build_runtime
 from inboxd.sdnotify import Notifier
+from inboxd.status import HEARTBEAT_SECONDS
+from inboxd.status import status_line as format_status_line
 from inboxd.store import repo
+from inboxd.store import status as status_store
 from inboxd.store.db import make_engine, migrate
+from inboxd.transport.imap import FolderStatus as ImapFolderStatus
 from inboxd.transport.imap import ImapConnection, ImapSettings
 from inboxd.transport.smtp import SmtpConnection, SmtpSettings
 
 log = structlog.get_logger("inboxd.daemon")
 
 FETCH_BATCH = 100
-IDLE_RENEW_SECONDS = 300.0  # re-issue IDLE well inside the 29 minutes RFC 2177 allows
+# Re-issue IDLE well inside the 29 minutes RFC 2177 allows, and often enough that a connection that died
+# without a word (a NAT or firewall dropping it) is noticed within this and one IMAP timeout.
+IDLE_RENEW_SECONDS = 120.0
+# A watcher whose loop has not come round for this long (and at least three IMAP timeouts) is wedged: the
+# daemon stops feeding systemd's watchdog, so that systemd restarts it. Waiting out a backoff is not wedged:
+# the wait beats too.
+WEDGED_SECONDS = 90.0
+START_GRACE = timedelta(minutes=1)
 
 
 def imap_settings(mailbox: MailboxConfig) -> ImapSettings:
@@ -75,6 +89,10 @@ class FolderStatus:
     last_poll: datetime | None = None
     error: str | None = None
     processed: int = 0
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    connects: int = 0  # connection attempts, successful or not
+    heartbeat: float = field(default_factory=time.monotonic)  # time.monotonic() of the loop's last round
 
 
 def sync_folder(conn: ImapConnection, processor: Processor, mailbox: MailboxConfig, role: FolderRole,
@@ -85,25 +103,26 @@ def sync_folder(conn: ImapConnection, processor: Processor, mailbox: MailboxConf
     Raises FolderMissing when the folder does not exist (the caller reports it and retries later).
     """
     status = conn.select(folder)
-    with store.begin() as db:
+    with store.connect() as db:
         state = repo.get_folder_state(db, mailbox.name, folder)
-        if state is None:
-            # First sight of this folder: start from what is there now, unless the admin asked for all.
-            start = 0 if mailbox.imap.initial_sync == "all" else max(0, (status.uidnext or 1) - 1)
-            if start and status.uidnext is None:
-                uids = conn.uids_above(0)
-                start = uids[-1] if uids else 0
+        started_at = status_store.first_start(db, mailbox.name, folder)
+    if state is None:
+        # First sync of this folder: "all" takes every message; "new" the mail that arrived since inboxd was
+        # first started (recorded before any login), even when the first login succeeded only later.
+        start = 0 if mailbox.imap.initial_sync == "all" else _start_after(conn, status, started_at)
+        with store.begin() as db:
             repo.set_folder_state(db, mailbox.name, folder, status.uidvalidity, start, clock.now())
-            log.info("folder.first_sync", mailbox=mailbox.name, folder=folder, starting_after_uid=start,
-                     initial_sync=mailbox.imap.initial_sync)
-            last_uid = start
-        elif state.uidvalidity != status.uidvalidity:
-            # The server renumbered the folder: rescan it all; Message-ID + content hash dedupe.
-            log.warning("folder.uidvalidity_changed", mailbox=mailbox.name, folder=folder,
-                        old=state.uidvalidity, new=status.uidvalidity)
-            last_uid = 0
-        else:
-            last_uid = state.last_uid
+        log.info("folder.first_sync", mailbox=mailbox.name, folder=folder, starting_after_uid=start,
+                 initial_sync=mailbox.imap.initial_sync, first_started=started_at)
+        last_uid = start
+    elif state.uidvalidity != status.uidvalidity:
+        # The server renumbered the folder: rescan it all; Message-ID + content hash dedupe.
+        log.warning("folder.uidvalidity_changed", mailbox=mailbox.name, folder=folder,
+                    old=state.uidvalidity, new=status.uidvalidity)
+        last_uid = 0
+    else:
+        last_uid = state.last_uid
+        with store.begin() as db:
             repo.touch_folder(db, mailbox.name, folder, clock.now())
     if status.uidnext is not None and status.uidnext - 1 <= last_uid:
         return 0
@@ -111,20 +130,46 @@ def sync_folder(conn: ImapConnection, processor: Processor, mailbox: MailboxConf
     done = 0
     for start in range(0, len(uids), FETCH_BATCH):
         chunk = uids[start:start + FETCH_BATCH]
-        fetched = conn.fetch(chunk)
+        fetched = conn.fetch_arrived(chunk)
         for uid in chunk:
             if should_stop():
                 return done
-            raw = fetched.get(uid)
-            if raw is None:
+            if uid not in fetched:
                 continue  # expunged between SEARCH and FETCH
-            processor.process(mailbox, role, folder, status.uidvalidity, uid, raw)
+            raw, arrived_at = fetched[uid]
+            processor.process(mailbox, role, folder, status.uidvalidity, uid, raw, arrived_at=arrived_at,
+                              watch_started_at=started_at)
             done += 1
     return done
 
 
+def _start_after(conn: ImapConnection, status: ImapFolderStatus, started_at: datetime | None) -> int:
+    """The UID after which "initial_sync: new" starts: before the first message that arrived since ``started_at``.
+
+    IMAP's SEARCH SINCE takes a date (in the server's zone), so the day before is searched and the arrival
+    times (INTERNALDATE, whole seconds) filtered here.
+    """
+    if status.uidnext is not None:
+        newest = status.uidnext - 1
+    else:
+        uids = conn.uids_above(0)
+        newest = uids[-1] if uids else 0
+    if started_at is None:
+        return max(0, newest)
+    # A minute's grace for a server clock running behind ours: rather take a message from just before the start.
+    since = started_at.replace(microsecond=0) - START_GRACE
+    arrived = conn.arrival_times_since((since - timedelta(days=1)).date())
+    new = [uid for uid, at in arrived.items() if at >= since]
+    return max(0, min(new) - 1) if new else max(0, newest)
+
+
 class FolderWatcher(threading.Thread):
-    """Keeps one folder in sync: IDLE where the server has it, polling otherwise; reconnects with backoff."""
+    """Keeps one folder in sync: IDLE where the server has it, polling otherwise; reconnects with backoff.
+
+    The backoff grows with every failure (a connection that fails, drops, or a sync that cannot complete) and
+    is reset only when a sync completed: a login that succeeds while processing keeps failing (the database is
+    full, say) must not turn into a login a second.
+    """
 
     def __init__(self, daemon: Daemon, mailbox_name: str, role: FolderRole, folder: str) -> None:
         super().__init__(name=f"watch-{mailbox_name}-{role}", daemon=True)
@@ -135,8 +180,16 @@ class FolderWatcher(threading.Thread):
         self.stop_event = threading.Event()
         self._conn: ImapConnection | None = None
         self._busy = False  # processing fetched messages: let the message in hand finish
+        self._backoff = Backoff(base=1.0, cap=300.0)
+        self._shown = (False, True)  # (idle, never polled) as last published
+        self._retry_event = threading.Event()
 
     def wake(self) -> None:
+        self.wake_event.set()
+
+    def retry_now(self) -> None:
+        """Cut a backoff short (the admin reloaded the configuration, perhaps with a fixed password)."""
+        self._retry_event.set()
         self.wake_event.set()
 
     def stop(self) -> None:
@@ -146,65 +199,126 @@ class FolderWatcher(threading.Thread):
         if conn is not None and not self._busy:
             conn.interrupt()
 
-    def run(self) -> None:
-        backoff = Backoff(base=1.0, cap=300.0)
+    def alive(self, wedged_after: float = WEDGED_SECONDS) -> bool:
+        """Whether the thread runs and its loop came round recently (for systemd's watchdog)."""
+        return self.is_alive() and time.monotonic() - self.status.heartbeat < wedged_after
+
+    def _beat(self) -> None:
+        self.status.heartbeat = time.monotonic()
+
+    def _set(self, up: bool, error: str | None = None) -> None:
+        """Record the folder's state; tell the daemon when it changed, so status shows it at once."""
+        status = self.status
+        changed = (status.up, status.error, status.idle, status.last_poll is None) != (up, error, *self._shown)
+        status.up, status.error = up, error
+        self._shown = (status.idle, status.last_poll is None)
+        if error is not None:
+            status.last_error, status.last_error_at = error, self.d.clock.now()
+        if changed:
+            self.d.publish_status()
+
+    def _pause(self, seconds: float) -> None:
+        """Wait (a backoff), beating the heartbeat, until the time is up or the watcher is stopped."""
+        deadline = time.monotonic() + seconds
         while not self.stop_event.is_set():
+            self._beat()
+            remaining = deadline - time.monotonic()
+            if self._retry_event.is_set():
+                self._retry_event.clear()
+                return
+            if remaining <= 0:
+                return
+            self.stop_event.wait(min(remaining, 1.0))
+
+    def run(self) -> None:
+        backoff = self._backoff
+        while not self.stop_event.is_set():
+            self._beat()
             mailbox = self.d.runtime.mailbox(self.mailbox_name)
             conn: ImapConnection | None = None
+            connected = False
             try:
                 conn = self._conn = ImapConnection(imap_settings(mailbox))
+                self.status.connects += 1
                 conn.connect()
-                self.status.up, self.status.error = True, None
+                connected = True
+                self._set(True)
                 log.info("imap.connected", mailbox=self.mailbox_name, folder=self.folder, idle=conn.idle_supported)
-                backoff.reset()
                 self._serve(conn, mailbox)
             except FolderMissing as exc:
-                self.status.up, self.status.error = False, str(exc)
+                self._set(False, str(exc))
                 log.warning("folder.missing", mailbox=self.mailbox_name, folder=self.folder, error=str(exc))
-                self.stop_event.wait(60.0)
+                self._pause(60.0)
             except (TransientError, AuthError, SecretError) as exc:
                 if self.stop_event.is_set():
                     break
-                self.status.up, self.status.error = False, str(exc)
+                self._set(False, str(exc))
                 delay = backoff.next_delay() * (5 if isinstance(exc, AuthError | SecretError) else 1)
-                log.warning("imap.unavailable", mailbox=self.mailbox_name, folder=self.folder, error=str(exc),
+                # A connection that was up and dropped is a disconnection; one that could not be made, unavailable.
+                event = "imap.disconnected" if connected else "imap.unavailable"
+                log.warning(event, mailbox=self.mailbox_name, folder=self.folder, error=str(exc),
                             retry_in=round(delay, 1))
-                self.stop_event.wait(delay)
+                self._pause(delay)
             except Exception:  # noqa: BLE001 - a bug must not silently end the watcher
-                self.status.up, self.status.error = False, "internal error"
+                self._set(False, "internal error")
                 log.exception("watcher.crashed", mailbox=self.mailbox_name, folder=self.folder)
-                self.stop_event.wait(backoff.next_delay())
+                self._pause(backoff.next_delay())
             finally:
                 self._conn = None
                 if conn is not None:
                     conn.close()
         self.status.up = False
+        self.d.publish_status()
 
     def _serve(self, conn: ImapConnection, mailbox: MailboxConfig) -> None:
         use_idle = conn.idle_supported and mailbox.imap.idle
         self.status.idle = use_idle
         poll = mailbox.imap.poll_interval.as_timedelta().total_seconds()
+
+        def should_stop() -> bool:
+            self._beat()
+            return self.stop_event.is_set()
+
         while not self.stop_event.is_set():
+            self._beat()
             self.wake_event.clear()
             self._busy = True
             try:
                 count = sync_folder(conn, self.d.processor, mailbox, self.role, self.folder, self.d.store,
-                                    self.d.clock, self.stop_event.is_set)
+                                    self.d.clock, should_stop)
+            except ImapError:
+                raise
+            except (TransientError, DBAPIError) as exc:
+                # Processing failed for a reason of our own (the database, the disk): the watermark stayed, so
+                # the same messages are tried again after a backoff, over the same connection while it lasts.
+                delay = self._backoff.next_delay()
+                error = str(exc) if isinstance(exc, TransientError) else f"database: {str(exc).splitlines()[0]}"
+                self._set(True, f"processing: {error}")
+                log.warning("ingest.deferred", mailbox=self.mailbox_name, folder=self.folder, error=error,
+                            retry_in=round(delay, 1))
+                self._pause(delay)
+                continue
             finally:
                 self._busy = False
+            self._backoff.reset()
             self.status.last_poll = self.d.clock.now()
             self.status.processed += count
+            self._set(True)
             if self.d.runtime.mailbox(self.mailbox_name) is not mailbox:
                 return  # the configuration was reloaded: reconnect with the new settings
             if use_idle:
                 self._idle(conn)
             else:
-                self.wake_event.wait(poll)
+                deadline = time.monotonic() + poll
+                while not self.wake_event.is_set() and time.monotonic() < deadline:
+                    self._beat()
+                    self.wake_event.wait(min(1.0, max(0.0, deadline - time.monotonic())))
 
     def _idle(self, conn: ImapConnection) -> None:
         started = time.monotonic()
         try:
             while not self.stop_event.is_set() and not self.wake_event.is_set():
+                self._beat()
                 if conn.idle_wait(timeout=1.0):
                     return
                 if time.monotonic() - started > IDLE_RENEW_SECONDS:
@@ -233,6 +347,10 @@ class Daemon:
         self._sender_thread: threading.Thread | None = None
         self._reload_requested = threading.Event()
         self.reload_rejected: str | None = None  # why the last reload was refused: the old config runs
+        self.node = f"{socket.gethostname()}:{os.getpid()}"
+        self._status_lock = threading.Lock()
+        self.wedged_after: float | None = None  # how long a watcher may go without coming round; None: default
+        self.sender.on_state_change = self.publish_status
 
     # -- connections -----------------------------------------------------------------------------
 
@@ -255,6 +373,13 @@ class Daemon:
                 repo.release_claims(conn)
             if released:
                 log.warning("outbox.released_after_restart", count=released)
+        self._record_first_starts()
+
+    def _record_first_starts(self) -> None:
+        """Record when each folder was first watched ("initial_sync: new" starts there), before any login."""
+        with self.store.begin() as conn:
+            for name, _role, folder in watched_folders(self.runtime.config):
+                status_store.record_first_start(conn, name, folder, self.clock.now())
 
     def start(self) -> None:
         self.prepare()
@@ -266,6 +391,7 @@ class Daemon:
         self.scheduler.add_job(self._poll_all, "interval", seconds=self._poll_seconds(), id="poll")
         self.scheduler.add_job(self.tick, "interval", seconds=30, id="tick")
         self.scheduler.add_job(self._report, "interval", seconds=self._report_seconds(), id="report")
+        self.publish_status()
         self.scheduler.start()
         self.notifier.notify("READY=1", f"STATUS={self.status_line()}")
         log.info("daemon.started", mailboxes=[m.name for m in self.runtime.config.mailboxes],
@@ -276,7 +402,7 @@ class Daemon:
 
     def _report_seconds(self) -> float:
         interval = self.notifier.watchdog_interval()
-        return max(1.0, min(interval, 10.0)) if interval else 10.0
+        return max(1.0, min(interval, HEARTBEAT_SECONDS)) if interval else HEARTBEAT_SECONDS
 
     def _start_watchers(self) -> None:
         for name, role, folder in watched_folders(self.runtime.config):
@@ -345,23 +471,63 @@ class Daemon:
             log.exception("tick.failed")
 
     def status_line(self) -> str:
-        up = sum(1 for w in self.watchers if w.status.up)
-        polls = [w.status.last_poll for w in self.watchers if w.status.last_poll]
-        last = max(polls).strftime("%H:%M:%S") if polls else "never"
         try:
             with self.store.connect() as conn:
                 counts = repo.outbox_counts(conn)
+                quarantined = sum(status_store.quarantine_counts(conn).values())
             queue = counts.get("pending", 0) + counts.get("sending", 0)
+            failed = counts.get("failed", 0)
         except Exception:  # noqa: BLE001
-            queue = -1
-        errors = "; ".join(sorted({w.status.error for w in self.watchers if w.status.error}))[:200]
-        line = f"folders up {up}/{len(self.watchers)}, last poll {last}, outbox {queue} queued"
-        if self.reload_rejected:
-            line = f"{line}; {self.reload_rejected}, running on the previous one"
-        return f"{line}, error: {errors}" if errors else line
+            queue, failed, quarantined = -1, 0, 0
+        folders = [(w.status.up, w.status.last_poll, w.status.error) for w in self.watchers]
+        smtp = [state.error for state in self.sender.smtp_state.values() if state.error]
+        line = format_status_line(folders, queue, failed, quarantined, smtp)
+        return f"{line}; {self.reload_rejected}, running on the previous one" if self.reload_rejected else line
+
+    def status_rows(self) -> list[dict[str, Any]]:
+        """The rows ``inboxd status`` reads: one per watched folder and one per mailbox's SMTP server."""
+        # Wall-clock time, whatever clock the daemon runs on: another process compares it with its own now.
+        now = datetime.now(UTC)
+        rows: list[dict[str, Any]] = []
+        for w in list(self.watchers):
+            s = w.status
+            rows.append({"mailbox": w.mailbox_name, "channel": f"imap:{w.folder}", "node": self.node,
+                         "up": s.up, "mode": "idle" if s.idle else "poll", "last_poll_at": s.last_poll,
+                         "error": s.error, "last_error": s.last_error, "last_error_at": s.last_error_at,
+                         "updated_at": now})
+        for name, state in list(self.sender.smtp_state.items()):
+            rows.append({"mailbox": name, "channel": "smtp", "node": self.node, "up": state.error is None,
+                         "mode": None, "last_poll_at": None, "error": state.error, "last_error": state.last_error,
+                         "last_error_at": state.last_error_at, "updated_at": now})
+        return rows
+
+    def publish_status(self) -> None:
+        """Write the watchers' state for ``inboxd status`` (on change and on the heartbeat); never raises."""
+        try:
+            config = self.runtime.config
+            keep = {(name, f"imap:{folder}") for name, _role, folder in watched_folders(config)}
+            keep |= {(m.name, "smtp") for m in config.mailboxes}
+            with self._status_lock, self.store.begin() as conn:
+                status_store.write_status(conn, self.status_rows(), keep)
+        except Exception as exc:  # noqa: BLE001 - status must not take a watcher down (the database may be full)
+            log.warning("status.write_failed", error=str(exc))
+
+    def healthy(self) -> bool:
+        """Every watcher and the outbox sender run and none is wedged (a watcher in backoff is healthy)."""
+        imap_timeout = max((m.imap.timeout.as_timedelta().total_seconds() for m in self.runtime.config.mailboxes),
+                           default=30.0)
+        wedged_after = self.wedged_after or max(WEDGED_SECONDS, 3 * imap_timeout)
+        sender_ok = self._sender_thread is None or self._sender_thread.is_alive()
+        return sender_ok and all(w.alive(wedged_after) for w in self.watchers)
 
     def _report(self) -> None:
-        self.notifier.notify("WATCHDOG=1", f"STATUS={self.status_line()}")
+        self.publish_status()
+        if self.healthy():
+            self.notifier.notify("WATCHDOG=1", f"STATUS={self.status_line()}")
+        else:
+            stuck = [w.name for w in self.watchers if not w.alive(self.wedged_after or WEDGED_SECONDS)]
+            log.error("watchdog.withheld", stuck=stuck)
+            self.notifier.notify(f"STATUS=not healthy ({', '.join(stuck) or 'outbox'}); {self.status_line()}")
 
     def reload(self) -> bool:
         """Load the configuration again; keep the old one when the new one is invalid."""
@@ -386,10 +552,14 @@ class Daemon:
         if watched_folders(config) != watched_folders(old) or [m.imap for m in config.mailboxes] != [
                 m.imap for m in old.mailboxes]:
             self._stop_watchers()
+            try:
+                self._record_first_starts()  # a mailbox or folder added by this reload starts now
+            except Exception as exc:  # noqa: BLE001 - its first sync then starts from the mail there at login
+                log.warning("folder.first_start_not_recorded", error=str(exc))
             self._start_watchers()
         else:
             for watcher in self.watchers:
-                watcher.wake()
+                watcher.retry_now()
         log.info("config.reloaded", path=str(self.config_path))
         self.notifier.notify("READY=1", f"STATUS={self.status_line()}")
         return True

@@ -170,6 +170,15 @@ class MessageContext:
     note_errors: tuple[NoteError, ...] = ()  # … or the lines that were not
     feedback: tuple[int, str] | None = None  # (score, rest) of a reply to our feedback question
     opt_out: bool = False  # the customer asks for no more proactive mail
+    arrived_at: datetime | None = None  # when the server received it (IMAP INTERNALDATE)
+    watch_started_at: datetime | None = None  # when inboxd first started watching the folder
+    acknowledge_max_age: timedelta | None = None  # mail this much older than that start is history: no ack
+
+
+def _history(ctx: MessageContext) -> bool:
+    """Mail that was already older than ``acknowledge_max_age`` when inboxd first started watching its folder."""
+    return (ctx.arrived_at is not None and ctx.watch_started_at is not None and ctx.acknowledge_max_age is not None
+            and ctx.arrived_at < ctx.watch_started_at - ctx.acknowledge_max_age)
 
 
 def decide_message(ctx: MessageContext) -> list[Action]:
@@ -236,7 +245,12 @@ def decide_message(ctx: MessageContext) -> list[Action]:
     language = ctx.rules.language or ctx.default_language
     actions.append(OpenCase(msg.from_addr, msg.from_name, msg.subject, priority, language, link_to,
                             dict(ctx.rules.updates)))
-    if ctx.history.acks_in_window >= ctx.limits.acks_per_sender:
+    if _history(ctx):
+        # Imported history (initial_sync: all): a case, but no acknowledgement of mail written long ago.
+        assert ctx.arrived_at is not None and ctx.acknowledge_max_age is not None
+        actions.append(Note("not_acknowledged.history", {
+            "arrived": ctx.arrived_at.isoformat(), "max_age_hours": ctx.acknowledge_max_age / timedelta(hours=1)}))
+    elif ctx.history.acks_in_window >= ctx.limits.acks_per_sender:
         actions.append(HoldAck("acks_per_sender",
                                f"{msg.from_addr} already had {ctx.history.acks_in_window} acknowledgements"))
     elif ctx.history.messages_in_burst_window >= ctx.limits.sender_burst:

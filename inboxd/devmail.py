@@ -47,6 +47,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -301,6 +302,25 @@ class Dovecot:
         """Stop Dovecot and its children; safe to call more than once, or before start()."""
         if self._finalizer is not None:
             self._finalizer()
+
+    def restart(self, *, down: Callable[[], None] | None = None) -> None:
+        """Restart Dovecot on the same ports, as an admin's ``systemctl restart dovecot`` would.
+
+        Every IMAP session is disconnected first (``doveadm kick``: the client reads ``* BYE`` and then the
+        end of the connection); stopping only the master would leave the sessions' processes serving. ``down``
+        runs while Dovecot is stopped.
+        """
+        self._require_running()
+        doveadm = shutil.which("doveadm") or shutil.which("doveadm", path="/usr/bin:/usr/local/bin")
+        if doveadm is not None:
+            subprocess.run([doveadm, "-c", str(self.config_path), "kick", "*"], capture_output=True,
+                           timeout=30, check=False)
+        self.stop()
+        try:
+            if down is not None:
+                down()
+        finally:
+            self.start()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -587,12 +607,16 @@ plugin {{
             client.login(address, password)
             yield client
 
-    def append(self, address: str, folder: str, raw: bytes, password: str = "secret") -> int:
-        """IMAP APPEND a message to ``folder`` (created if missing) and return its UID (from UIDPLUS)."""
+    def append(self, address: str, folder: str, raw: bytes, password: str = "secret",
+               received_at: datetime | None = None) -> int:
+        """IMAP APPEND a message to ``folder`` (created if missing) and return its UID (from UIDPLUS).
+
+        ``received_at`` sets its INTERNALDATE (when the server says it arrived), e.g. for mail from long ago.
+        """
         with self.imap(address, password) as client:
             if not client.folder_exists(folder):
                 client.create_folder(folder)
-            response = client.append(folder, _crlf(raw))
+            response = client.append(folder, _crlf(raw), msg_time=received_at)
         text = response.decode("ascii", "replace") if isinstance(response, bytes) else str(response)
         match = re.search(r"APPENDUID \d+ (\d+)", text)
         if match is None:

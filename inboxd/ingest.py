@@ -80,7 +80,8 @@ class Processor:
         self.forecaster = Forecaster()
 
     def process(self, mailbox: MailboxConfig, role: FolderRole, folder: str, uidvalidity: int | None,
-                uid: int | None, raw: bytes) -> Outcome:
+                uid: int | None, raw: bytes, arrived_at: datetime | None = None,
+                watch_started_at: datetime | None = None) -> Outcome:
         """Record one message and act on it.
 
         Raises only TransientError: the database failed (down, full, locked, read-only) or another writer
@@ -92,7 +93,8 @@ class Processor:
             now = self.clock.now()
             try:
                 with self.store.begin() as conn:
-                    outcome = self._process(conn, rt, mailbox, role, folder, uidvalidity, uid, raw, now)
+                    outcome = self._process(conn, rt, mailbox, role, folder, uidvalidity, uid, raw, now,
+                                            arrived_at, watch_started_at)
             except WriteConflict as exc:
                 # Another watcher or daemon committed the same row first: read again and decide again.
                 log.info("message.conflict", mailbox=mailbox.name, folder=folder, uid=uid, attempt=attempt,
@@ -116,7 +118,8 @@ class Processor:
         raise AssertionError("unreachable")
 
     def _process(self, conn: Connection, rt: Runtime, mailbox: MailboxConfig, role: FolderRole, folder: str,
-                 uidvalidity: int | None, uid: int | None, raw: bytes, now: datetime) -> Outcome:
+                 uidvalidity: int | None, uid: int | None, raw: bytes, now: datetime,
+                 arrived_at: datetime | None = None, watch_started_at: datetime | None = None) -> Outcome:
         cfg = rt.config
         msg = parse_message(raw)
         if repo.has_message(conn, msg.message_id, msg.content_hash):
@@ -166,7 +169,9 @@ class Processor:
             bounced_recipients=tuple(bounce.permanent) if bounce is not None else (),
             sender_bounced=classification.kind == "customer" and repo.is_bounced(conn, msg.from_addr),
             commitments=commitments, note_commands=note_commands, note_errors=note_errors,
-            feedback=feedback, opt_out=opt_out)
+            feedback=feedback, opt_out=opt_out,
+            arrived_at=arrived_at, watch_started_at=watch_started_at,
+            acknowledge_max_age=mailbox.imap.acknowledge_max_age.as_timedelta())
         actions = d.decide_message(ctx)
         applier = _Applier(conn, rt, mailbox, msg, now, self.forecaster)
         case_id = repo.case_id(conn, case.number) if case else None

@@ -46,6 +46,15 @@ class FlushResult:
     errors: list[str] = field(default_factory=list)
 
 
+@dataclass
+class SmtpState:
+    """What ``inboxd status`` shows of a mailbox's SMTP server: the current problem and the latest one."""
+
+    error: str | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+
+
 class Sender:
     """Sends what the outbox holds. ``smtp_factory``/``imap_factory`` open connections per mailbox."""
 
@@ -60,6 +69,17 @@ class Sender:
         # What the servers accepted but the database could not record (it was full or down): recorded
         # before anything is claimed again, so that nothing is sent or filed twice.
         self._unrecorded: list[Callable[[Connection], None]] = []
+        self.smtp_state: dict[str, SmtpState] = {}
+        self.on_state_change: Callable[[], None] = lambda: None
+
+    def _smtp_result(self, mailbox: str, error: str | None) -> None:
+        state = self.smtp_state.setdefault(mailbox, SmtpState())
+        changed = state.error != error
+        state.error = error
+        if error is not None:
+            state.last_error, state.last_error_at = error, self.clock.now()
+        if changed:
+            self.on_state_change()
 
     def flush(self, limit: int = 200, should_stop: Callable[[], bool] = lambda: False) -> FlushResult:
         result = FlushResult()
@@ -101,6 +121,7 @@ class Sender:
                 except (TransientError, AuthError, SecretError) as exc:
                     # The server is unreachable or refuses us: retry this and the rest of the batch later.
                     self.last_error = str(exc)
+                    self._smtp_result(mailbox, str(exc))
                     result.errors.append(str(exc))
                     for pending in rows[index:]:
                         self._retry(pending, str(exc), result)
@@ -120,6 +141,7 @@ class Sender:
                     # The rest of the batch keeps its lease: it is claimed again once that lapses.
                     return
                 self.last_error = None
+                self._smtp_result(mailbox, None)
                 log.info("mail.sent", kind=row["kind"], case_ref=row["case_id"], message_id=row["message_id"])
         finally:
             if connection is not None:

@@ -208,3 +208,35 @@ events = Table(
     Index("ix_events_case_id", "case_id"),
 )
 
+
+# When inboxd first started watching each folder (before any login): with ``initial_sync: new`` the first sync
+# takes the mail that arrived from then on, even if the first successful login came much later.
+folder_watch_start = Table(
+    "folder_watch_start",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("mailbox", String(100), nullable=False),
+    Column("folder", String(500), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("mailbox", "folder"),
+)
+
+# What the running daemon last knew about each connection ("imap:<folder>" or "smtp" of a mailbox), written on
+# change and on a heartbeat; ``inboxd status`` reads it from another process. An old updated_at means that the
+# daemon (``node`` = host:pid) is gone or hung.
+watch_status = Table(
+    "watch_status",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("mailbox", String(100), nullable=False),
+    Column("channel", String(600), nullable=False),
+    Column("node", String(200), nullable=False),
+    Column("up", Boolean, nullable=False),
+    Column("mode", String(16)),  # idle | poll (IMAP)
+    Column("last_poll_at", DateTime(timezone=True)),
+    Column("error", Text),  # the current problem, None when fine
+    Column("last_error", Text),  # the latest problem, kept after recovery
+    Column("last_error_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("mailbox", "channel"),
+)

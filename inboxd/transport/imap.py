@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import socket
 import ssl
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 import imapclient
@@ -47,6 +49,7 @@ class MailStore(Protocol):
     def select(self, folder: str) -> FolderStatus: ...
     def uids_above(self, last_uid: int) -> list[int]: ...
     def fetch(self, uids: list[int]) -> dict[int, bytes]: ...
+    def fetch_arrived(self, uids: list[int]) -> dict[int, tuple[bytes, datetime | None]]: ...
 
 
 @contextmanager
@@ -57,6 +60,12 @@ def _translated(action: str) -> Iterator[None]:
         raise AuthError(f"IMAP {action}: login rejected: {exc}") from exc
     except (TimeoutError, IMAPClientError, OSError, ssl.SSLError) as exc:
         raise ImapError(f"IMAP {action}: {exc}") from exc
+
+
+def _utc(value: object) -> datetime | None:
+    if not isinstance(value, datetime):
+        return None
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class ImapConnection:
@@ -142,13 +151,48 @@ class ImapConnection:
                 result[int(uid)] = body
         return result
 
+    def fetch_arrived(self, uids: list[int]) -> dict[int, tuple[bytes, datetime | None]]:
+        """UID → (the message, when the server received it: INTERNALDATE in UTC, None if it gave none)."""
+        if not uids:
+            return {}
+        with _translated("fetch"):
+            normalise, self.client.normalise_times = self.client.normalise_times, False
+            try:
+                data = self.client.fetch(uids, ["BODY.PEEK[]", "INTERNALDATE"])
+            finally:
+                self.client.normalise_times = normalise
+        result: dict[int, tuple[bytes, datetime | None]] = {}
+        for uid, item in data.items():
+            body = item.get(b"BODY[]")
+            if isinstance(body, bytes):
+                result[int(uid)] = (body, _utc(item.get(b"INTERNALDATE")))
+        return result
+
     def idle_wait(self, timeout: float) -> bool:
-        """Wait in IDLE up to ``timeout`` seconds; True when the server reported a change."""
+        """Wait in IDLE up to ``timeout`` seconds; True when the server reported a change.
+
+        Raises ImapError when the connection is gone: the server said BYE, or the socket reached its end.
+        imapclient's ``idle_check`` does not raise on a closed socket: the socket polls readable, the read
+        finds end-of-file and the call returns an empty list at once, for ever (a busy loop, mjs/imapclient#565).
+        An empty answer long before the timeout is therefore checked by ending IDLE, which reads from the
+        socket and fails on a dead connection.
+        """
         with _translated("idle"):
             if not self._idling:
                 self.client.idle()
                 self._idling = True
+            started = time.monotonic()
             responses = self.client.idle_check(timeout=timeout)
+            if any(r and r[0] == b"BYE" for r in responses):
+                self._idling = False
+                raise ImapError("IMAP idle: the server closed the connection (BYE)")
+            if not responses and time.monotonic() - started < timeout / 2:
+                self._idling = False
+                try:
+                    self.client.idle_done()
+                except (IMAPClientError, OSError) as exc:
+                    raise ImapError("IMAP idle: the connection was closed") from exc
+                return False
             changed = any(len(r) >= 2 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
             if changed:
                 self.client.idle_done()
@@ -160,6 +204,24 @@ class ImapConnection:
             with _translated("idle done"):
                 self.client.idle_done()
             self._idling = False
+
+    def arrival_times_since(self, day: date) -> dict[int, datetime]:
+        """UID → INTERNALDATE (when the server received it, UTC) of the messages received on or after ``day``."""
+        with _translated("search since"):
+            uids = self.client.search(["SINCE", day])
+            if not uids:
+                return {}
+            normalise, self.client.normalise_times = self.client.normalise_times, False
+            try:
+                data = self.client.fetch(uids, ["INTERNALDATE"])
+            finally:
+                self.client.normalise_times = normalise
+        result: dict[int, datetime] = {}
+        for uid, item in data.items():
+            value = _utc(item.get(b"INTERNALDATE"))
+            if value is not None:
+                result[int(uid)] = value
+        return result
 
     def noop(self) -> None:
         with _translated("noop"):
