@@ -161,9 +161,9 @@ def test_inboxd_status_shows_a_wrong_password(tmp_path, dovecot, smtp_hub, mailb
 
 def test_inboxd_status_without_a_database_says_so_and_creates_none(tmp_path, capsys):
     path = tmp_path / "missing.db"
-    assert main(["status", "--database-url", f"sqlite:///{path}"]) == 1
+    assert main(["status", "--database-url", f"sqlite:///{path}"]) == 66
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "no database" in err and not path.exists()
+    assert err.count("\n") == 1 and "no inboxd database" in err and not path.exists()
 
 
 def test_mail_that_arrives_while_the_password_is_wrong_is_acknowledged_once_it_is_fixed(
@@ -302,7 +302,7 @@ def test_a_database_fault_in_the_watcher_itself_is_retried_without_a_crash(tmp_p
         customer = mailboxes("customer")
         with capture_logs() as logs:
             setup.deliver(setup.customer_mail(customer, "While the disk is full"), sender=customer)
-            wait_until(lambda: "processing: database: (builtins.Exception) database or disk is full"
+            wait_until(lambda: "processing: database unavailable: database or disk is full"
                        in daemon.status_line(), timeout=10)
             wait_until(lambda: failing["calls"] >= 2, timeout=10)
         assert len(logins) == 1 and all(w.is_alive() for w in daemon.watchers)
@@ -316,6 +316,6 @@ def test_a_database_fault_in_the_watcher_itself_is_retried_without_a_crash(tmp_p
 def test_inboxd_status_on_a_database_without_status_says_so(tmp_path, capsys):
     path = tmp_path / "other.db"
     sqlite3.connect(path).close()
-    assert main(["status", "--database-url", f"sqlite:///{path}"]) == 1
+    assert main(["status", "--database-url", f"sqlite:///{path}"]) == 66
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "no daemon status" in err
+    assert err.count("\n") == 1 and "no inboxd" in err
