@@ -36,7 +36,7 @@ from inboxd.forecast import Forecaster
 from inboxd.humanize import phrase_due, phrase_in_offset
 from inboxd.mail.classify import FolderRole, classify
 from inboxd.mail.compose import OutgoingMail, compose, deterministic_message_id
-from inboxd.mail.parse import ParsedMessage, parse_message
+from inboxd.mail.parse import ParsedMessage, address_problem, parse_message
 from inboxd.mail.threading import (
     ThreadingPolicy,
     ThreadMatch,
@@ -478,6 +478,10 @@ class _Applier:
         recipient = (msg.reply_to[0] if msg.reply_to else msg.from_addr).lower()
         if rt.team.is_ours(recipient):
             self.event("ack.held", {"guard": "own_address", "detail": recipient})
+            return
+        problem = address_problem(recipient)
+        if problem is not None:
+            self.event("ack.suppressed", {"reason": problem, "address": recipient[:200]})
             return
         if repo.is_bounced(self.conn, recipient):
             self.event("ack.suppressed", {"reason": "address bounced", "address": recipient})

@@ -19,7 +19,7 @@ from typing import Literal
 
 from inboxd.mail.auth import staff_authenticated
 from inboxd.mail.bounces import BounceReport, analyse_bounce
-from inboxd.mail.parse import ParsedMessage
+from inboxd.mail.parse import ParsedMessage, address_problem
 
 Kind = Literal["customer", "staff", "staff_note", "auto_reply", "bounce", "list", "ignored"]
 FolderRole = Literal["inbox", "sent"]
@@ -283,6 +283,10 @@ def classify(msg: ParsedMessage, team: TeamIdentity, folder_role: FolderRole = "
         return Classification("ignored", f"rule {ignored_by_rule!r}")
     if not msg.from_addr:
         return Classification("ignored", "no sender address")
+    problem = address_problem(msg.from_addr)
+    if problem is not None:
+        # Nothing is ever sent to an address nobody can receive at (or that smuggles in a header).
+        return Classification("ignored", f"sender address {msg.from_addr[:80]!r} cannot receive mail: {problem}")
     if team.is_ours(msg.from_addr):
         return Classification("ignored", f"from our own address {msg.from_addr}")
     return Classification("customer", f"from {msg.from_addr}")
