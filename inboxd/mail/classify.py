@@ -20,6 +20,7 @@ from typing import Literal
 from inboxd.mail.auth import staff_authenticated
 from inboxd.mail.bounces import BounceReport, analyse_bounce
 from inboxd.mail.parse import ParsedMessage, address_problem
+from inboxd.mail.reports import machine_report
 
 Kind = Literal["customer", "staff", "staff_note", "auto_reply", "bounce", "list", "ignored"]
 FolderRole = Literal["inbox", "sent"]
@@ -257,6 +258,11 @@ def classify(msg: ParsedMessage, team: TeamIdentity, folder_role: FolderRole = "
         # A delivery receipt ("Delivered:", "Relayed:") is machine mail, but nobody is unreachable.
         why = f"a delivery receipt for {', '.join(report.delivered[:3])} ({report.detector})"
         return Classification("auto_reply", why, (why, *reasons))
+    # Reports about mail (abuse feedback, DMARC, TLS-RPT, gateway notices): never answered, whoever sent them.
+    machine = machine_report(msg, raw)
+    if machine is not None:
+        report_kind, why = machine
+        return Classification(report_kind, why, (why, *(r for _, r in signals)))
     # Machines first, even from a staff address: a staff member's out-of-office answering a reminder
     # is threaded to the case, and taken for a staff reply it would mark the case answered.
     if signals:
