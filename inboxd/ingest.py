@@ -34,6 +34,7 @@ from inboxd.followups import (
 )
 from inboxd.forecast import Forecaster
 from inboxd.humanize import phrase_due, phrase_in_offset
+from inboxd.mail.autoresponse import AckTiming
 from inboxd.mail.classify import FolderRole, classify
 from inboxd.mail.compose import OutgoingMail, compose, deterministic_message_id
 from inboxd.mail.parse import ParsedMessage, address_problem, parse_message
@@ -102,7 +103,8 @@ class Processor:
             return Outcome("duplicate", "duplicate")
         own = repo.is_own_message_id(conn, msg.message_id)
         rules = apply_rules(cfg.rules, msg)
-        classification = classify(msg, rt.team, role, rules.ignored_by, raw=raw)
+        classification = classify(msg, rt.team, role, rules.ignored_by, raw=raw,
+                                  acks=_ack_timing(conn, msg, now) if role == "inbox" and not own else None)
         index = repo.ConnIndex(conn)
         policy = ThreadingPolicy(cfg.cases.subject_token, rt.team.our_addresses,
                                  now - cfg.cases.thread_window.as_timedelta())
@@ -508,6 +510,15 @@ class _Applier:
         self.event("ack.queued", {"due": estimate.due.isoformat(), "basis": estimate.basis,
                                   "message_id": message_id})
         self.acknowledged = True
+
+
+def _ack_timing(conn: Connection, msg: ParsedMessage, now: datetime) -> AckTiming:
+    """How soon after our acknowledgements to this sender the message came: an auto-responder answers at once."""
+    cited_at, last_at = repo.ack_times(conn, msg.from_addr, (*msg.in_reply_to, *msg.references))
+    arrived = min(msg.date, now) if msg.date else now
+    return AckTiming(
+        cited_ack_seconds=(arrived - cited_at).total_seconds() if cited_at else None,
+        last_ack_seconds=(arrived - last_at).total_seconds() if last_at else None)
 
 
 def _ack_context(rt: Runtime, msg: ParsedMessage, token: str, number: int, estimate: Estimate,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -85,3 +86,69 @@ def test_a_sender_without_a_domain_is_recorded_but_gets_no_mail(env):
     assert kind == "ignored" and "no domain" in reason
     daemon.run_once()
     assert setup.hub.messages == []
+
+
+REPORTS = Path(__file__).resolve().parents[1] / "data" / "mail" / "reports"
+
+
+@pytest.mark.parametrize("name", ["dmarc_aggregate_microsoft.eml", "tlsrpt_mailru.eml", "sisimai_arf-01.eml",
+                                  "sisimai_arf-22.eml", "arf_no_report_type.eml", "gateway_groupwise.eml",
+                                  "parsedmarc_dmarc_failure_report_domain_de.eml"])
+def test_reports_about_mail_are_recorded_and_never_acknowledged(env, name):
+    setup, daemon, _ = env
+    setup.deliver((REPORTS / name).read_bytes(), sender="reports@provider.example")
+    daemon.run_once()
+    daemon.run_once()
+    ((kind, reason),) = _kinds(daemon)
+    assert kind in ("auto_reply", "bounce"), reason
+    assert setup.hub.messages == []  # no acknowledgement, no staff alert
+    assert cases(daemon) == []
+
+
+def _auto_response(setup: Setup, sender: str, number: int) -> bytes:
+    # A plain responder: no Auto-Submitted, no Precedence, no In-Reply-To, a new subject each time.
+    return setup.customer_mail(sender, f"Your message has arrived ({number})",
+                               "Thank you for your email.\n\nKind regards,\nACME Ltd")
+
+
+def test_an_auto_responder_without_headers_gets_one_acknowledgement_and_no_staff_alert(env, mailboxes):
+    setup, daemon, _ = env
+    ann = mailboxes("ann")
+    setup.deliver(setup.customer_mail(ann, "Order 4711 missing"), sender=ann)
+    answered = 0
+    for _ in range(4):
+        daemon.run_once()
+        acks = setup.acks_for(ann)
+        # Each acknowledgement that reaches Ann's mailbox is answered at once by her responder.
+        for _ack in acks[answered:]:
+            setup.deliver(_auto_response(setup, ann, answered + 1), sender=ann)
+            answered += 1
+    assert answered == 1
+    assert len(setup.acks_for(ann)) == 1
+    assert setup.dovecot.fetch_all(setup.staff) == []
+    assert [kind for kind, _ in _kinds(daemon)] == ["customer", "auto_reply"]
+    assert len(cases(daemon)) == 1
+
+
+def test_an_auto_responder_that_cites_the_ack_is_attached_to_the_case_without_an_alert(env, mailboxes):
+    setup, daemon, _ = env
+    ann = mailboxes("ann")
+    ack = setup.open_case(daemon, ann, "Order 4711 missing")
+    setup.deliver(setup.customer_mail(ann, "Automatic confirmation", "Thank you for your message.",
+                                      In_Reply_To=ack["Message-ID"], References=ack["Message-ID"]), sender=ann)
+    daemon.run_once()
+    (case,) = cases(daemon)
+    kinds = [m["kind"] for m in case_detail(daemon, case["number"])["messages"] if m["direction"] == "in"]
+    assert kinds == ["customer", "auto_reply"]
+    assert len(setup.acks_for(ann)) == 1 and setup.dovecot.fetch_all(setup.staff) == []
+
+
+def test_a_customer_who_thanks_for_the_ack_and_says_more_is_still_a_customer(env, mailboxes):
+    setup, daemon, clock = env
+    ann = mailboxes("ann")
+    setup.open_case(daemon, ann, "Order 4711 missing")
+    setup.deliver(setup.customer_mail(ann, "Payment fails", "Thank you for your email, but it still does not work. "
+                                      "The page shows error 500 when I pay with my card."), sender=ann)
+    daemon.run_once()
+    assert [kind for kind, _ in _kinds(daemon)] == ["customer", "customer"]
+    assert len(setup.acks_for(ann)) == 2
