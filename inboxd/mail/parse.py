@@ -290,8 +290,9 @@ def _one_address(value: str, defects: list[str]) -> tuple[str, str]:
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-# What inboxd will send mail to: a dot-atom local part (no spaces, quotes or brackets) at a domain with a dot.
-_SENDABLE = re.compile(r"^[^\s@<>()\[\],;:\\\"]+@[^\s@<>()\[\],;:\\\".]+(\.[^\s@<>()\[\],;:\\\".]+)+$")
+# What inboxd will send mail to: a dot-atom local part (no spaces, quotes or brackets) at a host name with a dot
+# (letters, digits and hyphens, in any script).
+_LOCAL_PART = re.compile(r"^[^\s@<>()\[\],;:\\\"]+$")
 
 
 def display_name(value: str, defects: list[str] | None = None) -> str:
@@ -314,9 +315,19 @@ def address_problem(address: str) -> str | None:
         return "spaces in the address"
     if "@" not in address or not address.rpartition("@")[2]:
         return "no domain in the address"
-    if not _SENDABLE.match(address) or ".." in address or address.startswith(".") or ".@" in address:
+    if "=?" in address:
+        # RFC 2047 forbids encoded words in an address; a reader's client would still show one decoded.
+        return "an encoded word in the address"
+    local, _, domain = address.rpartition("@")
+    labels = domain.split(".")
+    if (not _LOCAL_PART.match(local) or ".." in local or local.startswith(".") or local.endswith(".")
+            or len(labels) < 2 or not all(labels) or not all(_host_char(ch) for ch in domain.replace(".", ""))):
         return "not a plain mailbox address"
     return None
+
+
+def _host_char(ch: str) -> bool:
+    return (ch.isascii() and (ch.isalnum() or ch == "-")) or (not ch.isascii() and ch.isalpha())
 
 
 def _addresses(values: Iterable[str], defects: list[str] | None = None) -> tuple[str, ...]:

@@ -77,6 +77,8 @@ def test_encoded_words_in_to_and_cc_never_become_addresses() -> None:
     ("ann smith@customer.example", "spaces in the address"),
     ('"ann smith"@customer.example', "spaces in the address"),
     ("ann@customer.example,bob@victim.example", "not a plain mailbox address"),
+    ("=?utf-8?q?=0d=0abcc=3a?=ann@customer.example", "an encoded word in the address"),
+    ("ann@customer.example\u00b9", "not a plain mailbox address"),
 ])
 def test_an_address_nobody_can_receive_at_is_named_as_such(address: str, problem: str) -> None:
     assert address_problem(address) == problem
