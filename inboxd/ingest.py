@@ -36,9 +36,10 @@ from inboxd.followups import (
 )
 from inboxd.forecast import Forecaster
 from inboxd.humanize import phrase_due, phrase_in_offset
+from inboxd.mail.autoresponse import AckTiming
 from inboxd.mail.classify import FolderRole, classify
 from inboxd.mail.compose import OutgoingMail, compose, deterministic_message_id
-from inboxd.mail.parse import ParsedMessage, parse_message
+from inboxd.mail.parse import ParsedMessage, address_problem, parse_message
 from inboxd.mail.threading import (
     ThreadingPolicy,
     ThreadMatch,
@@ -128,7 +129,8 @@ class Processor:
             return Outcome("duplicate", "duplicate")
         own = repo.is_own_message_id(conn, msg.message_id)
         rules = apply_rules(cfg.rules, msg)
-        classification = classify(msg, rt.team, role, rules.ignored_by, raw=raw)
+        classification = classify(msg, rt.team, role, rules.ignored_by, raw=raw,
+                                  acks=_ack_timing(conn, msg, now) if role == "inbox" and not own else None)
         index = repo.ConnIndex(conn)
         policy = ThreadingPolicy(cfg.cases.subject_token, rt.team.our_addresses,
                                  now - cfg.cases.thread_window.as_timedelta())
@@ -514,6 +516,10 @@ class _Applier:
         if rt.team.is_ours(recipient):
             self.event("ack.held", {"guard": "own_address", "detail": recipient})
             return
+        problem = address_problem(recipient)
+        if problem is not None:
+            self.event("ack.suppressed", {"reason": problem, "address": recipient[:200]})
+            return
         if repo.is_bounced(self.conn, recipient):
             self.event("ack.suppressed", {"reason": "address bounced", "address": recipient})
             return
@@ -539,6 +545,15 @@ class _Applier:
         self.event("ack.queued", {"due": estimate.due.isoformat(), "basis": estimate.basis,
                                   "message_id": message_id})
         self.acknowledged = True
+
+
+def _ack_timing(conn: Connection, msg: ParsedMessage, now: datetime) -> AckTiming:
+    """How soon after our acknowledgements to this sender the message came: an auto-responder answers at once."""
+    cited_at, last_at = repo.ack_times(conn, msg.from_addr, (*msg.in_reply_to, *msg.references))
+    arrived = min(msg.date, now) if msg.date else now
+    return AckTiming(
+        cited_ack_seconds=(arrived - cited_at).total_seconds() if cited_at else None,
+        last_ack_seconds=(arrived - last_at).total_seconds() if last_at else None)
 
 
 def _ack_context(rt: Runtime, msg: ParsedMessage, token: str, number: int, estimate: Estimate,

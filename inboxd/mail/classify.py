@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from inboxd.mail.auth import staff_authenticated
+from inboxd.mail.autoresponse import AckTiming, auto_response_text
 from inboxd.mail.bounces import BounceReport, analyse_bounce
-from inboxd.mail.parse import ParsedMessage
+from inboxd.mail.parse import ParsedMessage, address_problem
+from inboxd.mail.reports import machine_report
 
 Kind = Literal["customer", "staff", "staff_note", "auto_reply", "bounce", "list", "ignored"]
 FolderRole = Literal["inbox", "sent"]
@@ -238,11 +240,13 @@ def out_of_office_body(msg: ParsedMessage) -> str | None:
 
 
 def classify(msg: ParsedMessage, team: TeamIdentity, folder_role: FolderRole = "inbox",
-             ignored_by_rule: str | None = None, raw: bytes | None = None) -> Classification:
+             ignored_by_rule: str | None = None, raw: bytes | None = None,
+             acks: AckTiming | None = None) -> Classification:
     """Decide the kind of one message.
 
     ``raw`` (the message bytes) lets the bounce detectors read the delivery report itself; without it
-    bounces are still recognised by their headers, but no failed recipient is named.
+    bounces are still recognised by their headers, but no failed recipient is named. ``acks`` says when our
+    acknowledgements to this sender went out: an answer to one within moments is an auto-responder's.
     """
     if folder_role == "sent":
         # Our own mailbox's Sent folder: only someone logged into it can put mail there.
@@ -257,6 +261,11 @@ def classify(msg: ParsedMessage, team: TeamIdentity, folder_role: FolderRole = "
         # A delivery receipt ("Delivered:", "Relayed:") is machine mail, but nobody is unreachable.
         why = f"a delivery receipt for {', '.join(report.delivered[:3])} ({report.detector})"
         return Classification("auto_reply", why, (why, *reasons))
+    # Reports about mail (abuse feedback, DMARC, TLS-RPT, gateway notices): never answered, whoever sent them.
+    machine = machine_report(msg, raw)
+    if machine is not None:
+        report_kind, why = machine
+        return Classification(report_kind, why, (why, *(r for _, r in signals)))
     # Machines first, even from a staff address: a staff member's out-of-office answering a reminder
     # is threaded to the case, and taken for a staff reply it would mark the case answered.
     if signals:
@@ -283,8 +292,16 @@ def classify(msg: ParsedMessage, team: TeamIdentity, folder_role: FolderRole = "
         return Classification("ignored", f"rule {ignored_by_rule!r}")
     if not msg.from_addr:
         return Classification("ignored", "no sender address")
+    problem = address_problem(msg.from_addr)
+    if problem is not None:
+        # Nothing is ever sent to an address nobody can receive at (or that smuggles in a header).
+        return Classification("ignored", f"sender address {msg.from_addr[:80]!r} cannot receive mail: {problem}")
     if team.is_ours(msg.from_addr):
         return Classification("ignored", f"from our own address {msg.from_addr}")
+    auto_text = auto_response_text(msg, acks)
+    if auto_text is not None:
+        why = f"an auto-response without headers: {auto_text}"
+        return Classification("auto_reply", why, (why,))
     return Classification("customer", f"from {msg.from_addr}")
 
 

@@ -151,18 +151,24 @@ def _parse(raw: bytes, max_bytes: int) -> ParsedMessage:
         except Exception:  # noqa: BLE001
             msg = email.message_from_bytes(b"", policy=email.policy.compat32)
         body_parsed = False
-    headers = _decoded_headers(msg, defects)
+    headers, undecoded = _decoded_headers(msg, defects)
 
     def first(name: str) -> str:
         wanted = name.lower()
         return next((v for k, v in headers if k.lower() == wanted), "")
 
+    def raw_all(name: str) -> list[str]:
+        # Address fields are read before RFC 2047 decoding: an encoded word is a display name and nothing else,
+        # so "=?utf-8?Q?a=40b.example?= <c@d.example>" is c@d.example, whatever the name decodes to.
+        wanted = name.lower()
+        return [v for k, v in undecoded if k.lower() == wanted]
+
     message_id = _first_msgid(first("Message-ID"))
     if not message_id:
         message_id = f"{hashlib.sha256(raw).hexdigest()[:32]}@generated.inboxd.invalid"
         defects.append("missing Message-ID: generated from the content hash")
-    from_name, from_addr = _one_address(first("From"))
-    return_path_raw = first("Return-Path")
+    from_name, from_addr = _one_address(next(iter(raw_all("From")), ""), defects)
+    return_path_raw = next(iter(raw_all("Return-Path")), "")
     return_path: str | None = None
     if any(k.lower() == "return-path" for k, _ in headers):
         return_path = parseaddr(return_path_raw)[1].strip().lower() if return_path_raw.strip() != "<>" else ""
@@ -179,9 +185,9 @@ def _parse(raw: bytes, max_bytes: int) -> ParsedMessage:
         size=len(raw),
         from_addr=from_addr,
         from_name=from_name,
-        to=_addresses(h for k, h in headers if k.lower() == "to"),
-        cc=_addresses(h for k, h in headers if k.lower() == "cc"),
-        reply_to=_addresses(h for k, h in headers if k.lower() == "reply-to"),
+        to=_addresses(raw_all("To")),
+        cc=_addresses(raw_all("Cc")),
+        reply_to=_addresses(raw_all("Reply-To"), defects),
         return_path=return_path,
         subject=_WS.sub(" ", first("Subject")).strip(),
         date=_date(first("Date"), defects),
@@ -199,8 +205,11 @@ def _parse(raw: bytes, max_bytes: int) -> ParsedMessage:
     )
 
 
-def _decoded_headers(msg: Message, defects: list[str]) -> tuple[tuple[str, str], ...]:
+def _decoded_headers(msg: Message, defects: list[str]) -> tuple[tuple[tuple[str, str], ...],
+                                                                 tuple[tuple[str, str], ...]]:
+    """The header fields decoded for reading, and the same fields unfolded but with encoded words left as they are."""
     result: list[tuple[str, str]] = []
+    undecoded: list[tuple[str, str]] = []
     for name, raw_value in msg.raw_items():
         text = str(raw_value)
         # 8-bit bytes in headers surface as surrogate escapes: read them as UTF-8, else Windows-1252.
@@ -211,10 +220,11 @@ def _decoded_headers(msg: Message, defects: list[str]) -> tuple[tuple[str, str],
             except UnicodeDecodeError:
                 text = data.decode("cp1252", "replace")
         text = _UNFOLD.sub(" ", text).strip()
+        undecoded.append((str(name), text.replace("\r", " ").replace("\n", " ")))
         if "=?" in text:
             text = _decode_words(text, name, defects)
         result.append((str(name), text.replace("\r", " ").replace("\n", " ")))
-    return tuple(result)
+    return tuple(result), tuple(undecoded)
 
 
 def _decode_words(value: str, name: str, defects: list[str]) -> str:
@@ -274,12 +284,53 @@ def _first_msgid(value: str) -> str:
     return value if value and " " not in value else ""
 
 
-def _one_address(value: str) -> tuple[str, str]:
+def _one_address(value: str, defects: list[str]) -> tuple[str, str]:
     name, addr = parseaddr(value)
-    return name.strip(), addr.strip().lower()
+    return display_name(name, defects), addr.strip().lower()
 
 
-def _addresses(values: Iterable[str]) -> tuple[str, ...]:
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# What inboxd will send mail to: a dot-atom local part (no spaces, quotes or brackets) at a host name with a dot
+# (letters, digits and hyphens, in any script).
+_LOCAL_PART = re.compile(r"^[^\s@<>()\[\],;:\\\"]+$")
+
+
+def display_name(value: str, defects: list[str] | None = None) -> str:
+    """A display name for showing: encoded words decoded, no control character (CR, LF, NUL…) left in it.
+
+    It is only ever shown (in a template, in ``inboxd show``), never read as an address.
+    """
+    if "=?" in value:
+        value = _decode_words(value, "display name", defects if defects is not None else [])
+    return " ".join(_CONTROL.sub(" ", value).split())
+
+
+def address_problem(address: str) -> str | None:
+    """Why inboxd must not send mail to this address (no domain, control characters, spaces…); None: it may."""
+    if not address:
+        return "no address"
+    if _CONTROL.search(address):
+        return "control characters in the address"
+    if any(ch.isspace() for ch in address):
+        return "spaces in the address"
+    if "@" not in address or not address.rpartition("@")[2]:
+        return "no domain in the address"
+    if "=?" in address:
+        # RFC 2047 forbids encoded words in an address; a reader's client would still show one decoded.
+        return "an encoded word in the address"
+    local, _, domain = address.rpartition("@")
+    labels = domain.split(".")
+    if (not _LOCAL_PART.match(local) or ".." in local or local.startswith(".") or local.endswith(".")
+            or len(labels) < 2 or not all(labels) or not all(_host_char(ch) for ch in domain.replace(".", ""))):
+        return "not a plain mailbox address"
+    return None
+
+
+def _host_char(ch: str) -> bool:
+    return (ch.isascii() and (ch.isalnum() or ch == "-")) or (not ch.isascii() and ch.isalpha())
+
+
+def _addresses(values: Iterable[str], defects: list[str] | None = None) -> tuple[str, ...]:
     # Address parsing is slow (a second for 100,000 addresses); a list longer than this is a mass mailing, whose
     # first few thousand recipients say all inboxd needs to know.
     kept: list[str] = []
@@ -294,7 +345,15 @@ def _addresses(values: Iterable[str]) -> tuple[str, ...]:
         pairs = getaddresses(kept)
     except Exception:  # noqa: BLE001
         return ()
-    return tuple(addr.strip().lower() for _, addr in pairs if "@" in addr)
+    found = [addr.strip().lower() for _, addr in pairs if "@" in addr or (defects is not None and addr.strip())]
+    if defects is None:
+        return tuple(found)
+    # Reply-To is where mail goes: an address nobody can receive at is dropped (and said so), never sent to.
+    sendable = tuple(a for a in found if address_problem(a) is None)
+    if len(sendable) < len(found):
+        defects.append("Reply-To address dropped: " + "; ".join(
+            f"{a[:80]!r} ({address_problem(a)})" for a in found if address_problem(a) is not None))
+    return sendable
 
 
 def _date(value: str, defects: list[str]) -> datetime | None:

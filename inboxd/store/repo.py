@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, exc, func, insert, or_, select, update
@@ -784,3 +784,28 @@ def requeue_failed(conn: Connection, outbox_id: int, now: datetime) -> bool:
     result = conn.execute(update(outbox).where(outbox.c.id == outbox_id, outbox.c.state == "failed")
                           .values(state="pending", attempts=0, next_attempt_at=now))
     return bool(result.rowcount)
+
+
+def ack_times(conn: Connection, sender: str, cited: Sequence[str]) -> tuple[datetime | None, datetime | None]:
+    """When the acknowledgement these Message-IDs cite, and our latest acknowledgement to ``sender``, went out.
+
+    "Went out" is when it was sent, or queued while it waits to be.
+    """
+    when = func.coalesce(outbox.c.sent_at, outbox.c.created_at)
+    cited_at = None
+    if cited:
+        cited_at = conn.execute(select(func.max(when)).where(outbox.c.kind == "ack",
+                                                               outbox.c.message_id.in_(list(cited)[:50]))).scalar()
+    last_at = conn.execute(
+        select(func.max(when)).select_from(outbox.join(cases, outbox.c.case_id == cases.c.id))
+        .where(cases.c.customer == sender, outbox.c.kind == "ack")).scalar()
+    return _aware(cited_at), _aware(last_at)
+
+
+def _aware(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite hands back coalesce() of two timestamps as text
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
