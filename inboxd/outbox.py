@@ -17,12 +17,13 @@ from typing import Any
 import structlog
 from sqlalchemy import Connection
 
-from inboxd.backoff import retry_delay
+from inboxd.backoff import Backoff, retry_delay
 from inboxd.clock import Clock
 from inboxd.errors import (
     AuthError,
     FolderMissing,
     ImapError,
+    InboxdError,
     PermanentSendError,
     SecretError,
     StoreUnavailable,
@@ -35,6 +36,9 @@ from inboxd.store import repo
 
 log = structlog.get_logger("inboxd.outbox")
 MAX_ATTEMPTS = 20
+# Seconds between tries of an SMTP server that cannot be reached: short, so mail flows soon after it is back.
+SERVER_RETRY_BASE = 2.0
+SERVER_RETRY_CAP = 30.0
 
 
 @dataclass
@@ -70,6 +74,7 @@ class Sender:
         # before anything is claimed again, so that nothing is sent or filed twice.
         self._unrecorded: list[Callable[[Connection], None]] = []
         self.smtp_state: dict[str, SmtpState] = {}
+        self._backoffs: dict[str, Backoff] = {}
         self.on_state_change: Callable[[], None] = lambda: None
 
     def _smtp_result(self, mailbox: str, error: str | None) -> None:
@@ -110,23 +115,30 @@ class Sender:
                 if should_stop():
                     self._release(rows[index:])
                     return
-                try:
-                    if connection is None:
+                if connection is None:
+                    try:
                         connection = self.smtp_factory(mailbox)
                         connection.connect()
+                    except (TransientError, AuthError, SecretError) as exc:
+                        self._server_down(mailbox, rows[index:], exc, result)
+                        return
+                    self._server_backoff(mailbox).reset()
+                try:
                     connection.send(row["mail_from"], row["rcpt_to"], row["raw"])
                 except PermanentSendError as exc:
                     self._fail(row, str(exc), result)
                     continue
                 except (TransientError, AuthError, SecretError) as exc:
-                    # The server is unreachable or refuses us: retry this and the rest of the batch later.
+                    # The server deferred this message (4xx) or the session broke: this one waits its turn with
+                    # backoff; the next one is tried over a new session.
                     self.last_error = str(exc)
                     self._smtp_result(mailbox, str(exc))
                     result.errors.append(str(exc))
-                    for pending in rows[index:]:
-                        self._retry(pending, str(exc), result)
-                    log.warning("outbox.deferred", mailbox=mailbox, count=len(rows) - index, error=str(exc))
-                    return
+                    self._retry(row, str(exc), result)
+                    log.warning("outbox.deferred", mailbox=mailbox, message_id=row["message_id"], error=str(exc))
+                    connection.close()
+                    connection = None
+                    continue
                 except Exception as exc:  # noqa: BLE001
                     # Something unforeseen with this one message: it is retried with backoff (and fails for
                     # good after MAX_ATTEMPTS); the others in the batch go on. The session may be mid-command.
@@ -180,6 +192,27 @@ class Sender:
                 self._unrecorded[0](conn)
             self._unrecorded.pop(0)
             log.info("outbox.recorded_late", remaining=len(self._unrecorded))
+
+    def _server_backoff(self, mailbox: str) -> Backoff:
+        return self._backoffs.setdefault(mailbox, Backoff(base=SERVER_RETRY_BASE, cap=SERVER_RETRY_CAP))
+
+    def _server_down(self, mailbox: str, rows: list[dict[str, Any]], exc: InboxdError,
+                     result: FlushResult) -> None:
+        """The server cannot be reached or refuses our login: that is the server's state, not the messages'.
+
+        They wait without using up their attempts (an outage of any length loses nothing), and the server is
+        tried again after a short backoff, so mail flows again within seconds of its return.
+        """
+        error = str(exc)
+        self.last_error = error
+        self._smtp_result(mailbox, error)
+        result.errors.append(error)
+        delay = self._server_backoff(mailbox).next_delay() * (5 if isinstance(exc, AuthError | SecretError) else 1)
+        with self.store.begin() as conn:
+            repo.mark_deferred(conn, [row["id"] for row in rows], error,
+                               self.clock.now() + timedelta(seconds=delay))
+        result.retried += len(rows)
+        log.warning("smtp.unavailable", mailbox=mailbox, waiting=len(rows), error=error, retry_in=round(delay, 1))
 
     def _release(self, rows: list[dict[str, Any]]) -> None:
         now = self.clock.now()

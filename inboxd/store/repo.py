@@ -640,6 +640,13 @@ def mark_retry(conn: Connection, outbox_id: int, error: str, next_attempt_at: da
                          next_attempt_at=next_attempt_at))
 
 
+def mark_deferred(conn: Connection, outbox_ids: list[int], error: str, next_attempt_at: datetime) -> None:
+    """Put claimed messages back to wait for their server, without counting an attempt: the server was down,
+    the messages were not tried."""
+    conn.execute(update(outbox).where(outbox.c.id.in_(outbox_ids), outbox.c.state == "sending")
+                 .values(state="pending", last_error=error[:2000], next_attempt_at=next_attempt_at))
+
+
 def mark_failed(conn: Connection, outbox_id: int, error: str, now: datetime) -> None:
     conn.execute(update(outbox).where(outbox.c.id == outbox_id)
                  .values(state="failed", attempts=outbox.c.attempts + 1, last_error=error[:2000],

@@ -134,3 +134,36 @@ def test_a_copy_filed_before_a_stop_is_not_filed_twice(tmp_path, dovecot, smtp_h
     assert copy["Message-ID"] == f"<{row.message_id}>"
     (row,) = outbox_rows(daemon)
     assert row.copy_state == "done"
+
+
+def test_a_long_smtp_outage_uses_up_no_attempts_and_loses_nothing(tmp_path, dovecot, smtp_hub, mailboxes,
+                                                                  monkeypatch):
+    from datetime import timedelta
+
+    from inboxd import outbox as outbox_module
+    from inboxd.clock import FrozenClock
+    from inboxd.devmail import free_port
+
+    setup = make_setup(tmp_path, dovecot, smtp_hub, mailboxes)
+    good = setup.config_path.read_text()
+    daemon = setup.started()
+    clock = FrozenClock(daemon.clock.now())
+    daemon.clock = daemon.sender.clock = daemon.processor.clock = clock
+    # Even a server that is never reached would not make inboxd give up on a message that was never tried.
+    monkeypatch.setattr(outbox_module, "MAX_ATTEMPTS", 1)
+    setup.config_path.write_text(good.replace(f"port: {setup.hub.port}", f"port: {free_port()}"))
+    assert daemon.reload()
+    customer = mailboxes("customer")
+    setup.deliver(setup.customer_mail(customer, "During the outage"), sender=customer)
+    for _ in range(5):  # hours without a server, tried again and again
+        daemon.run_once()
+        clock.advance(timedelta(hours=1))
+    (row,) = [r for r in outbox_rows(daemon) if r.rcpt_to == [customer]]
+    assert (row.state, row.attempts) == ("pending", 0)
+    assert "SMTP connect" in row.last_error
+    setup.config_path.write_text(good)
+    assert daemon.reload()
+    daemon.run_once()
+    smtp_hub.wait_for(1, predicate=lambda m: m.rcpt_tos == [customer])
+    (row,) = [r for r in outbox_rows(daemon) if r.rcpt_to == [customer]]
+    assert row.state == "sent"

@@ -9,7 +9,6 @@ import pytest
 import inboxd.ingest as ingest
 import inboxd.outbox as outbox_module
 from inboxd.cli import main
-from inboxd.devmail import free_port
 from inboxd.store import repo
 from tests.integration.harness import cases, make_setup, wait_until
 
@@ -89,11 +88,9 @@ def test_quarantined_message_is_listed_and_retried_once_while_the_daemon_runs(se
 
 def test_failed_outbox_mail_is_listed_and_sent_after_retry(setup, mailboxes, monkeypatch, capsys):
     db = ("--database-url", setup.database_url)
-    good = setup.config_path.read_text()
     daemon = setup.started()
-    # The SMTP server is gone and inboxd gives up on the first attempt.
-    setup.config_path.write_text(good.replace(f"port: {setup.hub.port}", f"port: {free_port()}"))
-    assert daemon.reload()
+    # The SMTP server defers the message, and inboxd gives up on the first attempt.
+    setup.hub.fail_next(1, code=451)
     monkeypatch.setattr(outbox_module, "MAX_ATTEMPTS", 1)
     customer = mailboxes("customer")
     setup.deliver(setup.customer_mail(customer, "Lost ack?"), sender=customer)
@@ -106,9 +103,7 @@ def test_failed_outbox_mail_is_listed_and_sent_after_retry(setup, mailboxes, mon
     code, out, _ = _cli(capsys, "outbox", "list", *db)
     assert "failed" in out and customer in out
 
-    # The server is back; the admin requeues the message.
-    setup.config_path.write_text(good)
-    assert daemon.reload()
+    # The server takes mail again; the admin requeues the message.
     monkeypatch.setattr(outbox_module, "MAX_ATTEMPTS", 20)
     code, out, _ = _cli(capsys, "outbox", "retry", str(row["id"]), *db)
     assert code == 0 and "queued again" in out
