@@ -590,11 +590,12 @@ def _ack_context(rt: Runtime, msg: ParsedMessage, token: str, number: int, estim
 
     ``neutral_to``: the acknowledgement goes to this address, not the sender's own (a Reply-To in
     another domain). Then nothing the sender wrote reaches it: the subject is a neutral one, the name
-    is left out ("") and ``customer`` is that address; ``reflected`` tells the template.
+    and the time in the sender's zone are left out, ``customer`` is that address, and ``reflected``
+    tells the template.
     """
     tz = rt.calendar.tz
     customer_phrase = None
-    if msg.date is not None and msg.date.utcoffset() is not None:
+    if msg.date is not None and msg.date.utcoffset() is not None and neutral_to is None:
         offset = msg.date.utcoffset() or timedelta(0)
         # A +00:00 Date usually comes from a server, not from where the customer lives: say nothing then.
         if offset and offset != estimate.due.astimezone(tz).utcoffset():
