@@ -96,6 +96,7 @@ def test_ack_message_ids_cannot_be_derived_from_public_data(tmp_path, dovecot, s
         again = Daemon(setup.config_path, setup.database_url)
         again.prepare()
         assert again.runtime.message_id_secret == daemon.runtime.message_id_secret
+        assert again.reload() and again.runtime.message_id_secret == daemon.runtime.message_id_secret
         assert "message_id_secret" not in repr(again.runtime)
     one, two = ids
     assert one != two
