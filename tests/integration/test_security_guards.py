@@ -6,6 +6,7 @@ Over the real IMAP path (Dovecot) and SMTP hub, with a controlled clock.
 from __future__ import annotations
 
 import hashlib
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -207,3 +208,27 @@ def test_mail_our_server_found_forged_is_recorded_but_not_acknowledged(tmp_path,
     assert setup.dovecot.fetch_all(victim) == []
     assert len(setup.dovecot.wait_for(genuine, count=1)) == 1
     assert setup.dovecot.fetch_all(setup.staff) == []  # no alert per forged message
+
+
+def test_daemons_starting_together_share_one_secret(database_url):
+    """Several daemons on one database: whichever makes the secret first, all key their Message-IDs with it."""
+    engine = make_engine(database_url)
+    migrate(engine)
+    stores = [repo.Store(make_engine(database_url)) for _ in range(4)]
+    barrier = threading.Barrier(len(stores))
+    secrets: list[bytes] = []
+
+    def start(store: repo.Store) -> None:
+        barrier.wait()
+        with store.begin() as conn:
+            secrets.append(repo.message_id_secret(conn))
+
+    threads = [threading.Thread(target=start, args=(store,)) for store in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(secrets) == len(stores) and len(set(secrets)) == 1
+    for store in stores:
+        store.dispose()
+    engine.dispose()
