@@ -362,8 +362,15 @@ def explain_message(rt: Any, raw: bytes, conn: Any = None) -> dict[str, Any]:
         joins = bool(msg.in_reply_to or msg.references
                      or case_number_from_subject(msg.subject, cfg.cases.subject_token) is not None)
     would_ack = verdict.kind == "customer" and not joins
+    forged = None
+    if would_ack:
+        from inboxd.mail.auth import forged_sender
+
+        forged = forged_sender(msg, rt.team.trusted_authserv_ids)
+        would_ack = forged is None
     if verdict.kind == "customer":
         what = f"join case {case}" if case else ("join the case it replies to" if joins else
+                                                 f"open a case, but no acknowledgement: {forged}" if forged else
                                                  "open a case and acknowledge it")
     elif verdict.kind == "staff":
         what = "record a staff response on its case" if (case or joins) else "record it (no case found)"

@@ -421,8 +421,12 @@ class TeamConfig(_Model):
     holidays: HolidaysConfig = Field(default_factory=HolidaysConfig)
     staff: list[StaffMember] = Field(default_factory=list)
     staff_domains: list[DomainField] = Field(default_factory=list)
-    # Authentication-Results from these servers prove a staff sender's identity.
+    # Authentication-Results from these servers prove a staff sender's identity, and their DMARC
+    # failures keep acknowledgements from going to forged senders.
     trusted_authserv_ids: list[str] = Field(default_factory=list)
+    # Microsoft 365: "X-MS-Exchange-Organization-AuthAs: Internal" proves a staff sender (Exchange
+    # Online sets it for mail from inside the organisation and removes copies arriving from outside).
+    trusted_exchange_org_auth: bool = False
 
     @field_validator("timezone")
     @classmethod
@@ -760,8 +764,11 @@ class RemindersConfig(_Model):
 
 
 class LoopGuardConfig(_Model):
+    # Per sender (From) and, with the same count and period, per address the ack goes to (Reply-To).
     acks_per_sender: RateField = Rate(5, Duration(1, "d"))
     sender_burst: RateField = Rate(3, Duration(10, "m"))
+    # All acknowledgements together; beyond it none, and staff are told once per period.
+    acks_total: RateField = Rate(200, Duration(1, "h"))
 
 
 class CasesConfig(_Model):
@@ -1282,6 +1289,12 @@ def _other_warnings(config: Config) -> list[str]:
         )
     if not config.team.staff and not config.team.staff_domains:
         warnings.append("team: neither staff nor staff_domains is set; no reply will be recognised as staff")
+    elif not config.team.trusted_authserv_ids and not config.team.trusted_exchange_org_auth:
+        warnings.append(
+            "team.trusted_authserv_ids: not set, so staff replies and staff-note commands are accepted on a bare "
+            "From header, which anyone can forge; list the authserv-id of your mail server's "
+            "Authentication-Results (see README, Proving who wrote)"
+        )
     templates = config.templates.resolved_directory()
     if not templates.is_dir():
         warnings.append(f"templates.directory: {templates} does not exist")

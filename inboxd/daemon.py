@@ -14,7 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -366,6 +366,9 @@ class Daemon:
         before, after = migrate(self.store.engine)
         if before != after:
             log.info("database.migrated", before=before, after=after)
+        with self.store.begin() as conn:
+            secret = repo.message_id_secret(conn)
+        self.runtime = replace(self.runtime, message_id_secret=secret)
         if self.store.engine.dialect.name == "sqlite":
             # One daemon per SQLite file: claims left by a previous run of this daemon are ours to retry.
             with self.store.begin() as conn:
@@ -548,7 +551,7 @@ class Daemon:
             return False
         self.reload_rejected = None
         old = self.runtime.config
-        self.runtime = runtime
+        self.runtime = replace(runtime, message_id_secret=self.runtime.message_id_secret)
         if watched_folders(config) != watched_folders(old) or [m.imap for m in config.mailboxes] != [
                 m.imap for m in old.mailboxes]:
             self._stop_watchers()

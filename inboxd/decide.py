@@ -40,6 +40,9 @@ class Acknowledge:
 
     priority: str
     language: str = "en"
+    to: str = ""  # where it goes (the Reply-To, else the From); "": the From
+    # Going to an address outside the sender's domain: nothing the sender wrote (subject, name) is in it.
+    neutral: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,10 +103,11 @@ class OptOut:
 
 @dataclass(frozen=True)
 class HoldAck:
-    """A loop guard held an acknowledgement back; staff are told once."""
+    """A loop guard held an acknowledgement back; staff are told once (per guard, address and period)."""
 
     guard: str
     detail: str
+    address: str = ""  # whom the guard protects: the sender, or the recipient; "" for the global limit
 
 
 @dataclass(frozen=True)
@@ -140,12 +144,15 @@ class SenderHistory:
 
     acks_in_window: int = 0
     messages_in_burst_window: int = 0
+    acks_to_recipient: int = 0  # acknowledgements to the address this one would go to, in the acks window
+    acks_total: int = 0  # acknowledgements to anyone, in the acks_total window
 
 
 @dataclass(frozen=True)
 class Limits:
-    acks_per_sender: int
+    acks_per_sender: int  # also per recipient
     sender_burst: int
+    acks_total: int = 200
 
 
 @dataclass(frozen=True)
@@ -173,6 +180,8 @@ class MessageContext:
     arrived_at: datetime | None = None  # when the server received it (IMAP INTERNALDATE)
     watch_started_at: datetime | None = None  # when inboxd first started watching the folder
     acknowledge_max_age: timedelta | None = None  # mail this much older than that start is history: no ack
+    ack_to: str = ""  # where an acknowledgement would go: the Reply-To, else the From ("": the From)
+    forged: str | None = None  # why a trusted server found the sender forged (DMARC fail …), or None
 
 
 def _history(ctx: MessageContext) -> bool:
@@ -245,18 +254,45 @@ def decide_message(ctx: MessageContext) -> list[Action]:
     language = ctx.rules.language or ctx.default_language
     actions.append(OpenCase(msg.from_addr, msg.from_name, msg.subject, priority, language, link_to,
                             dict(ctx.rules.updates)))
+    to = (ctx.ack_to or msg.from_addr).lower()
+    history, limits = ctx.history, ctx.limits
     if _history(ctx):
         # Imported history (initial_sync: all): a case, but no acknowledgement of mail written long ago.
         assert ctx.arrived_at is not None and ctx.acknowledge_max_age is not None
         actions.append(Note("not_acknowledged.history", {
             "arrived": ctx.arrived_at.isoformat(), "max_age_hours": ctx.acknowledge_max_age / timedelta(hours=1)}))
-    elif ctx.history.acks_in_window >= ctx.limits.acks_per_sender:
+    elif ctx.forged:
+        # Backscatter: an acknowledgement would go to whoever the forger named.
+        actions.append(Note("not_acknowledged.forged_sender", {"reason": ctx.forged}))
+    elif history.acks_in_window >= limits.acks_per_sender:
         actions.append(HoldAck("acks_per_sender",
-                               f"{msg.from_addr} already had {ctx.history.acks_in_window} acknowledgements"))
-    elif ctx.history.messages_in_burst_window >= ctx.limits.sender_burst:
+                               f"{msg.from_addr} already had {history.acks_in_window} acknowledgements",
+                               msg.from_addr))
+    elif history.acks_to_recipient >= limits.acks_per_sender:
+        # Counted by the address we send to: many Froms naming one Reply-To must not flood it.
+        actions.append(HoldAck("acks_per_recipient",
+                               f"{to} (the address the acknowledgement would go to) already had "
+                               f"{history.acks_to_recipient} acknowledgements", to))
+    elif history.messages_in_burst_window >= limits.sender_burst:
         actions.append(HoldAck("sender_burst",
-                               f"{msg.from_addr} sent {ctx.history.messages_in_burst_window + 1} messages "
-                               "faster than a person writes"))
+                               f"{msg.from_addr} sent {history.messages_in_burst_window + 1} messages "
+                               "faster than a person writes", msg.from_addr))
+    elif history.acks_total >= limits.acks_total:
+        actions.append(HoldAck("acks_total",
+                               f"{history.acks_total} acknowledgements went out within the loop_guard.acks_total "
+                               "period; none more until it has passed"))
     else:
-        actions.append(Acknowledge(priority, language))
+        actions.append(Acknowledge(priority, language, to, neutral=reflected(msg.from_addr, to)))
     return actions
+
+
+def reflected(sender: str, recipient: str) -> bool:
+    """Whether mail to ``recipient`` would go to someone other than the sender: another domain.
+
+    A Reply-To in the sender's own domain (a team address, a colleague) is the sender's to name; one
+    elsewhere may be anybody's, and the sender's words must not reach them through us.
+    """
+    sender, recipient = sender.lower(), recipient.lower()
+    if sender == recipient:
+        return False
+    return sender.rpartition("@")[2] != recipient.rpartition("@")[2]

@@ -12,7 +12,7 @@ import random
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,9 +36,10 @@ from inboxd.followups import (
 )
 from inboxd.forecast import Forecaster
 from inboxd.humanize import phrase_due, phrase_in_offset
+from inboxd.mail.auth import forged_sender
 from inboxd.mail.autoresponse import AckTiming
 from inboxd.mail.classify import FolderRole, classify
-from inboxd.mail.compose import OutgoingMail, compose, deterministic_message_id
+from inboxd.mail.compose import OutgoingMail, compose
 from inboxd.mail.parse import ParsedMessage, address_problem, parse_message
 from inboxd.mail.threading import (
     ThreadingPolicy,
@@ -48,7 +49,7 @@ from inboxd.mail.threading import (
     normalize_subject,
     thread_message,
 )
-from inboxd.mailer import queue_template_mail, staff_recipients
+from inboxd.mailer import message_id_for, queue_template_mail, staff_recipients
 from inboxd.notes import NoteCommand, NoteError, parse_note
 from inboxd.rules import apply_rules
 from inboxd.runtime import Runtime
@@ -136,28 +137,38 @@ class Processor:
                                  now - cfg.cases.thread_window.as_timedelta())
         recipients = (*msg.recipients, *msg.header_all("Delivered-To"), *msg.header_all("X-Original-To"))
         match = thread_message(
-            sender=msg.from_addr, sender_is_staff=classification.kind in ("staff", "staff_note"),
+            sender=msg.from_addr,
+            sender_is_staff=own or classification.kind in ("staff", "staff_note") or rt.team.is_ours(msg.from_addr),
             in_reply_to=msg.in_reply_to, references=msg.references, subject=msg.subject,
             recipients=recipients, index=index, policy=policy)
         stop_case = case_number_from_stop_address(recipients, rt.team.our_addresses)
         if stop_case is not None and index.case_exists(stop_case) and index.on_case(stop_case, msg.from_addr):
             # Written to the List-Unsubscribe address of a case's updates.
             match = ThreadMatch(stop_case, "unsubscribe address")
+        if match is not None and not match.attach and classification.automated:
+            match = None  # a machine naming a case it is not on: recorded, attached nowhere
         if match is None and classification.automated and msg.embedded_message_ids:
             # A bounce (or an auto-reply quoting our mail) carries the original inside: find its case.
             number = index.case_for_message_ids(msg.embedded_message_ids)
             match = ThreadMatch(number, "embedded message") if number is not None else None
-        if match is not None and not match.attach and classification.automated:
-            match = None  # a machine naming a case it is not on: recorded, attached nowhere
         case = repo.case_state(conn, match.case_number) if match and match.attach else None
         history = d.SenderHistory()
-        limits = d.Limits(cfg.loop_guard.acks_per_sender.count, cfg.loop_guard.sender_burst.count)
+        forged: str | None = None
+        guards = cfg.loop_guard
+        limits = d.Limits(guards.acks_per_sender.count, guards.sender_burst.count, guards.acks_total.count)
         sent_at = min(msg.date, now) if msg.date else now
-        if classification.kind == "customer" and case is None:
-            acks_window = cfg.loop_guard.acks_per_sender.period.as_timedelta()
-            burst_window = cfg.loop_guard.sender_burst.period.as_timedelta()
-            history = repo.sender_history(conn, msg.from_addr, acks_since=now - acks_window,
-                                          burst_since=sent_at - burst_window, burst_until=sent_at)
+        ack_to = (msg.reply_to[0] if msg.reply_to else msg.from_addr).lower()
+        reopen_within = cfg.cases.reopen_within.as_timedelta()
+        if classification.kind == "customer" and (case is None or not case.reopenable(now, reopen_within)):
+            acks_since = now - guards.acks_per_sender.period.as_timedelta()
+            burst_window = guards.sender_burst.period.as_timedelta()
+            history = replace(
+                repo.sender_history(conn, msg.from_addr, acks_since=acks_since,
+                                    burst_since=sent_at - burst_window, burst_until=sent_at),
+                acks_to_recipient=repo.acks_to(conn, ack_to, acks_since),
+                acks_total=repo.acks_total(conn, now - guards.acks_total.period.as_timedelta()))
+            # With trusted servers named: a sender they found forged gets no acknowledgement (backscatter).
+            forged = forged_sender(msg, rt.team.trusted_authserv_ids)
         bounce = getattr(classification, "bounce", None)
         feedback, opt_out = _customer_reading(conn, msg, classification.kind, case, stop_case)
         commitments, note_commands, note_errors = _staff_reading(msg, classification.kind, case, rt, now)
@@ -167,13 +178,14 @@ class Processor:
             default_priority=cfg.cases.default_priority, default_language=cfg.cases.default_language,
             own_message=own, now=now,
             link_to=match.case_number if match and not match.attach else None,
-            reopen_within=cfg.cases.reopen_within.as_timedelta(),
+            reopen_within=reopen_within,
             bounced_recipients=tuple(bounce.permanent) if bounce is not None else (),
             sender_bounced=classification.kind == "customer" and repo.is_bounced(conn, msg.from_addr),
             commitments=commitments, note_commands=note_commands, note_errors=note_errors,
             feedback=feedback, opt_out=opt_out,
             arrived_at=arrived_at, watch_started_at=watch_started_at,
-            acknowledge_max_age=mailbox.imap.acknowledge_max_age.as_timedelta())
+            acknowledge_max_age=mailbox.imap.acknowledge_max_age.as_timedelta(),
+            ack_to=ack_to, forged=forged)
         actions = d.decide_message(ctx)
         applier = _Applier(conn, rt, mailbox, msg, now, self.forecaster)
         case_id = repo.case_id(conn, case.number) if case else None
@@ -319,12 +331,20 @@ class _Applier:
         elif isinstance(action, d.HoldAck):
             self.event("ack.held", {"guard": action.guard, "detail": action.detail})
             log.warning("ack.held", case=self.number, guard=action.guard)
-            self.alert_staff(
-                key=f"alert:ack_held:{action.guard}:{self.msg.from_addr}:{self._window(action.guard)}",
-                subject=f"No acknowledgement sent to {self.msg.from_addr}",
-                headline="inboxd held an acknowledgement back to keep out of a mail loop.",
-                lines=[action.detail, f"Case: {self.token()}, subject: {self.msg.subject[:200]}",
-                       "The case is open and waiting on the team as usual."])
+            if action.address:
+                key = f"alert:ack_held:{action.guard}:{action.address}:{self._window(action.guard)}"
+                subject = f"No acknowledgement sent to {action.address}"
+                headline = "inboxd held an acknowledgement back to keep out of a mail loop."
+            else:
+                # The global limit: one alert per period, however many acknowledgements it holds.
+                key = f"alert:ack_held:{action.guard}:{self._window(action.guard)}"
+                subject = "Acknowledgements paused: too many in a short time"
+                headline = ("inboxd holds acknowledgements back until the loop_guard.acks_total period has passed "
+                            "(a flood, or someone using the support address against others).")
+            self.alert_staff(key=key, subject=subject, headline=headline,
+                             lines=[action.detail, f"Case: {self.token()}, from: {self.msg.from_addr}, "
+                                                   f"subject: {self.msg.subject[:200]}",
+                                    "The case is open and waiting on the team as usual."])
         elif isinstance(action, d.ApplyNote):
             self.apply_note(action)
         elif isinstance(action, d.RejectNote):
@@ -361,7 +381,8 @@ class _Applier:
     def _window(self, guard: str) -> int:
         """A number that changes once per guard period: the alert for a held ack is sent once per period."""
         guards = self.rt.config.loop_guard
-        period = (guards.acks_per_sender if guard == "acks_per_sender" else guards.sender_burst).period
+        rate = {"sender_burst": guards.sender_burst, "acks_total": guards.acks_total}.get(guard, guards.acks_per_sender)
+        period = rate.period
         return int(self.now.timestamp() // max(60.0, period.as_timedelta().total_seconds()))
 
     def alert_staff(self, *, key: str, subject: str, headline: str, lines: list[str]) -> None:
@@ -512,7 +533,7 @@ class _Applier:
         assert self.case_id is not None and self.number is not None
         rt, msg = self.rt, self.msg
         cfg = rt.config
-        recipient = (msg.reply_to[0] if msg.reply_to else msg.from_addr).lower()
+        recipient = (action.to or msg.from_addr).lower()
         if rt.team.is_ours(recipient):
             self.event("ack.held", {"guard": "own_address", "detail": recipient})
             return
@@ -525,14 +546,17 @@ class _Applier:
             return
         estimate = self.promise_for(action.priority)
         token = format_token(cfg.cases.subject_token, self.number)
-        context = _ack_context(rt, msg, token, self.number, estimate, self.now, action.language)
+        context = _ack_context(rt, msg, token, self.number, estimate, self.now, action.language,
+                               neutral_to=recipient if action.neutral else None)
         rendered = rt.renderer.render("ack", action.language, context)
         key = f"ack:{self.number}"
-        message_id = deterministic_message_id(key, rt.message_id_domain)
+        message_id = message_id_for(self.conn, rt, key)
+        # To someone other than the sender: not threaded to a message they never wrote.
         raw = compose(OutgoingMail(
             from_addr=self.mailbox.address, from_name=cfg.team.name, to=(recipient,), subject=rendered.subject,
             body=rendered.body, message_id=message_id, date=self.now, reply_to=self.mailbox.address,
-            in_reply_to=msg.message_id, references=msg.references))
+            in_reply_to=None if action.neutral else msg.message_id,
+            references=() if action.neutral else msg.references))
         queued = repo.enqueue(
             self.conn, idempotency_key=key, message_id=message_id, kind="ack", case_id=self.case_id,
             mailbox=self.mailbox.name, mail_from=self.mailbox.address, rcpt_to=[recipient], raw=raw, now=self.now,
@@ -543,7 +567,7 @@ class _Applier:
                          text=context["promise"]["phrase"], made_at=self.now, due_at=estimate.due,
                          predicted_bh=estimate.predicted_bh, spread_bh=estimate.spread_bh)
         self.event("ack.queued", {"due": estimate.due.isoformat(), "basis": estimate.basis,
-                                  "message_id": message_id})
+                                  "message_id": message_id, "to": recipient, "neutral": action.neutral})
         self.acknowledged = True
 
 
@@ -556,23 +580,39 @@ def _ack_timing(conn: Connection, msg: ParsedMessage, now: datetime) -> AckTimin
         last_ack_seconds=(arrived - last_at).total_seconds() if last_at else None)
 
 
+# The subject of an acknowledgement to an address other than the sender's: nothing the sender wrote.
+NEUTRAL_SUBJECTS = {"en": "Your message to {team}", "de": "Ihre Nachricht an {team}"}
+
+
 def _ack_context(rt: Runtime, msg: ParsedMessage, token: str, number: int, estimate: Estimate,
-                 now: datetime, language: str = "en") -> dict[str, Any]:
+                 now: datetime, language: str = "en", neutral_to: str | None = None) -> dict[str, Any]:
+    """The acknowledgement's template variables.
+
+    ``neutral_to``: the acknowledgement goes to this address, not the sender's own (a Reply-To in
+    another domain). Then nothing the sender wrote reaches it: the subject is a neutral one, the name
+    and the time in the sender's zone are left out, ``customer`` is that address, and ``reflected``
+    tells the template.
+    """
     tz = rt.calendar.tz
     customer_phrase = None
-    if msg.date is not None and msg.date.utcoffset() is not None:
+    if msg.date is not None and msg.date.utcoffset() is not None and neutral_to is None:
         offset = msg.date.utcoffset() or timedelta(0)
         # A +00:00 Date usually comes from a server, not from where the customer lives: say nothing then.
         if offset and offset != estimate.due.astimezone(tz).utcoffset():
             customer_phrase = phrase_in_offset(estimate.due, offset)
     subject = msg.subject or "(no subject)"
+    name, customer = msg.from_name, msg.from_addr
+    if neutral_to is not None:
+        subject = NEUTRAL_SUBJECTS.get(language, NEUTRAL_SUBJECTS["en"]).format(team=rt.config.team.name)
+        name, customer = "", neutral_to
     return {
         "case": number,
         "token": token,
         "subject": subject,
         "normalized_subject": normalize_subject(subject, rt.config.cases.subject_token),
-        "customer_name": msg.from_name,
-        "customer": msg.from_addr,
+        "customer_name": name,
+        "customer": customer,
+        "reflected": neutral_to is not None,
         "team_name": rt.config.team.name,
         "promise": {
             "due": estimate.due,

@@ -22,7 +22,7 @@ def queue_template_mail(conn: Connection, rt: Runtime, mailbox: MailboxConfig, *
                         extra_headers: tuple[tuple[str, str], ...] = ()) -> str | None:
     """Render and queue one message; return its Message-ID, or None when ``key`` was queued before."""
     rendered = rt.renderer.render(template, language, template_context(rt, context))
-    message_id = deterministic_message_id(key, rt.message_id_domain)
+    message_id = message_id_for(conn, rt, key)
     raw = compose(OutgoingMail(
         from_addr=mailbox.address, from_name=from_name or rt.config.team.name, to=tuple(to),
         subject=rendered.subject, body=rendered.body, message_id=message_id, date=now,
@@ -32,6 +32,12 @@ def queue_template_mail(conn: Connection, rt: Runtime, mailbox: MailboxConfig, *
                           mailbox=mailbox.name, mail_from=mailbox.address, rcpt_to=list(to), raw=raw, now=now,
                           copy_wanted=False)
     return message_id if queued else None
+
+
+def message_id_for(conn: Connection, rt: Runtime, key: str) -> str:
+    """The Message-ID of the message with idempotency key ``key``: keyed with the store's secret."""
+    secret = rt.message_id_secret or repo.message_id_secret(conn)
+    return deterministic_message_id(key, rt.message_id_domain, secret)
 
 
 def template_context(rt: Runtime, context: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
@@ -25,6 +25,9 @@ class Runtime:
     team: TeamIdentity
     renderer: Renderer
     message_id_domain: str
+    # The store's secret that keys inboxd's Message-IDs (repo.message_id_secret), read once at start;
+    # None: read from the store where a Message-ID is made. Kept out of repr, so never logged.
+    message_id_secret: bytes | None = field(default=None, repr=False)
 
     @cached_property
     def coverage(self) -> Coverage:
@@ -56,6 +59,7 @@ def build_runtime(config: Config, config_dir: Path | None = None, *, check_templ
         staff=frozenset(s.email.lower() for s in team.staff),
         staff_domains=frozenset(d.lower() for d in team.staff_domains),
         trusted_authserv_ids=frozenset(i.lower() for i in team.trusted_authserv_ids),
+        trusted_exchange_org_auth=team.trusted_exchange_org_auth,
     )
     domain = config.cases.message_id_domain or config.mailboxes[0].address.rpartition("@")[2]
     renderer = Renderer(resolve_template_dir(config.templates.directory, config_dir))

@@ -49,8 +49,10 @@ def _ack(rt: Runtime, now: datetime, language: str) -> list[dict[str, Any]]:
     estimate = fallback_estimate(now, "normal", fallback, rt.calendar)
     token = rt.config.cases.format_subject_token(1042)
     anonymous = parse_message(_SAMPLE_MAIL.replace(b"Ann Example <ann@example.org>", b"ann@example.org"))
+    # The third: to a Reply-To in another domain, with nothing the sender wrote.
     return [_ack_context(rt, msg, token, 1042, estimate, now, language),
-            _ack_context(rt, anonymous, token, 1042, estimate, now, language)]
+            _ack_context(rt, anonymous, token, 1042, estimate, now, language),
+            _ack_context(rt, msg, token, 1042, estimate, now, language, neutral_to="office@example.net")]
 
 
 def _staff_due(kind: str) -> Callable[[Runtime, datetime, str], list[dict[str, Any]]]:

@@ -13,6 +13,16 @@ server is read: a forged one sits below it.
 
 Authentication proves the domain, not the mailbox: a listed staff address at a shared provider (a
 freelancer at gmail.com) is proven only as far as "someone at gmail.com".
+
+The same trusted header also tells when a From is forged (DMARC fail, or neither SPF nor DKIM
+vouching for the sender): such mail is recorded but not acknowledged, so inboxd never sends
+backscatter to whoever the forger named.
+
+Microsoft 365 writes its ``Authentication-Results`` without an authserv-id, so none of its headers can
+be told from a forged one. What it does offer: ``X-MS-Exchange-Organization-AuthAs: Internal`` on mail
+submitted inside the organisation, a header Exchange Online removes from mail arriving from outside.
+An admin who runs the support mailbox on Exchange Online may accept that as staff proof
+(``team.trusted_exchange_org_auth``); anywhere else the header proves nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +32,7 @@ from dataclasses import dataclass, field
 
 from inboxd.mail.parse import ParsedMessage
 
-__all__ = ["AuthResult", "AuthResults", "parse_authentication_results", "staff_authenticated"]
+__all__ = ["AuthResult", "AuthResults", "forged_sender", "parse_authentication_results", "staff_authenticated"]
 
 
 @dataclass(frozen=True)
@@ -71,20 +81,30 @@ def parse_authentication_results(value: str) -> AuthResults:
     return AuthResults(authserv_id, tuple(results))
 
 
-def staff_authenticated(msg: ParsedMessage, trusted_authserv_ids: Collection[str]) -> tuple[bool, str]:
+def staff_authenticated(msg: ParsedMessage, trusted_authserv_ids: Collection[str],
+                        exchange_org_auth: bool = False) -> tuple[bool, str]:
     """Whether a trusted server authenticated the From domain, and why (for ``inboxd explain``).
 
     True only when the topmost ``Authentication-Results`` from a trusted authserv-id has dkim=pass with
     header.d (or header.i) aligned to the From domain, or spf=pass with smtp.mailfrom aligned to it,
-    and DMARC in that same header did not fail.
+    and DMARC in that same header did not fail. With ``exchange_org_auth`` (an Exchange Online
+    mailbox), ``X-MS-Exchange-Organization-AuthAs: Internal`` is proof as well.
     """
     trusted = {t.strip().lower() for t in trusted_authserv_ids if t.strip()}
     domain = msg.from_addr.rpartition("@")[2].lower()
     if not domain:
         return False, "the message has no From address"
+    if exchange_org_auth:
+        auth_as = [v.strip().lower() for v in msg.header_all("X-MS-Exchange-Organization-AuthAs")]
+        # Exactly one, saying Internal: Exchange replaces what came from outside with its own single header.
+        if auth_as == ["internal"]:
+            return True, "X-MS-Exchange-Organization-AuthAs: Internal (sent from inside the Microsoft 365 organisation)"
     names = ", ".join(sorted(trusted)) or "no trusted server"
     header = _topmost_trusted(msg.header_all("Authentication-Results"), trusted)
     if header is None:
+        if exchange_org_auth:
+            return False, f"not sent from inside the Microsoft 365 organisation, and no Authentication-Results " \
+                          f"from a trusted server ({names})"
         return False, f"no Authentication-Results from a trusted server ({names})"
     where = header.authserv_id
     dmarc_failed = [r for r in header.results if r.method == "dmarc" and r.result == "fail"]
@@ -103,6 +123,34 @@ def staff_authenticated(msg: ParsedMessage, trusted_authserv_ids: Collection[str
                 return True, f"{where} says {result.describe()}, aligned with {domain}"
     seen = "; ".join(r.describe() for r in header.results if r.method in ("dkim", "spf", "dmarc")) or "nothing"
     return False, f"{where} found no DKIM or SPF pass aligned with {domain} ({seen})"
+
+
+def forged_sender(msg: ParsedMessage, trusted_authserv_ids: Collection[str]) -> str | None:
+    """Why a trusted server found this message's sender forged, or None when it did not (or cannot tell).
+
+    Forged: in the topmost ``Authentication-Results`` from a trusted authserv-id, dmarc=fail; or
+    spf=fail (the domain's owner says this server may not send for it) with no DKIM signature that
+    verified. A softfail, a neutral, a temporary error or no header at all is not proof of forgery.
+    """
+    trusted = {t.strip().lower() for t in trusted_authserv_ids if t.strip()}
+    if not trusted:
+        return None
+    header = _topmost_trusted(msg.header_all("Authentication-Results"), trusted)
+    if header is None:
+        return None
+    where = header.authserv_id
+    dmarc = [r for r in header.results if r.method == "dmarc"]
+    if any(r.result == "fail" for r in dmarc):
+        failed = next(r for r in dmarc if r.result == "fail")
+        return f"{where} says {failed.describe()}"
+    if any(r.result == "pass" for r in dmarc):
+        return None
+    spf = [r for r in header.results if r.method == "spf"]
+    dkim = [r for r in header.results if r.method == "dkim"]
+    if any(r.result == "fail" for r in spf) and not any(r.result == "pass" for r in dkim):
+        shown = "; ".join(r.describe() for r in (*spf, *dkim))
+        return f"{where} says {shown}" + ("" if dkim else " (no DKIM signature)")
+    return None
 
 
 def aligned(authenticated: str, from_domain: str) -> bool:

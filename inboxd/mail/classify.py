@@ -149,6 +149,8 @@ class TeamIdentity:
     # authserv-ids whose Authentication-Results prove a staff From (team.trusted_authserv_ids);
     # empty: a staff From is believed as it stands.
     trusted_authserv_ids: frozenset[str] = frozenset()
+    # team.trusted_exchange_org_auth: X-MS-Exchange-Organization-AuthAs: Internal proves a staff From too.
+    trusted_exchange_org_auth: bool = False
 
     def is_ours(self, address: str) -> bool:
         local, _, domain = address.lower().partition("@")
@@ -276,13 +278,13 @@ def classify(msg: ParsedMessage, team: TeamIdentity, folder_role: FolderRole = "
         why = f"out-of-office text in the body: {phrase!r}"
         return Classification("auto_reply", why, (why,))
     if team.is_staff(msg.from_addr):
-        if team.trusted_authserv_ids:
-            proven, how = staff_authenticated(msg, team.trusted_authserv_ids)
+        if team.trusted_authserv_ids or team.trusted_exchange_org_auth:
+            proven, how = staff_authenticated(msg, team.trusted_authserv_ids, team.trusted_exchange_org_auth)
             if not proven:
                 # A forged staff From must not be able to mark a case answered or send on a note.
                 if ignored_by_rule:
                     return Classification("ignored", f"rule {ignored_by_rule!r}")
-                servers = ", ".join(sorted(team.trusted_authserv_ids))
+                servers = ", ".join(sorted(team.trusted_authserv_ids)) or "Microsoft 365"
                 return Classification(
                     "customer", f"claims to be staff {msg.from_addr} but is not authenticated by {servers}: {how}",
                     (how,))

@@ -2,13 +2,16 @@
 
 Every message inboxd sends has a deterministic Message-ID derived from its idempotency key,
 so a retried send is the same message, and inboxd recognises its own mail wherever it meets it
-again (the Sent folder, a Cc copy, a bounce quoting it).
+again (the Sent folder, a Cc copy, a bounce quoting it). The derivation is keyed with a secret
+kept in the store: the keys (``ack:1042``) are public knowledge, and a Message-ID anyone could
+compute would let a stranger cite it in In-Reply-To and pass for someone on the case.
 """
 
 from __future__ import annotations
 
 import email.policy
 import hashlib
+import hmac
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,9 +25,15 @@ from typing import cast
 _UNSAFE = re.compile(r"[\r\n\x00]")
 
 
-def deterministic_message_id(idempotency_key: str, domain: str) -> str:
-    """``ack-1042-3f9a…@example.com`` — the same key always gives the same Message-ID (no brackets)."""
-    digest = hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:20]
+def deterministic_message_id(idempotency_key: str, domain: str, secret: bytes) -> str:
+    """``inboxd.ack.3f9a…@example.com`` — the same key and secret always give the same Message-ID (no brackets).
+
+    The digest is an HMAC-SHA256 of the key with ``secret``: without the secret nobody can tell
+    which Message-ID an acknowledgement of case 1042 carries.
+    """
+    if not secret:
+        raise ValueError("a Message-ID needs the store's secret")
+    digest = hmac.new(secret, idempotency_key.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
     kind = re.sub(r"[^a-z0-9]+", "-", idempotency_key.split(":", 1)[0].lower()).strip("-") or "msg"
     return f"inboxd.{kind}.{digest}@{domain}"
 

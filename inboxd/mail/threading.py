@@ -3,8 +3,9 @@
 In order: the Message-IDs in ``In-Reply-To``/``References`` against every message we stored
 or sent; the case token in the subject (``[#1042]``, format configurable); plus-addressing
 (``support+1042@…``); then the same sender with the same normalised subject within a window.
-A token or plus-address from someone who is not on the case does not attach their mail to it:
-they get a case of their own, linked to the one they named.
+A Message-ID, token or plus-address from someone who is not on the case does not attach their mail
+to it: they get a case of their own, linked to the one they named. Staff, the customer, and the
+people the case's mail went to or was copied to are on the case.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class FullThreadIndex(ThreadIndex, Protocol):
     """The further lookups the full threading policy needs."""
 
     def on_case(self, number: int, address: str) -> bool:
-        """Whether this address is the case's customer or has written on the case."""
+        """Whether this address is the case's customer, has written on the case, or was sent or copied its mail."""
         ...
 
     def recent_case_for(self, sender: str, subject_key: str, since: datetime) -> int | None:
@@ -138,7 +139,10 @@ def thread_message(*, sender: str, sender_is_staff: bool, in_reply_to: tuple[str
     if ids:
         number = index.case_for_message_ids(ids)
         if number is not None:
-            return ThreadMatch(number, "references")
+            if sender_is_staff or index.on_case(number, sender):
+                return ThreadMatch(number, "references")
+            # A Message-ID is no password: it travels in every reply, forward and quote.
+            return ThreadMatch(number, "references from someone not on the case", attach=False)
     named = [(case_number_from_subject(subject, policy.token_format), "subject token"),
              (case_number_from_plus_address(recipients, policy.our_addresses), "plus address")]
     for number, how in named:

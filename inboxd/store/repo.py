@@ -7,6 +7,7 @@ records a message and everything it caused in one.
 from __future__ import annotations
 
 import errno
+import secrets
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ from inboxd.store.schema import (
     events,
     folder_state,
     messages,
+    meta,
     outbox,
     promises,
     scheduled,
@@ -217,6 +219,26 @@ def is_own_message_id(conn: Connection, message_id: str) -> bool:
     return conn.execute(select(outbox.c.id).where(outbox.c.message_id == message_id)).first() is not None
 
 
+MESSAGE_ID_SECRET = "message_id_secret"
+
+
+def message_id_secret(conn: Connection) -> bytes:
+    """The secret inboxd's Message-IDs are keyed with: made on first use, then the same for good.
+
+    Several daemons sharing a database race to make it; the first insert wins and every daemon
+    reads that one. Never log the value.
+    """
+    row = conn.execute(select(meta.c.value).where(meta.c.key == MESSAGE_ID_SECRET)).first()
+    if row is None:
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(meta), {"key": MESSAGE_ID_SECRET, "value": secrets.token_hex(32)})
+        except exc.IntegrityError:
+            pass  # another daemon made it first
+        row = conn.execute(select(meta.c.value).where(meta.c.key == MESSAGE_ID_SECRET)).one()
+    return bytes.fromhex(str(row.value))
+
+
 def insert_message(conn: Connection, **values: Any) -> int:
     result = conn.execute(insert(messages), values)
     return int(result.inserted_primary_key[0])  # type: ignore[index]
@@ -258,10 +280,27 @@ class ConnIndex:
         row = self.conn.execute(select(cases.c.id, cases.c.customer).where(cases.c.number == number)).first()
         if row is None:
             return False
-        if row.customer == address.lower():
+        address = address.lower()
+        if not address:
+            return False
+        if row.customer == address:
             return True
-        return self.conn.execute(select(messages.c.id).where(
-            messages.c.case_id == row.id, messages.c.from_addr == address.lower()).limit(1)).first() is not None
+        if self.conn.execute(select(messages.c.id).where(
+                messages.c.case_id == row.id, messages.c.from_addr == address).limit(1)).first() is not None:
+            return True
+        # Whoever the case's mail was addressed to or copied to (a colleague in Cc), and whoever we
+        # wrote to on it (the customer's Reply-To).
+        for (summary,) in self.conn.execute(select(messages.c.summary).where(messages.c.case_id == row.id)
+                                            .order_by(messages.c.id).limit(500)):
+            if isinstance(summary, dict) and any(
+                    isinstance(a, str) and a.lower() == address
+                    for a in (*(summary.get("to") or ()), *(summary.get("cc") or ()))):
+                return True
+        for (rcpt,) in self.conn.execute(select(outbox.c.rcpt_to).where(outbox.c.case_id == row.id)
+                                         .order_by(outbox.c.id).limit(500)):
+            if isinstance(rcpt, list) and any(isinstance(a, str) and a.lower() == address for a in rcpt):
+                return True
+        return False
 
     def recent_case_for(self, sender: str, subject_key: str, since: datetime) -> int | None:
         row = self.conn.execute(
@@ -336,6 +375,20 @@ def sender_history(conn: Connection, sender: str, *, acks_since: datetime, burst
         .where(messages.c.from_addr == sender, messages.c.direction == "in",
                messages.c.sent_at >= burst_since, messages.c.sent_at <= burst_until)).scalar()
     return SenderHistory(acks_in_window=int(acks or 0), messages_in_burst_window=int(burst or 0))
+
+
+def acks_to(conn: Connection, recipient: str, since: datetime) -> int:
+    """How many acknowledgements went (or are queued) to this address since ``since``."""
+    count = conn.execute(select(func.count()).select_from(outbox).where(
+        outbox.c.recipient == recipient.lower(), outbox.c.created_at >= since, outbox.c.kind == "ack")).scalar()
+    return int(count or 0)
+
+
+def acks_total(conn: Connection, since: datetime) -> int:
+    """How many acknowledgements were queued since ``since``, to anyone."""
+    count = conn.execute(select(func.count()).select_from(outbox).where(
+        outbox.c.kind == "ack", outbox.c.created_at >= since)).scalar()
+    return int(count or 0)
 
 
 # -- bounces -------------------------------------------------------------------------------------
@@ -592,6 +645,7 @@ def enqueue(conn: Connection, *, idempotency_key: str, message_id: str, kind: st
     conn.execute(insert(outbox), {
         "idempotency_key": idempotency_key, "message_id": message_id, "kind": kind, "case_id": case_id,
         "mailbox": mailbox, "mail_from": mail_from, "rcpt_to": list(rcpt_to), "raw": raw, "state": "pending",
+        "recipient": rcpt_to[0].lower()[:320] if len(rcpt_to) == 1 else None,
         "attempts": 0, "next_attempt_at": now, "created_at": now,
         "copy_state": "pending" if copy_wanted else None})
     return True

@@ -180,7 +180,12 @@ outbox = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True)),
     Column("copy_state", String(16)),  # None (no copy wanted) | pending | done | failed
+    # The one address a message goes to (None for several): acknowledgements are limited per
+    # recipient, not only per sender, so a forged Reply-To cannot aim them at someone (0010).
+    Column("recipient", String(320)),
     Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
+    Index("ix_outbox_recipient_created_at", "recipient", "created_at"),
+    Index("ix_outbox_kind_created_at", "kind", "created_at"),
 )
 
 # Addresses that bounced permanently: inboxd sends them nothing more until they write again (0002).
@@ -193,6 +198,15 @@ bounced_addresses = Table(
     Column("case_id", Integer, ForeignKey("cases.id")),
     Column("status", String(32)),
     Column("message_ref", Integer, ForeignKey("messages.id")),
+)
+
+# Values an installation keeps for itself, such as the secret its Message-IDs are keyed with (0010).
+# Never shown by a command and never logged.
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
 )
 
 # Append-only audit of every decision: what `inboxd cases show` and stats read.

@@ -117,12 +117,17 @@ def test_explain_reports_one_line_per_file_without_side_effects(tmp_path):
     ooo = tmp_path / "ooo.eml"
     ooo.write_bytes(sample_mail("bob@customer.example", "Bob", "support@example.com", "Out of office", "Away",
                                 Auto_Submitted="auto-replied"))
+    # The example configuration trusts mx.example.com, which found this one forged: no acknowledgement.
+    forged = tmp_path / "forged.eml"
+    forged.write_bytes(b"Authentication-Results: mx.example.com; dmarc=fail header.from=bank.example\r\n"
+                       + sample_mail("alerts@bank.example", "Bank", "support@example.com", "Help", "Hi"))
     result = run_cli("explain", "--config", "config/inboxd.yaml", "--json", str(customer), str(ooo),
-                     str(tmp_path / "missing.eml"))
+                     str(tmp_path / "missing.eml"), str(forged))
     assert result.returncode == 1, result.stderr  # every file has its line, but one could not be read
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [(x["file"].rsplit("/", 1)[1], x["kind"], x["would_acknowledge"]) for x in lines] == [
-        ("customer.eml", "customer", True), ("ooo.eml", "auto_reply", False), ("missing.eml", "ignored", False)]
+        ("customer.eml", "customer", True), ("ooo.eml", "auto_reply", False), ("missing.eml", "ignored", False),
+        ("forged.eml", "customer", False)]
     assert set(lines[0]) >= {"file", "kind", "would_acknowledge", "reason", "rules", "priority", "language",
                              "reply_text"}
 

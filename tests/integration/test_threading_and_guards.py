@@ -183,7 +183,10 @@ def test_forged_staff_from_is_handled_as_a_customer(tmp_path, dovecot, smtp_hub,
     (case,) = [c for c in cases(daemon) if c["customer"] == customer]
     detail = case_detail(daemon, case["number"])
     assert detail["first_response_at"] is None
-    assert [m["kind"] for m in detail["messages"] if m["from_addr"] == setup.staff] == ["customer"]
+    # Handled as a stranger's mail citing the case: a case of its own, linked, and nothing on the customer's.
+    assert [m["kind"] for m in detail["messages"] if m["from_addr"] == setup.staff] == []
+    (forged_case,) = [c for c in cases(daemon) if c["customer"] == setup.staff]
+    assert case_detail(daemon, forged_case["number"])["linked_to"] == case["number"]
     # The same reply carrying our trusted server's verdict (DKIM aligned, DMARC pass) is staff.
     genuine = sample_mail(setup.staff, "Staff", customer, f"Re: {ack['Subject']}", "Refund is on its way.",
                           Cc=setup.support, In_Reply_To=ack["Message-ID"])

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from inboxd.mail.auth import aligned, parse_authentication_results, staff_authenticated
+from inboxd.mail.auth import aligned, forged_sender, parse_authentication_results, staff_authenticated
 from inboxd.mail.classify import FolderRole, TeamIdentity, classify
 from inboxd.mail.parse import parse_message
 
@@ -145,3 +145,72 @@ def test_microsoft_365_headers_without_an_authserv_id_are_not_trusted() -> None:
 )
 def test_relaxed_alignment(authenticated: str, from_domain: str, ok: bool) -> None:
     assert aligned(authenticated, from_domain) is ok
+
+
+# --------------------------------------------------------------------------------------------
+# Forged senders: recorded, never acknowledged (no backscatter)
+# --------------------------------------------------------------------------------------------
+
+CUSTOMER = ("From: Bank <alerts@bank.example>\nTo: support@example.com\nSubject: Help\n"
+            "Message-ID: <f1@bank.example>\n")
+
+
+@pytest.mark.parametrize(
+    ("results", "forged"),
+    [
+        pytest.param(["mx.example.com; dmarc=fail (p=reject) header.from=bank.example"], True, id="dmarc=fail"),
+        pytest.param(["mx.example.com; spf=fail smtp.mailfrom=bank.example; dkim=fail header.d=bank.example"],
+                     True, id="spf and dkim fail"),
+        pytest.param(["mx.example.com; spf=fail smtp.mailfrom=bank.example; dkim=none"], True,
+                     id="spf fail, no signature"),
+        pytest.param(["mx.example.com; spf=fail smtp.mailfrom=bank.example"], True, id="spf fail, no dkim result"),
+        pytest.param(["mx.example.com; spf=fail smtp.mailfrom=list.example; dkim=pass header.d=bank.example"],
+                     False, id="a forwarder: spf fails, dkim passes"),
+        pytest.param(["mx.example.com; spf=softfail smtp.mailfrom=bank.example; dkim=none"], False,
+                     id="softfail is no proof"),
+        pytest.param(["mx.example.com; spf=fail smtp.mailfrom=bank.example; dmarc=pass header.from=bank.example"],
+                     False, id="dmarc pass outweighs spf"),
+        pytest.param(["mx.example.com; dmarc=temperror"], False, id="temperror"),
+        pytest.param(["mx.example.com; dkim=pass header.d=bank.example",
+                      "mx.example.com; dmarc=fail header.from=bank.example"], False,
+                     id="only the topmost trusted header counts"),
+        pytest.param(["mx.attacker.example; dmarc=fail header.from=bank.example"], False, id="untrusted server"),
+        pytest.param(["spf=fail smtp.mailfrom=bank.example; dkim=none; dmarc=fail"], False,
+                     id="no authserv-id (Microsoft 365)"),
+        pytest.param([], False, id="no header"),
+    ],
+)
+def test_forged_sender_verdicts(results: list[str], forged: bool) -> None:
+    lines = "".join(f"Authentication-Results: {value}\n" for value in results)
+    msg = parse_message((lines + CUSTOMER + "\nHello\n").encode())
+    reason = forged_sender(msg, TRUSTED)
+    assert (reason is not None) == forged
+    if forged:
+        assert reason is not None and reason.startswith("mx.example.com says ")
+
+
+def test_forged_sender_needs_trusted_servers() -> None:
+    msg = parse_message(("Authentication-Results: mx.example.com; dmarc=fail\n" + CUSTOMER + "\nHi\n").encode())
+    assert forged_sender(msg, ()) is None
+
+
+EXCHANGE_TEAM = TeamIdentity(our_addresses=frozenset({"support@example.com"}),
+                             staff_domains=frozenset({"example.com"}), trusted_exchange_org_auth=True)
+
+
+@pytest.mark.parametrize(
+    ("headers", "team", "kind"),
+    [
+        pytest.param("X-MS-Exchange-Organization-AuthAs: Internal\n", EXCHANGE_TEAM, "staff",
+                     id="Microsoft 365 internal mail is staff when the admin trusts it"),
+        pytest.param("X-MS-Exchange-Organization-AuthAs: Anonymous\n", EXCHANGE_TEAM, "customer",
+                     id="anonymous (from outside) is not"),
+        pytest.param("", EXCHANGE_TEAM, "customer", id="no header is not"),
+        pytest.param("X-MS-Exchange-Organization-AuthAs: Internal\nX-MS-Exchange-Organization-AuthAs: Anonymous\n",
+                     EXCHANGE_TEAM, "customer", id="two headers: one was brought from outside"),
+        pytest.param("X-MS-Exchange-Organization-AuthAs: Internal\n", TEAM, "customer",
+                     id="not trusted unless configured"),
+    ],
+)
+def test_exchange_org_auth_proves_staff_only_when_configured(headers: str, team: TeamIdentity, kind: str) -> None:
+    assert verdict((headers + STAFF_REPLY + BODY).encode(), team)[0] == kind

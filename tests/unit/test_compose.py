@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import hashlib
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 
 from inboxd.mail.compose import OutgoingMail, compose, deterministic_message_id
 
+SECRET = b"this installation's secret"
 WHEN = datetime(2026, 11, 20, 18, 0, tzinfo=timezone(timedelta(hours=1)))
 
 ACK = OutgoingMail(
@@ -27,7 +29,7 @@ ACK = OutgoingMail(
     to=("ann@customer.example",),
     subject="We have your request [#1042]",
     body="Hello Ann,\n\nwe will answer by Monday 23 November, 13:00 CET.\n",
-    message_id=deterministic_message_id("ack:1042", "example.com"),
+    message_id=deterministic_message_id("ack:1042", "example.com", SECRET),
     date=WHEN,
     reply_to="support+1042@example.com",
     in_reply_to="CAJx8q@mail.gmail.com",
@@ -58,7 +60,19 @@ def header_lines(raw: bytes) -> list[str]:
 
 def test_deterministic_message_id_is_stable() -> None:
     # A retried send is the same message, so the customer's client shows it once.
-    assert deterministic_message_id("ack:1042", "example.com") == deterministic_message_id("ack:1042", "example.com")
+    assert (deterministic_message_id("ack:1042", "example.com", SECRET)
+            == deterministic_message_id("ack:1042", "example.com", SECRET))
+
+
+def test_message_id_cannot_be_derived_without_the_secret() -> None:
+    # The key is public ("ack:1042"); the Message-ID is not: another secret, another ID, and the
+    # unkeyed hash of the key appears nowhere in it.
+    ours = deterministic_message_id("ack:1042", "example.com", SECRET)
+    theirs = deterministic_message_id("ack:1042", "example.com", b"another install")
+    assert ours != theirs
+    assert hashlib.sha256(b"ack:1042").hexdigest()[:20] not in ours
+    with pytest.raises(ValueError, match="secret"):
+        deterministic_message_id("ack:1042", "example.com", b"")
 
 
 @pytest.mark.parametrize(
@@ -67,13 +81,13 @@ def test_deterministic_message_id_is_stable() -> None:
      ("ack:1042", "Ack:1042 ")],
 )
 def test_deterministic_message_id_differs_per_key(a: str, b: str) -> None:
-    assert deterministic_message_id(a, "example.com") != deterministic_message_id(b, "example.com")
+    assert deterministic_message_id(a, "example.com", SECRET) != deterministic_message_id(b, "example.com", SECRET)
 
 
 @settings(max_examples=200, deadline=None)
 @given(key=st.text(min_size=1, max_size=60))
 def test_deterministic_message_id_is_a_valid_msg_id(key: str) -> None:
-    message_id = deterministic_message_id(key, "example.com")
+    message_id = deterministic_message_id(key, "example.com", SECRET)
     assert message_id.endswith("@example.com")
     assert message_id.isascii() and message_id.isprintable()
     assert not any(ch in message_id for ch in " <>\"\\,;:")

@@ -674,7 +674,7 @@ def test_strict_check_makes_missing_secrets_errors(tmp_path: Path, monkeypatch: 
     lenient = check_config(path)
     strict = check_config(path, strict=True)
 
-    assert lenient[0] == [] and len(lenient[1]) == 2
+    assert lenient[0] == [] and len([w for w in lenient[1] if "password_env" in w]) == 2
     assert len(strict[0]) == 2 and all("password_env" in error for error in strict[0])
 
 
@@ -750,3 +750,41 @@ def test_anchors_can_live_under_x_keys() -> None:
     config = load_config_text(text, "inboxd.yaml")
 
     assert (config.mailboxes[0].smtp.host, config.mailboxes[0].smtp.port) == ("smtp.example.com", 2525)
+
+
+# --------------------------------------------------------------------------- proving who wrote
+
+
+@pytest.mark.parametrize(
+    ("team_extra", "warned"),
+    [
+        pytest.param("", True, id="no trusted server: staff mail is believed on its From"),
+        pytest.param("  trusted_authserv_ids: [mx.example.com]\n", False, id="trusted authserv-id"),
+        pytest.param("  trusted_exchange_org_auth: true\n", False, id="Microsoft 365 organisation"),
+    ],
+)
+def test_check_config_warns_when_a_bare_from_proves_staff(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, team_extra: str, warned: bool) -> None:
+    monkeypatch.setenv("IMAP_PASSWORD", "x")
+    monkeypatch.setenv("SMTP_PASSWORD", "x")
+    path = tmp_path / "inboxd.yaml"
+    path.write_text(variant("mailboxes:\n", team_extra + "mailboxes:\n"))
+
+    errors, warnings = check_config(path)
+
+    assert errors == []
+    forgeable = [w for w in warnings if w.startswith("team.trusted_authserv_ids:")]
+    assert bool(forgeable) == warned
+    if warned:
+        assert "forge" in forgeable[0]
+
+
+def test_acks_total_is_a_validated_rate(tmp_path: Path) -> None:
+    config = load_config_text(BASE, "inboxd.yaml")
+    assert (config.loop_guard.acks_total.count, str(config.loop_guard.acks_total.period)) == (200, "1h")
+    config = load_config_text(variant("  acks_per_sender: 5/1d\n", "  acks_per_sender: 5/1d\n  acks_total: 50/2h\n"),
+                              "inboxd.yaml")
+    assert config.loop_guard.acks_total.count == 50
+    with pytest.raises(ConfigError, match="loop_guard.acks_total"):
+        load_config_text(variant("  acks_per_sender: 5/1d\n", "  acks_per_sender: 5/1d\n  acks_total: lots\n"),
+                         "inboxd.yaml")

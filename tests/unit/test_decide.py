@@ -56,7 +56,8 @@ def context(kind: Kind = "customer", *, case_state: CaseState | None = None, rul
     return MessageContext(
         msg=msg, classification=Classification(kind, "test"), rules=rules or RuleOutcome(), case=case_state,
         thread_how="references" if case_state else None, history=history or SenderHistory(),
-        limits=Limits(acks_per_sender=5, sender_burst=3), default_priority="normal", default_language="en",
+        limits=Limits(acks_per_sender=5, sender_burst=3, acks_total=200), default_priority="normal",
+        default_language="en",
         own_message=own, now=NOW)
 
 
@@ -162,6 +163,11 @@ def test_our_own_message_coming_back_is_only_noted(kind: Kind, on_case: bool) ->
         (SenderHistory(acks_in_window=0, messages_in_burst_window=2), None),
         (SenderHistory(acks_in_window=0, messages_in_burst_window=3), "sender_burst"),
         (SenderHistory(acks_in_window=5, messages_in_burst_window=3), "acks_per_sender"),
+        (SenderHistory(acks_to_recipient=4), None),
+        (SenderHistory(acks_to_recipient=5), "acks_per_recipient"),
+        (SenderHistory(acks_total=199), None),
+        (SenderHistory(acks_total=200), "acks_total"),
+        (SenderHistory(acks_in_window=5, acks_total=200), "acks_per_sender"),
     ],
 )
 def test_loop_guards_hold_the_ack_but_still_open_the_case(history: SenderHistory, guard: str | None) -> None:
@@ -174,6 +180,36 @@ def test_loop_guards_hold_the_ack_but_still_open_the_case(history: SenderHistory
     else:
         assert [h.guard for h in holds if isinstance(h, HoldAck)] == [guard]
         assert not of_type(actions, Acknowledge)
+
+
+@pytest.mark.parametrize(
+    ("ack_to", "to", "neutral"),
+    [
+        pytest.param("", "ann@customer.example", False, id="no Reply-To: the sender"),
+        pytest.param("Ann@Customer.example", "ann@customer.example", False, id="Reply-To the sender herself"),
+        pytest.param("team@customer.example", "team@customer.example", False, id="Reply-To in the sender's domain"),
+        pytest.param("victim@elsewhere.example", "victim@elsewhere.example", True,
+                     id="Reply-To elsewhere: nothing the sender wrote"),
+    ],
+)
+def test_an_ack_to_another_domain_is_neutral(ack_to: str, to: str, neutral: bool) -> None:
+    [ack] = of_type(decide_message(replace(context(), ack_to=ack_to)), Acknowledge)
+    assert ack == Acknowledge("normal", "en", to, neutral)
+
+
+def test_the_recipient_limit_names_the_recipient_and_the_global_one_nobody() -> None:
+    ctx = replace(context(history=SenderHistory(acks_to_recipient=5)), ack_to="victim@elsewhere.example")
+    [hold] = of_type(decide_message(ctx), HoldAck)
+    assert isinstance(hold, HoldAck) and hold.address == "victim@elsewhere.example"
+    [hold] = of_type(decide_message(context(history=SenderHistory(acks_total=500))), HoldAck)
+    assert isinstance(hold, HoldAck) and hold.address == ""
+
+
+def test_a_forged_sender_gets_a_case_but_no_ack_and_no_alert() -> None:
+    actions = decide_message(replace(context(), forged="mx.example.com says dmarc=fail header.from=bank.example"))
+    assert len(of_type(actions, OpenCase)) == 1
+    assert not of_type(actions, Acknowledge) and not of_type(actions, HoldAck)
+    assert [a.kind for a in of_type(actions, Note) if isinstance(a, Note)] == ["not_acknowledged.forged_sender"]
 
 
 # --------------------------------------------------------------------------------------------

@@ -7,10 +7,19 @@ message sits in someone else's case. So the tables check both what must match an
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 import pytest
 
-from inboxd.mail.threading import ThreadMatch, case_number_from_subject, find_case, format_token, normalize_subject
+from inboxd.mail.threading import (
+    ThreadingPolicy,
+    ThreadMatch,
+    case_number_from_subject,
+    find_case,
+    format_token,
+    normalize_subject,
+    thread_message,
+)
 
 DEFAULT = "[#{number}]"
 
@@ -154,3 +163,58 @@ INDEX = FakeIndex({"ack-1042@example.com": 1042, "cust-1043@customer.example": 1
 def test_find_case(in_reply_to: tuple[str, ...], references: tuple[str, ...], subject: str,
                    expected: ThreadMatch | None) -> None:
     assert find_case(in_reply_to, references, subject, INDEX, DEFAULT) == expected
+
+
+# --------------------------------------------------------------------------------------------
+# thread_message: who may join a case
+# --------------------------------------------------------------------------------------------
+
+
+class FullFakeIndex(FakeIndex):
+    """Adds who is on each case (its customer, who wrote on it, whom its mail went to or was copied to)."""
+
+    def __init__(self, messages: dict[str, int], people: dict[int, set[str]]) -> None:
+        super().__init__(messages, people)
+        self.people = people
+
+    def on_case(self, number: int, address: str) -> bool:
+        return address.lower() in self.people.get(number, set())
+
+    def recent_case_for(self, sender: str, subject_key: str, since: datetime) -> int | None:
+        return None
+
+
+FULL = FullFakeIndex({"inboxd.ack.5f0c@example.com": 1042},
+                     {1042: {"ann@customer.example", "colleague@customer.example"}})
+POLICY = ThreadingPolicy(DEFAULT, frozenset({"support@example.com"}), datetime(2026, 11, 1, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(
+    ("sender", "staff", "in_reply_to", "references", "subject", "expected"),
+    [
+        pytest.param("ann@customer.example", False, ("inboxd.ack.5f0c@example.com",), (), "Re: Help",
+                     ThreadMatch(1042, "references"), id="the customer's reply joins"),
+        pytest.param("Colleague@Customer.example", False, (), ("inboxd.ack.5f0c@example.com",), "Re: Help",
+                     ThreadMatch(1042, "references"), id="someone copied on the case joins"),
+        pytest.param("bob@example.com", True, ("inboxd.ack.5f0c@example.com",), (), "Re: Help",
+                     ThreadMatch(1042, "references"), id="staff join"),
+        pytest.param("eve@evil.example", False, ("inboxd.ack.5f0c@example.com",), (), "stop",
+                     ThreadMatch(1042, "references from someone not on the case", attach=False),
+                     id="a stranger citing the ack in In-Reply-To gets a linked case"),
+        pytest.param("eve@evil.example", False, (), ("x@y.example", "inboxd.ack.5f0c@example.com"), "Re: Help",
+                     ThreadMatch(1042, "references from someone not on the case", attach=False),
+                     id="a stranger citing it in References gets a linked case"),
+        pytest.param("eve@evil.example", False, (), (), "Re: [#1042] Help",
+                     ThreadMatch(1042, "subject token from someone not on the case", attach=False),
+                     id="a stranger's token (unchanged)"),
+        pytest.param("", False, ("inboxd.ack.5f0c@example.com",), (), "Re: Help",
+                     ThreadMatch(1042, "references from someone not on the case", attach=False),
+                     id="no sender is nobody on the case"),
+    ],
+)
+def test_thread_message_lets_only_people_on_the_case_join_it(
+        sender: str, staff: bool, in_reply_to: tuple[str, ...], references: tuple[str, ...], subject: str,
+        expected: ThreadMatch) -> None:
+    match = thread_message(sender=sender, sender_is_staff=staff, in_reply_to=in_reply_to, references=references,
+                           subject=subject, recipients=("support@example.com",), index=FULL, policy=POLICY)
+    assert match == expected
