@@ -36,6 +36,20 @@ from inboxd.store.schema import (
 FIRST_CASE_NUMBER = 1001
 
 
+@contextmanager
+def _faults_translated() -> Iterator[None]:
+    """Turn a failure of the database itself into StoreUnavailable/WriteConflict; let the rest pass."""
+    try:
+        yield
+    except InboxdError:
+        raise
+    except Exception as error:
+        fault = store_fault(error)
+        if fault is None:
+            raise
+        raise fault(describe_fault(error)) from error
+
+
 class Store:
     """The database behind one or several daemons."""
 
@@ -53,33 +67,19 @@ class Store:
         A failure of the database itself (see ``store_fault``) comes out as ``StoreUnavailable`` or
         ``WriteConflict``; any other exception raised inside the block passes through unchanged.
         """
-        try:
+        with _faults_translated():
             if self._write_lock is None:
                 with self.engine.begin() as conn:
                     yield conn
                 return
             with self._write_lock, self.engine.begin() as conn:
                 yield conn
-        except InboxdError:
-            raise
-        except Exception as error:
-            fault = store_fault(error)
-            if fault is None:
-                raise
-            raise fault(describe_fault(error)) from error
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
-        try:
-            with self.engine.connect() as conn:
-                yield conn
-        except InboxdError:
-            raise
-        except Exception as error:
-            fault = store_fault(error)
-            if fault is None:
-                raise
-            raise fault(describe_fault(error)) from error
+        """A connection for reading; database failures are translated as in ``begin``."""
+        with _faults_translated(), self.engine.connect() as conn:
+            yield conn
 
     def dispose(self) -> None:
         self.engine.dispose()

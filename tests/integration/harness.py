@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from inboxd.clock import Clock, FrozenClock
 from inboxd.daemon import Daemon
 from inboxd.demo import config_yaml, sample_mail
 from inboxd.devmail import Dovecot, SmtpHub
@@ -24,8 +26,8 @@ class Setup:
     dovecot: Dovecot
     hub: SmtpHub
 
-    def daemon(self) -> Daemon:
-        return Daemon(self.config_path, self.database_url)
+    def daemon(self, clock: Clock | None = None) -> Daemon:
+        return Daemon(self.config_path, self.database_url, clock=clock)
 
     def trust_authserv(self, authserv_id: str = "mx.example.com") -> None:
         """Require staff mail to carry this server's passing Authentication-Results (team.trusted_authserv_ids)."""
@@ -33,9 +35,9 @@ class Setup:
         holidays = "  holidays: {country: DE, subdivision: BE}\n"
         self.config_path.write_text(text.replace(holidays, f"{holidays}  trusted_authserv_ids: [{authserv_id}]\n"))
 
-    def started(self) -> Daemon:
+    def started(self, clock: Clock | None = None) -> Daemon:
         """A daemon past its first sync: from here on, mail delivered to support is new to it."""
-        daemon = self.daemon()
+        daemon = self.daemon(clock)
         daemon.prepare()
         daemon.run_once()
         return daemon
@@ -55,6 +57,16 @@ class Setup:
 
     def acks_for(self, address: str) -> list[EmailMessage]:
         return [m for m in self.dovecot.fetch_all(address) if m["Auto-Submitted"]]
+
+
+# A Tuesday morning in Berlin: the team is at work.
+TUESDAY_MORNING = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+
+
+def frozen_start(setup: Setup, at: datetime = TUESDAY_MORNING) -> tuple[Setup, Daemon, FrozenClock]:
+    """The setup, a daemon on a frozen clock past its first sync, and that clock."""
+    clock = FrozenClock(at)
+    return setup, setup.started(clock), clock
 
 
 def make_setup(tmp_path: Path, dovecot: Dovecot, hub: SmtpHub, mailboxes: Callable[..., str],

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -19,12 +19,12 @@ from inboxd.daemon import Daemon
 from inboxd.demo import sample_mail
 from inboxd.store import repo
 from inboxd.store.db import alembic_config, make_engine, migrate
-from tests.integration.harness import Setup, case_detail, cases, make_setup
+from tests.integration.harness import TUESDAY_MORNING, Setup, case_detail, cases, make_setup
 
 pytestmark = pytest.mark.integration
 
 # A Tuesday morning in Berlin: the team is at work.
-T0 = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+T0 = TUESDAY_MORNING
 
 
 def started(setup: Setup, clock: FrozenClock | None = None) -> Daemon:

@@ -2,31 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from inboxd.clock import FrozenClock
 from inboxd.daemon import Daemon
 from inboxd.store import schema
-from tests.integration.harness import Setup, case_detail, cases, make_setup
+from tests.integration.harness import TUESDAY_MORNING, Setup, case_detail, cases, frozen_start, make_setup
 
 pytestmark = pytest.mark.integration
 
 # A Tuesday morning in Berlin: the team is at work.
-T0 = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+T0 = TUESDAY_MORNING
 
 
 @pytest.fixture
 def env(tmp_path, dovecot, smtp_hub, mailboxes):
-    setup = make_setup(tmp_path, dovecot, smtp_hub, mailboxes)
-    clock = FrozenClock(T0)
-    daemon = Daemon(setup.config_path, setup.database_url, clock=clock)
-    daemon.prepare()
-    daemon.run_once()
-    return setup, daemon, clock
+    return frozen_start(make_setup(tmp_path, dovecot, smtp_hub, mailboxes), T0)
 
 
 def _q(text: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -10,22 +10,17 @@ from inboxd.clock import FrozenClock
 from inboxd.daemon import Daemon
 from inboxd.demo import sample_mail
 from inboxd.store import repo
-from tests.integration.harness import case_detail, cases, make_setup
+from tests.integration.harness import TUESDAY_MORNING, case_detail, cases, frozen_start, make_setup
 
 pytestmark = pytest.mark.integration
 
 # A Tuesday morning in Berlin: the team is at work.
-T0 = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+T0 = TUESDAY_MORNING
 
 
 @pytest.fixture
 def env(tmp_path, dovecot, smtp_hub, mailboxes):
-    setup = make_setup(tmp_path, dovecot, smtp_hub, mailboxes)
-    clock = FrozenClock(T0)
-    daemon = Daemon(setup.config_path, setup.database_url, clock=clock)
-    daemon.prepare()
-    daemon.run_once()
-    return setup, daemon, clock
+    return frozen_start(make_setup(tmp_path, dovecot, smtp_hub, mailboxes), T0)
 
 
 def test_case_token_from_someone_not_on_the_case_opens_a_linked_case(env, mailboxes):
