@@ -1,0 +1,90 @@
+"""The daemon's HTTP port over a running daemon and the real Dovecot: /healthz, /metrics and the status page."""
+
+from __future__ import annotations
+
+import os
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from inboxd.daemon import Daemon
+from tests.integration.harness import make_setup, wait_until
+
+pytestmark = pytest.mark.integration
+
+LISTEN = "status_page: {listen: '127.0.0.1:0'}\n"
+
+
+def get(daemon: Daemon, path: str) -> tuple[int, str, str]:
+    assert daemon.http is not None
+    url = f"http://127.0.0.1:{daemon.http.port}{path}"
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.headers["Content-Type"], response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers["Content-Type"], exc.read().decode()
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def test_healthz_fails_when_a_watcher_dies_or_the_database_goes(tmp_path, dovecot, smtp_hub, mailboxes):
+    setup = make_setup(tmp_path, dovecot, smtp_hub, mailboxes, extra=LISTEN)
+    daemon = setup.daemon()
+    daemon.start()
+    try:
+        assert daemon.http is not None and daemon.http.host == "127.0.0.1"
+        wait_until(lambda: all(w.status.last_poll for w in daemon.watchers), timeout=10)
+        assert get(daemon, "/healthz")[:1] == (200,)
+        # A watcher stops: 503, naming it.
+        victim = daemon.watchers[0]
+        victim.stop()
+        victim.join(10)
+        status, _kind, body = get(daemon, "/healthz")
+        assert status == 503 and victim.name in body, body
+        # The database goes away (its file moved, its connections dropped): 503 with the reason.
+        db = Path(setup.database_url.removeprefix("sqlite:///"))
+        os.rename(db, db.with_suffix(".away"))
+        daemon.store.engine.dispose()
+        status, _kind, body = get(daemon, "/healthz")
+        assert status == 503 and body.startswith("database unavailable"), body
+        assert get(daemon, "/nothing-here")[0] == 404
+    finally:
+        daemon.shutdown()
+    assert daemon.http is None
+
+
+def test_metrics_count_the_acknowledgement_of_a_customer_mail(tmp_path, dovecot, smtp_hub, mailboxes):
+    setup = make_setup(tmp_path, dovecot, smtp_hub, mailboxes, extra=LISTEN)
+    daemon = setup.daemon()
+    daemon.start()
+    try:
+        wait_until(lambda: all(w.status.last_poll for w in daemon.watchers), timeout=10)
+        status, kind, text = get(daemon, "/metrics")
+        assert status == 200 and kind.startswith("text/plain")
+        before = samples(text)
+        assert before[("inboxd_acks_total", ())] == 0
+        assert before[("inboxd_store_up", ())] == 1
+        customer = mailboxes("customer")
+        setup.deliver(setup.customer_mail(customer, "Printer on fire"), sender=customer)
+        setup.hub.wait_for(1, timeout=15, predicate=lambda m: m.rcpt_tos == [customer])
+        after = wait_until(lambda: (s := samples(get(daemon, "/metrics")[2]))[("inboxd_acks_total", ())] == 1 and s)
+        assert after[("inboxd_messages_total", (("kind", "customer"),))] == 1
+        assert after[("inboxd_promises_made_total", (("source", "ack"),))] == 1
+        assert after[("inboxd_promises", (("state", "open"),))] == 1
+        assert after[("inboxd_waiting_cases", (("priority", "normal"),))] == 1
+        assert after[("inboxd_outbox", (("state", "failed"),))] == 0
+        assert after[("inboxd_quarantined", ())] == 0
+        polled = after[("inboxd_last_poll_timestamp_seconds", (("mailbox", "support"),))]
+        assert polled > 1.7e9
+        assert ("inboxd_imap_errors_total", (("mailbox", "support"),)) not in after  # none happened
+        daemon.tick()
+        ticks = samples(get(daemon, "/metrics")[2])
+        assert ticks[("inboxd_tick_duration_seconds_count", ())] >= 1
+    finally:
+        daemon.shutdown()
