@@ -90,6 +90,7 @@ cases = Table(
     Index("ix_cases_customer", "customer"),
     Index("ix_cases_customer_subject_key", "customer", "subject_key"),
     Index("ix_cases_first_response_at_opened_at", "first_response_at", "opened_at"),
+    Index("ix_cases_opened_at", "opened_at"),  # arrivals on the status page (0010)
 )
 
 # Every message inboxd met: received, quarantined, or recognised as a duplicate of one it has.
@@ -120,6 +121,8 @@ messages = Table(
     Index("ix_messages_message_id", "message_id"),
     Index("ix_messages_case_id", "case_id"),
     Index("ix_messages_from_addr_received_at", "from_addr", "received_at"),
+    Index("ix_messages_status", "status"),  # quarantine depth (0010)
+    Index("ix_messages_kind", "kind"),  # messages by kind in /metrics (0010)
 )
 
 promises = Table(
@@ -142,6 +145,7 @@ promises = Table(
     Index("ix_promises_state_due_at", "state", "due_at"),
     Index("ix_promises_case_id", "case_id"),
     Index("ix_promises_owner_made_at", "owner", "made_at"),
+    Index("ix_promises_made_at", "made_at"),  # the report's window, team and staff (0010)
 )
 
 scheduled = Table(
@@ -181,6 +185,7 @@ outbox = Table(
     Column("sent_at", DateTime(timezone=True)),
     Column("copy_state", String(16)),  # None (no copy wanted) | pending | done | failed
     Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
+    Index("ix_outbox_kind_state", "kind", "state"),  # acknowledgements sent, in /metrics (0010)
 )
 
 # Addresses that bounced permanently: inboxd sends them nothing more until they write again (0002).

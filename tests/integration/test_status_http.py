@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from inboxd.daemon import Daemon
 from tests.integration.harness import make_setup, wait_until
+from tests.integration.history import seed_history
 
 pytestmark = pytest.mark.integration
 
@@ -86,5 +88,32 @@ def test_metrics_count_the_acknowledgement_of_a_customer_mail(tmp_path, dovecot,
         daemon.tick()
         ticks = samples(get(daemon, "/metrics")[2])
         assert ticks[("inboxd_tick_duration_seconds_count", ())] >= 1
+    finally:
+        daemon.shutdown()
+
+
+def test_the_status_page_shows_the_promise_at_risk_the_queue_and_commitments(tmp_path, dovecot, smtp_hub,
+                                                                             mailboxes):
+    setup = make_setup(tmp_path, dovecot, smtp_hub, mailboxes, extra=LISTEN)
+    daemon = setup.daemon()
+    daemon.prepare()
+    seeded = seed_history(daemon.store.engine, datetime.now(UTC))
+    daemon.start()
+    try:
+        wait_until(lambda: all(w.status.last_poll for w in daemon.watchers), timeout=10)
+        status, kind, html = get(daemon, "/")
+        assert status == 200 and kind.startswith("text/html"), html
+        assert "<script" not in html and "http://" not in html.replace("http://www.w3.org/2000/svg", "")
+        risk = html[html.index('id="at-risk"'):html.index("<h2>Staff commitments")]
+        assert f"[#{seeded.at_risk_number}]" in risk and "Invoice copy needed" in risk
+        tz = daemon.runtime.calendar.tz
+        assert f"{seeded.at_risk_due.astimezone(tz):%H:%M}" in risk and "delay notice" in risk
+        kept = html[html.index('id="kept-rate"'):html.index("target")]
+        assert "%" in kept and "–" not in kept
+        assert seeded.staff in html and "send the corrected invoice" in html and "(overdue)" in html
+        queue = html[html.index('id="queue"'):]
+        assert ">low</td><td class=\"n\">1<" in queue
+        mailboxes_table = html[html.index('id="mailboxes"'):]
+        assert ">support</td>" in mailboxes_table and ">up</td>" in mailboxes_table
     finally:
         daemon.shutdown()

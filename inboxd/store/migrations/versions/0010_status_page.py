@@ -1,0 +1,33 @@
+"""indexes behind the status page, the weekly report and /metrics
+
+Revision ID: 0010_status_page
+Revises: 0009_watch_status
+Create Date: 2026-12-04
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0010_status_page"
+down_revision = "0009_watch_status"
+branch_labels = None
+depends_on = None
+
+INDEXES = (
+    ("ix_cases_opened_at", "cases", ["opened_at"]),
+    ("ix_promises_made_at", "promises", ["made_at"]),
+    ("ix_messages_status", "messages", ["status"]),
+    ("ix_messages_kind", "messages", ["kind"]),
+    ("ix_outbox_kind_state", "outbox", ["kind", "state"]),
+)
+
+
+def upgrade() -> None:
+    for name, table, columns in INDEXES:
+        op.create_index(name, table, columns)
+
+
+def downgrade() -> None:
+    for name, table, _columns in INDEXES:
+        op.drop_index(name, table_name=table)
