@@ -7,15 +7,19 @@ The same :class:`PageData` feeds the daemon's ``/``, ``inboxd report --html`` (o
 
 from __future__ import annotations
 
+import statistics
+from bisect import bisect_right
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, time, timedelta
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 from sqlalchemy import Connection, select
 
-from inboxd import stats
+from inboxd import charts, stats
 from inboxd.duework import promises_at_risk
 from inboxd.humanize import phrase_due
 from inboxd.mail.threading import format_token
@@ -27,6 +31,8 @@ from inboxd.store.schema import cases, promises
 
 PRIORITIES = ("urgent", "high", "normal", "low")
 OLDEST_SHOWN = 15
+WEEKS = 8
+DAYS = 30
 TEMPLATES = Path(__file__).parent / "page_templates"
 
 
@@ -142,7 +148,108 @@ def gather(conn: Connection, rt: Runtime, now: datetime, *, since: timedelta = t
                     target_kept_rate=rt.config.promises.target_kept_rate, status=report, queue=queue,
                     oldest=oldest, at_risk=tuple(at_risk),
                     commitments=tuple((person, tuple(lines)) for person, lines in sorted(people.items())),
-                    numbers=numbers)
+                    numbers=numbers, charts=chart_series(conn, now, tz))
+
+
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 1) if values else None
+
+
+def _rate(kept: int, settled: int) -> float | None:
+    return round(kept / settled, 4) if settled else None
+
+
+def chart_series(conn: Connection, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    """The figures behind the charts: ``WEEKS`` weeks of promises, ``DAYS`` days of arrivals and waiting."""
+    week_start = now - timedelta(weeks=WEEKS)
+    weeks = [week_start + timedelta(weeks=i) for i in range(WEEKS)]
+
+    def week(at: datetime) -> int:
+        return min(WEEKS - 1, int((at - week_start) / timedelta(weeks=1)))
+
+    made = conn.execute(select(promises.c.owner, promises.c.source, promises.c.state, promises.c.made_at,
+                               promises.c.due_at, cases.c.opened_at, cases.c.first_response_at)
+                        .select_from(promises.join(cases, promises.c.case_id == cases.c.id))
+                        .where(promises.c.made_at >= week_start)).all()  # ix_promises_made_at
+    kept = [[0, 0] for _ in weeks]
+    people: dict[str, list[list[int]]] = {}
+    promised: list[list[float]] = [[] for _ in weeks]
+    actual: list[list[float]] = [[] for _ in weeks]
+    for r in made:
+        i = week(r.made_at)
+        if r.owner == "team":
+            if r.source == "ack":
+                if r.state != "open":
+                    kept[i][0] += r.state == "kept"
+                    kept[i][1] += 1
+                promised[i].append((r.due_at - r.made_at).total_seconds() / 3600)
+                if r.first_response_at is not None:
+                    actual[i].append((r.first_response_at - r.opened_at).total_seconds() / 3600)
+        elif r.state in ("kept", "broken"):
+            counts = people.setdefault(r.owner, [[0, 0] for _ in weeks])
+            counts[i][0] += r.state == "kept"
+            counts[i][1] += 1
+
+    day_start = datetime.combine((now - timedelta(days=DAYS - 1)).astimezone(tz).date(), time.min, tzinfo=tz)
+    days = [day_start + timedelta(days=i) for i in range(DAYS)]
+    ends = [min(now, d + timedelta(days=1)) for d in days]
+    opened = conn.execute(select(cases.c.opened_at, cases.c.first_response_at)
+                          .where(cases.c.opened_at >= day_start)).all()  # ix_cases_opened_at
+    earlier = [r for query in (cases.c.first_response_at.is_(None), cases.c.first_response_at >= day_start)
+               for r in conn.execute(select(cases.c.opened_at, cases.c.first_response_at)
+                                     .where(query, cases.c.opened_at < day_start))]  # ix_cases_first_response_at…
+    arrivals = [0] * DAYS
+    for o in opened:
+        arrivals[min(DAYS - 1, (o.opened_at.astimezone(tz).date() - day_start.date()).days)] += 1
+    change = [0] * (DAYS + 1)  # waiting at the end of day i: opened before it, not answered by then
+    for o in [*opened, *earlier]:
+        change[bisect_right(ends, o.opened_at)] += 1
+        if o.first_response_at is not None:
+            change[bisect_right(ends, o.first_response_at)] -= 1
+    waiting = list(accumulate(change))[:DAYS]
+    notices = [0] * DAYS
+    for r in made:
+        if r.source == "delay_notice" and r.made_at >= day_start:
+            notices[min(DAYS - 1, (r.made_at.astimezone(tz).date() - day_start.date()).days)] += 1
+    return {
+        "weeks": [w.astimezone(tz).strftime("%d %b") for w in weeks],
+        "first_promises_kept": [_rate(k, n) for k, n in kept],
+        "staff_kept": {person: [_rate(k, n) for k, n in counts] for person, counts in sorted(people.items())},
+        "promised_hours": [_median(v) for v in promised],
+        "actual_hours": [_median(v) for v in actual],
+        "days": [d.strftime("%d %b") for d in days],
+        "arrivals": arrivals,
+        "waiting": waiting,
+        "delay_notices": notices,
+    }
+
+
+def chart_svgs(data: PageData, target_kept_rate: float | None = None) -> tuple[tuple[str, str], ...]:
+    """The page's four charts as (title, inline SVG)."""
+    c = data.charts
+    if not c:
+        return ()
+
+    def percent(values: list[float | None]) -> tuple[float | None, ...]:
+        return tuple(None if v is None else round(v * 100, 1) for v in values)
+
+    kept_title = "First promises kept per week (team, and staff commitments per person)"
+    titles = (kept_title, "Promised vs actual first response (median hours, by week the promise was made)",
+              "Arrivals and cases waiting for a first response, last 30 days", "Delay notices sent per day")
+    return (
+        (titles[0], charts.chart(c["weeks"], [charts.Series("team", percent(c["first_promises_kept"])),
+                                              *(charts.Series(person, percent(values), "line")
+                                                for person, values in c["staff_kept"].items())],
+                                 title=titles[0], unit="%", y_max=100.0, target=data.target_kept_rate * 100)),
+        (titles[1], charts.chart(c["weeks"], [charts.Series("promised", tuple(c["promised_hours"])),
+                                              charts.Series("actual", tuple(c["actual_hours"]))],
+                                 title=titles[1], unit=" h")),
+        (titles[2], charts.chart(c["days"], [charts.Series("arrivals", tuple(c["arrivals"])),
+                                             charts.Series("waiting", tuple(c["waiting"]), "line")],
+                                 title=titles[2])),
+        (titles[3], charts.chart(c["days"], [charts.Series("delay notices", tuple(c["delay_notices"]))],
+                                 title=titles[3])),
+    )
 
 
 _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
@@ -152,8 +259,6 @@ _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=
 def _local(value: datetime | None, tz: str) -> str:
     if value is None:
         return "never"
-    from zoneinfo import ZoneInfo
-
     return value.astimezone(ZoneInfo(tz)).strftime("%a %d %b %H:%M %Z")
 
 
@@ -165,9 +270,9 @@ _ENV.filters["local"] = _local
 _ENV.filters["percent"] = _percent
 
 
-def render_page(data: PageData, *, report: bool = False, charts: tuple[tuple[str, str], ...] = ()) -> str:
-    """The page as HTML: no script, no remote asset; ``charts`` are (title, inline SVG) pairs."""
-    return _ENV.get_template("status.html.j2").render(d=data, report=report, charts=charts)
+def render_page(data: PageData, *, report: bool = False) -> str:
+    """The page as HTML with its charts inline: no script, no remote asset."""
+    return _ENV.get_template("status.html.j2").render(d=data, report=report, charts=chart_svgs(data))
 
 
 def figures(data: PageData) -> dict[str, Any]:

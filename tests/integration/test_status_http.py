@@ -113,6 +113,8 @@ def test_the_status_page_shows_the_promise_at_risk_the_queue_and_commitments(tmp
         assert seeded.staff in html and "send the corrected invoice" in html and "(overdue)" in html
         queue = html[html.index('id="queue"'):]
         assert ">low</td><td class=\"n\">1<" in queue
+        figures = html.split('<figure class="chart">')[1:]
+        assert len(figures) == 4 and all('class="bar"' in f or 'class="point"' in f for f in figures)
         mailboxes_table = html[html.index('id="mailboxes"'):]
         assert ">support</td>" in mailboxes_table and ">up</td>" in mailboxes_table
     finally:
