@@ -6,12 +6,12 @@ BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DOVECOT_PKGS := dovecot-imapd dovecot-lmtpd dovecot-sieve
 
-.PHONY: demo test venv dovecot unit lint perf clean
+.PHONY: demo test venv dovecot chromium unit lint perf clean
 
 demo: venv dovecot  ## run inboxd against a local Dovecot + SMTP hub with sample mail, print what it did
 	$(BIN)/inboxd demo
 
-test: venv dovecot  ## install what the tests need and run them all
+test: venv dovecot chromium  ## install what the tests need and run them all
 	$(BIN)/python -m pytest -q
 
 unit: venv  ## the pure-core tests only (seconds)
@@ -42,6 +42,13 @@ dovecot:
 	  echo "installing Dovecot ($(DOVECOT_PKGS))"; \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(DOVECOT_PKGS) >/dev/null; \
+	fi
+
+chromium:  ## Debian's chromium, for the status page's browser test (driven by Playwright, no browser download)
+	@if ! command -v chromium >/dev/null; then \
+	  echo "installing chromium"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; \
 	fi
 
 clean:
