@@ -167,8 +167,8 @@ class StatusServer:
             else:
                 status, kind, data = 404, "text/plain; charset=utf-8", b"not found\n"
         except Exception as exc:  # noqa: BLE001 - one bad request must not take the server down
-            log.warning("http.failed", path=path, error=str(exc))
-            status, kind, data = 503, "text/plain; charset=utf-8", b"unavailable: the database did not answer\n"
+            log.warning("http.failed", path=path, error=repo.describe_fault(exc) if repo.store_fault(exc) else str(exc))
+            status, kind, data = 503, "text/plain; charset=utf-8", b"unavailable: see the daemon's log\n"
         request.send_response(status)
         request.send_header("Content-Type", kind)
         request.send_header("Content-Length", str(len(data)))
