@@ -90,7 +90,7 @@ cases = Table(
     Index("ix_cases_customer", "customer"),
     Index("ix_cases_customer_subject_key", "customer", "subject_key"),
     Index("ix_cases_first_response_at_opened_at", "first_response_at", "opened_at"),
-    Index("ix_cases_opened_at", "opened_at"),  # arrivals on the status page (0010)
+    Index("ix_cases_opened_at_first_response_at", "opened_at", "first_response_at"),  # the status page (0010)
 )
 
 # Every message inboxd met: received, quarantined, or recognised as a duplicate of one it has.
@@ -145,7 +145,8 @@ promises = Table(
     Index("ix_promises_state_due_at", "state", "due_at"),
     Index("ix_promises_case_id", "case_id"),
     Index("ix_promises_owner_made_at", "owner", "made_at"),
-    Index("ix_promises_made_at", "made_at"),  # the report's window, team and staff (0010)
+    # The status page's and the report's windows, covering (0010).
+    Index("ix_promises_made_at_owner_source_state_due_at", "made_at", "owner", "source", "state", "due_at"),
 )
 
 scheduled = Table(

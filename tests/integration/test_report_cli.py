@@ -63,3 +63,13 @@ def test_report_without_a_database_or_with_a_bad_window_says_so(tmp_path, capsys
     with pytest.raises(SystemExit) as exit_info:
         main(["report", "--json", "--since", "2bd", *args])
     assert exit_info.value.code == 2 and "calendar time" in capsys.readouterr().err
+
+
+def test_the_reports_numbers_are_those_of_inboxd_stats(seeded, capsys):
+    url, _path = seeded
+    assert main(["report", "--json", "--since", "7d", "--config", str(CONFIG), "--database-url", url]) == 0
+    report = json.loads(capsys.readouterr().out)["numbers"]
+    assert main(["stats", "--json", "--config", str(CONFIG), "--database-url", url]) == 0
+    week = json.loads(capsys.readouterr().out)["windows"]["7d"]
+    shared = {key: value for key, value in week.items() if not key.startswith("feedback")}
+    assert {key: report[key] for key in shared} == shared and week["promises_made"] > 50

@@ -15,8 +15,9 @@ branch_labels = None
 depends_on = None
 
 INDEXES = (
-    ("ix_cases_opened_at", "cases", ["opened_at"]),
-    ("ix_promises_made_at", "promises", ["made_at"]),
+    # Covering: the page's counts by week and day read the index alone, never the rows.
+    ("ix_cases_opened_at_first_response_at", "cases", ["opened_at", "first_response_at"]),
+    ("ix_promises_made_at_owner_source_state_due_at", "promises", ["made_at", "owner", "source", "state", "due_at"]),
     ("ix_messages_status", "messages", ["status"]),
     ("ix_messages_kind", "messages", ["kind"]),
     ("ix_outbox_kind_state", "outbox", ["kind", "state"]),
