@@ -35,8 +35,9 @@ class StoreCollector(Collector):
         try:
             with self.store.connect() as conn:
                 by_kind = conn.execute(select(messages.c.kind, func.count()).group_by(messages.c.kind)).all()
-                by_state = conn.execute(select(promises.c.source, promises.c.state, func.count())
-                                        .group_by(promises.c.source, promises.c.state)).all()
+                # Scans of narrow indexes (ix_promises_state_due_at, ix_promises_case_id), no sort.
+                by_state = conn.execute(select(promises.c.state, func.count()).group_by(promises.c.state)).all()
+                made_total = conn.execute(select(func.count()).select_from(promises)).scalar()
                 waiting = conn.execute(select(cases.c.priority, func.count())
                                        .where(cases.c.status == "waiting_on_us")
                                        .group_by(cases.c.priority)).all()
@@ -60,20 +61,13 @@ class StoreCollector(Collector):
             family.add_metric([str(kind)], int(count))
         yield family
         yield CounterMetricFamily("inboxd_acks", "Acknowledgements sent", value=int(acks or 0))
-        made = CounterMetricFamily("inboxd_promises_made", "Promises made, by source (ack, reply, delay_notice)",
-                                   labels=["source"])
+        yield CounterMetricFamily("inboxd_promises_made", "Promises made (team and staff, delay notices included)",
+                                  value=int(made_total or 0))
         settled = GaugeMetricFamily("inboxd_promises", "Promises by state (open, kept, broken, superseded)",
                                     labels=["state"])
-        sources: dict[str, int] = {}
-        states: dict[str, int] = {"open": 0, "kept": 0, "broken": 0, "superseded": 0}
-        for source, state, count in by_state:
-            sources[str(source)] = sources.get(str(source), 0) + int(count)
-            states[str(state)] = states.get(str(state), 0) + int(count)
-        for source, count in sorted(sources.items()):
-            made.add_metric([source], count)
-        for state, count in sorted(states.items()):
+        states = {"open": 0, "kept": 0, "broken": 0, "superseded": 0} | {str(s): int(c) for s, c in by_state}
+        for state, count in states.items():
             settled.add_metric([state], count)
-        yield made
         yield settled
         queue = GaugeMetricFamily("inboxd_waiting_cases", "Cases waiting on us, by priority", labels=["priority"])
         counts = {"urgent": 0, "high": 0, "normal": 0, "low": 0} | {str(p): int(c) for p, c in waiting}
