@@ -390,6 +390,7 @@ class Daemon:
 
     def start(self) -> None:
         self.prepare()
+        self._start_http()
         self._start_watchers()
         self._sender_thread = threading.Thread(target=self._sender_loop, name="outbox", daemon=True)
         self._sender_thread.start()
@@ -400,7 +401,6 @@ class Daemon:
         self.scheduler.add_job(self._report, "interval", seconds=self._report_seconds(), id="report")
         self.publish_status()
         self.scheduler.start()
-        self._start_http()
         self.notifier.notify("READY=1", f"STATUS={self.status_line()}")
         log.info("daemon.started", mailboxes=[m.name for m in self.runtime.config.mailboxes],
                  folders=len(self.watchers), database=self.store.engine.dialect.name)
@@ -409,7 +409,11 @@ class Daemon:
         address = self.runtime.config.status_page.address
         if address is None:
             return
-        self.http = StatusServer(*address, health=self.health, metrics=self.metrics, page=self.status_page)
+        try:
+            self.http = StatusServer(*address, health=self.health, metrics=self.metrics, page=self.status_page)
+        except OSError as exc:  # the port is taken, or the address is not this host's
+            raise ConfigError([f"status_page.listen: cannot listen on {self.runtime.config.status_page.listen}: "
+                               f"{exc.strerror or exc}"]) from None
         self.http.start()
         log.info("http.listening", host=self.http.host, port=self.http.port)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from inboxd.daemon import Daemon
+from inboxd.errors import ConfigError
 from tests.integration.harness import make_setup, wait_until
 from tests.integration.history import seed_history
 
@@ -59,6 +61,22 @@ def test_healthz_fails_when_a_watcher_dies_or_the_database_goes(tmp_path, doveco
     finally:
         daemon.shutdown()
     assert daemon.http is None
+
+
+def test_a_port_already_taken_stops_the_start_with_one_clear_error(tmp_path, dovecot, smtp_hub, mailboxes):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        listen = f"status_page: {{listen: '127.0.0.1:{port}'}}\n"
+        setup = make_setup(tmp_path, dovecot, smtp_hub, mailboxes, extra=listen)
+        daemon = setup.daemon()
+        with pytest.raises(ConfigError) as caught:
+            daemon.start()
+    (problem,) = caught.value.problems
+    assert problem.startswith(f"status_page.listen: cannot listen on 127.0.0.1:{port}: ") and "in use" in problem
+    assert daemon.watchers == [] and daemon.http is None
+    daemon.shutdown()
 
 
 def test_metrics_count_the_acknowledgement_of_a_customer_mail(tmp_path, dovecot, smtp_hub, mailboxes):
