@@ -358,6 +358,7 @@ class Daemon:
         self.metrics = Metrics(self.store)
         self.sender.on_error = lambda mailbox: self.metrics.smtp_errors.labels(mailbox).inc()
         self.http: StatusServer | None = None
+        self._chart_cache: Any = None  # inboxd.page.ChartCache, made on the first view of the page
 
     # -- connections -----------------------------------------------------------------------------
 
@@ -418,10 +419,12 @@ class Daemon:
         log.info("http.listening", host=self.http.host, port=self.http.port)
 
     def status_page(self) -> str:
-        from inboxd.page import gather, render_page
+        from inboxd.page import ChartCache, gather, render_page
 
+        if self._chart_cache is None:
+            self._chart_cache = ChartCache()
         with self.store.connect() as conn:
-            return render_page(gather(conn, self.runtime, self.clock.now()))
+            return render_page(gather(conn, self.runtime, self.clock.now(), chart_cache=self._chart_cache))
 
     def _poll_seconds(self) -> float:
         return min(m.imap.poll_interval.as_timedelta().total_seconds() for m in self.runtime.config.mailboxes)

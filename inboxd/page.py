@@ -8,6 +8,7 @@ The same :class:`PageData` feeds the daemon's ``/``, ``inboxd report --html`` (o
 from __future__ import annotations
 
 import statistics
+import threading
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, time, timedelta
 from itertools import accumulate
@@ -94,8 +95,26 @@ def _hours(delta: timedelta) -> float:
     return round(delta.total_seconds() / 3600, 1)
 
 
-def gather(conn: Connection, rt: Runtime, now: datetime, *, since: timedelta = timedelta(days=7)) -> PageData:
-    """Everything the page shows, read in one connection."""
+class ChartCache:
+    """The chart series, kept for ``ttl``: they cover weeks of history, and a page left open and refreshed
+    need not recount them on every view. Thread-safe (the HTTP server answers from several threads)."""
+
+    def __init__(self, ttl: timedelta = timedelta(minutes=1)) -> None:
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._value: dict[str, Any] | None = None
+        self._at: datetime | None = None
+
+    def get(self, conn: Connection, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+        with self._lock:
+            if self._value is None or self._at is None or not timedelta(0) <= now - self._at < self.ttl:
+                self._value, self._at = chart_series(conn, now, tz), now
+            return self._value
+
+
+def gather(conn: Connection, rt: Runtime, now: datetime, *, since: timedelta = timedelta(days=7),
+           chart_cache: ChartCache | None = None) -> PageData:
+    """Everything the page shows, read in one connection (the charts from ``chart_cache`` when given)."""
     tz = rt.calendar.tz
     token = rt.config.cases.subject_token
     report = build_report(status_store.read_status(conn), status_store.quarantine_counts(conn),
@@ -144,7 +163,8 @@ def gather(conn: Connection, rt: Runtime, now: datetime, *, since: timedelta = t
                     target_kept_rate=rt.config.promises.target_kept_rate, status=report, queue=queue,
                     oldest=oldest, at_risk=tuple(at_risk),
                     commitments=tuple((person, tuple(lines)) for person, lines in sorted(people.items())),
-                    numbers=numbers, charts=chart_series(conn, now, tz))
+                    numbers=numbers,
+                    charts=chart_cache.get(conn, now, tz) if chart_cache else chart_series(conn, now, tz))
 
 
 def _sql_epoch(conn: Connection, column: Any) -> Any:
