@@ -6,12 +6,12 @@ BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DOVECOT_PKGS := dovecot-imapd dovecot-lmtpd dovecot-sieve
 
-.PHONY: demo test venv dovecot unit lint perf clean
+.PHONY: demo test venv dovecot chromium unit lint perf clean
 
 demo: venv dovecot  ## run inboxd against a local Dovecot + SMTP hub with sample mail, print what it did
 	$(BIN)/inboxd demo
 
-test: venv dovecot  ## install what the tests need and run them all
+test: venv dovecot chromium  ## install what the tests need and run them all
 	$(BIN)/python -m pytest -q
 
 unit: venv  ## the pure-core tests only (seconds)
@@ -21,12 +21,13 @@ lint: venv
 	$(BIN)/ruff check inboxd tests
 	$(BIN)/mypy
 
-perf: venv dovecot  ## benchmarks: print throughput, latency and memory
+perf: venv dovecot chromium  ## benchmarks: print throughput, latency and memory
 	$(BIN)/python tests/perf/bench_backlog.py
 	$(BIN)/python tests/perf/bench_parse.py
 	$(BIN)/python tests/perf/bench_classify.py
 	$(BIN)/python tests/perf/score_commitments.py
 	$(BIN)/python tests/perf/bench_eta_store.py
+	$(BIN)/python tests/perf/bench_status_page.py  # GET /, /metrics and the browser load with 100,000 cases
 	$(BIN)/python tests/perf/bench_eta.py --jobs 2  # the simulated workloads against the issue's targets
 
 venv: $(VENV)/.installed
@@ -42,6 +43,13 @@ dovecot:
 	  echo "installing Dovecot ($(DOVECOT_PKGS))"; \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(DOVECOT_PKGS) >/dev/null; \
+	fi
+
+chromium:  ## Debian's chromium, for the status page's browser test (driven by Playwright, no browser download)
+	@if ! command -v chromium >/dev/null; then \
+	  echo "installing chromium"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; \
 	fi
 
 clean:

@@ -866,6 +866,44 @@ class TemplatesConfig(_Model):
         return bundled_template_dir()
 
 
+class StatusPageConfig(_Model):
+    """The daemon's read-only HTTP port: the status page at ``/``, ``/metrics`` and ``/healthz``.
+
+    Off unless ``listen`` is set. Write a loopback address (``127.0.0.1:8025``) and put a reverse proxy with
+    authentication in front; another address is taken as written, since the admin chose it.
+    """
+
+    listen: str | None = None
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parse_listen(value)
+        return value.strip()
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        return parse_listen(self.listen) if self.listen else None
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``"127.0.0.1:8025"`` or ``"[::1]:8025"`` as (host, port); ValueError for anything else."""
+    text = value.strip()
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"{value!r}: write HOST:PORT, e.g. 127.0.0.1:8025")
+    if host != "localhost":
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            raise ValueError(f"{value!r}: the host must be an IP address or localhost, e.g. 127.0.0.1:8025") \
+                from None
+    return host, int(port)
+
+
 class Config(_Model):
     """The whole validated ``inboxd.yaml``."""
 
@@ -878,6 +916,7 @@ class Config(_Model):
     cases: CasesConfig = Field(default_factory=CasesConfig)
     rules: list[RuleConfig] = Field(default_factory=list)
     templates: TemplatesConfig = Field(default_factory=TemplatesConfig)
+    status_page: StatusPageConfig = Field(default_factory=StatusPageConfig)
 
     @field_validator("mailboxes")
     @classmethod

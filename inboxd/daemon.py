@@ -21,6 +21,7 @@ from typing import Any
 
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from inboxd.backoff import Backoff
@@ -38,9 +39,11 @@ from inboxd.status import status_line as format_status_line
 from inboxd.store import repo
 from inboxd.store import status as status_store
 from inboxd.store.db import make_engine, migrate
+from inboxd.store.schema import watch_status
 from inboxd.transport.imap import FolderStatus as ImapFolderStatus
 from inboxd.transport.imap import ImapConnection, ImapSettings
 from inboxd.transport.smtp import SmtpConnection, SmtpSettings
+from inboxd.web import Metrics, StatusServer
 
 log = structlog.get_logger("inboxd.daemon")
 
@@ -214,6 +217,7 @@ class FolderWatcher(threading.Thread):
         self._shown = (status.idle, status.last_poll is None)
         if error is not None:
             status.last_error, status.last_error_at = error, self.d.clock.now()
+            self.d.metrics.imap_errors.labels(self.mailbox_name).inc()
         if changed:
             self.d.publish_status()
 
@@ -351,6 +355,10 @@ class Daemon:
         self._status_lock = threading.Lock()
         self.wedged_after: float | None = None  # how long a watcher may go without coming round; None: default
         self.sender.on_state_change = self.publish_status
+        self.metrics = Metrics(self.store)
+        self.sender.on_error = lambda mailbox: self.metrics.smtp_errors.labels(mailbox).inc()
+        self.http: StatusServer | None = None
+        self._chart_cache: Any = None  # inboxd.page.ChartCache, made on the first view of the page
 
     # -- connections -----------------------------------------------------------------------------
 
@@ -386,6 +394,7 @@ class Daemon:
 
     def start(self) -> None:
         self.prepare()
+        self._start_http()
         self._start_watchers()
         self._sender_thread = threading.Thread(target=self._sender_loop, name="outbox", daemon=True)
         self._sender_thread.start()
@@ -399,6 +408,26 @@ class Daemon:
         self.notifier.notify("READY=1", f"STATUS={self.status_line()}")
         log.info("daemon.started", mailboxes=[m.name for m in self.runtime.config.mailboxes],
                  folders=len(self.watchers), database=self.store.engine.dialect.name)
+
+    def _start_http(self) -> None:
+        address = self.runtime.config.status_page.address
+        if address is None:
+            return
+        try:
+            self.http = StatusServer(*address, health=self.health, metrics=self.metrics, page=self.status_page)
+        except OSError as exc:  # the port is taken, or the address is not this host's
+            raise ConfigError([f"status_page.listen: cannot listen on {self.runtime.config.status_page.listen}: "
+                               f"{exc.strerror or exc}"]) from None
+        self.http.start()
+        log.info("http.listening", host=self.http.host, port=self.http.port)
+
+    def status_page(self) -> str:
+        from inboxd.page import ChartCache, gather, render_page
+
+        if self._chart_cache is None:
+            self._chart_cache = ChartCache()
+        with self.store.connect() as conn:
+            return render_page(gather(conn, self.runtime, self.clock.now(), chart_cache=self._chart_cache))
 
     def _poll_seconds(self) -> float:
         return min(m.imap.poll_interval.as_timedelta().total_seconds() for m in self.runtime.config.mailboxes)
@@ -444,6 +473,10 @@ class Daemon:
                 self.stop_event.wait(5.0)
 
     def tick(self) -> None:
+        with self.metrics.tick_seconds.time():
+            self._tick()
+
+    def _tick(self) -> None:
         """Due work (reminders, escalations, …), then the team's promises whose time passed are broken."""
         try:
             if run_due_work(self.store, lambda: self.runtime, self.clock):
@@ -523,6 +556,18 @@ class Daemon:
         sender_ok = self._sender_thread is None or self._sender_thread.is_alive()
         return sender_ok and all(w.alive(wedged_after) for w in self.watchers)
 
+    def health(self) -> tuple[bool, str]:
+        """For ``/healthz``: every watcher alive and the database answering, else why not."""
+        try:
+            with self.store.connect() as conn:
+                conn.execute(select(watch_status.c.id).limit(1)).all()
+        except Exception as exc:  # noqa: BLE001 - any failure to answer is the database being unavailable
+            return False, repo.describe_fault(exc)
+        if not self.healthy():
+            stuck = [w.name for w in self.watchers if not w.alive(self.wedged_after or WEDGED_SECONDS)]
+            return False, f"not healthy: {', '.join(stuck) or 'outbox sender'} not running"
+        return True, "ok"
+
     def _report(self) -> None:
         self.publish_status()
         if self.healthy():
@@ -570,6 +615,9 @@ class Daemon:
     def shutdown(self) -> None:
         self.notifier.notify("STOPPING=1")
         self.stop_event.set()
+        if self.http is not None:
+            self.http.stop()
+            self.http = None
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
         self._stop_watchers()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
@@ -195,6 +196,42 @@ def _queue_customer_mail(conn: Connection, rt: Runtime, mailbox: Any, row: dict[
         repo.add_event(conn, f"{action.template}.queued", now, case_id=case_id, data={"to": customer})
 
 
+@dataclass(frozen=True)
+class PromiseAtRisk:
+    """An open team promise the model now expects to break, and when its delay notice goes out."""
+
+    promise: dict[str, Any]  # open_team_promises_waiting's row
+    case: eta.WaitingCase
+    prediction: eta.Prediction
+    miss_probability: float
+    notice_at: datetime  # now, or the customer's morning when it is night where they are (still before the due)
+
+
+def promises_at_risk(conn: Connection, rt: Runtime, now: datetime) -> tuple[list[PromiseAtRisk], eta.PaceModel | None,
+                                                                             eta.QueueSnapshot | None]:
+    """The open team promises at risk now (:func:`inboxd.eta.at_risk` over the fitted model), the model and its
+    queue; what the tick's delay notices and the status page both read."""
+    open_promises = repo.open_team_promises_waiting(conn)
+    if not open_promises:
+        return [], None, None
+    model, queue = fit_model(conn, rt, now)
+    predictions = {case.number: (case, prediction) for case, prediction in model.predict_queue(now, queue)}
+    lead = rt.config.updates.delay_notice_before
+    found: list[PromiseAtRisk] = []
+    for promise in open_promises:
+        match = predictions.get(promise["number"])
+        if match is None:
+            continue
+        case, prediction = match
+        if not eta.at_risk(promise["due_at"], now, prediction.at, lead, rt.calendar, spread_bh=prediction.spread_bh):
+            continue
+        morning = f.reasonable_hour(now, promise["customer_utc_offset"], f.update_policy(rt.config))
+        notice_at = morning if now < morning < promise["due_at"] else now
+        probability = eta.miss_probability(promise["due_at"], prediction.at, prediction.spread_bh, rt.calendar)
+        found.append(PromiseAtRisk(promise, case, prediction, probability, notice_at))
+    return found, model, queue
+
+
 def run_delay_notices(store: repo.Store, rt: Runtime, now: datetime) -> int:
     """Tell customers *before* a promise breaks: a new honest time, the old promise superseded, the lead told.
 
@@ -205,26 +242,16 @@ def run_delay_notices(store: repo.Store, rt: Runtime, now: datetime) -> int:
     """
     sent = 0
     with store.begin() as conn:
-        open_promises = repo.open_team_promises_waiting(conn)
-        if not open_promises:
-            return 0
-        model, queue = fit_model(conn, rt, now)
-        predictions = {case.number: (case, prediction) for case, prediction in model.predict_queue(now, queue)}
-    lead = rt.config.updates.delay_notice_before
-    for promise in open_promises:
-        found = predictions.get(promise["number"])
-        if found is None:
-            continue
-        case, prediction = found
-        if not eta.at_risk(promise["due_at"], now, prediction.at, lead, rt.calendar, spread_bh=prediction.spread_bh):
-            continue
-        morning = f.reasonable_hour(now, promise["customer_utc_offset"], f.update_policy(rt.config))
-        if now < morning < promise["due_at"]:
+        at_risk, model, queue = promises_at_risk(conn, rt, now)
+    for risk in at_risk:
+        if risk.notice_at > now:
             continue  # night where the customer is: tell them in the morning, still before the due time
+        assert model is not None and queue is not None
+        promise = risk.promise
         with store.begin() as conn:
             if not repo.settle_promise(conn, promise["id"], "superseded", now):
                 continue  # another daemon got there first
-            sent += _announce_delay(conn, rt, promise, model.revise(now, case, promise["due_at"], queue), now)
+            sent += _announce_delay(conn, rt, promise, model.revise(now, risk.case, promise["due_at"], queue), now)
     return sent
 
 

@@ -76,6 +76,7 @@ class Sender:
         self.smtp_state: dict[str, SmtpState] = {}
         self._backoffs: dict[str, Backoff] = {}
         self.on_state_change: Callable[[], None] = lambda: None
+        self.on_error: Callable[[str], None] = lambda mailbox: None
 
     def _smtp_result(self, mailbox: str, error: str | None) -> None:
         state = self.smtp_state.setdefault(mailbox, SmtpState())
@@ -83,6 +84,7 @@ class Sender:
         state.error = error
         if error is not None:
             state.last_error, state.last_error_at = error, self.clock.now()
+            self.on_error(mailbox)
         if changed:
             self.on_state_change()
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from inboxd.calendar import BusinessCalendar
+from inboxd.eta import BusinessTimeIndex
 
 
 def _quantile(values: Sequence[float], q: float) -> float | None:
@@ -30,8 +31,11 @@ def window_stats(promises: Sequence[dict[str, Any]], cases: Sequence[dict[str, A
 
     answered = [c for c in cases if c["first_response_at"] is not None]
     hours = [(c["first_response_at"] - c["opened_at"]).total_seconds() / 3600 for c in answered]
-    business = [calendar.business_time_between(c["opened_at"], c["first_response_at"]).total_seconds() / 3600
-                for c in answered]
+    business: list[float] = []
+    if answered:  # one cumulative index of open time: a long window of answered cases costs a bisection each
+        index = BusinessTimeIndex(calendar, min(c["opened_at"] for c in answered).timestamp(),
+                                  max(c["first_response_at"] for c in answered).timestamp())
+        business = [index.hours(c["opened_at"].timestamp(), c["first_response_at"].timestamp()) for c in answered]
     return {
         "promises_made": len(team),
         "kept_rate": kept_rate(team),

@@ -90,6 +90,7 @@ cases = Table(
     Index("ix_cases_customer", "customer"),
     Index("ix_cases_customer_subject_key", "customer", "subject_key"),
     Index("ix_cases_first_response_at_opened_at", "first_response_at", "opened_at"),
+    Index("ix_cases_opened_at_first_response_at", "opened_at", "first_response_at"),  # the status page (0011)
 )
 
 # Every message inboxd met: received, quarantined, or recognised as a duplicate of one it has.
@@ -120,6 +121,8 @@ messages = Table(
     Index("ix_messages_message_id", "message_id"),
     Index("ix_messages_case_id", "case_id"),
     Index("ix_messages_from_addr_received_at", "from_addr", "received_at"),
+    Index("ix_messages_status", "status"),  # quarantine depth (0011)
+    Index("ix_messages_kind", "kind"),  # messages by kind in /metrics (0011)
 )
 
 promises = Table(
@@ -142,6 +145,8 @@ promises = Table(
     Index("ix_promises_state_due_at", "state", "due_at"),
     Index("ix_promises_case_id", "case_id"),
     Index("ix_promises_owner_made_at", "owner", "made_at"),
+    # The status page's and the report's windows, covering (0011).
+    Index("ix_promises_made_at_owner_source_state_due_at", "made_at", "owner", "source", "state", "due_at"),
 )
 
 scheduled = Table(
@@ -186,6 +191,7 @@ outbox = Table(
     Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
     Index("ix_outbox_recipient_created_at", "recipient", "created_at"),
     Index("ix_outbox_kind_created_at", "kind", "created_at"),
+    Index("ix_outbox_kind_state", "kind", "state"),  # acknowledgements sent, in /metrics (0011)
 )
 
 # Addresses that bounced permanently: inboxd sends them nothing more until they write again (0002).

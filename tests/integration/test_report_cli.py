@@ -1,0 +1,85 @@
+"""``inboxd report``: the status page as one self-contained HTML file and its figures as JSON, read-only."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from inboxd.cli import main
+from inboxd.store.db import make_engine, migrate
+from tests.integration.history import seed_history
+
+CONFIG = Path(__file__).resolve().parents[1] / "data" / "workloads" / "config.yaml"
+
+
+@pytest.fixture
+def seeded(tmp_path: Path) -> tuple[str, Path]:
+    path = tmp_path / "inboxd.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    seed_history(engine, datetime.now(UTC))
+    engine.dispose()
+    return f"sqlite:///{path}", path
+
+
+@pytest.fixture
+def seeded_url(database_url: str) -> str:
+    """The seeded history on SQLite and, with INBOXD_TEST_POSTGRES_URL set, on PostgreSQL."""
+    engine = make_engine(database_url)
+    migrate(engine)
+    seed_history(engine, datetime.now(UTC))
+    engine.dispose()
+    return database_url
+
+
+def test_report_html_is_one_self_contained_file_and_reads_only(tmp_path, seeded, capsys):
+    url, path = seeded
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    out = tmp_path / "weekly.html"
+    assert main(["report", "--since", "7d", "--html", str(out), "--config", str(CONFIG), "--database-url", url]) == 0
+    html = out.read_text()
+    assert "weekly report" in html and html.count("<svg") == 4
+    # Nothing to fetch: no script, no link, no remote URL besides the SVG namespace.
+    assert not re.search(r"<script|<link|<img|@import|url\(", html)
+    assert set(re.findall(r"https?://[^\"' ]+", html)) == {"http://www.w3.org/2000/svg"}
+    assert "Invoice copy needed" in html
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    assert "report written to" in capsys.readouterr().err
+
+
+def test_report_json_gives_the_figures(seeded_url, capsys):
+    url = seeded_url
+    assert main(["report", "--json", "--since", "30d", "--config", str(CONFIG), "--database-url", url]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert 0.5 < figures["numbers"]["kept_rate"] <= 1 and figures["numbers"]["promises_made"] > 250
+    assert 250 < sum(figures["charts"]["arrivals"]) <= figures["numbers"]["cases_opened"]
+    assert len(figures["charts"]["days"]) == 30 and len(figures["charts"]["weeks"]) == 8
+    assert figures["charts"]["waiting"][-1] == 21
+    (risk,) = figures["at_risk"]
+    assert risk["subject"] == "Invoice copy needed" and risk["due_at"].endswith("+00:00")
+    assert list(figures["commitments"]) == ["agent@example.com"]
+
+
+def test_report_without_a_database_or_with_a_bad_window_says_so(tmp_path, capsys):
+    missing = tmp_path / "missing.db"
+    args = ["--config", str(CONFIG), "--database-url", f"sqlite:///{missing}"]
+    assert main(["report", "--json", *args]) == 66
+    assert "no inboxd database" in capsys.readouterr().err and not missing.exists()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["report", "--json", "--since", "2bd", *args])
+    assert exit_info.value.code == 2 and "calendar time" in capsys.readouterr().err
+
+
+def test_the_reports_numbers_are_those_of_inboxd_stats(seeded_url, capsys):
+    url = seeded_url
+    assert main(["report", "--json", "--since", "7d", "--config", str(CONFIG), "--database-url", url]) == 0
+    report = json.loads(capsys.readouterr().out)["numbers"]
+    assert main(["stats", "--json", "--config", str(CONFIG), "--database-url", url]) == 0
+    week = json.loads(capsys.readouterr().out)["windows"]["7d"]
+    shared = {key: value for key, value in week.items() if not key.startswith("feedback")}
+    assert {key: report[key] for key in shared} == shared and week["promises_made"] > 50
