@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 from inboxd import __version__
 from inboxd.cli_commitments import add_parser as add_commitments_parser
 from inboxd.cli_quarantine import add_parsers as add_quarantine_parsers
+from inboxd.cli_service import add_parsers as add_service_parsers
 from inboxd.cli_status import add_parser as add_status_parser
 from inboxd.errors import (
     ConfigError,
@@ -199,6 +200,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
             print(f"note: mailboxes[{index}].imap.initial_sync: all: every message already in the folders gets a "
                   f"case; those received more than {mailbox.imap.acknowledge_max_age} before inboxd's first start "
                   "get no acknowledgement (imap.acknowledge_max_age)")
+    if args.connect:
+        from inboxd.cli_service import check_connections
+
+        return check_connections(path)
     return 0
 
 
@@ -559,6 +564,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_config(sub.add_parser("check-config", help="validate the configuration"))
     p.add_argument("config_file", nargs="?", help="same as --config")
     p.add_argument("--strict", action="store_true", help="treat unavailable secrets as errors")
+    p.add_argument("--connect", action="store_true",
+                   help="also log in to every mailbox (IMAP and SMTP) and check that its folders exist")
     p.set_defaults(func=cmd_check_config)
     p = with_db(sub.add_parser("migrate", help="create or upgrade the database schema"))
     p.set_defaults(func=cmd_migrate)
@@ -592,6 +599,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_stats)
     add_quarantine_parsers(sub, with_config, with_db)
+    add_service_parsers(sub, with_db)
     p = sub.add_parser("demo", help="run inboxd against a local Dovecot and SMTP hub with sample mail")
     p.add_argument("--keep", action="store_true", help="keep the demo directory")
     p.set_defaults(func=cmd_demo)
