@@ -492,6 +492,12 @@ def cmd_preview(args: argparse.Namespace) -> int:
         print(f"error: {exc.args[0]}", file=sys.stderr)
         return 1
     rendered = rt.renderer.render(args.template, args.language, context)
+    if getattr(args, "html", False):
+        if rendered.html is None:
+            print(f"error: {args.template} has no HTML twin ({args.language}/{args.template}.html.j2)", file=sys.stderr)
+            return 1
+        print(rendered.html.rstrip("\n"))
+        return 0
     print(f"Subject: {rendered.subject}\n\n{rendered.body}", end="")
     return 0
 
@@ -594,6 +600,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_config(sub.add_parser("preview", help="render a template with sample data"))
     p.add_argument("template")
     p.add_argument("--language", default="en")
+    p.add_argument("--html", action="store_true", help="the HTML part (from the template's .html.j2 twin)")
     p.set_defaults(func=cmd_preview)
     p = with_db(with_config(sub.add_parser("stats", help="counts of cases, messages and mail sent")))
     p.add_argument("--json", action="store_true")
