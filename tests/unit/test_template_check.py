@@ -125,3 +125,13 @@ def test_every_customer_template_has_an_html_twin_in_the_shared_layout(templates
         # Something is said in bold (the promise, or what happened), and nothing is fetched from elsewhere.
         assert [b for b in doc.iter("strong") if b.text_content().strip()]
         assert not doc.xpath("//img | //link | //script | //style | //*[@src]")
+
+
+def test_preview_shows_the_html_part(capsys: pytest.CaptureFixture[str]) -> None:
+    from inboxd.cli import main
+
+    assert main(["preview", "--config", str(CONFIG), "--language", "de", "--html", "delay"]) == 0
+    page = capsys.readouterr().out
+    assert page.startswith("<!DOCTYPE html>\n<html lang=\"de\"") and "<strong>Sie hören spätestens" in page
+    assert main(["preview", "--config", str(CONFIG), "--html", "digest"]) == 1
+    assert capsys.readouterr().err == "error: digest has no HTML twin (en/digest.html.j2)\n"
