@@ -21,6 +21,7 @@ from inboxd import __version__
 from inboxd.cli_commitments import add_parser as add_commitments_parser
 from inboxd.cli_quarantine import add_parsers as add_quarantine_parsers
 from inboxd.cli_report import add_parser as add_report_parser
+from inboxd.cli_service import add_parsers as add_service_parsers
 from inboxd.cli_status import add_parser as add_status_parser
 from inboxd.errors import (
     ConfigError,
@@ -200,6 +201,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
             print(f"note: mailboxes[{index}].imap.initial_sync: all: every message already in the folders gets a "
                   f"case; those received more than {mailbox.imap.acknowledge_max_age} before inboxd's first start "
                   "get no acknowledgement (imap.acknowledge_max_age)")
+    if args.connect:
+        from inboxd.cli_service import check_connections
+
+        return check_connections(path)
     return 0
 
 
@@ -488,6 +493,12 @@ def cmd_preview(args: argparse.Namespace) -> int:
         print(f"error: {exc.args[0]}", file=sys.stderr)
         return 1
     rendered = rt.renderer.render(args.template, args.language, context)
+    if getattr(args, "html", False):
+        if rendered.html is None:
+            print(f"error: {args.template} has no HTML twin ({args.language}/{args.template}.html.j2)", file=sys.stderr)
+            return 1
+        print(rendered.html.rstrip("\n"))
+        return 0
     print(f"Subject: {rendered.subject}\n\n{rendered.body}", end="")
     return 0
 
@@ -560,6 +571,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_config(sub.add_parser("check-config", help="validate the configuration"))
     p.add_argument("config_file", nargs="?", help="same as --config")
     p.add_argument("--strict", action="store_true", help="treat unavailable secrets as errors")
+    p.add_argument("--connect", action="store_true",
+                   help="also log in to every mailbox (IMAP and SMTP) and check that its folders exist")
     p.set_defaults(func=cmd_check_config)
     p = with_db(sub.add_parser("migrate", help="create or upgrade the database schema"))
     p.set_defaults(func=cmd_migrate)
@@ -589,11 +602,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_config(sub.add_parser("preview", help="render a template with sample data"))
     p.add_argument("template")
     p.add_argument("--language", default="en")
+    p.add_argument("--html", action="store_true", help="the HTML part (from the template's .html.j2 twin)")
     p.set_defaults(func=cmd_preview)
     p = with_db(with_config(sub.add_parser("stats", help="counts of cases, messages and mail sent")))
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_stats)
     add_quarantine_parsers(sub, with_config, with_db)
+    add_service_parsers(sub, with_db)
     p = sub.add_parser("demo", help="run inboxd against a local Dovecot and SMTP hub with sample mail")
     p.add_argument("--keep", action="store_true", help="keep the demo directory")
     p.set_defaults(func=cmd_demo)

@@ -136,8 +136,9 @@ def run_demo(keep: bool = False) -> int:
                   + (f"  (promised by {due:%a %d %b %H:%M %Z})" if due else ""))
         print("\nThe acknowledgement Ann received:\n")
         for m in dovecot.fetch_all("ann@customer.example"):
+            text = m.get_body(("plain",))  # the plain-text part of a multipart/alternative acknowledgement
             print(textwrap.indent(f"Subject: {m['Subject']}\nAuto-Submitted: {m['Auto-Submitted']}\n\n"
-                                  f"{m.get_content()}", "    "))
+                                  f"{text.get_content() if text is not None else ''}", "    "))
         print("The out-of-office reply and Ann's follow-up were not acknowledged; "
               f"{len(hub.messages)} mail(s) left inboxd in all.")
         return 0

@@ -556,7 +556,7 @@ class _Applier:
             from_addr=self.mailbox.address, from_name=cfg.team.name, to=(recipient,), subject=rendered.subject,
             body=rendered.body, message_id=message_id, date=self.now, reply_to=self.mailbox.address,
             in_reply_to=None if action.neutral else msg.message_id,
-            references=() if action.neutral else msg.references))
+            references=() if action.neutral else msg.references, html=rendered.html))
         queued = repo.enqueue(
             self.conn, idempotency_key=key, message_id=message_id, kind="ack", case_id=self.case_id,
             mailbox=self.mailbox.name, mail_from=self.mailbox.address, rcpt_to=[recipient], raw=raw, now=self.now,

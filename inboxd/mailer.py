@@ -27,7 +27,7 @@ def queue_template_mail(conn: Connection, rt: Runtime, mailbox: MailboxConfig, *
         from_addr=mailbox.address, from_name=from_name or rt.config.team.name, to=tuple(to),
         subject=rendered.subject, body=rendered.body, message_id=message_id, date=now,
         reply_to=mailbox.address, in_reply_to=in_reply_to, references=tuple(references),
-        auto_submitted=auto_submitted, extra_headers=extra_headers))
+        auto_submitted=auto_submitted, extra_headers=extra_headers, html=rendered.html))
     queued = repo.enqueue(conn, idempotency_key=key, message_id=message_id, kind=kind, case_id=case_id,
                           mailbox=mailbox.name, mail_from=mailbox.address, rcpt_to=list(to), raw=raw, now=now,
                           copy_wanted=False)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,8 @@ TEMPLATE_NAMES = ("ack",)
 class Rendered:
     subject: str
     body: str
+    # The HTML alternative from the template's ``<name>.html.j2`` twin, when there is one.
+    html: str | None = None
 
 
 def bundled_template_dir() -> Path:
@@ -67,6 +69,13 @@ class Renderer:
             keep_trailing_newline=True,
             trim_blocks=False,
         )
+        # The HTML twins (``<name>.html.j2``): the same sandbox, but every value is escaped.
+        self.html_env = ImmutableSandboxedEnvironment(
+            loader=FileSystemLoader(str(directory)),
+            auto_reload=False,
+            undefined=StrictUndefined,
+            autoescape=True,
+        )
 
     def render(self, name: str, language: str, context: Mapping[str, Any]) -> Rendered:
         """Render a template; a TemplateError (``path:line: what``) when it is missing or fails.
@@ -75,10 +84,12 @@ class Renderer:
         TransientError, so the work is retried once the templates are fixed and reloaded.
         """
         template = None
+        found = "en"
         try:
             for lang in dict.fromkeys((language, language.split("-")[0], "en")):
                 try:
                     template = self.env.get_template(f"{lang}/{name}.txt.j2")
+                    found = lang
                     break
                 except TemplateNotFound:
                     continue
@@ -87,7 +98,26 @@ class Renderer:
         if template is None:
             raise TemplateError(f"{name}.txt.j2 not found (looked in {self.directory} for {language!r} and 'en')")
         try:
-            return split_subject(template.render(**context))
+            rendered = split_subject(template.render(**context))
+        except Exception as exc:
+            raise TemplateError(f"{template.filename or template.name}:{line_of(exc, template.filename)}: "
+                                f"{type(exc).__name__}: {exc}") from exc
+        html = self.render_html(name, found, context)
+        return rendered if html is None else replace(rendered, html=html)
+
+    def render_html(self, name: str, language: str, context: Mapping[str, Any]) -> str | None:
+        """The HTML twin ``<language>/<name>.html.j2`` rendered (autoescaped), or None when there is none.
+
+        Only the twin of the text template in use counts: a German text is never paired with English HTML.
+        """
+        try:
+            template = self.html_env.get_template(f"{language}/{name}.html.j2")
+        except TemplateNotFound:
+            return None
+        except TemplateSyntaxError as exc:
+            raise TemplateError(f"{exc.filename or exc.name}:{exc.lineno}: {exc.message}") from exc
+        try:
+            return template.render(**context)
         except Exception as exc:
             raise TemplateError(f"{template.filename or template.name}:{line_of(exc, template.filename)}: "
                                 f"{type(exc).__name__}: {exc}") from exc

@@ -212,6 +212,7 @@ def sample_context(rt: Runtime, name: str, now: datetime, language: str = "en") 
 
 
 _TEMPLATE_FILE = re.compile(r"^(?P<lang>[^/]+)/(?P<name>[^/]+)\.txt\.j2$")
+_HTML_FILE = re.compile(r"^(?:(?P<lang>[^/]+)/)?(?P<name>[^/]+)\.html\.j2$")
 
 
 def check_templates(rt: Runtime, now: datetime) -> list[str]:
@@ -250,6 +251,34 @@ def check_templates(rt: Runtime, now: datetime) -> list[str]:
                 split_subject(template.render(**context))
             except Exception as exc:  # noqa: BLE001 - any failure of an admin's template is reported, not raised
                 problems.append(f"{where}:{_line(exc, template.filename)}: {_what(exc)}")
+                break
+    problems += _check_html(rt, now, names)
+    return problems
+
+
+def _check_html(rt: Runtime, now: datetime, names: list[str]) -> list[str]:
+    """The HTML twins (``<lang>/<name>.html.j2``, and layouts they extend): compiled, and rendered
+    (autoescaped) with the sample contexts of their text template."""
+    env = rt.renderer.html_env
+    problems: list[str] = []
+    for path in names:
+        found = _HTML_FILE.match(path)
+        if found is None:
+            continue
+        try:
+            template = env.get_template(path)
+        except TemplateSyntaxError as exc:
+            problems.append(f"{_shown(exc.filename or path)}:{exc.lineno}: {exc.message}")
+            continue
+        language, name = found["lang"], found["name"]
+        if language is None or name not in _BUILDERS:
+            continue  # a layout, or not one inboxd renders: its syntax is all there is to check
+        where = _shown(template.filename or path)
+        for context in sample_contexts(rt, name, now, language):
+            try:
+                template.render(**context)
+            except Exception as exc:  # noqa: BLE001 - any failure of an admin's template is reported, not raised
+                problems.append(f"{where}:{line_of(exc, template.filename)}: {_what(exc)}")
                 break
     return problems
 

@@ -57,6 +57,8 @@ class OutgoingMail:
     references: tuple[str, ...] = ()
     auto_submitted: str = "auto-replied"
     extra_headers: tuple[tuple[str, str], ...] = ()
+    # With an HTML alternative the message is multipart/alternative: the text first, the HTML second.
+    html: str | None = None
 
 
 _UTF8_QP = Charset("utf-8")
@@ -132,12 +134,31 @@ def compose(mail: OutgoingMail) -> bytes:
     for name, value in mail.extra_headers:
         msg[header_safe(name).replace(":", "")] = cast(str, _text_header(value, name))
     msg["MIME-Version"] = "1.0"
-    body = mail.body.replace("\r\n", "\n")
+    if mail.html is None:
+        _set_text(msg, mail.body)
+    else:
+        # The boundary follows from the Message-ID, so the same message always has the same bytes;
+        # "=_" cannot occur in a quoted-printable body.
+        boundary = "=_inboxd_" + hashlib.sha256(mail.message_id.encode("utf-8")).hexdigest()[:32]
+        msg["Content-Type"] = f'multipart/alternative; boundary="{boundary}"'
+        text = Message()
+        _set_text(text, mail.body)
+        html = Message()
+        # Always quoted-printable: HTML lines can be long, and QP keeps them within the limit.
+        html.set_payload(mail.html.replace("\r\n", "\n"), _UTF8_QP)
+        html.set_type("text/html")
+        for part in (text, html):
+            del part["MIME-Version"]
+            msg.attach(part)
+    return msg.as_bytes(policy=_CRLF)
+
+
+def _set_text(msg: Message, text: str) -> None:
+    body = text.replace("\r\n", "\n")
     if body.isascii():
         msg.set_payload(body, "us-ascii")
     else:
         msg.set_payload(body, _UTF8_QP)
-    return msg.as_bytes(policy=_CRLF)
 
 
 def _references(references: Sequence[str], in_reply_to: str | None) -> list[str]:

@@ -123,7 +123,7 @@ def test_sighup_keeps_old_config_when_new_one_is_broken(setup, tmp_path, mailbox
         other = mailboxes("customer")
         setup.deliver(setup.customer_mail(other, "And now?"), sender=other)
         (renamed,) = setup.hub.wait_for(1, timeout=15, predicate=lambda m: m.rcpt_tos == [other])
-        assert "Renamed Support" in renamed.message.get_content()
+        assert "Renamed Support" in renamed.message.get_body(("plain",)).get_content()
     finally:
         assert daemon.stop() == 0
 

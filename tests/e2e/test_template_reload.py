@@ -36,7 +36,7 @@ def test_sighup_with_a_broken_template_is_rejected_and_the_old_set_kept(tmp_path
         setup.hub.clear()
         setup.deliver(setup.customer_mail(customer, "Still acknowledged?"), sender=customer)
         (sent,) = setup.hub.wait_for(1, timeout=15, predicate=lambda m: m.rcpt_tos == [customer])
-        assert "thank you for writing to us" in sent.message.get_content()
+        assert "thank you for writing to us" in sent.message.get_body(("plain",)).get_content()
         # Fixed and reloaded: taken, and the status no longer mentions the rejection.
         ack.write_text(good, encoding="utf-8")
         daemon.proc.send_signal(signal.SIGHUP)

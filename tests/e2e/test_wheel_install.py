@@ -92,6 +92,9 @@ def test_inboxd_run_from_the_wheel_acknowledges_a_customer(installed: Path, tmp_
             code = proc.wait(30)
     assert code == 0, log_path.read_text(errors="replace")
     assert ack.message["Subject"] == "[#1001] Printer on fire"
-    body = ack.message.get_content()
+    body = ack.message.get_body(("plain",)).get_content()
     assert "thank you for writing to us. We have your message and it is now case [#1001]." in body
+    # The HTML twin and the layout it extends are in the wheel too.
+    page = ack.message.get_body(("html",)).get_content()
+    assert '<html lang="en"' in page and "[#1001]" in page and "{{" not in page
     assert "TemplateNotFound" not in log_path.read_text(errors="replace")

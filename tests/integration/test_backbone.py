@@ -56,7 +56,7 @@ def test_customer_mail_gets_exactly_one_threaded_ack(setup, mailboxes):
     assert original_id in ack["References"]
     assert ack["Message-ID"].endswith("@example.com>")
     # The promise is stated as a time, and stored as the team's open promise.
-    assert "You will hear from Example Support" in ack.get_content()
+    assert "You will hear from Example Support" in ack.get_body(("plain",)).get_content()
     detail = case_detail(daemon, case["number"])
     assert [p["owner"] for p in detail["promises"]] == ["team"]
     assert detail["promises"][0]["state"] == "open"

@@ -48,7 +48,7 @@ def test_note_commands_are_applied_and_confirmed(env):
     detail = case_detail(daemon, number)
     assert detail["priority"] == "urgent" and detail["assignee"] == setup.staff
     (confirmation,) = replies_to_staff(setup, "Re: [#")
-    body = confirmation.get_content()
+    body = confirmation.get_body(("plain",)).get_content()
     assert "#priority urgent" in body and "#remind tomorrow 10:00 call the ISP" in body
     assert len(setup.dovecot.fetch_all(cases(daemon)[0]["customer"])) == 1  # a note never reaches the customer
     # The reminder comes at the time the note named, once.
@@ -58,7 +58,7 @@ def test_note_commands_are_applied_and_confirmed(env):
     clock.set(datetime(2026, 11, 24, 9, 0, tzinfo=UTC))  # 10:00 Berlin
     daemon.run_once()
     (reminder,) = replies_to_staff(setup, "Reminder")
-    assert "call the ISP" in reminder.get_content()
+    assert "call the ISP" in reminder.get_body(("plain",)).get_content()
     clock.advance(timedelta(hours=1))
     daemon.run_once()
     assert len(replies_to_staff(setup, "Reminder")) == 1
@@ -71,7 +71,7 @@ def test_a_note_with_a_bad_line_changes_nothing_and_says_why(env):
     detail = case_detail(daemon, number)
     assert detail["priority"] == "normal" and detail["status"] == "waiting_on_us"
     (answer,) = replies_to_staff(setup, "Re: [#")
-    body = answer.get_content()
+    body = answer.get_body(("plain",)).get_content()
     assert "Nothing in your note was applied" in body and "#remind whenever you like" in body
 
 
@@ -113,12 +113,14 @@ def test_waiting_on_a_third_party_tells_the_customer_and_follows_up(env):
     setup.deliver(note(setup, number, "Asked the carrier.\n#waiting the carrier until Wednesday 12:00"),
                   sender=setup.staff)
     daemon.run_once()
-    told = [m for m in setup.dovecot.fetch_all(customer) if "waiting on the carrier" in m.get_content()]
-    assert len(told) == 1 and "Wednesday" in told[0].get_content()
+    told = [m for m in setup.dovecot.fetch_all(customer)
+            if "waiting on the carrier" in m.get_body(("plain",)).get_content()]
+    assert len(told) == 1 and "Wednesday" in told[0].get_body(("plain",)).get_content()
     # Wednesday noon: staff are reminded; two business hours later, staff still silent: the customer gets news.
     clock.set(datetime(2026, 11, 25, 11, 0, tzinfo=UTC))
     daemon.run_once()
-    assert any("waiting on the carrier" in m.get_content() for m in setup.dovecot.fetch_all(setup.staff))
+    assert any("waiting on the carrier" in m.get_body(("plain",)).get_content()
+               for m in setup.dovecot.fetch_all(setup.staff))
     before = len(setup.dovecot.fetch_all(customer))
     clock.set(datetime(2026, 11, 25, 13, 1, tzinfo=UTC))
     daemon.run_once()

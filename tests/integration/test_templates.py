@@ -59,7 +59,7 @@ def test_reload_with_a_broken_template_keeps_the_old_set(tmp_path, dovecot, smtp
     # Mail keeps flowing on the templates checked before, though the file on disk is now broken.
     customer = mailboxes("customer")
     ack = setup.open_case(daemon, customer, "After the rejected reload")
-    assert "thank you for writing to us" in ack.get_content()
+    assert "thank you for writing to us" in ack.get_body(("plain",)).get_content()
     with daemon.store.connect() as conn:
         assert repo.quarantined_messages(conn) == []
 

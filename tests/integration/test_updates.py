@@ -49,7 +49,7 @@ def test_a_week_of_case_life(env, mailboxes):
     mails = setup.dovecot.fetch_all(ann)
     assert len(mails) == 2
     update = mails[1]
-    assert "[#1001]" in str(update["Subject"]) and "still with us" in update.get_content()
+    assert "[#1001]" in str(update["Subject"]) and "still with us" in update.get_body(("plain",)).get_content()
     assert update["In-Reply-To"] and update["List-Unsubscribe"].startswith("<mailto:")
     # Staff answer and ask a question: the case now waits on Ann; no more updates.
     reply = sample_mail(setup.staff, "Staff", ann, f"Re: {ack['Subject']}", "Which client version do you use?",
@@ -62,12 +62,12 @@ def test_a_week_of_case_life(env, mailboxes):
     assert len(setup.dovecot.fetch_all(ann)) == 3  # ack, update, staff reply
     step(datetime(2026, 11, 27, 10, 1, tzinfo=UTC))
     mails = setup.dovecot.fetch_all(ann)
-    assert len(mails) == 4 and "check in" in mails[3].get_content()
+    assert len(mails) == 4 and "check in" in mails[3].get_body(("plain",)).get_content()
     # Seven business days after the staff reply: resolved, with a feedback question.
     step(datetime(2026, 12, 3, 10, 1, tzinfo=UTC))
     mails = setup.dovecot.fetch_all(ann)
-    assert len(mails) == 5 and "closed case [#1001]" in mails[4].get_content()
-    assert "1 (poor) to 5" in mails[4].get_content()
+    assert len(mails) == 5 and "closed case [#1001]" in mails[4].get_body(("plain",)).get_content()
+    assert "1 (poor) to 5" in mails[4].get_body(("plain",)).get_content()
     assert case_detail(daemon, 1001)["status"] == "resolved"
     # Ann answers the feedback question: recorded; the case stays resolved; her words reach staff.
     resolved = mails[4]
@@ -94,7 +94,7 @@ def test_no_update_at_night_in_the_customers_offset(env, mailboxes):
     assert len(setup.dovecot.fetch_all(bea)) == 1
     step(datetime(2026, 11, 24, 16, 0, tzinfo=UTC))  # 08:00 for her: the update (and any delay notice) now
     later = setup.dovecot.fetch_all(bea)[1:]
-    assert later and any("still with us" in m.get_content() for m in later)
+    assert later and any("still with us" in m.get_body(("plain",)).get_content() for m in later)
 
 
 def test_stop_means_no_more_proactive_mail(env, mailboxes):
@@ -123,13 +123,15 @@ def test_delay_notice_comes_before_the_promise_breaks_and_only_once(env, mailbox
     notice_at = None
     while at < old_due:
         step(at)
-        delays = [m for m in setup.dovecot.fetch_all(dan) if "may not make that time" in m.get_content()]
+        delays = [m for m in setup.dovecot.fetch_all(dan)
+                  if "may not make that time" in m.get_body(("plain",)).get_content()]
         if delays and notice_at is None:
             notice_at = at
         at += timedelta(hours=1)
     assert notice_at is not None and notice_at < old_due  # told before, never after
     step(old_due + timedelta(hours=1))
-    delays = [m for m in setup.dovecot.fetch_all(dan) if "may not make that time" in m.get_content()]
+    delays = [m for m in setup.dovecot.fetch_all(dan)
+              if "may not make that time" in m.get_body(("plain",)).get_content()]
     assert len(delays) == 1
     detail = case_detail(step(old_due + timedelta(hours=2)), 1001)
     states = [(p["source"], p["state"]) for p in detail["promises"]]
@@ -138,7 +140,7 @@ def test_delay_notice_comes_before_the_promise_breaks_and_only_once(env, mailbox
     assert any("Promise at risk" in str(m["Subject"]) for m in setup.dovecot.fetch_all(setup.staff))
     # Updates go on after the notice: it restarts their cadence rather than ending them.
     step(old_due + timedelta(days=2))
-    bodies = [m.get_content() for m in setup.dovecot.fetch_all(dan)]
+    bodies = [m.get_body(("plain",)).get_content() for m in setup.dovecot.fetch_all(dan)]
     notice = next(i for i, body in enumerate(bodies) if "may not make that time" in body)
     assert any("a short update on case" in body for body in bodies[notice + 1:])
 
@@ -162,6 +164,6 @@ def test_a_rule_can_switch_updates_off_for_its_cases(tmp_path, dovecot, smtp_hub
     step(MONDAY_10 + timedelta(minutes=1))
     step(datetime(2026, 11, 24, 9, 5, tzinfo=UTC))
     def updates(address: str) -> int:
-        return sum("still with us" in m.get_content() for m in setup.dovecot.fetch_all(address))
+        return sum("still with us" in m.get_body(("plain",)).get_content() for m in setup.dovecot.fetch_all(address))
 
     assert updates(eager) == 1 and updates(calm) == 0

@@ -220,3 +220,28 @@ def test_no_header_line_exceeds_998_octets_and_the_subject_survives(subject: str
 def test_a_non_ascii_recipient_keeps_its_local_part_and_gets_an_idna_domain() -> None:
     raw = compose(replace(ACK, to=("jdöe@mächine.example", "joe@mächine.example")))
     assert b"\r\nTo: jd\xc3\xb6e@xn--mchine-bua.example, joe@xn--mchine-bua.example\r\n" in raw
+
+
+# --------------------------------------------------------------------------------------------
+# An HTML alternative
+# --------------------------------------------------------------------------------------------
+
+
+def test_with_html_the_message_is_text_then_html_and_always_the_same_bytes() -> None:
+    page = "<!DOCTYPE html><html lang=\"de\"><body><p>" + "Grüße, " * 40 + "</p></body></html>\n"
+    mail = replace(ACK, subject="Ihre Anfrage " + "x" * 120, html=page)
+    raw = compose(mail)
+    assert raw == compose(mail)  # the boundary follows from the Message-ID: a retry is the same message
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 78
+    msg = read(mail)
+    assert msg.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+    assert content(msg.get_body(("plain",))) == ACK.body  # type: ignore[arg-type]
+    assert content(msg.get_body(("html",))) == page  # type: ignore[arg-type]
+    assert msg["Subject"] == mail.subject and msg["Message-ID"] == f"<{ACK.message_id}>"
+    assert msg["Auto-Submitted"] == "auto-replied"
+    assert "MIME-Version" not in msg.get_body(("html",))  # type: ignore[operator]
+
+
+def test_without_html_the_message_stays_plain_text() -> None:
+    assert read(ACK).get_content_type() == "text/plain"

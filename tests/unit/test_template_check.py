@@ -71,3 +71,67 @@ def test_a_template_without_subject_line_is_refused(templates: Path) -> None:
     _break(templates / "de" / "resolved.txt.j2", 1, "Betreff fehlt")
     with pytest.raises(ConfigError, match=r"de/resolved.txt.j2:1: a template must start with a 'Subject: …' line"):
         _runtime_over(templates)
+
+
+def test_an_html_twin_using_a_variable_the_daemon_does_not_pass_is_refused(templates: Path) -> None:
+    _break(templates / "de" / "nudge.html.j2", 4, "<p>{{ promise.phrase }}</p>")
+    with pytest.raises(ConfigError, match=r"de/nudge.html.j2:4: 'promise' is undefined"):
+        _runtime_over(templates)
+
+
+def test_a_broken_html_layout_is_refused(templates: Path) -> None:
+    _break(templates / "layout.html.j2", 5, '<html lang="{% block lang %}en{% endblok %}">')
+    with pytest.raises(ConfigError, match=r"layout.html.j2:5: "):
+        _runtime_over(templates)
+
+
+def test_an_html_twin_extending_a_missing_layout_is_refused(templates: Path) -> None:
+    (templates / "layout.html.j2").unlink()
+    with pytest.raises(ConfigError, match=r"en/ack.html.j2:1: 'layout.html.j2' not found"):
+        _runtime_over(templates)
+
+
+def test_an_html_twin_is_optional(templates: Path) -> None:
+    (templates / "en" / "delay.html.j2").unlink()
+    rt = _runtime_over(templates)
+    from datetime import UTC, datetime
+
+    from inboxd.template_samples import sample_context
+
+    context = sample_context(rt, "delay", datetime.now(UTC))
+    assert rt.renderer.render("delay", "en", context).html is None
+    assert rt.renderer.render("delay", "de", context).html is not None
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize("name", ["ack", "update", "delay", "nudge", "resolved", "waiting"])
+def test_every_customer_template_has_an_html_twin_in_the_shared_layout(templates: Path, name: str,
+                                                                       language: str) -> None:
+    from datetime import UTC, datetime
+
+    import lxml.html
+
+    from inboxd.template_samples import sample_contexts
+
+    assert (templates / language / f"{name}.html.j2").read_text().startswith('{% extends "layout.html.j2" %}')
+    rt = _runtime_over(templates)
+    for context in sample_contexts(rt, name, datetime.now(UTC), language):
+        rendered = rt.renderer.render(name, language, context)
+        assert rendered.html is not None and "{{" not in rendered.html and "{%" not in rendered.html
+        doc = lxml.html.document_fromstring(rendered.html)
+        assert doc.get("lang") == language
+        shown = " ".join(doc.text_content().split())
+        assert context["token"] in shown and "Example Support" in shown
+        # Something is said in bold (the promise, or what happened), and nothing is fetched from elsewhere.
+        assert [b for b in doc.iter("strong") if b.text_content().strip()]
+        assert not doc.xpath("//img | //link | //script | //style | //*[@src]")
+
+
+def test_preview_shows_the_html_part(capsys: pytest.CaptureFixture[str]) -> None:
+    from inboxd.cli import main
+
+    assert main(["preview", "--config", str(CONFIG), "--language", "de", "--html", "delay"]) == 0
+    page = capsys.readouterr().out
+    assert page.startswith("<!DOCTYPE html>\n<html lang=\"de\"") and "<strong>Sie hören spätestens" in page
+    assert main(["preview", "--config", str(CONFIG), "--html", "digest"]) == 1
+    assert capsys.readouterr().err == "error: digest has no HTML twin (en/digest.html.j2)\n"
