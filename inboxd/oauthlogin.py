@@ -181,8 +181,7 @@ def device_login(mailbox: MailboxConfig, state_dir: Path, out: TextIO,
         authority = f"https://login.microsoftonline.com/{auth.tenant}"
         app: Any = (msal.ConfidentialClientApplication(auth.client_id, client_credential=secret, authority=authority)
                     if secret else msal.PublicClientApplication(auth.client_id, authority=authority))
-        flow = app.initiate_device_flow(scopes=[s for s in oauth.MICROSOFT_DELEGATED_SCOPES
-                                                if s != "offline_access"])
+        flow = app.initiate_device_flow(scopes=list(oauth.MICROSOFT_DELEGATED_SCOPES))
         if "user_code" not in flow:
             raise GrantError(f"device login: {flow.get('error', 'error')}", str(flow.get("error", "error")))
         print(flow["message"], file=out, flush=True)
