@@ -452,6 +452,11 @@ class Daemon:
         self.notifier.notify("READY=1", f"STATUS={self.status_line()}")
         log.info("daemon.started", mailboxes=[m.name for m in self.runtime.config.mailboxes],
                  folders=len(self.watchers), database=self.store.engine.dialect.name)
+        for mailbox in self.runtime.config.mailboxes:
+            if mailbox.imap.oauth2 or mailbox.smtp.oauth2:
+                log.warning("config.deprecated", mailbox=mailbox.name,
+                            problem="imap.oauth2/smtp.oauth2 take a static access token that expires; use auth "
+                                    "(OAuth 2.0, see the README)")
 
     def _poll_seconds(self) -> float:
         return min(m.imap.poll_interval.as_timedelta().total_seconds() for m in self.runtime.config.mailboxes)

@@ -32,8 +32,8 @@ from inboxd.errors import AuthError, TransientError
 
 MICROSOFT_SCOPE = "https://outlook.office365.com/.default"
 # msal adds offline_access (the refresh token) itself and refuses it in a list.
-MICROSOFT_DELEGATED_SCOPES = ("https://outlook.office365.com/IMAP.AccessAsUser.All",
-                              "https://outlook.office365.com/SMTP.Send")
+MICROSOFT_DELEGATED_SCOPES = ("https://outlook.office.com/IMAP.AccessAsUser.All",
+                              "https://outlook.office.com/SMTP.Send")
 GOOGLE_SCOPE = "https://mail.google.com/"
 # OAuth error codes that no retry can cure: the admin must grant again (or fix the client).
 GRANT_ERRORS = frozenset({"invalid_grant", "invalid_client", "unauthorized_client", "access_denied",
