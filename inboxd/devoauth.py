@@ -141,10 +141,11 @@ class AuthServer:
                     return 401, {"error": "invalid_client"}
                 return 200, self._issue(client.username, refresh=False)
             if grant == "refresh_token":
-                username = self._refresh.get(form.get("refresh_token", ""))
+                # Refresh tokens rotate, as many providers do: the one used is spent, a new one comes back.
+                username = self._refresh.pop(form.get("refresh_token", ""), None)
                 if username is None:
                     return 400, {"error": "invalid_grant"}
-                return 200, self._issue(username, refresh=False)
+                return 200, self._issue(username, refresh=True)
             if grant == DEVICE_GRANT:
                 username = self._devices.pop(form.get("device_code", ""), None)
                 if username is None:

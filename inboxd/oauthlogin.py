@@ -61,6 +61,9 @@ def build_fetch(mailbox: MailboxConfig, state_dir: Path) -> oauth.Fetch:
         return token
 
     refresh = stored if auth.flow == "delegated" else None
+
+    def rotated(token: str) -> None:
+        oauth.save_refresh_token(stored_path, token, auth.provider)
     if auth.provider == "google":
         def google() -> tuple[str, float]:
             secret = resolve_auth_secret(auth)
@@ -75,7 +78,8 @@ def build_fetch(mailbox: MailboxConfig, state_dir: Path) -> oauth.Fetch:
         def microsoft() -> tuple[str, float]:
             assert auth.tenant is not None and auth.client_id is not None
             return oauth.microsoft_fetch(tenant=auth.tenant, client_id=auth.client_id,
-                                         client_credential=_client_credential(auth), refresh_token=refresh)()
+                                         client_credential=_client_credential(auth), refresh_token=refresh,
+                                         rotated=rotated)()
 
         return microsoft
 
@@ -83,7 +87,7 @@ def build_fetch(mailbox: MailboxConfig, state_dir: Path) -> oauth.Fetch:
         assert auth.token_endpoint is not None and auth.client_id is not None
         return oauth.generic_fetch(token_endpoint=auth.token_endpoint, client_id=auth.client_id,
                                    client_secret=resolve_auth_secret(auth), scopes=list(auth.scopes),
-                                   refresh_token=refresh)()
+                                   refresh_token=refresh, rotated=rotated)()
 
     return generic
 

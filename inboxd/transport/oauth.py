@@ -185,8 +185,12 @@ def _classify(code: str, description: str, where: str) -> Exception:
 
 
 def generic_fetch(*, token_endpoint: str, client_id: str, client_secret: str | None, scopes: list[str],
-                  refresh_token: Callable[[], str | None] | None = None, timeout: float = 30.0) -> Fetch:
-    """authlib's OAuth2Session: a stored refresh token when there is one, else client credentials."""
+                  refresh_token: Callable[[], str | None] | None = None, timeout: float = 30.0,
+                  rotated: Callable[[str], None] | None = None) -> Fetch:
+    """authlib's OAuth2Session: a stored refresh token when there is one, else client credentials.
+
+    A provider that rotates refresh tokens answers a refresh with a new one: ``rotated`` stores it.
+    """
     from authlib.integrations.base_client.errors import OAuthError
     from authlib.integrations.requests_client import OAuth2Session
     from requests import RequestException
@@ -205,6 +209,9 @@ def generic_fetch(*, token_endpoint: str, client_id: str, client_secret: str | N
             raise _classify(str(exc.error or "error"), str(exc.description or ""), token_endpoint) from None
         except RequestException as exc:
             raise TransientError(f"OAuth token from {token_endpoint}: {type(exc).__name__}") from None
+        new = answer.get("refresh_token")
+        if stored and rotated is not None and isinstance(new, str) and new and new != stored:
+            rotated(new)
         return str(answer["access_token"]), float(answer.get("expires_in") or 3600)
 
     return fetch
@@ -212,7 +219,8 @@ def generic_fetch(*, token_endpoint: str, client_id: str, client_secret: str | N
 
 def microsoft_fetch(*, tenant: str, client_id: str, client_credential: str | dict[str, str] | None,
                     refresh_token: Callable[[], str | None] | None = None, http_client: Any = None,
-                    authority_host: str = "https://login.microsoftonline.com") -> Fetch:
+                    authority_host: str = "https://login.microsoftonline.com",
+                    rotated: Callable[[str], None] | None = None) -> Fetch:
     """msal: app-only client credentials (scope ``.default``), or a stored refresh token (delegated)."""
     import msal
 
@@ -247,6 +255,9 @@ def microsoft_fetch(*, tenant: str, client_id: str, client_credential: str | dic
             raise TransientError(f"OAuth token from {authority}: {type(exc).__name__}") from None
         if "access_token" not in result:
             raise _classify(str(result.get("error", "error")), str(result.get("error_description", "")), authority)
+        new = result.get("refresh_token")
+        if stored and rotated is not None and isinstance(new, str) and new and new != stored:
+            rotated(new)  # keeps the sign-in alive past the old refresh token's lifetime
         return str(result["access_token"]), float(result.get("expires_in") or 3600)
 
     return fetch

@@ -170,8 +170,11 @@ def test_device_login_stores_the_refresh_token_privately(server: AuthServer, tmp
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     stored = json.loads(path.read_text())["refresh_token"]
     assert stored in server.issued and stored not in out.getvalue()
-    token, _ = fetch()  # the stored refresh token gets access tokens
-    assert server.introspect(token)["active"]
+    for _ in range(3):  # the stored refresh token gets access tokens; each rotated one is stored in its place
+        token, _ = fetch()
+        assert server.introspect(token)["active"]
+    assert json.loads(path.read_text())["refresh_token"] != stored
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 def test_state_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -245,7 +248,10 @@ class FakeEntra:
         self.requests.append({"url": url, **form})
         if self.error:
             return FakeResponse(400, {"error": self.error, "error_description": "AADSTS70000: revoked"})
-        return FakeResponse(200, {"access_token": "ms-access", "token_type": "Bearer", "expires_in": 3599})
+        answer = {"access_token": "ms-access", "token_type": "Bearer", "expires_in": 3599}
+        if form.get("grant_type") == "refresh_token":
+            answer["refresh_token"] = "rotated-rt"
+        return FakeResponse(200, answer)
 
     def close(self) -> None:
         pass
@@ -264,11 +270,14 @@ def test_microsoft_app_only_uses_client_credentials_and_the_exchange_scope() -> 
 
 def test_microsoft_delegated_refresh_and_revocation() -> None:
     entra = FakeEntra()
+    saved: list[str] = []
     fetch = oauth.microsoft_fetch(tenant="contoso.example", client_id="app-id", client_credential=None,
-                                  refresh_token=lambda: "stored-rt", http_client=entra)
+                                  refresh_token=lambda: "stored-rt", http_client=entra, rotated=saved.append)
     fetch()
     assert entra.requests[0]["grant_type"] == "refresh_token"
     assert entra.requests[0]["refresh_token"] == "stored-rt"
+    assert "IMAP.AccessAsUser.All" in entra.requests[0]["scope"]
+    assert saved == ["rotated-rt"]  # the new refresh token is kept: the sign-in stays alive
     entra.error = "invalid_grant"
     with pytest.raises(GrantError) as caught:
         fetch()
