@@ -771,6 +771,7 @@ class _OAuthHubHandler(_HubHandler):
         if answer.get("active") is not True or answer.get("username") != user:
             return AuthResult(success=False, handled=False)
         self._hub.oauth_logins += 1
+        self._hub.oauth_tokens.add(token)
         return AuthResult(success=True, auth_data=user)
 
 
@@ -845,6 +846,7 @@ class SmtpHub:
         # With it, AUTH XOAUTH2 is offered and its tokens checked there (RFC 7662 introspection).
         self.oauth2_introspection_url = oauth2_introspection_url
         self.oauth_logins = 0
+        self.oauth_tokens: set[str] = set()  # the distinct tokens that logged in (tests: were they refreshed?)
         self.require_auth = require_auth
         self.smtputf8 = smtputf8
         self.credentials = credentials

@@ -138,7 +138,7 @@ def test_tokens_expire_during_the_run_and_mail_still_flows(setup: Setup, rig: Ri
         wait_until(lambda: rig.to(last), timeout=30)
         assert all(len(rig.to(c)) == 1 for c in customers)  # every customer acknowledged once
         assert rig.auth.token_requests >= 3  # tokens were fetched again as they expired
-        assert rig.hub.oauth_logins >= 1  # and SMTP logged in with them (XOAUTH2)
+        assert len(rig.hub.oauth_tokens) >= 2  # and SMTP logged in with a new one after the first expired
         assert status(setup)["oauth_error"] is None
     finally:
         assert process.stop() == 0
@@ -177,6 +177,34 @@ def test_a_revoked_grant_is_reported_once_and_nothing_is_lost(setup: Setup, rig:
     finally:
         assert process.stop() == 0
     assert_no_token_logged(rig, process.text(), rig.dovecot.log_tail(10_000))
+
+
+def test_delegated_login_then_the_daemon_uses_and_rotates_the_stored_refresh_token(setup: Setup, rig: Rig,
+                                                                                    tmp_path: Path) -> None:
+    text = setup.config_path.read_text()
+    text = text.replace(f"client_id: inboxd, client_secret_file: {tmp_path / 'client-secret'}, ",
+                        f"client_id: inboxd, flow: delegated, device_endpoint: {rig.auth.device_endpoint}, ", 1)
+    setup.config_path.write_text(text)
+    env = dict(os.environ, INBOXD_CONFIG=str(setup.config_path), INBOXD_DATABASE_URL=setup.database_url)
+    env.pop("STATE_DIRECTORY", None)
+    login = subprocess.run([sys.executable, "-m", "inboxd.cli", "auth", "login", "support"], env=env,
+                           capture_output=True, text=True, timeout=60, check=False)
+    assert login.returncode == 0, login.stderr
+    stored = tmp_path / "oauth" / "support.json"  # beside the SQLite database
+    first = json.loads(stored.read_text())["refresh_token"]
+    process = start(setup, tmp_path)
+    try:
+        customer = deliver(setup, rig, "Over a delegated login")
+        wait_until(lambda: rig.to(customer), timeout=30)
+        assert json.loads(stored.read_text())["refresh_token"] != first  # rotated, and the new one kept
+        # The user's consent is withdrawn: the lead is told to sign in again.
+        rig.auth.revoke()
+        rig.kick()
+        alert = wait_until(lambda: rig.to(setup.staff), timeout=30)[0].message
+        assert "inboxd auth login support" in alert.get_content()
+    finally:
+        assert process.stop() == 0
+    assert_no_token_logged(rig, process.text(), login.stdout, login.stderr)
 
 
 def test_status_and_log_never_show_a_token(setup: Setup, rig: Rig, tmp_path: Path) -> None:
