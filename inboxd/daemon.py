@@ -31,7 +31,7 @@ from inboxd.errors import AuthError, ConfigError, FolderMissing, ImapError, Inbo
 from inboxd.ingest import Processor
 from inboxd.mail.classify import FolderRole
 from inboxd.mailer import queue_template_mail, staff_recipients
-from inboxd.oauthlogin import TokenSources, grant_fingerprint, state_directory
+from inboxd.oauthlogin import TokenSources, expiring_logins, grant_fingerprint, state_directory
 from inboxd.outbox import Sender
 from inboxd.runtime import Runtime, build_runtime
 from inboxd.sdnotify import Notifier
@@ -390,31 +390,48 @@ class Daemon:
             except Exception as exc:  # noqa: BLE001 - the alert waits for the next failure; status shows it
                 log.warning("oauth.alert_failed", mailbox=mailbox, error=str(exc))
 
-    def _alert_grant(self, mailbox: str, error: Exception) -> None:
+    def _check_login_expiry(self) -> None:
+        """Tell the leads once about a stored sign-in whose refresh token expires within a week."""
+        try:
+            for name, expiry in expiring_logins(self.runtime.config.mailboxes, self.tokens.state_dir, time.time()):
+                when = datetime.fromtimestamp(expiry, UTC).strftime("%Y-%m-%d %H:%M UTC")
+                self._alert(name, key=f"alert:oauth_expiry:{name}:{int(expiry) // 3600}",
+                            subject=f"Mailbox {name}: its OAuth sign-in expires {when}",
+                            headline=f"The stored sign-in of {self.runtime.mailbox(name).address} expires {when}; "
+                                     "after that inboxd cannot read or send its mail.",
+                            lines=[f"To renew it: inboxd auth login {name}, then: systemctl reload inboxd"])
+        except Exception as exc:  # noqa: BLE001 - checked again on the next tick
+            log.warning("oauth.expiry_check_failed", error=str(exc))
+
+    def _alert(self, mailbox: str, *, key: str, subject: str, headline: str, lines: list[str]) -> None:
         rt = self.runtime
         recipients = staff_recipients(rt)
-        config = rt.mailbox(mailbox)
-        if not recipients or config.auth is None:
+        if not recipients:
             return
         # Send through a mailbox whose login works, if there is one: this one's may be the one that fails.
         failing = {name for name, source in self.tokens.items() if source.error is not None}
-        sender = next((m for m in rt.config.mailboxes if m.name not in failing), config)
+        sender = next((m for m in rt.config.mailboxes if m.name not in failing), rt.mailbox(mailbox))
+        with self.store.begin() as conn:
+            queued = queue_template_mail(
+                conn, rt, sender, key=key, kind="alert", to=recipients, template="alert", language="en",
+                now=self.clock.now(), case_id=None, from_name=f"inboxd ({rt.config.team.name})",
+                context={"subject": subject, "headline": headline, "lines": lines, "token": None})
+        if queued:
+            log.warning("oauth.lead_alerted", mailbox=mailbox, about=key.split(":")[1])
+            self.outbox_event.set()
+
+    def _alert_grant(self, mailbox: str, error: Exception) -> None:
+        config = self.runtime.mailbox(mailbox)
+        if config.auth is None:
+            return
         fix = (f"inboxd auth login {mailbox}" if config.auth.flow == "delegated"
                else "grant the application access again (see the README's OAuth section), then: "
                     "systemctl reload inboxd")
-        key = f"alert:oauth_grant:{mailbox}:{grant_fingerprint(config, self.tokens.state_dir)}"
-        now = self.clock.now()
-        with self.store.begin() as conn:
-            queued = queue_template_mail(
-                conn, rt, sender, key=key, kind="alert", to=recipients, template="alert", language="en", now=now,
-                case_id=None, from_name=f"inboxd ({rt.config.team.name})",
-                context={"subject": f"Mailbox {mailbox} cannot log in: its OAuth grant was refused",
-                         "headline": f"inboxd cannot get an access token for {config.address}; mail to it waits "
-                                     "on the server and nothing is lost.",
-                         "lines": [f"Reason: {str(error)[:300]}", f"To fix it: {fix}"], "token": None})
-        if queued:
-            log.warning("oauth.lead_alerted", mailbox=mailbox)
-            self.outbox_event.set()
+        self._alert(mailbox, key=f"alert:oauth_grant:{mailbox}:{grant_fingerprint(config, self.tokens.state_dir)}",
+                    subject=f"Mailbox {mailbox} cannot log in: its OAuth grant was refused",
+                    headline=f"inboxd cannot get an access token for {config.address}; mail to it waits on the "
+                             "server and nothing is lost.",
+                    lines=[f"Reason: {str(error)[:300]}", f"To fix it: {fix}"])
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -450,6 +467,7 @@ class Daemon:
         self.publish_status()
         self.scheduler.start()
         self.notifier.notify("READY=1", f"STATUS={self.status_line()}")
+        self._check_login_expiry()
         log.info("daemon.started", mailboxes=[m.name for m in self.runtime.config.mailboxes],
                  folders=len(self.watchers), database=self.store.engine.dialect.name)
         for mailbox in self.runtime.config.mailboxes:
@@ -503,6 +521,7 @@ class Daemon:
 
     def tick(self) -> None:
         """Due work (reminders, escalations, …), then the team's promises whose time passed are broken."""
+        self._check_login_expiry()
         try:
             if run_due_work(self.store, lambda: self.runtime, self.clock):
                 self.outbox_event.set()

@@ -45,6 +45,8 @@ class AuthServer:
     """The server; ``lifetime`` is how long an access token lives, in seconds."""
 
     lifetime: float = 3600.0
+    # When set, refresh tokens expire after this many seconds and say so (``refresh_token_expires_in``).
+    refresh_lifetime: float | None = None
     host: str = "127.0.0.1"
     port: int = 0
     issued: list[str] = field(default_factory=list)
@@ -124,6 +126,8 @@ class AuthServer:
             self._refresh[refresh_token] = username
             self.issued.append(refresh_token)
             answer["refresh_token"] = refresh_token
+            if self.refresh_lifetime is not None:
+                answer["refresh_token_expires_in"] = int(self.refresh_lifetime)
         return answer
 
     def token(self, form: dict[str, str], basic: tuple[str, str] | None) -> tuple[int, dict[str, Any]]:

@@ -62,8 +62,8 @@ def build_fetch(mailbox: MailboxConfig, state_dir: Path) -> oauth.Fetch:
 
     refresh = stored if auth.flow == "delegated" else None
 
-    def rotated(token: str) -> None:
-        oauth.save_refresh_token(stored_path, token, auth.provider)
+    def rotated(token: str, expires_in: float | None) -> None:
+        oauth.save_refresh_token(stored_path, token, auth.provider, expires_in)
     if auth.provider == "google":
         def google() -> tuple[str, float]:
             secret = resolve_auth_secret(auth)
@@ -90,6 +90,18 @@ def build_fetch(mailbox: MailboxConfig, state_dir: Path) -> oauth.Fetch:
                                    refresh_token=refresh, rotated=rotated)()
 
     return generic
+
+
+def expiring_logins(mailboxes: list[MailboxConfig], state_dir: Path, now: float) -> list[tuple[str, float]]:
+    """(mailbox, expiry) of each delegated sign-in whose refresh token expires soon (:func:`login_expires_soon`)."""
+    found = []
+    for mailbox in mailboxes:
+        if mailbox.auth is None or mailbox.auth.flow != "delegated":
+            continue
+        times = oauth.refresh_token_expiry(oauth.refresh_token_path(state_dir, mailbox.name))
+        if times is not None and oauth.login_expires_soon(*times, now):
+            found.append((mailbox.name, times[1]))
+    return found
 
 
 def grant_fingerprint(mailbox: MailboxConfig, state_dir: Path) -> str:
@@ -193,6 +205,7 @@ def device_login(mailbox: MailboxConfig, state_dir: Path, out: TextIO,
         if "refresh_token" not in result:
             raise GrantError(f"device login: {result.get('error', 'no refresh token')}", str(result.get("error")))
         refresh_token = str(result["refresh_token"])
+        expires = result.get("refresh_token_expires_in")
     else:
         if auth.device_endpoint is None:
             raise ConfigError([f"{auth.key_path}: provider generic needs device_endpoint for auth login"])
@@ -217,6 +230,8 @@ def device_login(mailbox: MailboxConfig, state_dir: Path, out: TextIO,
             raise GrantError("device login: the provider issued no refresh token (ask for offline access)",
                              "no_refresh_token")
         refresh_token = str(token["refresh_token"])
+        expires = token.get("refresh_token_expires_in")
     path = oauth.refresh_token_path(state_dir, mailbox.name)
-    oauth.save_refresh_token(path, refresh_token, auth.provider)
+    oauth.save_refresh_token(path, refresh_token, auth.provider,
+                             float(expires) if isinstance(expires, int | float) else None)
     return path

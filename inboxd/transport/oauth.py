@@ -149,15 +149,41 @@ def refresh_token_path(state_dir: Path, mailbox: str) -> Path:
     return state_dir / "oauth" / f"{mailbox}.json"
 
 
-def save_refresh_token(path: Path, refresh_token: str, provider: str) -> None:
-    """Write the refresh token readable by the owner only (0600), atomically."""
+def save_refresh_token(path: Path, refresh_token: str, provider: str, expires_in: float | None = None) -> None:
+    """Write the refresh token readable by the owner only (0600), atomically, with its expiry if the provider
+    gave one (``refresh_token_expires_in``)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump({"provider": provider, "refresh_token": refresh_token, "saved_at": int(time.time())}, handle)
+        now = int(time.time())
+        json.dump({"provider": provider, "refresh_token": refresh_token, "saved_at": now,
+                   "expires_at": now + int(expires_in) if expires_in else None}, handle)
     os.chmod(temporary, 0o600)
     os.replace(temporary, path)
+
+
+def refresh_token_expiry(path: Path) -> tuple[float, float] | None:
+    """(saved at, expires at) of the stored refresh token, wall-clock seconds, if the provider gave its expiry."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    saved, expires = data.get("saved_at"), data.get("expires_at")
+    if isinstance(saved, int | float) and isinstance(expires, int | float):
+        return float(saved), float(expires)
+    return None
+
+
+def login_expires_soon(saved_at: float, expires_at: float, now: float) -> bool:
+    """Whether a sign-in needs renewing: under a week, and under a fifth of its lifetime, left.
+
+    A provider whose refresh tokens slide (each refresh gives a new one with a full lifetime) never gets here.
+    """
+    lifetime = max(0.0, expires_at - saved_at)
+    return expires_at - now < min(7 * 86400.0, 0.2 * lifetime)
 
 
 def load_refresh_token(path: Path) -> str | None:
@@ -186,7 +212,7 @@ def _classify(code: str, description: str, where: str) -> Exception:
 
 def generic_fetch(*, token_endpoint: str, client_id: str, client_secret: str | None, scopes: list[str],
                   refresh_token: Callable[[], str | None] | None = None, timeout: float = 30.0,
-                  rotated: Callable[[str], None] | None = None) -> Fetch:
+                  rotated: Callable[[str, float | None], None] | None = None) -> Fetch:
     """authlib's OAuth2Session: a stored refresh token when there is one, else client credentials.
 
     A provider that rotates refresh tokens answers a refresh with a new one: ``rotated`` stores it.
@@ -211,7 +237,8 @@ def generic_fetch(*, token_endpoint: str, client_id: str, client_secret: str | N
             raise TransientError(f"OAuth token from {token_endpoint}: {type(exc).__name__}") from None
         new = answer.get("refresh_token")
         if stored and rotated is not None and isinstance(new, str) and new and new != stored:
-            rotated(new)
+            expires = answer.get("refresh_token_expires_in")
+            rotated(new, float(expires) if isinstance(expires, int | float) else None)
         return str(answer["access_token"]), float(answer.get("expires_in") or 3600)
 
     return fetch
@@ -220,7 +247,7 @@ def generic_fetch(*, token_endpoint: str, client_id: str, client_secret: str | N
 def microsoft_fetch(*, tenant: str, client_id: str, client_credential: str | dict[str, str] | None,
                     refresh_token: Callable[[], str | None] | None = None, http_client: Any = None,
                     authority_host: str = "https://login.microsoftonline.com",
-                    rotated: Callable[[str], None] | None = None) -> Fetch:
+                    rotated: Callable[[str, float | None], None] | None = None) -> Fetch:
     """msal: app-only client credentials (scope ``.default``), or a stored refresh token (delegated)."""
     import msal
 
@@ -257,7 +284,9 @@ def microsoft_fetch(*, tenant: str, client_id: str, client_credential: str | dic
             raise _classify(str(result.get("error", "error")), str(result.get("error_description", "")), authority)
         new = result.get("refresh_token")
         if stored and rotated is not None and isinstance(new, str) and new and new != stored:
-            rotated(new)  # keeps the sign-in alive past the old refresh token's lifetime
+            expires = result.get("refresh_token_expires_in")
+            # Keeps the sign-in alive past the old refresh token's lifetime.
+            rotated(new, float(expires) if isinstance(expires, int | float) else None)
         return str(result["access_token"]), float(result.get("expires_in") or 3600)
 
     return fetch

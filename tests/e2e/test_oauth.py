@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -205,6 +206,38 @@ def test_delegated_login_then_the_daemon_uses_and_rotates_the_stored_refresh_tok
     finally:
         assert process.stop() == 0
     assert_no_token_logged(rig, process.text(), login.stdout, login.stderr)
+
+
+def test_a_sign_in_about_to_expire_is_announced_once(setup: Setup, rig: Rig, tmp_path: Path) -> None:
+    rig.auth.refresh_lifetime = 90 * 86400.0
+    text = setup.config_path.read_text()
+    text = text.replace(f"client_id: inboxd, client_secret_file: {tmp_path / 'client-secret'}, ",
+                        f"client_id: inboxd, flow: delegated, device_endpoint: {rig.auth.device_endpoint}, ", 1)
+    setup.config_path.write_text(text)
+    env = dict(os.environ, INBOXD_CONFIG=str(setup.config_path), INBOXD_DATABASE_URL=setup.database_url)
+    env.pop("STATE_DIRECTORY", None)
+    login = subprocess.run([sys.executable, "-m", "inboxd.cli", "auth", "login", "support"], env=env,
+                           capture_output=True, text=True, timeout=60, check=False)
+    assert login.returncode == 0, login.stderr
+    stored = tmp_path / "oauth" / "support.json"
+    # The sign-in was made 87 days ago and ends in 3 days (a provider whose sign-ins do not slide).
+    data = json.loads(stored.read_text())
+    data["expires_at"] = data["saved_at"] + 3 * 86400
+    data["saved_at"] -= 87 * 86400
+    stored.write_text(json.dumps(data))
+    for _run in range(2):  # a restart does not tell the lead again
+        process = Process(setup, tmp_path)
+        try:
+            process.wait_log('"daemon.started"')
+            alerts = wait_until(lambda: rig.to(setup.staff), timeout=30)
+        finally:
+            assert process.stop() == 0
+    # The second start checked (before it logged daemon.started) and queued nothing new.
+    with sqlite3.connect(setup.database_url.removeprefix("sqlite:///")) as db:
+        assert db.execute("SELECT count(*) FROM outbox WHERE kind = 'alert'").fetchone() == (1,)
+    assert len(alerts) == len(rig.to(setup.staff)) == 1
+    body = alerts[0].message.get_content()
+    assert "expires" in str(alerts[0].message["Subject"]) and "inboxd auth login support" in body
 
 
 def test_status_and_log_never_show_a_token(setup: Setup, rig: Rig, tmp_path: Path) -> None:

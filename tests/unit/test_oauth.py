@@ -48,6 +48,19 @@ class Clock:
         return self.now
 
 
+@pytest.mark.parametrize(("lifetime_days", "left_days", "soon"), [
+    (90, 30, False),
+    (90, 6, True),  # under a week
+    (14, 6, False),  # a week is more than a fifth of a short sign-in
+    (14, 2, True),
+])
+def test_login_expires_soon(lifetime_days: float, left_days: float, soon: bool) -> None:
+    day = 86400.0
+    now = 1_000_000_000.0
+    expires = now + left_days * day
+    assert oauth.login_expires_soon(expires - lifetime_days * day, expires, now) is soon
+
+
 def test_token_source_caches_and_refreshes_before_expiry() -> None:
     calls: list[int] = []
 
@@ -272,7 +285,8 @@ def test_microsoft_delegated_refresh_and_revocation() -> None:
     entra = FakeEntra()
     saved: list[str] = []
     fetch = oauth.microsoft_fetch(tenant="contoso.example", client_id="app-id", client_credential=None,
-                                  refresh_token=lambda: "stored-rt", http_client=entra, rotated=saved.append)
+                                  refresh_token=lambda: "stored-rt", http_client=entra,
+                                  rotated=lambda token, _expires: saved.append(token))
     fetch()
     assert entra.requests[0]["grant_type"] == "refresh_token"
     assert entra.requests[0]["refresh_token"] == "stored-rt"
