@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from inboxd import __version__
+from inboxd.cli_auth import add_parser as add_auth_parser
 from inboxd.cli_commitments import add_parser as add_commitments_parser
 from inboxd.cli_quarantine import add_parsers as add_quarantine_parsers
 from inboxd.cli_report import add_parser as add_report_parser
@@ -609,6 +610,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_stats)
     add_quarantine_parsers(sub, with_config, with_db)
     add_service_parsers(sub, with_db)
+    add_auth_parser(sub, with_config, with_db)
     p = sub.add_parser("demo", help="run inboxd against a local Dovecot and SMTP hub with sample mail")
     p.add_argument("--keep", action="store_true", help="keep the demo directory")
     p.set_defaults(func=cmd_demo)

@@ -27,6 +27,7 @@ import sqlite3
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -218,17 +219,21 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def check_connections(config_path: Path, out: Callable[[str], None] = print) -> int:
     """Log in to every mailbox over IMAP and SMTP and look for its folders; 0 when every check passes."""
-    from inboxd.config import load_config
+    from inboxd.config import Settings, load_config
     from inboxd.daemon import imap_settings, smtp_settings
     from inboxd.errors import InboxdError
+    from inboxd.oauthlogin import TokenSources, state_directory
     from inboxd.transport.imap import ImapConnection
     from inboxd.transport.smtp import SmtpConnection
 
+    # OAuth mailboxes log in with tokens from the same sources the daemon uses (and its stored sign-ins).
+    tokens = TokenSources(state_directory(str(Settings().resolved_database_url())))
     failed = 0
     for mailbox in load_config(config_path).mailboxes:
         name = mailbox.name
+        token = tokens.get(mailbox)
         try:
-            imap = ImapConnection(imap_settings(mailbox))
+            imap = ImapConnection(imap_settings(mailbox, token))
             imap.connect()
         except InboxdError as exc:
             out(f"{name}: IMAP login failed: {_one_line(exc)}")
@@ -252,7 +257,7 @@ def check_connections(config_path: Path, out: Callable[[str], None] = print) -> 
                         failed += 1
             finally:
                 imap.close()
-        smtp_ok, detail = _smtp_check(mailbox, SmtpConnection, smtp_settings)
+        smtp_ok, detail = _smtp_check(mailbox, SmtpConnection, partial(smtp_settings, token=token))
         what = "login" if mailbox.smtp.username else "connection (no login configured)"
         out(f"{name}: SMTP {what} ok ({mailbox.smtp.host})" if smtp_ok else f"{name}: SMTP {what} failed: {detail}")
         failed += 0 if smtp_ok else 1

@@ -631,7 +631,8 @@ class ImapConfig(_SecretOwner):
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         _check_security(self.host, self.security)
-        self._check_one_secret(True, "the IMAP login needs a secret")
+        # Required unless the mailbox logs in with OAuth (``auth``): MailboxConfig checks that.
+        self._check_one_secret(False, "the IMAP login needs a secret")
         return self
 
 
@@ -667,11 +668,127 @@ class SmtpConfig(_SecretOwner):
         return self
 
 
+OAuthProvider = Literal["microsoft", "google", "generic"]
+
+
+class AuthConfig(_Model):
+    """OAuth 2.0 for the mailbox's IMAP and SMTP logins (``mailboxes[].auth``).
+
+    The client secret (for ``google``: the service account's JSON key) lives in a file, an environment variable
+    or a systemd credential, like every other secret. ``flow: app`` uses client credentials (or the Google
+    service account); ``flow: delegated`` uses the refresh token that ``inboxd auth login MAILBOX`` stored.
+    """
+
+    type: Literal["oauth2"]
+    provider: OAuthProvider
+    flow: Literal["app", "delegated"] = "app"
+    client_id: str | None = Field(default=None, min_length=1)
+    tenant: str | None = Field(default=None, min_length=1)
+    client_secret_file: str | None = None
+    client_secret_env: str | None = None
+    client_secret_credential: str | None = None
+    # Microsoft only: a certificate instead of a secret (PEM private key and its SHA-1 thumbprint).
+    certificate_file: str | None = None
+    certificate_thumbprint: str | None = Field(default=None, min_length=1)
+    scopes: list[str] = Field(default_factory=list)
+    token_endpoint: str | None = Field(default=None, pattern=r"^https?://")
+    device_endpoint: str | None = Field(default=None, pattern=r"^https?://")
+    # The account the token is for; defaults to imap.username.
+    username: str | None = Field(default=None, min_length=1)
+    imap_mechanism: Literal["xoauth2", "oauthbearer"] = "xoauth2"
+
+    _key_path: str = PrivateAttr(default="auth")
+
+    @field_validator("client_secret_file", "certificate_file")
+    @classmethod
+    def _secret_paths(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return _resolve_path(value, info)
+
+    @field_validator("client_secret_env")
+    @classmethod
+    def _secret_env_name(cls, value: str | None) -> str | None:
+        if value is not None and not _ENV_NAME.match(value):
+            raise ValueError(f"{value!r} is not an environment variable name, e.g. OAUTH_CLIENT_SECRET")
+        return value
+
+    @property
+    def secret_keys(self) -> list[str]:
+        return [key for key in ("client_secret_file", "client_secret_env", "client_secret_credential")
+                if getattr(self, key) is not None]
+
+    @property
+    def key_path(self) -> str:
+        return self._key_path
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        problems: list[tuple[Loc, str]] = []
+        keys = self.secret_keys
+        problems += [((key,), "set only one of client_secret_file, client_secret_env, client_secret_credential")
+                     for key in keys[1:]]
+        if self.provider != "microsoft" and (self.certificate_file or self.certificate_thumbprint):
+            problems.append((("certificate_file",), "a certificate is for provider microsoft only"))
+        if (self.certificate_file is None) != (self.certificate_thumbprint is None):
+            problems.append((("certificate_thumbprint",), "a certificate needs certificate_file and "
+                                                           "certificate_thumbprint"))
+        if self.provider in ("microsoft", "generic") and self.client_id is None:
+            problems.append((("client_id",), f"provider {self.provider} needs client_id"))
+        if self.provider == "microsoft":
+            if self.tenant is None:
+                problems.append((("tenant",), "provider microsoft needs tenant (the directory ID or domain)"))
+            if self.flow == "app" and not keys and self.certificate_file is None:
+                problems.append(((), "app-only access needs client_secret_file, client_secret_env, "
+                                     "client_secret_credential or certificate_file"))
+        elif self.provider == "google":
+            if self.flow != "app":
+                problems.append((("flow",), "provider google supports flow app (a service account) only"))
+            if not keys:
+                problems.append(((), "provider google needs the service account's JSON key in "
+                                     "client_secret_file, client_secret_env or client_secret_credential"))
+        else:
+            if self.token_endpoint is None:
+                problems.append((("token_endpoint",), "provider generic needs token_endpoint"))
+            if self.flow == "app" and not keys:
+                problems.append(((), "client credentials need client_secret_file, client_secret_env or "
+                                     "client_secret_credential"))
+        if problems:
+            _fail(problems)
+        return self
+
+
 class MailboxConfig(_Model):
     name: Annotated[str, AfterValidator(_check_slug)]
     address: EmailField
     imap: ImapConfig
     smtp: SmtpConfig
+    auth: AuthConfig | None = None
+
+    @model_validator(mode="after")
+    def _logins(self) -> Self:
+        if self.auth is None and not self.imap.secret_keys:
+            details = [InitErrorDetails(type=PydanticCustomError(
+                "secret_missing", "the IMAP login needs a secret: set password_file, password_env or "
+                                  "password_credential, or auth (OAuth 2.0)"), loc=("imap",), input="***")]
+            raise ValidationError.from_exception_data(type(self).__name__, details)
+        if self.auth is not None:
+            problems: list[tuple[Loc, str]] = []
+            if self.imap.secret_keys or self.imap.oauth2:
+                problems.append((("imap", "oauth2" if self.imap.oauth2 else self.imap.secret_keys[0]),
+                                 "the mailbox logs in with auth (OAuth 2.0): remove the IMAP password/oauth2"))
+            if self.smtp.secret_keys or self.smtp.oauth2:
+                problems.append((("smtp", "oauth2" if self.smtp.oauth2 else self.smtp.secret_keys[0]),
+                                 "the mailbox logs in with auth (OAuth 2.0): remove the SMTP password/oauth2"))
+            if problems:
+                _fail(problems)
+        if self.smtp.oauth2 and not self.smtp.secret_keys:
+            _fail([(("smtp", "oauth2"), "smtp.oauth2 needs username and a token in password_file, password_env "
+                                        "or password_credential; better: use auth (OAuth 2.0)")], True)
+        return self
+
+    @property
+    def oauth_username(self) -> str:
+        """The account OAuth tokens are for: ``auth.username``, else the IMAP username."""
+        return (self.auth.username if self.auth is not None else None) or self.imap.username
 
     @model_validator(mode="after")
     def _save_copy_needs_sent_folder(self) -> Self:
@@ -955,6 +1072,8 @@ class Config(_Model):
         for index, mailbox in enumerate(self.mailboxes):
             mailbox.imap._key_path = f"mailboxes[{index}].imap"
             mailbox.smtp._key_path = f"mailboxes[{index}].smtp"
+            if mailbox.auth is not None:
+                mailbox.auth._key_path = f"mailboxes[{index}].auth"
         return self
 
     def message_id_domain(self) -> str:
@@ -1018,6 +1137,35 @@ def resolve_secret(owner: ImapConfig | SmtpConfig) -> str:
     return secret
 
 
+def resolve_auth_secret(auth: AuthConfig) -> str | None:
+    """The OAuth client secret (or Google service account key) the ``auth`` section names; None if it names none."""
+    file, env, credential = auth.client_secret_file, auth.client_secret_env, auth.client_secret_credential
+    if file is None and env is None and credential is None:
+        return None
+    key = f"{auth.key_path}.{auth.secret_keys[0]}"
+    if env is not None:
+        if env not in os.environ:
+            raise SecretError(f"{key}: environment variable {env} is not set")
+        secret = os.environ[env]
+    else:
+        if credential is not None:
+            directory = _credentials_directory()
+            if directory is None:
+                raise SecretError(f"{key}: credential {credential!r} needs $CREDENTIALS_DIRECTORY "
+                                  f"(systemd sets it for LoadCredential={credential}:…)")
+            path = directory / credential
+        else:
+            assert file is not None
+            path = Path(file)
+        try:
+            secret = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SecretError(f"{key}: cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    if not secret:
+        raise SecretError(f"{key}: it is empty")
+    return secret
+
+
 def _needs_service(owner: ImapConfig | SmtpConfig) -> bool:
     """Whether the secret only exists inside the running systemd service."""
     if owner.password_credential is not None:
@@ -1033,9 +1181,14 @@ def check_secrets(config: Config, strict: bool) -> list[str]:
     """
     messages: list[str] = []
     for mailbox in config.mailboxes:
-        owners: list[ImapConfig | SmtpConfig] = [mailbox.imap]
+        owners: list[ImapConfig | SmtpConfig] = [mailbox.imap] if mailbox.auth is None else []
         if mailbox.smtp.secret_keys:
             owners.append(mailbox.smtp)
+        if mailbox.auth is not None:
+            try:
+                resolve_auth_secret(mailbox.auth)
+            except SecretError as exc:
+                messages.append(str(exc))
         for owner in owners:
             try:
                 resolve_secret(owner)

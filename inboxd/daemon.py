@@ -31,6 +31,8 @@ from inboxd.duework import run_delay_notices, run_due_work
 from inboxd.errors import AuthError, ConfigError, FolderMissing, ImapError, InboxdError, SecretError, TransientError
 from inboxd.ingest import Processor
 from inboxd.mail.classify import FolderRole
+from inboxd.mailer import queue_template_mail, staff_recipients
+from inboxd.oauthlogin import TokenSources, expiring_logins, grant_fingerprint, state_directory
 from inboxd.outbox import Sender
 from inboxd.runtime import Runtime, build_runtime
 from inboxd.sdnotify import Notifier
@@ -42,6 +44,7 @@ from inboxd.store.db import make_engine, migrate
 from inboxd.store.schema import watch_status
 from inboxd.transport.imap import FolderStatus as ImapFolderStatus
 from inboxd.transport.imap import ImapConnection, ImapSettings
+from inboxd.transport.oauth import TokenSource
 from inboxd.transport.smtp import SmtpConnection, SmtpSettings
 from inboxd.web import Metrics, StatusServer
 
@@ -58,21 +61,32 @@ WEDGED_SECONDS = 90.0
 START_GRACE = timedelta(minutes=1)
 
 
-def imap_settings(mailbox: MailboxConfig) -> ImapSettings:
+def imap_settings(mailbox: MailboxConfig, token: TokenSource | None = None) -> ImapSettings:
     imap = mailbox.imap
+    oauth = mailbox.auth is not None and token is not None
     return ImapSettings(host=imap.host, port=int(imap.port or 993), security=imap.security,
-                        username=imap.username, secret=resolve_secret(imap), oauth2=imap.oauth2,
+                        username=mailbox.oauth_username if oauth else imap.username,
+                        secret="" if oauth else resolve_secret(imap), oauth2=imap.oauth2,
                         timeout=imap.timeout.as_timedelta().total_seconds(), verify_tls=imap.verify_tls,
-                        ca_file=imap.ca_file)
+                        ca_file=imap.ca_file, token=token.token if oauth and token is not None else None,
+                        mechanism=mailbox.auth.imap_mechanism if mailbox.auth is not None else "xoauth2")
 
 
-def smtp_settings(mailbox: MailboxConfig) -> SmtpSettings:
+def smtp_settings(mailbox: MailboxConfig, token: TokenSource | None = None) -> SmtpSettings:
     smtp = mailbox.smtp
-    secret = resolve_secret(smtp) if smtp.username else None
+    secret = resolve_secret(smtp) if smtp.username and smtp.secret_keys else None
+    username = smtp.username
+    login_with: Callable[[bool], str] | None = None
+    if mailbox.auth is not None and token is not None:
+        username, login_with = smtp.username or mailbox.oauth_username, token.token
+    elif smtp.oauth2 and secret is not None:
+        # The deprecated static access token (smtp.oauth2): used as it is, with XOAUTH2.
+        static = secret
+        login_with = lambda _force: static  # noqa: E731
     return SmtpSettings(host=smtp.host, port=int(smtp.port or 587), security=smtp.security,
-                        username=smtp.username, secret=secret,
+                        username=username, secret=secret,
                         timeout=smtp.timeout.as_timedelta().total_seconds(), verify_tls=smtp.verify_tls,
-                        ca_file=smtp.ca_file)
+                        ca_file=smtp.ca_file, token=login_with)
 
 
 def watched_folders(config: Config) -> list[tuple[str, FolderRole, str]]:
@@ -242,7 +256,7 @@ class FolderWatcher(threading.Thread):
             conn: ImapConnection | None = None
             connected = False
             try:
-                conn = self._conn = ImapConnection(imap_settings(mailbox))
+                conn = self._conn = ImapConnection(imap_settings(mailbox, self.d.tokens.get(mailbox)))
                 self.status.connects += 1
                 conn.connect()
                 connected = True
@@ -359,14 +373,73 @@ class Daemon:
         self.sender.on_error = lambda mailbox: self.metrics.smtp_errors.labels(mailbox).inc()
         self.http: StatusServer | None = None
         self._chart_cache: Any = None  # inboxd.page.ChartCache, made on the first view of the page
+        self.tokens = TokenSources(state_directory(database_url), self._token_changed)
 
     # -- connections -----------------------------------------------------------------------------
 
     def _smtp_for(self, mailbox: str) -> SmtpConnection:
-        return SmtpConnection(smtp_settings(self.runtime.mailbox(mailbox)))
+        config = self.runtime.mailbox(mailbox)
+        return SmtpConnection(smtp_settings(config, self.tokens.get(config)))
 
     def _imap_for(self, mailbox: str) -> ImapConnection:
-        return ImapConnection(imap_settings(self.runtime.mailbox(mailbox)))
+        config = self.runtime.mailbox(mailbox)
+        return ImapConnection(imap_settings(config, self.tokens.get(config)))
+
+    def _token_changed(self, mailbox: str, source: TokenSource) -> None:
+        """A mailbox's OAuth tokens failed or recovered: show it, and tell the leads once about a lost grant."""
+        if source.error is None:
+            log.info("oauth.token_recovered", mailbox=mailbox)
+        else:
+            log.warning("oauth.token_failed", mailbox=mailbox, error=source.error)
+        self.publish_status()
+        if source.grant_error is not None:
+            try:
+                self._alert_grant(mailbox, source.grant_error)
+            except Exception as exc:  # noqa: BLE001 - the alert waits for the next failure; status shows it
+                log.warning("oauth.alert_failed", mailbox=mailbox, error=str(exc))
+
+    def _check_login_expiry(self) -> None:
+        """Tell the leads once about a stored sign-in whose refresh token expires within a week."""
+        try:
+            for name, expiry in expiring_logins(self.runtime.config.mailboxes, self.tokens.state_dir, time.time()):
+                when = datetime.fromtimestamp(expiry, UTC).strftime("%Y-%m-%d %H:%M UTC")
+                self._alert(name, key=f"alert:oauth_expiry:{name}:{int(expiry) // 3600}",
+                            subject=f"Mailbox {name}: its OAuth sign-in expires {when}",
+                            headline=f"The stored sign-in of {self.runtime.mailbox(name).address} expires {when}; "
+                                     "after that inboxd cannot read or send its mail.",
+                            lines=[f"To renew it: inboxd auth login {name}, then: systemctl reload inboxd"])
+        except Exception as exc:  # noqa: BLE001 - checked again on the next tick
+            log.warning("oauth.expiry_check_failed", error=str(exc))
+
+    def _alert(self, mailbox: str, *, key: str, subject: str, headline: str, lines: list[str]) -> None:
+        rt = self.runtime
+        recipients = staff_recipients(rt)
+        if not recipients:
+            return
+        # Send through a mailbox whose login works, if there is one: this one's may be the one that fails.
+        failing = {name for name, source in self.tokens.items() if source.error is not None}
+        sender = next((m for m in rt.config.mailboxes if m.name not in failing), rt.mailbox(mailbox))
+        with self.store.begin() as conn:
+            queued = queue_template_mail(
+                conn, rt, sender, key=key, kind="alert", to=recipients, template="alert", language="en",
+                now=self.clock.now(), case_id=None, from_name=f"inboxd ({rt.config.team.name})",
+                context={"subject": subject, "headline": headline, "lines": lines, "token": None})
+        if queued:
+            log.warning("oauth.lead_alerted", mailbox=mailbox, about=key.split(":")[1])
+            self.outbox_event.set()
+
+    def _alert_grant(self, mailbox: str, error: Exception) -> None:
+        config = self.runtime.mailbox(mailbox)
+        if config.auth is None:
+            return
+        fix = (f"inboxd auth login {mailbox}" if config.auth.flow == "delegated"
+               else "grant the application access again (see the README's OAuth section), then: "
+                    "systemctl reload inboxd")
+        self._alert(mailbox, key=f"alert:oauth_grant:{mailbox}:{grant_fingerprint(config, self.tokens.state_dir)}",
+                    subject=f"Mailbox {mailbox} cannot log in: its OAuth grant was refused",
+                    headline=f"inboxd cannot get an access token for {config.address}; mail to it waits on the "
+                             "server and nothing is lost.",
+                    lines=[f"Reason: {str(error)[:300]}", f"To fix it: {fix}"])
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -406,8 +479,14 @@ class Daemon:
         self.publish_status()
         self.scheduler.start()
         self.notifier.notify("READY=1", f"STATUS={self.status_line()}")
+        self._check_login_expiry()
         log.info("daemon.started", mailboxes=[m.name for m in self.runtime.config.mailboxes],
                  folders=len(self.watchers), database=self.store.engine.dialect.name)
+        for mailbox in self.runtime.config.mailboxes:
+            if mailbox.imap.oauth2 or mailbox.smtp.oauth2:
+                log.warning("config.deprecated", mailbox=mailbox.name,
+                            problem="imap.oauth2/smtp.oauth2 take a static access token that expires; use auth "
+                                    "(OAuth 2.0, see the README)")
 
     def _start_http(self) -> None:
         address = self.runtime.config.status_page.address
@@ -478,6 +557,7 @@ class Daemon:
 
     def _tick(self) -> None:
         """Due work (reminders, escalations, …), then the team's promises whose time passed are broken."""
+        self._check_login_expiry()
         try:
             if run_due_work(self.store, lambda: self.runtime, self.clock):
                 self.outbox_event.set()
@@ -535,6 +615,10 @@ class Daemon:
             rows.append({"mailbox": name, "channel": "smtp", "node": self.node, "up": state.error is None,
                          "mode": None, "last_poll_at": None, "error": state.error, "last_error": state.last_error,
                          "last_error_at": state.last_error_at, "updated_at": now})
+        for name, source in self.tokens.items():
+            rows.append({"mailbox": name, "channel": "oauth", "node": self.node, "up": source.error is None,
+                         "mode": None, "last_poll_at": None, "error": source.error, "last_error": source.error,
+                         "last_error_at": None, "updated_at": now})
         return rows
 
     def publish_status(self) -> None:
@@ -543,6 +627,7 @@ class Daemon:
             config = self.runtime.config
             keep = {(name, f"imap:{folder}") for name, _role, folder in watched_folders(config)}
             keep |= {(m.name, "smtp") for m in config.mailboxes}
+            keep |= {(m.name, "oauth") for m in config.mailboxes if m.auth is not None}
             with self._status_lock, self.store.begin() as conn:
                 status_store.write_status(conn, self.status_rows(), keep)
         except Exception as exc:  # noqa: BLE001 - status must not take a watcher down (the database may be full)
@@ -608,6 +693,7 @@ class Daemon:
         else:
             for watcher in self.watchers:
                 watcher.retry_now()
+        self.tokens.retry_now()  # perhaps after `inboxd auth login` or a new secret
         log.info("config.reloaded", path=str(self.config_path))
         self.notifier.notify("READY=1", f"STATUS={self.status_line()}")
         return True
@@ -658,7 +744,7 @@ class Daemon:
         processed = 0
         for name, role, folder in watched_folders(self.runtime.config):
             mailbox = self.runtime.mailbox(name)
-            with ImapConnection(imap_settings(mailbox)) as conn:
+            with ImapConnection(imap_settings(mailbox, self.tokens.get(mailbox))) as conn:
                 try:
                     processed += sync_folder(conn, self.processor, mailbox, role, folder, self.store, self.clock)
                 except FolderMissing as exc:

@@ -32,6 +32,7 @@ def build_report(rows: list[dict[str, Any]], quarantined: dict[str, int],
         own = [r for r in rows if r["mailbox"] == name]
         folders = [r for r in own if r["channel"].startswith("imap:")]
         smtp = next((r for r in own if r["channel"] == "smtp"), None)
+        oauth = next((r for r in own if r["channel"] == "oauth"), None)
         updated = max(r["updated_at"] for r in own)
         stale = now - updated > STALE_AFTER
         imap_errors = sorted((r for r in folders if r["last_error"]), key=lambda r: r["last_error_at"] or now)
@@ -51,6 +52,8 @@ def build_report(rows: list[dict[str, Any]], quarantined: dict[str, int],
                                 if imap_errors else None),
             "smtp_error": smtp["error"] if smtp else None,
             "last_smtp_error": _error(smtp["last_error"], smtp["last_error_at"]) if smtp else None,
+            # OAuth 2.0: why no access token could be had (a revoked grant, the provider unreachable), if so.
+            "oauth_error": oauth["error"] if oauth else None,
             "quarantined": quarantined.get(name, 0),
             "outbox": {state: counts.get(state, 0) for state in ("pending", "sending", "failed")},
         })
@@ -78,6 +81,8 @@ def format_report(report: dict[str, Any]) -> list[str]:
             detail = f" — {f['error']}" if f["error"] else ""
             lines.append(f"  {f['folder']}: {'up' if f['up'] else 'down'} ({f['mode'] or '-'}), "
                          f"last poll {_when(f['last_poll'], now)}{detail}")
+        if m.get("oauth_error"):
+            lines.append(f"  OAuth: {m['oauth_error']}")
         for label, key in (("IMAP", "last_imap_error"), ("SMTP", "last_smtp_error")):
             if m[key]:
                 lines.append(f"  last {label} error: {m[key]['error']} at {_when(m[key]['at'], now)}")
@@ -89,7 +94,8 @@ def format_report(report: dict[str, Any]) -> list[str]:
 def exit_code(report: dict[str, Any]) -> int:
     """0 when every mailbox is up with no current error; 3 when one is down, stale, or failing (a processing
     fault, an SMTP server refusing or unreachable)."""
-    failing = any(m["smtp_error"] or any(f["error"] for f in m["folders"]) for m in report["mailboxes"])
+    failing = any(m["smtp_error"] or m.get("oauth_error") or any(f["error"] for f in m["folders"])
+                  for m in report["mailboxes"])
     return EXIT_UP if report["up"] and not failing else EXIT_DOWN
 
 

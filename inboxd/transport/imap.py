@@ -1,4 +1,4 @@
-"""IMAP over imapclient: login (password or XOAUTH2), read-only select, fetch, IDLE, APPEND.
+"""IMAP over imapclient: login (password, XOAUTH2 or OAUTHBEARER), read-only select, fetch, IDLE, APPEND.
 
 Folders are always selected read-only and bodies fetched with ``BODY.PEEK[]``: inboxd never
 changes ``\\Seen`` or moves mail. Every imapclient/socket error leaves here as an
@@ -10,9 +10,9 @@ from __future__ import annotations
 import socket
 import ssl
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
@@ -34,6 +34,9 @@ class ImapSettings:
     timeout: float = 30.0
     verify_tls: bool = True
     ca_file: str | None = None
+    # OAuth 2.0 (``auth``): the current access token; called with True for a new one after a rejected login.
+    token: Callable[[bool], str] | None = field(default=None, repr=False, compare=False)
+    mechanism: str = "xoauth2"  # xoauth2 | oauthbearer
 
 
 @dataclass(frozen=True)
@@ -87,12 +90,29 @@ class ImapConnection:
             self.client = client  # from here on, interrupt() can cut a slow login short
             if s.security == "starttls":
                 client.starttls(context)
-            if s.oauth2:
+            if s.token is not None:
+                self._oauth_login(client, s.token)
+            elif s.oauth2:
                 client.oauth2_login(s.username, s.secret)
             else:
                 client.login(s.username, s.secret)
             self.idle_supported = client.has_capability("IDLE")
         return self
+
+    def _oauth_login(self, client: Any, token: Callable[[bool], str]) -> None:
+        """Log in with the cached token; when the server rejects it, once more with a new one."""
+        s = self.settings
+        for force in (False, True):
+            value = token(force)
+            try:
+                if s.mechanism == "oauthbearer":
+                    client.oauthbearer_login(s.username, value)
+                else:
+                    client.oauth2_login(s.username, value)
+                return
+            except LoginError:
+                if force:
+                    raise
 
     def interrupt(self) -> None:
         """Unblock a read in progress (IDLE, a slow login) from another thread, for a prompt stop."""

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from inboxd.errors import AuthError, PermanentSendError, SmtpError
 from inboxd.mail.compose import ascii_domain
+from inboxd.transport.oauth import xoauth2_string
 from inboxd.transport.tlsutil import tls_context
 
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
@@ -33,6 +34,8 @@ class SmtpSettings:
     timeout: float = 30.0
     verify_tls: bool = True
     ca_file: str | None = None
+    # OAuth 2.0: the current access token (True: a new one after a rejected login); used with AUTH XOAUTH2.
+    token: Callable[[bool], str] | None = field(default=None, repr=False, compare=False)
 
 
 @contextmanager
@@ -83,10 +86,26 @@ class SmtpConnection:
                 if s.security == "starttls":
                     client.starttls(context=context)
                     client.ehlo()
-            if s.username:
+            if s.token is not None:
+                self._oauth_login(client, s.token)
+            elif s.username:
                 client.login(s.username, s.secret or "")
             self.client = client
         return self
+
+    def _oauth_login(self, client: smtplib.SMTP, token: Callable[[bool], str]) -> None:
+        """AUTH XOAUTH2 with the cached token; when the server rejects it, once more with a new one."""
+        username = self.settings.username or ""
+        for force in (False, True):
+            value = token(force)
+            try:
+                # A 334 challenge after the initial response carries the server's error: answer it empty.
+                client.auth("XOAUTH2", lambda challenge=None, v=value: "" if challenge is not None
+                            else xoauth2_string(username, v))
+                return
+            except smtplib.SMTPAuthenticationError:
+                if force:
+                    raise
 
     def send(self, mail_from: str, rcpt_to: Sequence[str], raw: bytes) -> None:
         if self.client is None:
