@@ -439,6 +439,16 @@ class BusinessCalendar:
                 if idle > SEARCH_DAYS:
                     raise ValueError(f"no business day within {SEARCH_DAYS} days after {d}")
 
+    def previous_business_day(self, d: date) -> date:
+        """The last business day strictly before ``d`` ("before Friday", "before Christmas")."""
+        self._require_some_hours()
+        day = d
+        for _ in range(SEARCH_DAYS):
+            day -= _ONE_DAY
+            if self.is_business_day(day):
+                return day
+        raise ValueError(f"no business day within {SEARCH_DAYS} days before {d}")
+
     def open_ranges(self, d: date) -> list[tuple[datetime, datetime]]:
         """The open intervals of local date ``d`` as aware datetimes in ``tz`` (``[]`` when closed)."""
         return [(start.astimezone(self.tz), end.astimezone(self.tz)) for start, end in self._day_intervals(d)]

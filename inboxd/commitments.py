@@ -105,15 +105,20 @@ def resolve_when(text: str, sent_at: datetime, calendar: BusinessCalendar) -> da
         raise ValueError("sent_at must be timezone-aware")
     stripped = text.strip()
     iso = _ISO_WHEN.fullmatch(stripped)
+    ctx = _Context(ref=sent_at.astimezone(calendar.tz), calendar=calendar)
     if iso:
+        # An instant that has passed is no time to be reminded at; today's date after hours is the next
+        # business day's close, like "today" (see ``_ahead``).
         try:
             if iso.group("time"):
                 moment = datetime.fromisoformat(f"{iso.group('date')}T{iso.group('time')}")
-                return moment.replace(tzinfo=calendar.tz) if moment.tzinfo is None else moment
-            return calendar.close_of_business(date.fromisoformat(iso.group("date")))
+                moment = moment.replace(tzinfo=calendar.tz) if moment.tzinfo is None else moment
+                return moment if moment > ctx.ref else None
+            day = date.fromisoformat(iso.group("date"))
         except ValueError:
             return None
-    ctx = _Context(ref=sent_at.astimezone(calendar.tz), calendar=calendar)
+        ahead = _ahead([_Piece(0, 0, "day", day=day, explicit=True)], calendar.close_of_business(day), day, ctx)
+        return ahead[0] if ahead else None
     sentence = stripped.translate(_APOSTROPHE)
     whens = _time_expressions(sentence, _language(sentence, default="en"), ctx)
     if not whens:
@@ -309,6 +314,8 @@ class _Piece:
     minute: int = 0
     meridiem: str | None = None  # "am", "pm" or None when the hour is bare
     due: datetime | None = None  # spans resolve on their own
+    weekday: bool = False  # a named weekday: said after its time, it means that weekday next week
+    before: bool = False  # "before Friday": the last business day before it
 
 
 @dataclass(frozen=True)
@@ -506,7 +513,9 @@ def _weekday_piece(m: re.Match[str], lang: str, ctx: _Context) -> _Piece | None:
         return None
     day = _weekday(ctx, table[name.lower()], m.groupdict().get("mod"), bool(m.groupdict().get("nw")))
     part = m.groupdict().get("part")
-    return _Piece(m.start(), m.end(), "day", day=day, part=_PARTS[part.lower()] if part else None)
+    plain = not m.groupdict().get("mod") and not m.groupdict().get("nw")
+    return _Piece(m.start(), m.end(), "day", day=day, part=_PARTS[part.lower()] if part else None,
+                  weekday=plain or (m.groupdict().get("mod") or "").lower() in ("this", "diesen"))
 
 
 def _date_dm(m: re.Match[str], lang: str, ctx: _Context) -> _Piece | None:
@@ -807,6 +816,10 @@ def _resolve(group: list[_Piece], ctx: _Context, earlier_day: date | None) -> tu
         return None
     if clocks:
         return ctx.at(day, _adjust_hour(clocks[-1], part)), day
+    if chosen is not None and chosen.before and not part:
+        # "before Friday", "before the 20th": close of business on the last business day before that day.
+        day = ctx.calendar.previous_business_day(day)
+        return ctx.cob(day), day
     if eod:
         return ctx.cob(day), day
     if part == "morning" or part == "noon":
@@ -818,6 +831,32 @@ def _resolve(group: list[_Piece], ctx: _Context, earlier_day: date | None) -> tu
     return ctx.cob(day), day
 
 
+def _ahead(group: list[_Piece], due: datetime, day: date | None, ctx: _Context) -> tuple[datetime, date | None] | None:
+    """No promise is due before it was made: an expression whose time has passed when said moves on.
+
+    * a named weekday ("Friday", "this Friday at 10", "Freitag") → the same weekday a week later;
+    * a calendar date before today ("on 3 December 2026" said on the 5th) → not a due time at all;
+    * everything else that names today or a period that has just ended ("today", "EOD", "this afternoon",
+      "tonight", "this week", "by the end of the month/quarter/year", today's date, "before the weekend")
+      → close of business on the next business day.
+
+    A clock time without a day already means tomorrow once it has passed (see ``_resolve``); spans
+    ("within 2 hours", "in 3 days") always lie ahead.
+    """
+    if due > ctx.ref:
+        return due, day
+    explicit = any(piece.explicit for piece in group)
+    if explicit and day is not None and day < ctx.today:
+        return None
+    if day is not None and not explicit and any(piece.weekday and not piece.before for piece in group):
+        later = day + timedelta(days=7)
+        if due == ctx.cob(day):
+            return ctx.cob(later), later
+        return ctx.at(later, due.astimezone(ctx.calendar.tz).time()), later
+    following = ctx.calendar.nth_business_day(ctx.today, 1)
+    return ctx.cob(following), following
+
+
 def _time_expressions(sentence: str, lang: str, ctx: _Context) -> list[_When]:
     """Every resolved time expression in a sentence, in order; "today or tomorrow" becomes the later one."""
     found: list[_When] = []
@@ -826,7 +865,10 @@ def _time_expressions(sentence: str, lang: str, ctx: _Context) -> list[_When]:
         resolved = _resolve(group, ctx, earlier_day)
         if resolved is None:
             continue
-        due, day = resolved
+        ahead = _ahead(group, *resolved, ctx)
+        if ahead is None:
+            continue
+        due, day = ahead
         when = _When(group[0].start, group[-1].end, due, day)
         if day is not None:
             earlier_day = day

@@ -100,7 +100,7 @@ def _parse_command(name: str, rest: str, line: str, resolve: WhenResolver,
     if name in ("remind", "followup"):
         when, remainder = _split_when(rest.split(), resolve)
         if when is None:
-            return f"no time I understand in {rest!r}" if rest else "the time is missing"
+            return f"no time I understand in {rest!r}, or it has passed" if rest else "the time is missing"
         if name == "followup" and remainder:
             return f"#followup takes only a time, not {remainder!r}"
         return NoteCommand(name, line, when=when, text=remainder)
@@ -109,8 +109,10 @@ def _parse_command(name: str, rest: str, line: str, resolve: WhenResolver,
         if parts is None or not parts[0]:
             return "write who we wait for, then 'until' and a time"
         when = resolve(parts[1])
-        return NoteCommand(name, line, when=when, text=parts[0]) if when else f"no time I understand in {parts[1]!r}"
+        if when is None:
+            return f"no time I understand in {parts[1]!r}, or it has passed"
+        return NoteCommand(name, line, when=when, text=parts[0])
     # snooze
     parts = _after_until(rest) if rest.lower().startswith(("until", "till", "bis")) else None
     when = resolve(parts[1]) if parts else None
-    return NoteCommand(name, line, when=when) if when else "write 'until' and a time"
+    return NoteCommand(name, line, when=when) if when else "write 'until' and a time still ahead"

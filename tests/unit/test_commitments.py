@@ -86,8 +86,9 @@ DUE_CASES = [
      "2026-11-03T17:00:00+01:00"),
     ("EOD", "2026-11-03T14:40:00+01:00", "I'll send it EOD.", "2026-11-03T17:00:00+01:00"),
     ("COB", "2026-11-03T14:40:00+01:00", "You'll hear from me by COB.", "2026-11-03T17:00:00+01:00"),
+    # Said after close of business, "end of the day" is the next business day's close: never before the message.
     ("end of day after hours", "2026-11-06T18:45:00+01:00", "I'll send the config by the end of the day.",
-     "2026-11-06T17:00:00+01:00"),
+     "2026-11-09T17:00:00+01:00"),
     ("heute noch", "2026-11-03T14:40:00+01:00", "Wir melden uns heute noch bei Ihnen.", "2026-11-03T17:00:00+01:00"),
     ("im Laufe des Tages", "2026-11-16T10:00:00+01:00", "Wir schalten Ihren Tarif im Laufe des Tages frei.",
      "2026-11-16T17:00:00+01:00"),
