@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
@@ -316,6 +316,7 @@ class _Piece:
     due: datetime | None = None  # spans resolve on their own
     weekday: bool = False  # a named weekday: said after its time, it means that weekday next week
     before: bool = False  # "before Friday": the last business day before it
+    default_day: date | None = None  # "first thing": the next business day, unless a day is named next to it
 
 
 @dataclass(frozen=True)
@@ -390,7 +391,7 @@ _DE_WEEKDAY = "(?:" + _alternation(_DE_WEEKDAYS) + ")"
 
 _PARTS = {
     "morning": "morning", "first thing": "morning", "afternoon": "afternoon", "evening": "evening",
-    "night": "night", "tonight": "night", "noon": "noon", "midday": "noon", "lunchtime": "noon",
+    "night": "night", "tonight": "night", "noon": "noon", "midday": "noon", "lunchtime": "noon", "lunch": "noon",
     "früh": "morning", "morgen": "morning", "vormittag": "morning", "mittag": "noon", "mittags": "noon",
     "nachmittag": "afternoon", "abend": "evening", "abends": "evening", "nacht": "night",
 }
@@ -490,6 +491,93 @@ def _month_end(m: re.Match[str], lang: str, ctx: _Context) -> _Piece:
     else:
         year, month = ctx.today.year, ctx.today.month
     return _span(m, ctx.cob(ctx.last_business_day_of_month(year, month)))
+
+
+def _next_month_end(m: re.Match[str], lang: str, ctx: _Context) -> _Piece:
+    year, month = (ctx.today.year + 1, 1) if ctx.today.month == 12 else (ctx.today.year, ctx.today.month + 1)
+    return _span(m, ctx.cob(ctx.last_business_day_of_month(year, month)))
+
+
+def _quarter_end(m: re.Match[str], lang: str, ctx: _Context) -> _Piece:
+    """The end of this quarter, the next ("end of next quarter") or a named one ("end of Q3")."""
+    named = m.groupdict().get("q") or m.groupdict().get("q2")
+    year = ctx.today.year
+    if named:
+        month = 3 * int(named)
+        if ctx.last_business_day_of_month(year, month) < ctx.today and month < ctx.today.month:
+            year += 1
+    else:
+        month = 3 * ((ctx.today.month - 1) // 3 + 1)
+        if m.groupdict().get("next"):
+            month += 3
+            if month > 12:
+                year, month = year + 1, month - 12
+    return _span(m, ctx.cob(ctx.last_business_day_of_month(year, month)))
+
+
+def _year_end(m: re.Match[str], lang: str, ctx: _Context) -> _Piece:
+    year = ctx.today.year + (1 if m.groupdict().get("next") else 0)
+    return _span(m, ctx.cob(ctx.last_business_day_of_month(year, 12)))
+
+
+_FIXED_HOLIDAYS = {
+    "christmas eve": (12, 24), "christmas": (12, 25), "christmas day": (12, 25), "boxing day": (12, 26),
+    "new year's eve": (12, 31), "new years eve": (12, 31), "new year": (1, 1), "new year's": (1, 1),
+    "new year's day": (1, 1), "new years day": (1, 1),
+    "heiligabend": (12, 24), "weihnachten": (12, 24), "silvester": (12, 31), "neujahr": (1, 1),
+}
+_EASTER_HOLIDAYS = {  # days from Easter Sunday
+    "good friday": -2, "easter": 0, "easter sunday": 0, "easter monday": 1,
+    "karfreitag": -2, "ostern": 0, "ostersonntag": 0, "ostermontag": 1,
+}
+
+
+def _easter(year: int) -> date:
+    """Easter Sunday of the Gregorian calendar (the anonymous "Meeus/Jones/Butcher" computus)."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = divmod(b, 4)
+    f = (b + 8) // 25
+    g = (b - f + 1) // 3
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = divmod(c, 4)
+    weekday_shift = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * weekday_shift) // 451
+    month, day = divmod(h + weekday_shift - 7 * m + 114, 31)
+    return date(year, month, day + 1)
+
+
+def _holiday_date(name: str, year: int) -> date:
+    if name in _EASTER_HOLIDAYS:
+        return _easter(year) + timedelta(days=_EASTER_HOLIDAYS[name])
+    month, day = _FIXED_HOLIDAYS[name]
+    return date(year, month, day)
+
+
+def _holiday(m: re.Match[str], lang: str, ctx: _Context) -> _Piece:
+    """ "before Christmas", "by Easter", "vor Weihnachten": the last business day before the holiday.
+
+    "by" a holiday the office works on ("by New Year's Eve") is that day's close; before it, or by a
+    holiday the office is closed on, it is the close of the last business day before it.
+    """
+    name = re.sub(r"\s+", " ", m.group("h").lower().replace("’", "'"))
+    holiday = _holiday_date(name, ctx.today.year)
+    if holiday < ctx.today:
+        holiday = _holiday_date(name, ctx.today.year + 1)
+    strictly_before = m.group("prep").lower().split()[-1] in ("before", "of", "vor")
+    day = holiday if not strictly_before and ctx.calendar.is_business_day(holiday) \
+        else ctx.calendar.previous_business_day(holiday)
+    return _span(m, ctx.cob(day))
+
+
+def _first_thing(m: re.Match[str], lang: str, ctx: _Context) -> _Piece:
+    # "first thing" with no day named is the next business morning.
+    return _Piece(m.start(), m.end(), "part", part="morning",
+                  default_day=ctx.calendar.nth_business_day(ctx.today, 1))
+
+
+def _part_by(m: re.Match[str], lang: str, ctx: _Context) -> _Piece:
+    # "by the end of the afternoon", "by mid-afternoon": today's, unless a day is named next to it.
+    return _Piece(m.start(), m.end(), "part", part=_PARTS[m.group("p").lower()], default_day=ctx.today)
 
 
 def _day_offset(days: int) -> _PieceMaker:
@@ -609,18 +697,24 @@ def _grammar(rules: list[tuple[str, _PieceMaker]]) -> _Grammar:
     return [(re.compile(pattern, re.IGNORECASE), maker) for pattern, maker in rules]
 
 
+# "within", or a request to wait: "give me two days", "allow us 5 business days".
+_EN_WITHIN = r"(?:(?:with)?in|(?:give|allow)\s+(?:me|us)(?:\s+(?:another|an\s+extra|a\s+further))?)"
+_EN_HOLIDAY = (r"(?P<h>Christmas\s+Eve|Christmas\s+Day|Christmas|Boxing\s+Day|New\s+Year(?:['\u2019]?s)?\s+Eve|"
+               r"New\s+Year(?:['\u2019]?s)?\s+Day|New\s+Year(?:['\u2019]s)?|Good\s+Friday|Easter\s+Sunday|"
+               r"Easter\s+Monday|Easter)")
+
 _EN_GRAMMAR = _grammar([
     # Spans that resolve on their own.
-    (r"\b(?:with)?in\s+(?:the\s+)?(?:next\s+)?half\s+an?\s+hour\b", _fixed_delta(timedelta(minutes=30))),
+    (rf"\b{_EN_WITHIN}\s+(?:the\s+)?(?:next\s+)?half\s+an?\s+hour\b", _fixed_delta(timedelta(minutes=30))),
     (r"\bwithin\s+(?:the\s+)?(?:next\s+)?hour\b", _fixed_delta(timedelta(hours=1))),
-    (rf"\b(?:with)?in\s+(?:the\s+)?(?:next\s+)?{_EN_COUNT}\s+(?P<unit>hours?|hrs?|minutes?|mins?)\b",
+    (rf"\b{_EN_WITHIN}\s+(?:the\s+)?(?:next\s+)?{_EN_COUNT}\s+(?P<unit>hours?|hrs?|minutes?|mins?)\b",
      _hours_or_minutes),
-    (rf"\b(?:with)?in\s+(?:the\s+)?(?:next\s+)?{_EN_COUNT}\s+(?:business|working)\s+days?\b", _business_days),
+    (rf"\b{_EN_WITHIN}\s+(?:the\s+)?(?:next\s+)?{_EN_COUNT}\s+(?:business|working)\s+days?\b", _business_days),
     (r"\b(?:(?:by|on|within)\s+)?(?:the\s+)?next\s+(?:business|working)\s+day\b", _business_days),
-    (r"\b(?:with)?in\s+a\s+day\s+or\s+two\b", _fixed_days(2)),
-    (rf"\b(?:with)?in\s+(?:the\s+)?(?:next\s+)?{_EN_COUNT}\s+(?:calendar\s+)?days?\b", _calendar_days),
+    (rf"\b{_EN_WITHIN}\s+a\s+day\s+or\s+two\b", _fixed_days(2)),
+    (rf"\b{_EN_WITHIN}\s+(?:the\s+)?(?:next\s+)?{_EN_COUNT}\s+(?:calendar\s+)?days?\b", _calendar_days),
     (r"\bwithin\s+(?:a|one|the\s+next)\s+day\b", _calendar_days),
-    (rf"\b(?:with)?in\s+(?:the\s+)?(?:next\s+)?{_EN_COUNT}\s+weeks?\b", _weeks),
+    (rf"\b{_EN_WITHIN}\s+(?:the\s+)?(?:next\s+)?{_EN_COUNT}\s+weeks?\b", _weeks),
     (r"\b(?:(?:by|before)\s+)?(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?week\b|\b(?:later\s+)?this\s+week\b|"
      r"\b(?:before|by)\s+the\s+weekend\b", _this_week),
     (r"\b(?:early|(?:at\s+)?(?:the\s+)?(?:beginning|start)\s+of)\s+next\s+week\b", _early_next_week),
@@ -628,6 +722,15 @@ _EN_GRAMMAR = _grammar([
     (r"\b(?:(?:by|before)\s+)?(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?month\b|\bmonth[-\s]end\b",
      _month_end),
     (rf"\b(?:(?:by|before)\s+)?(?:the\s+)?end\s+of\s+(?P<month>{_EN_MONTH})\b", _month_end),
+    (r"\b(?:(?:by|before)\s+)?(?:the\s+)?end\s+of\s+next\s+month\b", _next_month_end),
+    (r"\b(?:(?:by|before)\s+)?(?:the\s+)?end\s+of\s+(?:the\s+|this\s+|(?P<next>next)\s+)?quarter\b|"
+     r"\b(?:(?:by|before)\s+)?(?:the\s+)?quarter[-\s]end\b", _quarter_end),
+    (r"\b(?:(?:by|before)\s+)?(?:the\s+)?end\s+of\s+(?-i:Q)(?P<q>[1-4])\b|\b(?-i:Q)(?P<q2>[1-4])[-\s]end\b",
+     _quarter_end),
+    (r"\b(?:(?:by|before)\s+)?(?:the\s+)?end\s+of\s+(?:the\s+|this\s+|(?P<next>next)\s+)?(?:calendar\s+)?year\b|"
+     r"\b(?:(?:by|before)\s+)?(?:the\s+)?(?:year[-\s]end|end[-\s]of[-\s]year)\b", _year_end),
+    (rf"\b(?P<prep>by|before|ahead\s+of|in\s+time\s+for)\s+(?:the\s+)?{_EN_HOLIDAY}(?:\s+(?:break|holidays?))?\b",
+     _holiday),
     # End of the business day, on its own or next to a day ("EOD tomorrow", "end of day Friday").
     (r"\blater\s+today\b|\b(?:by\s+)?(?:the\s+)?end\s+of\s+today\b", _today_eod),
     (r"\b(?:by\s+|before\s+)?(?:the\s+)?(?:end|close)\s+of\s+(?:the\s+)?(?:business\s+|working\s+)?"
@@ -647,9 +750,15 @@ _EN_GRAMMAR = _grammar([
     # Parts of the day.
     (r"\b(?P<today>this|later\s+this)\s+(?P<p>morning|afternoon|evening)\b", _part),
     (r"\b(?P<today>)(?P<p>tonight)\b", _part_today),
-    (r"\b(?P<p>first\s+thing)(?:\s+in\s+the\s+morning)?\b", _part),
+    (r"\b(?P<p>first\s+thing)(?:\s+in\s+the\s+morning)?\b", _first_thing),
+    (r"\b(?:by|before|until|till)\s+(?:the\s+)?(?:(?:end|middle)\s+of\s+the\s+|(?:mid|late|early)[-\s]?)?"
+     r"(?P<p>morning|afternoon|evening)\b", _part_by),
+    (r"\b(?:the\s+)?(?:(?:end|middle)\s+of\s+the\s+|(?:mid|late|early)[-\s]?)(?P<p>morning|afternoon|evening)\b",
+     _part),
     (r"\b(?:in\s+the\s+)?(?P<p>morning|afternoon|evening|night)\b", _part),
-    (r"\b(?:(?:by|at|before|around)\s+)?(?P<p>noon|midday|lunchtime)\b", _part),
+    (r"\b(?:(?:by|at|before|around)\s+)?(?P<p>noon|midday|lunchtime)\b|\b(?:by|before|around)\s+(?P<p2>lunch)\b",
+     lambda m, lang, ctx: _Piece(m.start(), m.end(), "clock", hour=12, meridiem="pm") if m.group("p2")
+     else _part(m, lang, ctx)),
     # Clock times.
     (r"\bbetween\s+\d{1,2}(?:[:.]\d{2})?\s*(?:[ap]\.?m\.?)?\s+and\s+(?P<h>\d{1,2})(?:[:.](?P<min>\d{2}))?"
      r"\s*(?P<ap>[ap]\.?m\.?)?(?!\w)", _clock_window),
@@ -657,6 +766,9 @@ _EN_GRAMMAR = _grammar([
      r"\s*(?:(?P<ap>[ap]\.?m\.?)(?!\w)|(?P<uhr>o['\u2019]clock))?", _clock),
 ])
 
+
+_DE_WITHIN = r"(?:innerhalb|binnen|in|geben\s+Sie\s+(?:mir|uns)(?:\s+noch)?)"
+_DE_HOLIDAY = r"(?P<h>Heiligabend|Weihnachten|Silvester|Neujahr|Karfreitag|Ostersonntag|Ostermontag|Ostern)"
 
 _DE_GRAMMAR = _grammar([
     (r"\b(?:innerhalb|binnen|in)\s+(?:einer\s+)?halben\s+Stunde\b", _fixed_delta(timedelta(minutes=30))),
@@ -671,6 +783,10 @@ _DE_GRAMMAR = _grammar([
      _fixed_days(2)),
     (rf"\b(?:innerhalb|binnen|in)\s+(?:von\s+|der\s+(?:nächsten|kommenden)\s+|den\s+(?:nächsten|kommenden)\s+)?"
      rf"{_DE_COUNT}\s+Tag(?:en|es|e)?\b", _calendar_days),
+    (rf"\bgeben\s+Sie\s+(?:mir|uns)(?:\s+noch)?\s+{_DE_COUNT}\s+Tage?\b", _calendar_days),
+    (rf"\bgeben\s+Sie\s+(?:mir|uns)(?:\s+noch)?\s+{_DE_COUNT}\s+(?:Werk|Arbeits|Geschäfts)tage?\b", _business_days),
+    (rf"\bgeben\s+Sie\s+(?:mir|uns)(?:\s+noch)?\s+{_DE_COUNT}\s+(?P<unit>Stunden?|Minuten?)\b", _hours_or_minutes),
+    (rf"\bgeben\s+Sie\s+(?:mir|uns)(?:\s+noch)?\s+{_DE_COUNT}\s+Wochen?\b", _weeks),
     (rf"\b(?:innerhalb|binnen|in)\s+(?:von\s+|der\s+(?:nächsten|kommenden)\s+|den\s+(?:nächsten|kommenden)\s+)?"
      rf"{_DE_COUNT}\s+Wochen?\b", _weeks),
     (r"\b(?:noch\s+)?(?:in\s+)?diese[rn]?\s+Woche\b|\bim\s+Laufe\s+(?:der|dieser)\s+Woche\b|"
@@ -683,6 +799,13 @@ _DE_GRAMMAR = _grammar([
      _next_week),
     (r"\b(?:bis\s+)?(?:zum\s+)?Ende\s+(?:des|dieses)\s+Monats\b|\b(?:bis\s+(?:zum\s+)?)?Monatsende\b", _month_end),
     (rf"\b(?:bis\s+)?(?:zum\s+)?Ende\s+(?P<month>{_DE_MONTH})\b", _month_end),
+    (r"\b(?:bis\s+)?(?:zum\s+)?Ende\s+(?:des\s+)?(?:nächsten|kommenden)\s+Monats\b", _next_month_end),
+    (r"\b(?:bis\s+)?(?:zum\s+)?Ende\s+(?:des|dieses|(?P<next>des\s+nächsten|des\s+kommenden|nächsten))\s+Quartals\b|"
+     r"\b(?:bis\s+(?:zum\s+)?)?Quartalsende\b", _quarter_end),
+    (r"\b(?:bis\s+)?(?:zum\s+)?Ende\s+(?-i:Q)(?P<q>[1-4])\b", _quarter_end),
+    (r"\b(?:bis\s+)?(?:zum\s+)?Ende\s+(?:des|dieses|(?P<next>des\s+nächsten|des\s+kommenden|nächsten))\s+Jahres\b|"
+     r"\b(?:bis\s+(?:zum\s+)?)?Jahresende\b|\b(?:bis\s+zum|vor\s+dem)\s+Jahreswechsel\b", _year_end),
+    (rf"\b(?P<prep>bis|bis\s+vor|noch\s+vor|vor|spätestens\s+vor|bis\s+zu)\s+{_DE_HOLIDAY}\b", _holiday),
     (r"\b(?:heute\s+noch|noch\s+heute|im\s+Laufe\s+des\s+(?:heutigen\s+)?Tages|später\s+am\s+Tag)\b", _today_eod),
     (r"\b(?:(?:bis|vor)\s+)?(?:zum\s+)?(?:Feierabend|Dienstschluss|Geschäftsschluss|Büroschluss|"
      r"Ende\s+des\s+(?:Arbeits|Geschäfts)?tages)\b", _eod),
@@ -715,6 +838,15 @@ _EN_NOT_DUE_BEFORE = re.compile(r"\b(?:last|since|from|until|till|every|each|of|
                                 re.IGNORECASE)
 _DE_NOT_DUE_BEFORE = re.compile(
     r"\b(?:seit|ab|letzte[nmrs]?|vergangene[nmrs]?|vorige[nmrs]?|jede[nmrs]?|vom)\s+(?:dem\s+)?$", re.IGNORECASE)
+# "before Friday", "before the 20th", "vor Donnerstag": the day is the limit, not the due day.
+_EN_BEFORE = re.compile(r"\bbefore\s+(?:the\s+)?$", re.IGNORECASE)
+_DE_BEFORE = re.compile(r"\b(?:noch\s+)?vor\s+(?:dem\s+)?$", re.IGNORECASE)
+_BEFORE_START = re.compile(r"(?:before|vor)\b", re.IGNORECASE)
+# A request to wait ends in "until": "give me until Thursday", "bear with us till Friday", "geben Sie mir bis …".
+_WAIT_UNTIL = re.compile(
+    r"(?:\b(?:give|allow)\s+(?:me|us)|\bbear\s+with\s+(?:me|us)|\bhang\s+(?:on|tight|in\s+there)|"
+    r"\bhold\s+(?:on|tight)|\bsit\s+tight)\s+(?:until|till)\s+$",
+    re.IGNORECASE)
 _NOT_DUE_AFTER = re.compile(r"^(?:['\u2019]s\b|\s+ago\b)", re.IGNORECASE)
 # What may stand between two pieces of one expression: "Tuesday, 24 November, at 11:00", "Montag, den 7.".
 _JOINER = re.compile(
@@ -744,11 +876,18 @@ def _pieces(sentence: str, lang: str, ctx: _Context) -> list[_Piece]:
             continue
         kept.append(piece)
     not_due_before = _EN_NOT_DUE_BEFORE if lang == "en" else _DE_NOT_DUE_BEFORE
-    return [
-        piece for piece in kept
-        if not not_due_before.search(sentence[max(0, piece.start - 20):piece.start])
-        and not _NOT_DUE_AFTER.match(sentence[piece.end:piece.end + 6])
-    ]
+    before = _EN_BEFORE if lang == "en" else _DE_BEFORE
+    pieces: list[_Piece] = []
+    for piece in kept:
+        lead = sentence[max(0, piece.start - 40):piece.start]
+        if not_due_before.search(lead[-20:]) and not _WAIT_UNTIL.search(lead):
+            continue
+        if _NOT_DUE_AFTER.match(sentence[piece.end:piece.end + 6]):
+            continue
+        if piece.kind == "day" and (before.search(lead) or _BEFORE_START.match(sentence, piece.start)):
+            piece = replace(piece, before=True)
+        pieces.append(piece)
+    return pieces
 
 
 def _groups(sentence: str, pieces: list[_Piece]) -> Iterator[list[_Piece]]:
@@ -799,7 +938,8 @@ def _resolve(group: list[_Piece], ctx: _Context, earlier_day: date | None) -> tu
     eod = [piece for piece in group if piece.kind == "eod"]
     if day is None:
         carried = [piece.day for piece in group if piece.day is not None]
-        day = carried[0] if carried else None
+        defaults = [piece.default_day for piece in group if piece.default_day is not None]
+        day = carried[0] if carried else (defaults[0] if defaults else None)
     if day is None:
         if any(piece.kind == "part" and piece.needs_day for piece in group) and not clocks:
             return None  # "in the morning" alone says nothing about which morning
@@ -857,6 +997,89 @@ def _ahead(group: list[_Piece], due: datetime, day: date | None, ctx: _Context) 
     return ctx.cob(following), following
 
 
+# A time relative to another event in the same sentence: "the day after the installation on Wednesday", "two
+# business days after the release on Monday", "within two hours of the maintenance at 10pm", and, with the event
+# named before it, "our technician visits on Wednesday, and I'll call you the day after".
+_EN_RELATIVE = re.compile(
+    rf"\b(?:the\s+)?(?:(?P<num>{_EN_NUM})\s+(?P<bd>(?:business|working)\s+)?(?P<unit>days?|hours?|minutes?|weeks?)|"
+    r"(?P<single>day|morning|afternoon|evening|week))\s+(?:after|following)\b|"
+    rf"\bwithin\s+(?P<wnum>{_EN_NUM})\s+(?P<wbd>(?:business|working)\s+)?(?P<wunit>days?|hours?|minutes?)\s+of\b",
+    re.IGNORECASE,
+)
+# "Once the part arrives on Tuesday, we'll have it installed within two days": the span counts from that day.
+_EN_ONCE = re.compile(r"^\s*(?:once|after|when|as\s+soon\s+as)\b", re.IGNORECASE)
+_EN_DAYS_SPAN = re.compile(
+    rf"\bwithin\s+(?:the\s+next\s+)?(?P<num>{_EN_NUM})\s+(?P<bd>(?:business|working)\s+)?(?P<unit>days?|hours?)\b",
+    re.IGNORECASE)
+
+
+def _relative_due(match: re.Match[str], anchor: _When, ctx: _Context) -> tuple[datetime, date | None] | None:
+    """The due instant of an offset ("two days", "the morning") after an event that falls at ``anchor``."""
+    groups = match.groupdict()
+    day = anchor.day or anchor.due.astimezone(ctx.calendar.tz).date()
+    single = (groups.get("single") or "").lower()
+    if single:
+        following = day + timedelta(days=1)
+        if single == "week":
+            week_after = day + timedelta(days=7)
+            last = ctx.last_business_day_of_week(week_after - timedelta(days=week_after.weekday()))
+            return ctx.cob(last), last
+        if single == "morning":
+            return ctx.at(following, _MORNING), following
+        if single == "evening":
+            return ctx.at(following, _EVENING), following
+        return ctx.cob(following), following
+    amount = _count(groups.get("num") or groups.get("wnum") or "")
+    unit = (groups.get("unit") or groups.get("wunit") or "").lower()
+    if amount is None:
+        return None
+    if unit.startswith(("hour", "minute")):
+        delta = timedelta(hours=amount) if unit.startswith("hour") else timedelta(minutes=amount)
+        due = (anchor.due.astimezone(UTC) + delta).astimezone(ctx.calendar.tz)
+        return due, due.date()
+    if groups.get("bd") or groups.get("wbd"):
+        target = ctx.calendar.nth_business_day(day, amount)
+        return ctx.cob(target), target
+    target = day + timedelta(days=amount * (7 if unit.startswith("week") else 1))
+    return ctx.cob(target), target
+
+
+def _relative(sentence: str, lang: str, found: list[_When], ctx: _Context) -> list[_When]:
+    """Re-date the expressions that count from another event named in the same sentence."""
+    if lang != "en" or not found:
+        return found
+    for match in _EN_RELATIVE.finditer(sentence):
+        # The offset's own words may have been read as a span ("within two hours"): the event decides instead.
+        whens = [w for w in found if not (w.start < match.end() and match.start() < w.end)]
+        after = [w for w in whens if w.start >= match.end() and sentence[match.end():w.start].count(",") == 0]
+        if after:
+            anchor = after[0]
+            start, end = match.start(), anchor.end
+        else:
+            before = [w for w in whens if w.end <= match.start()]
+            if not before:
+                continue
+            anchor = before[-1]
+            start, end = match.start(), match.end()
+        resolved = _relative_due(match, anchor, ctx)
+        if resolved is None or resolved[0] <= ctx.ref:
+            continue
+        merged = _When(start, end, resolved[0], resolved[1])
+        kept = [w for w in whens if not (w is anchor and after)]
+        found = sorted(kept + [merged], key=lambda w: w.start)
+    if _EN_ONCE.match(sentence) and "," in sentence:
+        lead_end = sentence.index(",")
+        lead = [w for w in found if w.end <= lead_end and w.day is not None]
+        for match in _EN_DAYS_SPAN.finditer(sentence, lead_end):
+            if not lead:
+                break
+            spans = [w for w in found if w.start == match.start()]
+            resolved = _relative_due(match, lead[-1], ctx)
+            if spans and resolved is not None and resolved[0] > ctx.ref:
+                found = [_When(w.start, w.end, resolved[0], resolved[1]) if w is spans[0] else w for w in found]
+    return found
+
+
 def _time_expressions(sentence: str, lang: str, ctx: _Context) -> list[_When]:
     """Every resolved time expression in a sentence, in order; "today or tomorrow" becomes the later one."""
     found: list[_When] = []
@@ -876,7 +1099,7 @@ def _time_expressions(sentence: str, lang: str, ctx: _Context) -> list[_When]:
             previous = found.pop()
             when = _When(previous.start, when.end, max(previous.due, when.due), when.day)
         found.append(when)
-    return found
+    return _relative(sentence, lang, found, ctx)
 
 
 # --------------------------------------------------------------------------------------------
@@ -945,8 +1168,14 @@ _EN_SUBJECT = (
 )
 _EN_FUTURE = re.compile(
     rf"\b{_EN_SUBJECT}\s*(?:'ll|\s+will|\s+shall|(?:'m|'re|\s+am|\s+are|\s+is)\s+going\s+to|"
+    # Hedged promises still name a deadline: "I should be able to …", "we hope to …", "I'm hoping to …".
+    r"\s+should(?!\s+have\s+(?:been|\w+ed|sent|got|gotten|done|made|told|given|written|seen|heard|known|"
+    r"spoken|rung|thought|left|gone|come)\b)(?!\s+(?:you|we|I|it)\b)|"
+    r"(?:'d|\s+would)\s+(?:hope|expect)\s+to|"
+    r"(?:\s+|'m\s+|'re\s+|\s+am\s+|\s+are\s+)(?:hope|hoping|aim|aiming|expect|expecting)\s+to|"
     r"(?:'m|'re|\s+am|\s+are)\s+planning\s+to|\s+plan\s+to|\s+intend\s+to|\s+promise\s+to|"
-    r"(?:'m|'re|\s+am|\s+are|\s+is)\s+(?!going\b|planning\b)(?P<ing>\w+ing)\b)(?P<rest>.*)",
+    r"(?:'m|'re|\s+am|\s+are|\s+is)\s+(?!going\b|planning\b|hoping\b|aiming\b|expecting\b)(?P<ing>\w+ing)\b)"
+    r"(?P<rest>.*)",
     re.IGNORECASE,
 )
 _EN_FIRST_PERSON = re.compile(rf"\b{_EN_SUBJECT}(?:'\w+)?\b", re.IGNORECASE)
@@ -961,6 +1190,42 @@ _EN_HEAR_FROM = re.compile(
     r"(?:\w+\s+)?from\s+(?:me|us|our\s+\w+)\b)",
     re.IGNORECASE,
 )
+# Imperatives that promise something to the customer: "Expect a call from me on Monday", "Keep an eye on your
+# inbox tomorrow", "You can expect the corrected invoice within two working days".
+_EN_IMPERATIVE = re.compile(
+    r"^\s*(?:(?:so|and|then|just|please)\s+)*(?:expect|look\s+out\s+for|look\s+for|watch\s+(?:out\s+)?for|"
+    r"watch\s+your\s+(?:inbox|e-?mail|mailbox|phone)|keep\s+an\s+eye\s+(?:on|out\s+for)|you\s+can\s+expect|"
+    r"you\s+should\s+(?:receive|get|see|have)|you(?:'ll|\s+will)\s+(?:receive|get|see|have))\b(?P<rest>.*)",
+    re.IGNORECASE,
+)
+_EN_IMPERATIVE_OURS = re.compile(
+    r"\b(?:from\s+(?:me|us|our|my)|my|our|call|calls|callback|e-?mail|mail|update|reply|answer|response|invoice|"
+    r"refund|replacement|quote|credit|tracking|confirmation|details|card|router|parcel|package|licen[cs]e|inbox|"
+    r"report|statement|link|code|password|login|device|unit|part|order|shipment|fix|patch|visit|technician|"
+    r"engineer|follow-?up|documents?|contract|offer|voucher|results?|figures|summary|estimate)\b",
+    re.IGNORECASE,
+)
+_EN_IMPERATIVE_NOT = re.compile(
+    r"\bfrom\s+(?!me\b|us\b|our\b|my\b)(?:the\s+|your\s+|a\s+|an\s+)?\w+|\b(?:delays?|disruptions?|downtime|"
+    r"outages?|interruptions?|slow\w*|times|problems?|issues?|errors?|some)\b",
+    re.IGNORECASE,
+)
+# A request to wait is our promise for the time it names: "Give me two days", "bear with me until Friday".
+_WAIT_LEAD = re.compile(
+    r"(?:\b(?:give|allow)\s+(?:me|us)\s+(?:(?:until|till|bis)\s+)?|\bgeben\s+Sie\s+(?:mir|uns)\s+(?:noch\s+)?"
+    r"(?:bis\s+)?|\b(?:bear\s+with\s+(?:me|us)|hang\s+(?:on|tight|in\s+there)|hold\s+(?:on|tight)|sit\s+tight)"
+    r"\s+(?:until|till)\s+)$",
+    re.IGNORECASE,
+)
+_WAIT_START = re.compile(r"(?:give|allow)\s+(?:me|us)\b|geben\s+Sie\s+(?:mir|uns)\b", re.IGNORECASE)
+
+
+def _waits(sentence: str, whens: list[_When]) -> bool:
+    """Whether a time expression is the time of a request to wait ("give me until Thursday")."""
+    return any(_WAIT_START.match(sentence, when.start)
+               or _WAIT_LEAD.search(sentence[max(0, when.start - 40):when.start]) for when in whens)
+
+
 # "they will" right after a clause that named our team ("… our second-level team, and they will …").
 _EN_THEY = re.compile(r"\b(?:they|he|she)\s*(?:'ll|\s+will)\b(?P<rest>.*)", re.IGNORECASE)
 _EN_OUR_PEOPLE = re.compile(
@@ -977,7 +1242,8 @@ _EN_BE_OK = re.compile(
 _EN_BE_NOT_OK = re.compile(r"^\s*be\s+(?:closing|leaving|travelling|traveling|away|out|off|visiting)\b", re.IGNORECASE)
 _EN_NOT_PROMISE_VERBS = re.compile(
     r"^\s*(?:(?:probably|definitely|also|then|first|still|just|personally)\s+)*"
-    r"(?:need|require|wait|expect|assume|hope|appreciate|look\s+forward|miss|have\s+to\s+ask|ask\s+you|remind)\b",
+    r"(?:need|require|wait|expect|assume|hope|appreciate|look\s+forward|miss|have\s+to\s+ask|ask\s+you|remind|"
+    r"hear\s+(?:back\s+)?from\s+you|receive\s+(?:your|the\s+customer)|get\s+(?:your|a\s+reply\s+from\s+you))\b",
     re.IGNORECASE,
 )
 _EN_NOT_ING = frozenset(
@@ -1058,6 +1324,10 @@ _DE_QUESTION_START = re.compile(
 _DE_ASSURE = re.compile(r"\b(?:sorge|sorgen)\s+dafür\b|\bstelle\s+sicher\b|\bstellen\s+sicher\b|\bverspreche\b",
                         re.IGNORECASE)
 _DE_THAT_START = re.compile(r"^\s*dass\b", re.IGNORECASE)
+_DE_HEDGE_LEAD = re.compile(
+    r"^\s*(?:ich|wir)\s+(?:hoffe|hoffen|rechne\s+damit|rechnen\s+damit|gehe\s+davon\s+aus|gehen\s+davon\s+aus)\s*$",
+    re.IGNORECASE)
+_DE_ZU_INFINITIVE = re.compile(r"\bzu\s+(?:können|schaffen|\w+en)\s*[.!]?\s*$", re.IGNORECASE)
 
 _FILLER = re.compile(
     r"\b(?:at\s+the\s+latest|latest|hopefully|or\s+sooner|if\s+not\s+sooner|then|and|or|so|also|ok|okay|by|on|at|"
@@ -1077,6 +1347,38 @@ _KINDS: list[tuple[CommitmentKind, re.Pattern[str]]] = [
         r"zusend\w*|beheb\w*|bereit|erstatt\w*|tausch\w*|lös\w*|stell\w*|spiel\w*|schließ\w*|schalt\w*)",
         re.IGNORECASE)),
 ]
+
+
+# A greeting at the start of the sentence ("Hi Anna, …", "Hallo Herr Meyer – …", "Dear team …") and a sign-off at
+# its end (" Best, Tom", " – Cheers!", " Viele Grüße, Eva") are not part of the promise stored and shown.
+_GREETING_WORD = (
+    r"(?:hi|hello|hey|dear|hiya|good\s+(?:morning|afternoon|evening)|hallo|moin|servus|guten\s+(?:tag|morgen|abend)|"
+    r"liebe[rs]?|sehr\s+geehrte[rs]?)"
+)
+_GREETING = re.compile(
+    # "Hi Anna, …", "Dear support team – …", "Hallo Herr Meyer! …"
+    rf"^\s*{_GREETING_WORD}\b(?:(?-i:Mr|Mrs|Ms|Dr|Prof)\.|[^,.!?:;\n–—]){{0,40}}?\s*(?:[,!:;]|\s[-–—])\s*|"
+    # "Hi Anna I'll call you …": no comma, but a name and then the promise's own subject.
+    rf"^\s*{_GREETING_WORD}(?:\s+(?:(?:Mr|Mrs|Ms|Dr|Frau|Herr)\.?\s+)?(?-i:[A-ZÄÖÜ][\w'.-]*)){{1,2}}\s+"
+    r"(?=(?-i:I)\b|(?:we|our|my|ich|wir|unser\w*)\b)",
+    re.IGNORECASE,
+)
+_SIGN_OFF = re.compile(
+    r"(?:(?<=[.!?])|\s+[-–—]|,)\s*(?:(?:best|kind|warm|many)\s+(?:regards|wishes|thanks)|regards|best|cheers|thanks|"
+    r"thank\s+you|many\s+thanks|all\s+the\s+best|speak\s+soon|talk\s+soon|take\s+care|"
+    r"(?:viele|beste|liebe|freundliche|herzliche)\s+gr(?:ü|ue)(?:ß|ss)e|mit\s+freundlichen\s+gr(?:ü|ue)(?:ß|ss)en|"
+    r"gruß|gruss|lg|vg|mfg)\s*[,!.]?(?:\s+(?-i:[A-ZÄÖÜ][\w'.-]*)(?:\s+(?-i:[A-ZÄÖÜ][\w'.-]*)){0,2})?\s*[.!]?\s*$",
+    re.IGNORECASE,
+)
+
+
+def _promise_text(sentence: str) -> str:
+    """The promise itself: the sentence without a greeting before it or a sign-off after it."""
+    text = _SIGN_OFF.sub("", sentence).strip()
+    text = _GREETING.sub("", text, count=1).strip()
+    if not re.search(r"\w", text):
+        return sentence
+    return text[0].upper() + text[1:] if text[0].islower() and text is not sentence else text
 
 
 def _kind(text: str) -> CommitmentKind:
@@ -1131,10 +1433,20 @@ def _de_anchor(clause: str, earlier: str) -> bool:
     return not _DE_NOT_PROMISE.search(clause)
 
 
+def _imperative(masked: str) -> bool:
+    match = _EN_IMPERATIVE.match(masked)
+    if match is None:
+        return False
+    rest = match.group("rest")
+    return bool(_EN_IMPERATIVE_OURS.search(rest)) and not _EN_IMPERATIVE_NOT.search(rest)
+
+
 def _analyse(clause: _Clause, lang: str, earlier: str, is_last: bool, sentence_question: bool,
-             ends_with_question: bool) -> None:
+             ends_with_question: bool, sentence: str = "") -> None:
     """Fill in what a clause is: anchored promise, blocked, time-only, or an assurance's lead-in."""
     masked = _mask(clause.text, clause.start, clause.whens).translate(_APOSTROPHE)
+    waits = bool(clause.whens) and _waits(sentence, clause.whens)
+    imperative = lang == "en" and _imperative(masked)
     if lang == "en":
         negation, negation_ok, policy, past = _EN_NEGATION, _EN_NEGATION_OK, _EN_POLICY, _EN_PAST
         conditional, assure = _EN_CONDITIONAL_START, _EN_ASSURE
@@ -1150,11 +1462,13 @@ def _analyse(clause: _Clause, lang: str, earlier: str, is_last: bool, sentence_q
         or policy.search(masked)
         or past.search(clause.text)
         # "Please expect a call from us tomorrow" is still our promise.
-        or (lang == "en" and _EN_REQUEST.search(masked) and not _EN_HEAR_FROM.search(masked))
+        or (lang == "en" and _EN_REQUEST.search(masked) and not (_EN_HEAR_FROM.search(masked) or waits
+                                                                  or imperative))
         # A customer's if-clause: its time is theirs ("if you send the logs by Friday").
         or (conditional.match(masked) and not (clause.whens and clause.whens[0].start == clause.start))
     )
-    clause.anchored = _en_anchor(masked, earlier) if lang == "en" else _de_anchor(masked, earlier)
+    clause.anchored = waits or imperative or (
+        _en_anchor(masked, earlier) if lang == "en" else _de_anchor(masked, earlier))
     clause.assures = bool(assure.search(masked))
     leftover = _FILLER.sub(" ", masked)
     clause.time_only = bool(clause.whens) and not re.search(r"\w", leftover)
@@ -1178,7 +1492,7 @@ def _sentence_commitments(sentence: str, lang: Language, ctx: _Context) -> Itera
     sentence_question = bool(clauses) and ends_with_question and bool(question_start.match(clauses[0].text))
     for index, clause in enumerate(clauses):
         earlier = " ".join(c.text for c in clauses[:index])
-        _analyse(clause, lang, earlier, index == len(clauses) - 1, sentence_question, ends_with_question)
+        _analyse(clause, lang, earlier, index == len(clauses) - 1, sentence_question, ends_with_question, sentence)
     that_start = _EN_THAT_START if lang == "en" else _DE_THAT_START
     for index, clause in enumerate(clauses):
         if not clause.whens or clause.blocked:
@@ -1194,6 +1508,10 @@ def _sentence_commitments(sentence: str, lang: Language, ctx: _Context) -> Itera
             if owner is None and index + 1 < len(clauses) and clauses[index + 1].anchored \
                     and not clauses[index + 1].blocked:
                 owner = clauses[index + 1]
+        elif index > 0 and lang == "de" and _DE_HEDGE_LEAD.match(clauses[index - 1].text) \
+                and (that_start.match(clause.text) or _DE_ZU_INFINITIVE.search(clause.text)):
+            # "Ich hoffe, Ihnen bis Donnerstag eine Antwort geben zu können": a hedged promise is still ours.
+            owner = clauses[index - 1]
         elif index > 0 and that_start.match(clause.text):
             # "Ich sorge dafür, dass die Gutschrift bis Mittwoch bei Ihnen ist": the promise is the lead-in's.
             lead_in = clauses[index - 1]
@@ -1203,7 +1521,7 @@ def _sentence_commitments(sentence: str, lang: Language, ctx: _Context) -> Itera
             continue
         for when in clause.whens:
             yield Commitment(
-                text=sentence,
+                text=_promise_text(sentence),
                 due=when.due,
                 kind=_kind(owner.text + " " + clause.text),
                 language=lang,

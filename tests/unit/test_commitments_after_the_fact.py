@@ -91,6 +91,14 @@ AFTER_THE_FACT = [
      "You'll have the statement from me by the end of the month.", "2026-12-01T17:00:00+01:00"),
     ("end of the month at year end", "2026-12-31T17:30:00+01:00", "I'll close the account by the end of the month.",
      "2027-01-04T17:00:00+01:00"),
+    ("end of the year, at year end", "2026-12-31T18:00:00+01:00", "We'll finish the migration by the end of the year.",
+     "2027-01-04T17:00:00+01:00"),
+    ("year end in German, at year end", "2026-12-31T18:00:00+01:00", "Wir schließen die Umstellung bis Jahresende ab.",
+     "2027-01-04T17:00:00+01:00"),
+    ("end of the quarter, last business day late", "2027-06-30T17:30:00+02:00",
+     "I'll send the audit report by the end of the quarter.", "2027-07-01T17:00:00+02:00"),
+    ("before a holiday, on the last day before it, late", "2026-12-23T18:00:00+01:00",
+     "We'll ship the replacement before Christmas.", "2026-12-28T17:00:00+01:00"),
     # Today's date → the next business day's close.
     ("today's date, late", FRIDAY_LATE, "I'll send it on 20 November.", NEXT_MONDAY_CLOSE),
 ]
@@ -134,7 +142,9 @@ _EXPRESSIONS = [
     "by lunchtime", "at 10", "at 3pm", "Monday", "Friday", "this Friday", "Friday at 10", "on Friday morning",
     "tomorrow", "tomorrow at 9", "this week", "before the weekend", "next week", "by the end of the month",
     "within 2 hours", "in 3 days", "within 2 business days", "on 20 November", "before Friday", "heute",
-    "heute noch", "am Freitag", "bis Freitag um 10 Uhr", "bis Monatsende", "diese Woche",
+    "heute noch", "am Freitag", "bis Freitag um 10 Uhr", "bis Monatsende", "diese Woche", "by the end of the year",
+    "by the end of the quarter", "by end of Q2", "before Christmas", "by Easter", "first thing tomorrow",
+    "first thing", "by the end of the afternoon", "by lunch", "the day after tomorrow", "bis Jahresende",
 ]
 
 

@@ -1,0 +1,166 @@
+"""The phrasing classes of commitments: requests to wait, "before" a day or holiday, period ends, loose times
+of day, dates relative to another event, hedged and imperative promises, and what is not a promise.
+
+The held-back set for these classes is tests/data/commitments/heldout_phrasing.jsonl (scored by
+tests/perf/score_commitments.py, never tuned on); the sentences here are of the tuning kind. Calendar:
+tests/data/commitments/config.yaml. 2026-12-07 is a Monday; 24 December is closed, 25/26 are holidays.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from inboxd.calendar import BusinessCalendar
+from inboxd.commitments import extract_commitments
+from inboxd.config import load_config
+
+DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "commitments"
+MON, TUE, WED, THU = "2026-12-07T09:30:00+01:00", "2026-12-08T10:00:00+01:00", "2026-12-09T15:00:00+01:00", \
+    "2026-12-10T11:00:00+01:00"
+
+
+@pytest.fixture(scope="module")
+def calendar() -> BusinessCalendar:
+    team = load_config(DATA / "config.yaml").team
+    return BusinessCalendar.build(
+        team.timezone, team.business_hours, country=team.holidays.country,
+        subdivision=team.holidays.subdivision, extra_closed=team.holidays.extra)
+
+
+def dues(text: str, sent_at: str, calendar: BusinessCalendar) -> list[str]:
+    return [c.due.isoformat() for c in extract_commitments(text, datetime.fromisoformat(sent_at), calendar)]
+
+
+CASES = [
+    # A request to wait.
+    ("give me N days", MON, "Give me three days and I'll have a full breakdown for you.", "2026-12-10T17:00:00+01:00"),
+    ("give me until", TUE, "Give me until tomorrow to check this with finance.", "2026-12-09T17:00:00+01:00"),
+    ("bear with us until", WED, "Bear with us until Friday while we rebuild the mailbox.", "2026-12-11T17:00:00+01:00"),
+    ("give me an hour", THU, "Give me an hour to pull the figures together.", "2026-12-10T12:00:00+01:00"),
+    ("allow us N business days", "2027-01-12T10:00:00+01:00", "Allow us 5 business days to process the return.",
+     "2027-01-19T17:00:00+01:00"),
+    ("Geben Sie mir bis", TUE, "Geben Sie mir bis Donnerstag Zeit.", "2026-12-10T17:00:00+01:00"),
+    # Before a weekday, a date or a named holiday: the last business day before it.
+    ("before a weekday", MON, "I'll send the figures before Thursday.", "2026-12-09T17:00:00+01:00"),
+    ("before the Nth", WED, "Our team will finish the work before the 18th.", "2026-12-17T17:00:00+01:00"),
+    ("before Christmas (24th closed)", TUE, "I'll get the new cards printed before Christmas.",
+     "2026-12-23T17:00:00+01:00"),
+    ("by a working holiday eve", TUE, "I'll call you by New Year's Eve.", "2026-12-31T17:00:00+01:00"),
+    ("before a working holiday eve", TUE, "I'll call you before New Year's Eve.", "2026-12-30T17:00:00+01:00"),
+    ("before Easter (Good Friday closed)", "2027-03-10T10:00:00+01:00", "We'll fix it before Easter.",
+     "2027-03-25T17:00:00+01:00"),
+    ("vor einem Wochentag", MON, "Ich schicke Ihnen die Zahlen vor Donnerstag.", "2026-12-09T17:00:00+01:00"),
+    # Ends of months, quarters and years: close of business on the period's last business day.
+    ("end of next month", "2027-01-12T10:00:00+01:00", "You'll get the refund from us by the end of next month.",
+     "2027-02-26T17:00:00+01:00"),
+    ("end of Q1", "2027-01-12T10:00:00+01:00", "We'll have the migration done by the end of Q1.",
+     "2027-03-31T17:00:00+02:00"),
+    ("end of this quarter", "2027-05-03T10:00:00+02:00", "I'll get the review finished by the end of this quarter.",
+     "2027-06-30T17:00:00+02:00"),
+    ("year-end", "2027-01-12T10:00:00+01:00", "We will roll out the new billing system before year-end.",
+     "2027-12-31T17:00:00+01:00"),
+    ("Ende des Jahres", "2027-01-12T10:00:00+01:00", "Wir stellen das bis Ende des Jahres um.",
+     "2027-12-31T17:00:00+01:00"),
+    # Times of day said loosely.
+    ("first thing in the morning", TUE, "I'll ping you first thing in the morning.", "2026-12-09T12:00:00+01:00"),
+    ("by lunch", MON, "I'll have the estimate ready by lunch.", "2026-12-07T12:00:00+01:00"),
+    ("before lunch tomorrow", THU, "I'll get this to you before lunch tomorrow.", "2026-12-11T12:00:00+01:00"),
+    ("by late afternoon", TUE, "I'll have it done by late afternoon.", "2026-12-08T17:00:00+01:00"),
+    ("by mid-morning tomorrow", MON, "I'll call you by mid-morning tomorrow.", "2026-12-08T12:00:00+01:00"),
+    # Dated relative to another event in the same sentence.
+    ("the day after", MON, "I'll call you the day after the installation on Wednesday.", "2026-12-10T17:00:00+01:00"),
+    ("N days after", TUE, "We'll send the summary three days after the workshop on Monday.",
+     "2026-12-17T17:00:00+01:00"),
+    ("within N hours of", WED, "I'll confirm within two hours of the maintenance at 10pm.",
+     "2026-12-10T00:00:00+01:00"),
+    ("the morning after", MON, "I'll check the logs the morning after the update on Thursday.",
+     "2026-12-11T12:00:00+01:00"),
+    ("the week after", "2027-01-12T10:00:00+01:00", "We'll issue the credit the week after the audit on 25 January.",
+     "2027-02-05T17:00:00+01:00"),
+    ("N business days after", THU, "I'll get back to you two business days after the release on Monday.",
+     "2026-12-16T17:00:00+01:00"),
+    ("the event named first", MON, "The engineer comes on Wednesday, and I'll ring you the day after.",
+     "2026-12-10T17:00:00+01:00"),
+    ("once … within N days", MON, "Once the parts arrive on Thursday, we'll install them within 2 business days.",
+     "2026-12-14T17:00:00+01:00"),
+    # Hedged promises with a deadline.
+    ("should be able to", MON, "I should be able to send the report by Wednesday.", "2026-12-09T17:00:00+01:00"),
+    ("hoping to", TUE, "I'm hoping to have the fix ready by Thursday.", "2026-12-10T17:00:00+01:00"),
+    ("hope to", WED, "We hope to get this resolved by tomorrow.", "2026-12-10T17:00:00+01:00"),
+    ("aim to", "2026-12-11T09:00:00+01:00", "We aim to complete the migration within 2 business days.",
+     "2026-12-15T17:00:00+01:00"),
+    ("expect to", WED, "I expect to have the results by Monday.", "2026-12-14T17:00:00+01:00"),
+    ("should have", "2026-12-11T09:00:00+01:00", "I should have the figures for you by Tuesday.",
+     "2026-12-15T17:00:00+01:00"),
+    ("ich hoffe, dass", WED, "Ich hoffe, dass ich Ihnen bis Freitag Bescheid geben kann.", "2026-12-11T17:00:00+01:00"),
+    # Imperative promises addressed to the customer.
+    ("expect … from me", MON, "Expect an email from me tomorrow with the details.", "2026-12-08T17:00:00+01:00"),
+    ("look out for", TUE, "Look out for a call from our engineer on Thursday.", "2026-12-10T17:00:00+01:00"),
+    ("keep an eye on your inbox", WED, "Keep an eye on your inbox tomorrow for the new licence.",
+     "2026-12-10T17:00:00+01:00"),
+    ("expect the … to arrive", THU, "Expect the new card to arrive within 3 business days.",
+     "2026-12-15T17:00:00+01:00"),
+    ("please expect", TUE, "Please expect the refund by Friday.", "2026-12-11T17:00:00+01:00"),
+]
+
+
+@pytest.mark.parametrize(("sent_at", "text", "due"), [case[1:] for case in CASES], ids=[case[0] for case in CASES])
+def test_phrasing(sent_at: str, text: str, due: str, calendar: BusinessCalendar) -> None:
+    assert dues(text, sent_at, calendar) == [due]
+
+
+@pytest.mark.parametrize("text", [
+    "Give me a shout on Friday if it happens again.",
+    "Give us a call before Thursday if you need to change the order.",
+    "Please wait two days before resubmitting the form.",
+    "Give the page a minute to refresh.",
+    "You may want to wait until Monday before reinstalling.",
+    "Expect some disruption on Saturday while we migrate.",
+    "Expect a confirmation from your bank within a few days.",
+    "Please expect delivery times of 3-5 business days during the sale.",
+    "I hope to hear back from you by Thursday.",
+    "I was hoping to call you first thing this morning.",
+    "I should have called you back yesterday.",
+    "Hopefully the parcel arrives by Monday.",
+    "We may be able to ship before Christmas, but it depends on stock.",
+    "The office closes early on Christmas Eve.",
+    "The invoice is due by the end of the month.",
+    "Our prices change at the end of the year.",
+    "The day after the update on Tuesday, the error came back.",
+    "If you can send the logs before the weekend, that would help.",
+    "Rufen Sie mich gerne am Montag an.",
+    "Ich hoffe, Sie hatten schöne Ostern.",
+])
+def test_not_a_promise(text: str, calendar: BusinessCalendar) -> None:
+    assert dues(text, TUE, calendar) == []
+
+
+@pytest.mark.parametrize(("text", "stored"), [
+    ("Hi Anna, I'll call you tomorrow at 2pm. Best, Tom", "I'll call you tomorrow at 2pm."),
+    ("Hi Anna I'll call you tomorrow.", "I'll call you tomorrow."),
+    ("Hello Mr. Smith - we'll ship it by Friday, cheers, Tom", "We'll ship it by Friday"),
+    ("Dear support team, I'll send it by Friday.", "I'll send it by Friday."),
+    ("Good morning, I'll send the logs this afternoon. Thanks, Bob", "I'll send the logs this afternoon."),
+    ("Hi Anna — I'll call you tomorrow, all the best, Tom", "I'll call you tomorrow"),
+    ("Hallo Frau Meyer, ich melde mich morgen bei Ihnen. Viele Grüße, Eva", "Ich melde mich morgen bei Ihnen."),
+    ("Sehr geehrter Herr Dr. Müller, wir liefern das Gerät bis Freitag. Mit freundlichen Grüßen Eva Schmidt",
+     "Wir liefern das Gerät bis Freitag."),
+    ("Hi Anna,\n\nthanks for the logs. I'll call you tomorrow at 2pm to go through them.\n\nBest,\nTom",
+     "I'll call you tomorrow at 2pm to go through them."),
+    # Words that only look like a sign-off stay.
+    ("I'll send you our best offer by Friday.", "I'll send you our best offer by Friday."),
+])
+def test_the_stored_text_is_the_promise_itself(text: str, stored: str, calendar: BusinessCalendar) -> None:
+    [commitment] = extract_commitments(text, datetime.fromisoformat(TUE), calendar)
+    assert commitment.text == stored
+
+
+@pytest.mark.parametrize(("year", "sunday"), [(2000, "2000-04-23"), (2024, "2024-03-31"), (2026, "2026-04-05"),
+                                              (2027, "2027-03-28"), (2038, "2038-04-25")])
+def test_easter_sunday(year: int, sunday: str) -> None:
+    from inboxd.commitments import _easter
+
+    assert _easter(year).isoformat() == sunday
