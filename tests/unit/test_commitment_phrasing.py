@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -164,3 +165,38 @@ def test_easter_sunday(year: int, sunday: str) -> None:
     from inboxd.commitments import _easter
 
     assert _easter(year).isoformat() == sunday
+
+
+def _scorer() -> ModuleType:
+    import importlib.util
+    import sys
+
+    path = DATA.parents[1] / "perf" / "score_commitments.py"
+    spec = importlib.util.spec_from_file_location("score_commitments", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(spec.name, module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_held_back_phrasing_set_has_its_shape() -> None:
+    rows = _scorer().load_set(DATA / "heldout_phrasing.jsonl")
+    assert len({row["id"] for row in rows}) == len(rows)
+    assert all(row["split"] == "heldout" and row["class"] for row in rows)
+    english = [row for row in rows if row["lang"] == "en"]
+    assert sum(bool(row["expected"]) for row in english) >= 60 and sum(not row["expected"] for row in english) >= 40
+    for klass in ("wait", "before", "period_end", "loose_time", "relative", "hedged", "imperative", "after_fact"):
+        assert sum(row["class"] == klass for row in english) >= 8, klass
+    tuned = {row["text"] for row in _scorer().load_set(DATA / "tuning_phrasing.jsonl")}
+    assert not tuned & {row["text"] for row in rows}
+
+
+def test_the_held_back_phrasing_set_meets_its_targets(calendar: BusinessCalendar) -> None:
+    scorer = _scorer()
+    report = scorer.score([DATA / "heldout_phrasing.jsonl"], calendar)
+    english, german = report.splits["heldout/en"], report.splits["heldout/de"]
+    assert english.precision >= 0.97, report.false_positives
+    assert english.recall >= 0.95, report.misses
+    assert german.recall >= 0.95, report.misses
+    assert scorer.meets_heldout_targets(report)
