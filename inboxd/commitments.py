@@ -37,6 +37,16 @@ Decisions where DESIGN.md is silent (kept deliberately simple and documented so 
   ("on 12/11") or a German trailing dot (``12.11.``) so that order numbers and versions are not dates.
 * A week is Monday to Sunday. When the week has no business day left at all, "this week" falls back to
   the next business day after it.
+* No due time is before the message (``_ahead``): a weekday said after its time is the same weekday next
+  week; today, parts of today and periods that have just ended are the next business day's close; a
+  calendar date before today is no due time.
+* "before <day>" is the close of the last business day before it; "before/by <holiday>" likewise, except
+  "by" a holiday the team works on. Quarters end in March, June, September and December.
+* A request to wait ("give me two days", "bear with me until Friday"), a hedge with a deadline ("I should
+  be able to … by Thursday") and an imperative naming something of ours ("Expect a call from me on
+  Monday") are promises; "might", "may" and "could" are not.
+* "the day/morning/week after <event>", "N days after <event>", "within N hours of <event>" count from the
+  event's own time expression in the same sentence (after the offset, else before it).
 """
 
 from __future__ import annotations
@@ -1206,6 +1216,8 @@ _EN_IMPERATIVE_OURS = re.compile(
     re.IGNORECASE,
 )
 _EN_IMPERATIVE_NOT = re.compile(
+    # "You'll have to return the router", "you should get the unit back to us": the customer's task.
+    r"^\s*to\b|\b(?:back\s+to\s+us|to\s+us|ready)\b|"
     r"\bfrom\s+(?!me\b|us\b|our\b|my\b)(?:the\s+|your\s+|a\s+|an\s+)?\w+|\b(?:delays?|disruptions?|downtime|"
     r"outages?|interruptions?|slow\w*|times|problems?|issues?|errors?|some)\b",
     re.IGNORECASE,
@@ -1243,7 +1255,9 @@ _EN_BE_NOT_OK = re.compile(r"^\s*be\s+(?:closing|leaving|travelling|traveling|aw
 _EN_NOT_PROMISE_VERBS = re.compile(
     r"^\s*(?:(?:probably|definitely|also|then|first|still|just|personally)\s+)*"
     r"(?:need|require|wait|expect|assume|hope|appreciate|look\s+forward|miss|have\s+to\s+ask|ask\s+you|remind|"
-    r"hear\s+(?:back\s+)?from\s+you|receive\s+(?:your|the\s+customer)|get\s+(?:your|a\s+reply\s+from\s+you))\b",
+    r"hear\s+(?:back\s+)?from\s+you|receive\s+(?:your|the\s+customer)|get\s+(?:your|a\s+reply\s+from\s+you)|"
+    # What a hedge ("I should …", "we hope to …") says that is no promise to do something.
+    r"mention|note|point\s+out|add|say|stress|warn|apologi[sz]e|see\s+you|meet\s+you)\b",
     re.IGNORECASE,
 )
 _EN_NOT_ING = frozenset(

@@ -132,6 +132,10 @@ def test_phrasing(sent_at: str, text: str, due: str, calendar: BusinessCalendar)
     "Our prices change at the end of the year.",
     "The day after the update on Tuesday, the error came back.",
     "If you can send the logs before the weekend, that would help.",
+    "You'll have to return the old router by Friday.",
+    "You should get the unit back to us by Friday.",
+    "I should mention that the office is closed on Friday.",
+    "We hope to see you at the user meeting on Thursday.",
     "Rufen Sie mich gerne am Montag an.",
     "Ich hoffe, Sie hatten schöne Ostern.",
 ])
