@@ -125,3 +125,20 @@ def test_waiting_on_a_third_party_tells_the_customer_and_follows_up(env):
     clock.set(datetime(2026, 11, 25, 13, 1, tzinfo=UTC))
     daemon.run_once()
     assert len(setup.dovecot.fetch_all(customer)) == before + 1
+
+
+def test_followup_friday_written_after_close_on_friday_is_due_next_friday(env):
+    # Seen with NeoMutt: "#followup Friday" on a Friday at 17:40 CET came due that day at 17:00, 40 minutes in
+    # the past, and its escalation went out at once. Friday then means next Friday.
+    setup, daemon, clock, number = env
+    clock.set(datetime(2026, 11, 27, 16, 40, tzinfo=UTC))  # Friday 17:40 Berlin
+    setup.deliver(note(setup, number, "#followup Friday", Date="Fri, 27 Nov 2026 17:40:00 +0100"), sender=setup.staff)
+    daemon.run_once()
+    (promise,) = [p for p in case_detail(daemon, number)["promises"] if p["source"] == "note"]
+    assert promise["due_at"] == datetime(2026, 12, 4, 16, 0, tzinfo=UTC)  # next Friday 17:00 Berlin
+    assert promise["due_at"] > promise["made_at"]
+    # Nothing falls due at once: an hour later the promise is still open and nobody was told it is broken.
+    clock.advance(timedelta(hours=1))
+    daemon.run_once()
+    (promise,) = [p for p in case_detail(daemon, number)["promises"] if p["source"] == "note"]
+    assert promise["state"] == "open"
