@@ -727,6 +727,8 @@ _EN_GRAMMAR = _grammar([
     (rf"\b{_EN_WITHIN}\s+(?:the\s+)?(?:next\s+)?{_EN_COUNT}\s+weeks?\b", _weeks),
     (r"\b(?:(?:by|before)\s+)?(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?week\b|\b(?:later\s+)?this\s+week\b|"
      r"\b(?:before|by)\s+the\s+weekend\b", _this_week),
+    (r"\blater\s+in\s+the\s+week\b", _this_week),
+    (r"\b(?:in|over|during|within)\s+the\s+(?:coming|next)\s+week\b", _fixed_days(7)),
     (r"\b(?:early|(?:at\s+)?(?:the\s+)?(?:beginning|start)\s+of)\s+next\s+week\b", _early_next_week),
     (r"\b(?:(?:by|before)\s+)?(?:the\s+)?end\s+of\s+next\s+week\b|\b(?:later\s+)?next\s+week\b", _next_week),
     (r"\b(?:(?:by|before)\s+)?(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?month\b|\bmonth[-\s]end\b",
@@ -1181,7 +1183,8 @@ _EN_FUTURE = re.compile(
     # Hedged promises still name a deadline: "I should be able to …", "we hope to …", "I'm hoping to …".
     r"\s+should(?!\s+have\s+(?:been|\w+ed|sent|got|gotten|done|made|told|given|written|seen|heard|known|"
     r"spoken|rung|thought|left|gone|come)\b)(?!\s+(?:you|we|I|it)\b)|"
-    r"(?:'d|\s+would)\s+(?:hope|expect)\s+to|"
+    r"(?:'d|\s+would)\s+(?:hope|expect)\s+to|(?:'m|'re|\s+am|\s+are)\s+aiming\s+for|"
+    r"\s+hope\s+(?:that\s+)?(?:(?-i:I)|we)\s*(?:can|will|'ll|should)|"
     r"(?:\s+|'m\s+|'re\s+|\s+am\s+|\s+are\s+)(?:hope|hoping|aim|aiming|expect|expecting)\s+to|"
     r"(?:'m|'re|\s+am|\s+are)\s+planning\s+to|\s+plan\s+to|\s+intend\s+to|\s+promise\s+to|"
     r"(?:'m|'re|\s+am|\s+are|\s+is)\s+(?!going\b|planning\b|hoping\b|aiming\b|expecting\b)(?P<ing>\w+ing)\b)"
@@ -1193,6 +1196,22 @@ _EN_CONTINUED = re.compile(
     r"^\s*(?:and|but)\s+(?:will|shall|am\s+going\s+to|are\s+going\s+to)\s+(?P<rest>.*)", re.IGNORECASE)
 _EN_ELLIPTICAL = re.compile(
     r"^\s*(?:will|shall)\s+(?!(?:you|we|I|it|that|this|there|they|he|she|do|be)\b)(?P<rest>\w+.*)", re.IGNORECASE)
+# Terse replies drop the subject: "Plan to send the contract tomorrow", "Sending the quote over this afternoon".
+_EN_TERSE = re.compile(
+    r"^\s*(?:(?:plan|planning|aiming|hoping|going)\s+to|(?:sending|shipping|releasing|deploying|rolling\s+out|"
+    r"pushing|posting|dispatching|issuing|publishing|uploading|delivering|installing|replacing|fixing|calling|"
+    r"ringing|emailing|finishing|refunding)\b)(?P<rest>.*)",
+    re.IGNORECASE,
+)
+_EN_PLAN = re.compile(r"\b(?:our|my)\s+(?:\w+\s+)?(?:plan|aim|goal)\s+is\s+to\s+(?P<rest>\w+.*)", re.IGNORECASE)
+_EN_TERSE_NOT = re.compile(r"\b(?:is|was|are|were|helps?|helped|fixed|means|takes|took|can|could|should)\b",
+                           re.IGNORECASE)
+# A status fragment before an elliptical "will …": "Out of the office today, will call you tomorrow".
+_EN_STATUS_LEAD = re.compile(
+    r"^\s*(?:(?-i:I)(?:'m|\s+am)\b|we(?:'re|\s+are)\b|(?:out|leaving|back|off|away|travel\w*|busy|offline|"
+    r"in\s+(?:a|the|training|meetings?)|on\s+(?:leave|holiday|vacation|site|the\s+road))\b)",
+    re.IGNORECASE,
+)
 _EN_LET_ME = re.compile(r"\blet\s+(?:me|us)\s+(?!know\b)(?P<rest>\w+.*)", re.IGNORECASE)
 _EN_HEAR_FROM = re.compile(
     r"\b(?:you(?:'ll|\s+will|\s+should|\s+can\s+expect\s+to)\s+(?:hear|receive|get|have)\b.*"
@@ -1289,6 +1308,10 @@ _EN_QUESTION_START = re.compile(
     r"where|why|who|any\s+chance)\b",
     re.IGNORECASE,
 )
+_EN_WHEN_BACK = re.compile(
+    r"^\s*(?:when|once|as\s+soon\s+as)\s+(?-i:I)(?:'m|\s+am)?\s+(?:back|return|get\s+back|come\s+back)\b|"
+    r"^\s*(?:when|once|as\s+soon\s+as)\s+we(?:'re|\s+are)?\s+(?:back|return|get\s+back|come\s+back)\b",
+    re.IGNORECASE)
 _EN_ASSURE = re.compile(r"\b(?:make\s+sure|ensure|promise|guarantee)\b", re.IGNORECASE)
 _EN_THAT_START = re.compile(r"^\s*(?:that\s+)", re.IGNORECASE)
 
@@ -1425,9 +1448,15 @@ def _en_anchor(clause: str, earlier: str) -> bool:
     if match is None and _EN_FIRST_PERSON.search(earlier.translate(_APOSTROPHE)):
         # "I've checked the logs and will call you tomorrow": the subject is in the clause before.
         match = _EN_CONTINUED.match(text)
-    if match is None and not earlier.strip():
-        # Terse replies leave the subject out: "Will send the invoice by Friday."
+    if match is None and (not earlier.strip() or _EN_STATUS_LEAD.match(earlier.translate(_APOSTROPHE))):
+        # Terse replies leave the subject out: "Will send the invoice by Friday.", "I'm out today, will call
+        # you tomorrow."
         match = _EN_ELLIPTICAL.match(text)
+    if match is None:
+        match = _EN_PLAN.search(text)
+    if match is None and not earlier.strip():
+        terse = _EN_TERSE.match(text)
+        match = terse if terse and not _EN_TERSE_NOT.search(terse.group("rest")) else None
     if match is not None:
         ing = match.groupdict().get("ing")
         if ing and ing.lower() in _EN_NOT_ING:
@@ -1522,6 +1551,11 @@ def _sentence_commitments(sentence: str, lang: Language, ctx: _Context) -> Itera
             if owner is None and index + 1 < len(clauses) and clauses[index + 1].anchored \
                     and not clauses[index + 1].blocked:
                 owner = clauses[index + 1]
+        elif index > 0 and lang == "en" and _EN_WHEN_BACK.match(clause.text):
+            # "I'll sort it out when I'm back on Wednesday": the return's time is the promise's.
+            lead_in = clauses[index - 1]
+            if lead_in.anchored and not lead_in.blocked and not lead_in.whens:
+                owner = lead_in
         elif index > 0 and lang == "de" and _DE_HEDGE_LEAD.match(clauses[index - 1].text) \
                 and (that_start.match(clause.text) or _DE_ZU_INFINITIVE.search(clause.text)):
             # "Ich hoffe, Ihnen bis Donnerstag eine Antwort geben zu können": a hedged promise is still ours.

@@ -105,6 +105,18 @@ CASES = [
     ("expect the … to arrive", THU, "Expect the new card to arrive within 3 business days.",
      "2026-12-15T17:00:00+01:00"),
     ("please expect", TUE, "Please expect the refund by Friday.", "2026-12-11T17:00:00+01:00"),
+    # Terse replies, as maintainers and support staff write them.
+    ("plan to, no subject", MON, "Plan to send the updated contract tomorrow.", "2026-12-08T17:00:00+01:00"),
+    ("a gerund lead", TUE, "Sending the revised quote over this afternoon.", "2026-12-08T17:00:00+01:00"),
+    ("will after a status", THU, "Out of the office this afternoon, will call you tomorrow.",
+     "2026-12-11T17:00:00+01:00"),
+    ("when I'm back on a day", MON, "I'll sort it out when I'm back on Wednesday.", "2026-12-09T17:00:00+01:00"),
+    ("once I'm back in N days", WED, "I'll pick this up again once I'm back in two days.",
+     "2026-12-11T17:00:00+01:00"),
+    ("aiming for", TUE, "We're aiming for a fix by Thursday.", "2026-12-10T17:00:00+01:00"),
+    ("hope I can", THU, "I hope I can send the figures tomorrow.", "2026-12-11T17:00:00+01:00"),
+    ("our plan is to", MON, "Our plan is to switch your account over in the coming week.", "2026-12-14T17:00:00+01:00"),
+    ("later in the week", MON, "We'll sort that out later in the week.", "2026-12-11T17:00:00+01:00"),
 ]
 
 
@@ -136,6 +148,9 @@ def test_phrasing(sent_at: str, text: str, due: str, calendar: BusinessCalendar)
     "You should get the unit back to us by Friday.",
     "I should mention that the office is closed on Friday.",
     "We hope to see you at the user meeting on Thursday.",
+    "I'm back on Monday.",
+    "We'll be back officially on 4 January.",
+    "Planning ahead helps us serve you better every week.",
     "Rufen Sie mich gerne am Montag an.",
     "Ich hoffe, Sie hatten schöne Ostern.",
 ])
