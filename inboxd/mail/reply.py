@@ -55,6 +55,12 @@ _VERB = re.compile(rf"(?<!\w)(?:{_VERBS_WORD})(?!\w)|{_VERBS_OTHER}", re.IGNOREC
 _ADDRESS = re.compile(r"[<(\[]?(?:mailto:)?[^\s<>()\[\]\"]+@[^\s<>()\[\]\"]+[>)\]]?")
 _ADDRESS_AT_END = re.compile(r"""[<(\[]?(?:mailto:)?[^\s<>()\[\]"]+@[^\s<>()\[\]"]+[>)\]]*["')]*;?$""")
 _DIGIT_OR_AT = re.compile(r"[\d@]")
+# Emacs' Supercite quotes with the writer's initials or name: "Ann> …", "C> …".
+_SUPERCITE = re.compile(r"^[A-Za-z]{1,10}>(?:\s|$)")
+# Lines that read as empty: the mark open-tracking extensions (Streak, Mixmax) leave above the signature.
+_TRACKERS = frozenset({"\u1427", "\u200b", "\ufeff"})
+# Older Gmail: "2016-03-03 17:21 GMT+01:00 Ann <ann@x>:"; its time zone tells it even when the rest is lost.
+_GMAIL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{1,2}:\d{2} GMT[+-]\d{1,2}:\d{2}\s+[\"']?[^\W\d_a-z][^\d]{0,80}$")
 _TIME_OR_YEAR = re.compile(r"(?<!\d)(?:\d{1,2}[:.]\d{2}|(?:19|20)\d{2})(?!\d)")
 _QUOTED_NAME = re.compile(r"\"[^\"]*\"|\([^()]*\)|<[^<>]*>|\[[^\[\]]*\]")
 # Sentence punctuation after the verb means prose ("wrote: the invoice is wrong. Please …:").
@@ -175,19 +181,21 @@ def _new_words(lines: list[str], depth: int) -> str:
     count = len(lines)
     framed_quote = False  # a quote introduced by an attribution line has been met
     previous_quoted = 0  # length of the quoted line just before, 0 when that line was not quoted
+    pipe_quote = False  # in a quote marked with "|" under an attribution
     index = 0
     while index < count:
         line = lines[index]
         stripped = line.strip()
-        if not stripped:
+        if not stripped or stripped in _TRACKERS:
             kept.append("")
             previous_quoted = 0
             index += 1
             continue
-        if stripped.startswith(">"):
+        if stripped[0] == ">" or pipe_quote and stripped[0] == "|" or _SUPERCITE.match(stripped):
             previous_quoted = len(stripped)
             index += 1
             continue
+        pipe_quote = False
         # Clients that re-wrap a quote (Gmail on Android) leave the tail of a long quoted line unmarked on the next
         # line. An inline answer starts its own sentence; a wrapped tail goes on in lower case, or is the rest of
         # a link.
@@ -228,6 +236,7 @@ def _new_words(lines: list[str], depth: int) -> str:
             kept.append(head)
             if _next_line(lines, index + 1, _is_quoted):
                 framed_quote = True
+                pipe_quote = _next_line(lines, index + 1, _is_pipe_quoted)
                 index += 1
                 continue
             break
@@ -238,6 +247,7 @@ def _new_words(lines: list[str], depth: int) -> str:
             quote_follows = _next_line(lines, index + span, _is_quoted)
             if quote_follows:
                 framed_quote = True
+                pipe_quote = _next_line(lines, index + span, _is_pipe_quoted)
                 index += span
                 continue
             # An attribution that names no address, with unquoted text under it and nothing above: the writer's
@@ -259,7 +269,7 @@ def _plain(text: str) -> str:
 
 def _history_block(lines: list[str], index: int) -> int:
     """How many lines a forward marker, "Original Message" separator or header block opener at ``index`` takes."""
-    stripped = _plain(lines[index].strip())
+    stripped = _plain(lines[index].strip()).strip("* ") or "*"
     if _FORWARD.match(stripped):
         return 1
     if (_RULE.match(stripped) or _DASHED_TITLE.match(stripped)) and _next_line(
@@ -330,7 +340,10 @@ def _attribution_span(lines: list[str], index: int) -> int:
         joined = f"{joined} {following}" if not joined.endswith("<") else joined + following
         if _is_attribution(joined, lines, index + extra + 1):
             # Prefer the attribution that starts on a later line: "Am heutigen Tage\nAm So., 1. Jan. … schrieb".
-            if _TIME_OR_YEAR.search(following) and _is_attribution(following, lines, index + extra + 1):
+            # Prefer the attribution that starts on a later line when this one ends a sentence: "… let you know
+            # then...\nOp 16 aug. 2014 05:13 schreef Ann <ann@x> het\nvolgende geschreven:".
+            rest = " ".join(_plain(line.strip()) for line in lines[index + 1:index + extra + 1])
+            if line[-1] in ".!?…。" and _TIME_OR_YEAR.search(rest) and _is_attribution(rest, lines, index + extra + 1):
                 return 0
             return extra + 1
     return 0
@@ -350,12 +363,16 @@ def _is_attribution(text: str, lines: list[str], after: int) -> bool:
         # Or with a date and an address, which prose seldom has.
         if text[-1].isalpha() and _VERB.search(text[-12:]) and (
                 _next_line(lines, after, _is_quoted) or "@" in text and _TIME_OR_YEAR.search(text)):
-            return _is_attribution_body(text)
-        return False
-    return _is_attribution_body(text[:-1].rstrip())
+            return _is_attribution_body(text, lines, after)
+        # "2013/7/20 Ann <ann@x>" over a quote; older Gmail's "2016-03-03 17:21 GMT+01:00 Ann" over anything.
+        if text[-1] in ">)" and _next_line(lines, after, _is_quoted) and _ADDRESS_AT_END.search(text):
+            return bool(_TIME_OR_YEAR.search(text))
+        return bool(_GMAIL_DATE.match(text)) and len(text) <= 200
+
+    return _is_attribution_body(text[:-1].rstrip(), lines, after)
 
 
-def _is_attribution_body(body: str) -> bool:
+def _is_attribution_body(body: str, lines: list[str], after: int) -> bool:
     """An attribution without its final colon: a date or address, and a verb or a closing address."""
     if not _DIGIT_OR_AT.search(body):
         return False
@@ -366,17 +383,19 @@ def _is_attribution_body(body: str) -> bool:
     if not verbs:
         return False
     verb = verbs[-1]
-    after = _QUOTED_NAME.sub(" ", body[verb.end():])
-    after = _ADDRESS.sub(" ", after).strip()
-    if not any(ch.isdigit() for ch in after):
+    tail = _ADDRESS.sub(" ", _QUOTED_NAME.sub(" ", body[verb.end():])).strip()
+    if not any(ch.isdigit() for ch in tail):
         # "… wrote", "… schrieb Ann <ann@x>", "… skrev Ann", "… napisał(a)", "… 写道", "… Folgendes geschrieben".
-        return len(after) <= 120 and not _PROSE_PUNCTUATION.search(after)
+        return len(tail) <= 120 and not _PROSE_PUNCTUATION.search(tail)
     # "<name> wrote on <date>" (Thunderbird), "<name> <address> kirjoitti <date>" (Apple Mail in Finnish),
     # "<name> <address> ezt írta (időpont: <date>)" (Gmail in Hungarian): the name comes first and is no pronoun.
+    # Prose has this shape too ("As my colleague wrote on 3 March:"), so the form also needs an address or a quote.
     before = _ADDRESS.sub(" ", body[:verb.start()]).strip(" ,")
     if not before or any(ch.isdigit() for ch in before) or len(before) > 120:
         return False
-    return before.split()[0].lower() not in _PRONOUNS and not before[0].islower()
+    if before.split()[0].lower() in _PRONOUNS or before[0].islower():
+        return False
+    return "@" in body or _next_line(lines, after, _is_quoted)
 
 
 def _attribution_ending_line(plain: str, lines: list[str], index: int) -> str | None:
@@ -392,7 +411,13 @@ def _attribution_ending_line(plain: str, lines: list[str], index: int) -> str | 
 
 
 def _is_quoted(line: str) -> bool:
-    return line.lstrip().startswith(">")
+    """A quoted line, as it may follow an attribution: "> …", "| …" (some older clients), "Ann> …" (Supercite)."""
+    line = line.lstrip()
+    return line.startswith((">", "| ")) or line == "|" or bool(_SUPERCITE.match(line))
+
+
+def _is_pipe_quoted(line: str) -> bool:
+    return line.lstrip().startswith(("| ", "|\n")) or line.strip() == "|"
 
 
 def _next_line(lines: list[str], start: int, test: Callable[[str], object]) -> bool:
