@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 from inboxd.mail.html import html_to_text
 
@@ -50,7 +51,10 @@ _VERBS_WORD = (
     r"|написав(?:\(ла\))?|пише|yazd[ıi]|έγραψε|a\s+scris|[íi]rta|va\s+escriure|escrit|đã\s+viết|viết|menulis"
 )
 _VERBS_OTHER = r"كتب|كتابة|כתב/ה|כתבה|כתב|เขียนว่า|ने\s*लिखा|写道|寫道|のメール|のメッセージ|작성|쓴\s*글"
-_VERB = re.compile(rf"(?<!\w)(?:{_VERBS_WORD})(?!\w)|{_VERBS_OTHER}", re.IGNORECASE)
+# Matched on lower-cased text (a case-insensitive match is several times slower), the others only on non-ASCII text.
+_VERB_WORD = re.compile(rf"(?<!\w)(?:{_VERBS_WORD})(?!\w)")
+_VERB_OTHER = re.compile(_VERBS_OTHER)
+_VERB_ANY_CASE = re.compile(rf"(?<!\w)(?:{_VERBS_WORD})(?!\w)|{_VERBS_OTHER}", re.IGNORECASE)
 # An address as clients print it in attributions: "<ann@x>", "(ann@x)", "ann@x", "[mailto:ann@x]".
 _ADDRESS = re.compile(r"[<(\[]?(?:mailto:)?[^\s<>()\[\]\"]+@[^\s<>()\[\]\"]+[>)\]]?")
 _ADDRESS_AT_END = re.compile(r"""[<(\[]?(?:mailto:)?[^\s<>()\[\]"]+@[^\s<>()\[\]"]+[>)\]]*["')]*;?$""")
@@ -113,6 +117,9 @@ _REPLY_ABOVE = re.compile(
     r"|.{0,60}ovanför\s+denna\s+rad|.{0,60}over\s+denne\s+linje|.{0,60}nad\s+t[ąa]\s+lini[ąa]|.{0,60}выше\s+этой\s+строки)",
     re.IGNORECASE,
 )
+
+_REPLY_ABOVE_HINT = re.compile(r"line|zeile|ligne|l[íi]nea|riga|regel|lijn|linha|rad|linje|lini|строки|debajo",
+                               re.IGNORECASE)
 
 # Header fields, by kind, in the languages above. A header block is two or more of them in a row.
 _FROM_FIELD = (r"from|von|absender|de|de\s+la|da|van|fra|fr[åa]n|avs[äa]ndare|afsender|od|от|від|kimden|من|מאת"
@@ -217,7 +224,7 @@ def _new_words(lines: list[str], depth: int) -> str:
         if _MOBILE_NOTE.match(plain):
             index += 1
             continue
-        if len(plain) <= 160 and _REPLY_ABOVE.match(plain):
+        if len(plain) <= 160 and _REPLY_ABOVE_HINT.search(plain) and _REPLY_ABOVE.match(plain):
             if _has_words(kept):
                 break
             index += 1  # the marker of a notification quoted under nothing: what follows may be the reply
@@ -357,11 +364,11 @@ def _is_attribution(text: str, lines: list[str], after: int) -> bool:
         return False
     if text[-1] == "-":
         framed = _FRAMED.match(text)
-        return bool(framed and _VERB.search(framed.group(1)))
+        return bool(framed and _verbs(framed.group(1)))
     if text[-1] not in ":：":
         # "On Mon, 2 Nov 2026 at 10:00, Ann <ann@x> wrote" with the colon lost: only when a quote follows.
         # Or with a date and an address, which prose seldom has.
-        if text[-1].isalpha() and _VERB.search(text[-12:]) and (
+        if text[-1].isalpha() and _verbs(text[-12:]) and (
                 _next_line(lines, after, _is_quoted) or "@" in text and _TIME_OR_YEAR.search(text)):
             return _is_attribution_body(text, lines, after)
         # "2013/7/20 Ann <ann@x>" over a quote; older Gmail's "2016-03-03 17:21 GMT+01:00 Ann" over anything.
@@ -377,20 +384,20 @@ def _is_attribution_body(body: str, lines: list[str], after: int) -> bool:
     if not _DIGIT_OR_AT.search(body):
         return False
     # "<date>, <name> <address>:" (Gmail in Russian and Japanese, Yandex, 163, mail.ru, older Gmail).
-    if _ADDRESS_AT_END.search(body) and _TIME_OR_YEAR.search(body):
+    if "@" in body and _ADDRESS_AT_END.search(body) and _TIME_OR_YEAR.search(body):
         return True
-    verbs = list(_VERB.finditer(body))
+    verbs = _verbs(body)
     if not verbs:
         return False
-    verb = verbs[-1]
-    tail = _ADDRESS.sub(" ", _QUOTED_NAME.sub(" ", body[verb.end():])).strip()
+    start, end = verbs[-1]
+    tail = _ADDRESS.sub(" ", _QUOTED_NAME.sub(" ", body[end:])).strip()
     if not any(ch.isdigit() for ch in tail):
         # "… wrote", "… schrieb Ann <ann@x>", "… skrev Ann", "… napisał(a)", "… 写道", "… Folgendes geschrieben".
         return len(tail) <= 120 and not _PROSE_PUNCTUATION.search(tail)
     # "<name> wrote on <date>" (Thunderbird), "<name> <address> kirjoitti <date>" (Apple Mail in Finnish),
     # "<name> <address> ezt írta (időpont: <date>)" (Gmail in Hungarian): the name comes first and is no pronoun.
     # Prose has this shape too ("As my colleague wrote on 3 March:"), so the form also needs an address or a quote.
-    before = _ADDRESS.sub(" ", body[:verb.start()]).strip(" ,")
+    before = _ADDRESS.sub(" ", body[:start]).strip(" ,")
     if not before or any(ch.isdigit() for ch in before) or len(before) > 120:
         return False
     if before.split()[0].lower() in _PRONOUNS or before[0].islower():
@@ -400,7 +407,7 @@ def _is_attribution_body(body: str, lines: list[str], after: int) -> bool:
 
 def _attribution_ending_line(plain: str, lines: list[str], index: int) -> str | None:
     """The reply's part of a line that ends in an attribution ("Thanks! On Mon, … wrote:"), or None."""
-    if plain[-1:] not in ":：" or len(plain) > _MAX_ATTRIBUTION + 200 or not _VERB.search(plain):
+    if plain[-1:] not in ":：" or len(plain) > _MAX_ATTRIBUTION + 200 or not _verbs(plain):
         return None
     for opener in _OPENER.finditer(plain):
         if opener.start() == 0:
@@ -408,6 +415,18 @@ def _attribution_ending_line(plain: str, lines: list[str], index: int) -> str | 
         if _is_attribution(plain[opener.start():], lines, index + 1) and "@" in plain[opener.start():]:
             return plain[:opener.start()].rstrip()
     return None
+
+
+@lru_cache(maxsize=256)
+def _verbs(text: str) -> tuple[tuple[int, int], ...]:
+    """Where the "wrote" verbs are in ``text``, in order. Cached: a line is asked about more than once."""
+    lowered = text.lower()
+    if len(lowered) != len(text):  # "İ" lower-cases to two characters: positions would shift
+        return tuple(match.span() for match in _VERB_ANY_CASE.finditer(text))
+    spans = [match.span() for match in _VERB_WORD.finditer(lowered)]
+    if not text.isascii():
+        spans = sorted(spans + [match.span() for match in _VERB_OTHER.finditer(text)])
+    return tuple(spans)
 
 
 def _is_quoted(line: str) -> bool:
