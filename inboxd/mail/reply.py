@@ -59,8 +59,9 @@ _VERB_ANY_CASE = re.compile(rf"(?<!\w)(?:{_VERBS_WORD})(?!\w)|{_VERBS_OTHER}", r
 _ADDRESS = re.compile(r"[<(\[]?(?:mailto:)?[^\s<>()\[\]\"]+@[^\s<>()\[\]\"]+[>)\]]?")
 _ADDRESS_AT_END = re.compile(r"""[<(\[]?(?:mailto:)?[^\s<>()\[\]"]+@[^\s<>()\[\]"]+[>)\]]*["')]*;?$""")
 _DIGIT_OR_AT = re.compile(r"[\d@]")
-# Emacs' Supercite quotes with the writer's initials or name: "Ann> …", "C> …".
-_SUPERCITE = re.compile(r"^[A-Za-z]{1,10}>(?:\s|$)")
+# Emacs' Supercite quotes with the writer's initials or name: "Ann> …", "C> …" (capitalised: "mysql> select 1;"
+# pasted from a terminal is the writer's).
+_SUPERCITE = re.compile(r"^[A-Z][A-Za-z]{0,9}>(?:\s|$)")
 # Lines that read as empty: the mark open-tracking extensions (Streak, Mixmax) leave above the signature.
 _TRACKERS = frozenset({"\u1427", "\u200b", "\ufeff"})
 # Older Gmail: "2016-03-03 17:21 GMT+01:00 Ann <ann@x>:"; its time zone tells it even when the rest is lost.
@@ -73,6 +74,8 @@ _PROSE_PUNCTUATION = re.compile(r"[.!?;。！？](?:\s|$)")
 _PRONOUNS = frozenset(
     "i we you he she they ich wir sie er je nous vous il elle ils on yo nosotros usted ella io noi lui lei eu nós ele"
     " ela ik wij jij hij zij jag vi du han hon jeg minä me hän ja my ty on ona я мы ты он она вы".split())
+# "On 2 Nov I wrote:" is the writer speaking of their own mail.
+_FIRST_PERSON = frozenset("i we ich wir je nous yo io jag jeg ik wij ja я мы".split())
 # Words that open an attribution on the same line as the reply: "Thanks! On Mon, … wrote:".
 _OPENER = re.compile(
     r"(?:^|(?<=[.!?)。！？]\s)|(?<=[.!?)]\s\s))(?:on|am|le|el|op|il|em|den|på|w\s+dniu|dnia|dne|στις|în|pe|vào|pada"
@@ -392,8 +395,11 @@ def _is_attribution_body(body: str, lines: list[str], after: int) -> bool:
     start, end = verbs[-1]
     tail = _ADDRESS.sub(" ", _QUOTED_NAME.sub(" ", body[end:])).strip()
     if not any(ch.isdigit() for ch in tail):
-        # "… wrote", "… schrieb Ann <ann@x>", "… skrev Ann", "… napisał(a)", "… 写道", "… Folgendes geschrieben".
-        return len(tail) <= 120 and not _PROSE_PUNCTUATION.search(tail)
+        # "… wrote", "… schrieb Ann <ann@x>", "… skrev Ann", "… napisał(a)", "… 写道", "… Folgendes geschrieben":
+        # nothing after the verb but a name. Not "On 2 Nov I wrote the ticket:", the writer's own sentence.
+        if tail and (tail[0].islower() or len(tail) > 120 or _PROSE_PUNCTUATION.search(tail)):
+            return False
+        return body[:start].rstrip().rpartition(" ")[2].lower() not in _FIRST_PERSON
     # "<name> wrote on <date>" (Thunderbird), "<name> <address> kirjoitti <date>" (Apple Mail in Finnish),
     # "<name> <address> ezt írta (időpont: <date>)" (Gmail in Hungarian): the name comes first and is no pronoun.
     # Prose has this shape too ("As my colleague wrote on 3 March:"), so the form also needs an address or a quote.

@@ -245,6 +245,8 @@ def test_html_outlook_block_in_another_language_is_cut() -> None:
         pytest.param("Prices:\n| Item | Price |\n| A | 5 |", id="a table of '|' lines"),
         pytest.param("---- Step 1 ----\nOpen the app.\n---- Step 2 ----\nLog in.", id="dashed headings"),
         pytest.param("Log:\n2016-03-03 17:21 GMT+01:00 job started", id="a log line with a GMT date, not alone"),
+        pytest.param("It fails:\nmysql> select 1;\nERROR 2006", id="a terminal prompt, not a Supercite quote"),
+        pytest.param("Hi,\n\nOn 2 Nov I wrote the ticket:\nthe app crashes.", id="'On <date> I wrote …:', no year"),
     ],
 )
 def test_look_alikes_are_kept(text: str) -> None:
