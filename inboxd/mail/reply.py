@@ -47,7 +47,7 @@ _INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 # and Greek ones are whole words; the others are written without spaces around them or end in combining marks.
 _VERBS_WORD = (
     r"wrote|writes|schrieb|geschrieben|[ée]crit|escribi[óo]|escreveu|scritto|scrisse|schreef|geschreven|skrev"
-    r"|kirjoitti|napisa[łl]\(a\)|napisa[łl]a?|pisze|naps[ae]l(?:\(a\)|a)?|nap[íi]sal|написал(?:\(а\)|а)?|пишет"
+    r"|kirjoitti|napisa[łl]\(a\)|napisa[łl]a?|napisana|pisze|naps[ae]l(?:\(a\)|a)?|nap[íi]sal|написал(?:\(а\)|а)?|пишет"
     r"|написав(?:\(ла\))?|пише|yazd[ıi]|έγραψε|a\s+scris|[íi]rta|va\s+escriure|escrit|đã\s+viết|viết|menulis"
 )
 _VERBS_OTHER = r"كتب|كتابة|כתב/ה|כתבה|כתב|เขียนว่า|ने\s*लिखा|写道|寫道|のメール|のメッセージ|작성|쓴\s*글"
@@ -140,11 +140,11 @@ _SUBJECT_FIELD = (r"subject|betreff|objet|asunto|oggetto|onderwerp|assunto|assum
                   r"|الموضوع|נושא|θέμα|subiect|t[áa]rgy|aihe|subjek|perihal|chủ\s+đề|เรื่อง|विषय|p[řr]edm[ěe]t"
                   r"|主题|主旨|件名|제목|tema")
 _HEADER_KIND = re.compile(
-    rf"^\s*[*|]?\s*(?:(?P<from>{_FROM_FIELD})|(?P<sent>{_SENT_FIELD})|(?P<date>{_DATE_FIELD})|(?P<to>{_TO_FIELD})"
-    rf"|(?P<subject>{_SUBJECT_FIELD}))\s*[*|]?\s*[:：|]",
+    rf"^\s*(?:\*{{1,2}}|\|)?\s*(?:(?P<from>{_FROM_FIELD})|(?P<sent>{_SENT_FIELD})|(?P<date>{_DATE_FIELD})"
+    rf"|(?P<to>{_TO_FIELD})|(?P<subject>{_SUBJECT_FIELD}))\s*(?:\*{{1,2}}|\|)?\s*[:：|]",
     re.IGNORECASE,
 )
-_HEADER_FIELD = re.compile(r"^\s*>?\s*[*|]?[^\W\d][\w .'-]{0,30}?[*|]?\s*[:：|]", re.IGNORECASE)
+_HEADER_FIELD = re.compile(r"^\s*>?\s*(?:\*{1,2}|\|)?[^\W\d][\w .'-]{0,30}?(?:\*{1,2}|\|)?\s*[:：|]", re.IGNORECASE)
 _RULE = re.compile(r"^\s*(?:_{10,}|-{10,}|—{5,})\s*$")
 _LIST_FOOTER = re.compile(r"mailing\s+list\s*$", re.IGNORECASE)
 _SIGNATURE = frozenset({"--", "-- ", "__"})
@@ -152,16 +152,18 @@ _SIGNATURE = frozenset({"--", "-- ", "__"})
 _SENT_FROM = re.compile(
     r"^\s*(?:sent\s+from\s|sent\s+(?:with|via|using)\s+(?:proton|spark|superhuman|blackberry|zoho|tutanota|fastmail"
     r"|airmail|edison|newton|aquamail|k-9|fairemail|polymail|front|yahoo|outlook)|get\s+outlook\s+for\s"
-    r"|von\s+meinem\s.{1,60}gesendet|gesendet\s+(?:von|mit)\s+(?:der\s+|dem\s+)?(?:meinem|mail|outlook|gmx|web\.de|1&1"
-    r"|t-online|freenet)|holen\s+sie\s+sich\s+outlook|outlook\s+f[üu]r\s+\w+\s+herunterladen"
+    r"|von\s+meinem\s.{1,60}gesendet|gesendet\s+(?:von|mit|vom|über)\s+(?:der\s+|dem\s+|meinem\s+|meiner\s+)?.{0,30}"
+    r"(?:iphone|ipad|android|handy|smartphone|tablet|mail|outlook|gmx|web\.de|1&1|t-online|freenet|app)\b"
+    r"|sent\s+(?:with|via|using)\s+(?:the\s+|my\s+|a\s+)?.{0,30}\b(?:app|mail|mobile|phone|device|iphone|ipad|android"
+    r"|tablet)\b\.?$|(?:\w+\s+){0,3}outlook\s+(?:for|f[üu]r|pour|para|per|voor|f[öo]r|til|dla|для|pro|za)\s+(?:ios|android)|holen\s+sie\s+sich\s+outlook|outlook\s+f[üu]r\s+\w+\s+herunterladen"
     r"|diese\s+nachricht\s+wurde\s+von\s+meinem\s|envoy[ée]\s+(?:de|depuis|à\s+partir\s+de)\s+(?:mon|ma|l'|outlook|yahoo)"
     r"|t[ée]l[ée]charger\s+outlook|enviado\s+(?:desde|de|do|a\s+partir\s+do)\s+(?:mi|meu|minha|o\s+meu|outlook|yahoo)"
     r"|obtener\s+outlook|obter\s+o\s+outlook|inviato\s+da|scarica\s+outlook|verzonden\s+(?:vanaf|met|via)\s"
-    r"|verstuurd\s+(?:vanaf|met)\s|download\s+outlook|skickat\s+fr[åa]n\s|h[äa]mta\s+outlook|sendt\s+fra\s"
+    r"|verzonden\s+vanuit\s|verstuurd\s+(?:vanaf|vanuit|met)\s|download\s+outlook|skickat\s+fr[åa]n\s|h[äa]mta\s+outlook|sendt\s+fra\s"
     r"|hent\s+outlook|l[äa]hetetty\s+\S+(?:sta|stä|lta|ltä)\b|wys[łl]an[eo]\s+z\s|pobierz\s+(?:aplikacj[ęe]\s+)?outlook"
     r"|odesl[áa]no\s+z\s|отправлено\s+(?:с|из|со)\s|получить\s+outlook|надіслано\s+з\s|\S+['’]?(?:dan|den|tan|ten)"
     r"\s+g[öo]nderildi|στάλθηκε\s+από|נשלח\s+מ|trimis\s+(?:de\s+pe|din|de\s+la)\s|elk[üu]ldve\s|\S+(?:r[óo]l|r[őo]l)"
-    r"\s+k[üu]ldve|enviat\s+des\s+de|أ?ُ?رسلت\s+من|مرسل\s+من|gửi\s+từ|dikirim\s+dari|ส่งจาก|.{1,40}से\s+भेजा\s+गया"
+    r"\s+k[üu]ldve|az\s+\S+(?:r[óo]l|r[őo]l)\s+k[üu]ldve|enviat\s+des\s+de|أ?ُ?رسلت\s+من|مرسل\s+من|gửi\s+từ|dikirim\s+dari|ส่งจาก|.{1,40}से\s+भेजा\s+गया"
     r"|发自我的|從我的|从我的|發自我的|\S+から送信|\S+에서\s*보냄)",
     re.IGNORECASE,
 )
@@ -223,7 +225,10 @@ def _new_words(lines: list[str], depth: int) -> str:
         plain = _plain(stripped)
         # "Sent from my iPhone" is a short line on its own; "Inviato da desk, is much easier" is a sentence.
         if _SENT_FROM.match(plain) and ("," not in plain and len(plain) <= 80 or plain.endswith(":")):
-            break
+            if _has_words(kept):
+                break
+            index += 1  # some phones put it above the text
+            continue
         if _MOBILE_NOTE.match(plain):
             index += 1
             continue
@@ -316,10 +321,18 @@ def _unwrapped(lines: list[str], start: int, depth: int) -> str:
     index = start
     while index < len(lines) and not lines[index].strip():
         index += 1
-    # The forwarded header block: fields and their wrapped continuations, up to the first blank line.
-    if index < len(lines) and (_HEADER_FIELD.match(_plain(lines[index])) or _HEADER_KIND.match(_plain(lines[index]))):
+    # The forwarded header block: fields and their wrapped continuations, up to the first blank line (or, as some
+    # clients put a blank line between the fields, up to the first blank line not followed by another field).
+    while index < len(lines) and (_HEADER_FIELD.match(_plain(lines[index]))
+                                  or _HEADER_KIND.match(_plain(lines[index]))):
         while index < len(lines) and lines[index].strip() and lines[index].strip() != ">":
             index += 1
+        ahead = index
+        while ahead < len(lines) and not lines[ahead].strip():
+            ahead += 1
+        if ahead >= len(lines) or not _HEADER_KIND.match(_plain(lines[ahead])):
+            break
+        index = ahead
     rest = lines[index:]
     if rest and all(line.lstrip().startswith(">") for line in rest if line.strip()):
         rest = [re.sub(r"^\s*> ?", "", line) for line in rest]
