@@ -197,6 +197,16 @@ def test_languages_and_clients_history_is_removed(rest: str) -> None:
     assert reply_text(NEW + "\n\n" + rest) == NEW
 
 
+def test_a_mobile_footer_above_the_text_is_dropped_and_the_text_kept() -> None:
+    assert reply_text("Sent from iPhone\n\nHi,\nthe parcel arrived.") == "Hi,\nthe parcel arrived."
+
+
+def test_a_forwarded_block_in_bold_with_blank_lines_between_fields_is_dropped() -> None:
+    text = ("**Gesendet:** Montag, 2. November 2026\n\n**Von:** \"Support\" <s@x.example>\n\n**An:** Ann\n\n"
+            "**Betreff:** Rechnung\n\n\nGuten Tag,\ndie Rechnung fehlt.")
+    assert reply_text(text) == "Guten Tag,\ndie Rechnung fehlt."
+
+
 def test_attribution_sharing_the_line_with_the_reply() -> None:
     text = "Thanks, that works. On Mon, 2 Nov 2026 at 10:00, Support <s@x.example> wrote:\n> old\n"
     assert reply_text(text) == "Thanks, that works."
@@ -246,6 +256,8 @@ def test_html_outlook_block_in_another_language_is_cut() -> None:
         pytest.param("---- Step 1 ----\nOpen the app.\n---- Step 2 ----\nLog in.", id="dashed headings"),
         pytest.param("Log:\n2016-03-03 17:21 GMT+01:00 job started", id="a log line with a GMT date, not alone"),
         pytest.param("It fails:\nmysql> select 1;\nERROR 2006", id="a terminal prompt, not a Supercite quote"),
+        pytest.param("Thanks.\nSent with love from Berlin\nAnn", id="'Sent with' in a greeting"),
+        pytest.param("Gesendet mit der Post am Montag.\nBitte prüfen.", id="'Gesendet mit der Post'"),
         pytest.param("Hi,\n\nOn 2 Nov I wrote the ticket:\nthe app crashes.", id="'On <date> I wrote …:', no year"),
     ],
 )
