@@ -103,6 +103,9 @@ def main() -> None:
         by_origin: dict[str, list[tuple[Path, bool, bool, bool, float]]] = defaultdict(list)
         for row in rows:
             by_origin[names.get(row[0].stem, "?")].append(row)
+        public = [row for origin, part in by_origin.items() if not origin.startswith("Written") for row in part]
+        if public:
+            print(f"  {'(all public fixtures)':40s} {_rates(public)}")
         for origin, part in sorted(by_origin.items()):
             print(f"  {origin[:40]:40s} {_rates(part)}")
         timings = sorted(r[4] for r in rows)
