@@ -74,6 +74,17 @@ def _instant(value: str) -> datetime:
             f"{value!r} is not an ISO 8601 time such as 2026-11-20T18:00:00+01:00") from None
 
 
+def _positive(value: str) -> int:
+    """A whole number ≥ 1 (``--random``, ``--jobs``)."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of 1 or more")
+    return number
+
+
 def _settings() -> Any:
     from pydantic import ValidationError
 
@@ -469,6 +480,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from inboxd.config import load_config
     from inboxd.simulate import load_workload, run_simulation
 
+    if args.random is not None:
+        return _simulate_random(args)
     config = load_config(_config_path(args))
     try:
         workload = load_workload(args.workload)
@@ -481,6 +494,35 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         return 0
     for key, value in report.items():
         print(f"{key:<24} {json.dumps(value, default=_json_default)}")
+    return 0
+
+
+def _simulate_random(args: argparse.Namespace) -> int:
+    """``simulate --random N``: N drawn teams, each month scored against the estimate's targets."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from inboxd import workloads
+
+    first = workloads.HELD_OUT.start + args.seed if args.held_out else args.seed
+    chosen = list(range(first, first + args.random)) if args.held_out else workloads.seeds(args.random, first)
+    if args.jobs > 1:
+        with ProcessPoolExecutor(args.jobs) as pool:
+            rows = list(pool.map(workloads.evaluate, chosen))
+    else:
+        rows = [workloads.evaluate(seed) for seed in chosen]
+    summary = workloads.summarize(rows)
+    if args.json:
+        _print_json({"workloads": rows, "summary": summary})
+        return 0
+    print(f"{'seed':>8} {'team':>4} {'load':>5} {'pattern':<9} {'cases':>6} {'kept':>6} {'slack':>6} {'bound':>6}"
+          f" {'annc':>5} {'needl':>6} {'24h':>6}  misses")
+    for row in rows:
+        misses = ",".join(key for key, ok in row["meets"].items() if not ok) or "-"
+        print(f"{row['seed']:>8} {row['team']:>4} {row['load']:>5} {row['pattern']:<9} {row['cases']:>6}"
+              f" {row['kept_rate']:>6} {row['median_slack_bh']:>6} {row['slack_bound_bh']:>6}"
+              f" {row['broken_announced_rate']:>5} {row['needless_share']:>6} {row['static_24h_kept']:>6}  {misses}")
+    for key, value in summary.items():
+        print(f"{key:<24} {json.dumps(value)}")
     return 0
 
 
@@ -589,7 +631,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_explain)
     p = with_config(sub.add_parser("simulate", help="replay a synthetic workload through the real estimator"))
-    p.add_argument("--workload", required=True, help="workload YAML (see tests/data/workloads)")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--workload", help="workload YAML (see tests/data/workloads)")
+    source.add_argument("--random", type=_positive, metavar="N",
+                        help="draw N random teams and months instead (each with its own configuration)")
+    p.add_argument("--seed", type=int, default=0, help="with --random: the first seed (default 0)")
+    p.add_argument("--held-out", action="store_true",
+                   help="with --random: the seeds kept for final checks (1,000,000 on)")
+    p.add_argument("--jobs", type=_positive, default=1, help="with --random: simulations in parallel")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_simulate)
     p = with_db(with_config(sub.add_parser("eta", help="the promise an acknowledgement sent now would make")))

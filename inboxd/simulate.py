@@ -97,11 +97,17 @@ class Burst:
 
 @dataclass(frozen=True)
 class SimStaff:
-    """One simulated person: weekly hours as in the config (``None``: the team's) and days away."""
+    """One simulated person: weekly hours as in the config (``None``: the team's) and days away.
+
+    With ``batch_every``, the person works in batches: at the start of a shift and every ``batch_every`` after, they
+    take up to ``batch_size`` waiting cases (highest priority, oldest first) and answer those before looking again.
+    """
 
     name: str
     hours: Mapping[str, str | list[str]] | None = None
     absent: frozenset[date] = frozenset()
+    batch_every: timedelta | None = None
+    batch_size: int = 0
 
 
 @dataclass(frozen=True)
@@ -119,6 +125,9 @@ class Workload:
     handle_p90: timedelta
     bursts: tuple[Burst, ...] = ()
     name: str = "workload"
+    weekly_scale: tuple[float, ...] = ()  # arrival rates × this, week by week from the start (the last repeats)
+    handle_tail_share: float = 0.0  # this share of cases takes handle_tail_factor × as long: a heavy tail
+    handle_tail_factor: float = 1.0
 
 
 def load_workload(path: str | Path) -> Workload:
@@ -160,15 +169,22 @@ def parse_workload(text: str, source: str = "<workload>", name: str = "workload"
     weekend: tuple[float, ...] = (0.0,) * 24
     mix: Mapping[str, float] = {"normal": 1.0}
     bursts: list[Burst] = []
+    scale: tuple[float, ...] = ()
     if not isinstance(arrivals, Mapping):
         problem("arrivals", "required: {per_hour_weekday: [24 rates], per_hour_weekend: [24 rates], …}")
     else:
         for key in arrivals:
-            if key not in ("per_hour_weekday", "per_hour_weekend", "bursts", "priority_mix"):
+            if key not in ("per_hour_weekday", "per_hour_weekend", "bursts", "priority_mix", "weekly_scale"):
                 problem(f"arrivals.{key}", "unknown key")
         weekday = _rates(arrivals.get("per_hour_weekday"), "arrivals.per_hour_weekday", problem)
         weekend = _rates(arrivals.get("per_hour_weekend"), "arrivals.per_hour_weekend", problem)
         mix = _mix(arrivals.get("priority_mix", {"normal": 1.0}), "arrivals.priority_mix", problem)
+        raw_scale = arrivals.get("weekly_scale") or []
+        if not isinstance(raw_scale, list) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in raw_scale):
+            problem("arrivals.weekly_scale", "expected a list of factors ≥ 0, one per week (the last repeats)")
+            raw_scale = []
+        scale = tuple(float(v) for v in raw_scale)
         raw_bursts = arrivals.get("bursts") or []
         if not isinstance(raw_bursts, list):
             problem("arrivals.bursts", "expected a list of {at, count, over}")
@@ -212,9 +228,23 @@ def parse_workload(text: str, source: str = "<workload>", name: str = "workload"
             absent = parse_date_ranges(raw.get("absent") or [])
         except ValueError as exc:
             problem(f"{where}.absent", str(exc))
-        staff.append(SimStaff(name=str(raw.get("name", f"staff{index}")), hours=hours, absent=absent))
+        batch = raw.get("batch")
+        every: timedelta | None = None
+        size = 0
+        if batch is not None:
+            if not isinstance(batch, Mapping):
+                problem(f"{where}.batch", "expected {every: 3h, size: 10}")
+            else:
+                every = _duration(batch.get("every"), f"{where}.batch.every", problem, calendar_only=True)
+                size = batch.get("size", 10)
+                if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+                    problem(f"{where}.batch.size", "expected a whole number ≥ 1")
+                    size = 1
+        staff.append(SimStaff(name=str(raw.get("name", f"staff{index}")), hours=hours, absent=absent,
+                              batch_every=every, batch_size=size))
 
     handle = data.get("handle_time")
+    tail_share, tail_factor = 0.0, 1.0
     median = timedelta(minutes=25)
     p90 = timedelta(minutes=70)
     if not isinstance(handle, Mapping):
@@ -224,11 +254,23 @@ def parse_workload(text: str, source: str = "<workload>", name: str = "workload"
         p90 = _duration(handle.get("p90"), "handle_time.p90", problem, calendar_only=True)
         if p90 <= median:
             problem("handle_time.p90", "must be longer than the median")
+        for key in handle:
+            if key not in ("median", "p90", "tail"):
+                problem(f"handle_time.{key}", "unknown key; expected median, p90, tail")
+        tail = handle.get("tail")
+        if tail is not None:
+            share, factor = (tail.get("share"), tail.get("factor")) if isinstance(tail, Mapping) else (None, None)
+            if not isinstance(share, (int, float)) or not 0 <= share < 1 or not isinstance(factor, (int, float)) \
+                    or factor < 1:
+                problem("handle_time.tail", "expected {share: 0.05, factor: 6}: a share in [0, 1) and a factor ≥ 1")
+            else:
+                tail_share, tail_factor = float(share), float(factor)
     if problems:
         raise ConfigError(problems)
     return Workload(start=start, duration=duration, seed=seed, per_hour_weekday=weekday, per_hour_weekend=weekend,
                     priority_mix=mix, staff=tuple(staff), handle_median=median, handle_p90=p90,
-                    bursts=tuple(bursts), name=name)
+                    bursts=tuple(bursts), name=name, weekly_scale=scale, handle_tail_share=tail_share,
+                    handle_tail_factor=tail_factor)
 
 
 def _instant(value: object, key: str, problem: Any) -> datetime:
@@ -317,6 +359,10 @@ class _Person:
     starts: list[float]
     ends: list[float]
     busy: bool = False
+    batch_every: float = 0.0  # seconds; 0: takes the next case whenever free
+    batch_size: int = 0
+    batch_times: set[float] = field(default_factory=set)
+    tray: list[int] = field(default_factory=list)  # cases taken in this batch, not answered yet
 
     def on_shift(self, at: float) -> bool:
         i = bisect.bisect_right(self.starts, at) - 1
@@ -363,7 +409,11 @@ def _arrivals(workload: Workload, tz: Any, rng: random.Random) -> list[tuple[flo
     while hour < end:
         local = datetime.fromtimestamp(hour, tz)
         rates = workload.per_hour_weekend if local.weekday() >= 5 else workload.per_hour_weekday
-        for _ in range(_poisson(rng, rates[local.hour])):
+        rate = rates[local.hour]
+        if workload.weekly_scale:
+            week = min(int((hour - start) // (7 * 24 * _HOUR)), len(workload.weekly_scale) - 1)
+            rate *= workload.weekly_scale[max(week, 0)]
+        for _ in range(_poisson(rng, rate)):
             at = hour + rng.random() * _HOUR
             if start <= at < end:
                 found.append((at, rng.choices(priorities, weights)[0]))
@@ -440,8 +490,12 @@ class _Run:
         self.end = self.start + workload.duration.total_seconds()
         first_day = workload.start.astimezone(tz).date() - timedelta(days=1)
         last_day = (workload.start + workload.duration + DRAIN_LIMIT).astimezone(tz).date() + timedelta(days=1)
-        self.people = [_Person(member.name, *_shifts(member, self.calendar, first_day, last_day))
+        self.people = [_Person(member.name, *_shifts(member, self.calendar, first_day, last_day),
+                               batch_every=member.batch_every.total_seconds() if member.batch_every else 0.0,
+                               batch_size=member.batch_size)
                        for member in workload.staff]
+        self.tail_share = workload.handle_tail_share
+        self.tail_factor = workload.handle_tail_factor
         self.mu = math.log(workload.handle_median.total_seconds())
         self.sigma = math.log(workload.handle_p90 / workload.handle_median) / _Z90
 
@@ -466,9 +520,16 @@ class _Run:
         for index, (at, _priority) in enumerate(self.arrivals):
             self.push(at, _ARRIVAL, index)
         for index, person in enumerate(self.people):
-            for opens in person.starts:
+            for opens, closes in zip(person.starts, person.ends, strict=True):
                 if opens >= self.start:
                     self.push(opens, _SHIFT, index)
+                if person.batch_every:
+                    at = opens
+                    while at < closes:
+                        person.batch_times.add(at)
+                        if at > opens and at >= self.start:
+                            self.push(at, _SHIFT, index)
+                        at += person.batch_every
         self.push(self.start, _TICK, 0)
         to_arrive = len(self.arrivals)
         drain_until = self.end + DRAIN_LIMIT.total_seconds()
@@ -523,16 +584,28 @@ class _Run:
         self.assign(now)
 
     def assign(self, now: float) -> None:
-        """Everyone on shift and free takes the waiting case of highest priority, oldest first."""
+        """Everyone on shift and free takes the waiting case of highest priority, oldest first; people who work
+        in batches take a batch at its start and answer it before they look at the queue again."""
         for index, person in enumerate(self.people):
-            if not self.pickable:
-                return
             if person.busy or not person.on_shift(now):
                 continue
-            _rank, _opened, number = heapq.heappop(self.pickable)
+            if person.batch_every:
+                if not person.tray and now in person.batch_times:
+                    while self.pickable and len(person.tray) < person.batch_size:
+                        person.tray.append(heapq.heappop(self.pickable)[2])
+                if not person.tray:
+                    continue
+                number = person.tray.pop(0)
+            else:
+                if not self.pickable:
+                    continue
+                _rank, _opened, number = heapq.heappop(self.pickable)
             person.busy = True
             self.working[index] = self.cases[number]
-            self.push(now + math.exp(self.rng_work.gauss(self.mu, self.sigma)), _DONE, index)
+            took = math.exp(self.rng_work.gauss(self.mu, self.sigma))
+            if self.tail_share and self.rng_work.random() < self.tail_share:
+                took *= self.tail_factor
+            self.push(now + took, _DONE, index)
 
     # ---- inboxd's view ---------------------------------------------------------------------
 
