@@ -27,7 +27,7 @@ from sqlalchemy.exc import DBAPIError
 from inboxd.backoff import Backoff
 from inboxd.clock import Clock, SystemClock
 from inboxd.config import Config, MailboxConfig, load_config, resolve_secret
-from inboxd.duework import run_delay_notices, run_due_work
+from inboxd.duework import break_overdue_promises, run_delay_notices, run_due_work
 from inboxd.errors import AuthError, ConfigError, FolderMissing, ImapError, InboxdError, SecretError, TransientError
 from inboxd.ingest import Processor
 from inboxd.mail.classify import FolderRole
@@ -556,7 +556,8 @@ class Daemon:
             self._tick()
 
     def _tick(self) -> None:
-        """Due work (reminders, escalations, …), then the team's promises whose time passed are broken."""
+        """The tick's three steps (:mod:`inboxd.tick`): due work (reminders, escalations, updates, …), delay
+        notices for promises at risk, then the team's promises whose time passed are broken."""
         self._check_login_expiry()
         try:
             if run_due_work(self.store, lambda: self.runtime, self.clock):
@@ -573,14 +574,7 @@ class Daemon:
         except Exception:  # noqa: BLE001
             log.exception("delay_notices.failed")
         try:
-            now = self.clock.now()
-            with self.store.begin() as conn:
-                broken = repo.break_overdue_promises(conn, now)
-                for promise in broken:
-                    repo.add_event(conn, "promise.broken", now, case_id=promise["case_id"],
-                                   data={"owner": promise["owner"], "due": promise["due_at"].isoformat()})
-            for promise in broken:
-                log.warning("promise.broken", case_ref=promise["case_id"], owner=promise["owner"])
+            break_overdue_promises(self.store, self.clock.now())
         except TransientError as exc:  # the database is down or full: nothing was lost, it is tried again
             log.warning("tick.deferred", error=str(exc))
         except Exception:  # noqa: BLE001

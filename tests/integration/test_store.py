@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import inspect
 
+from inboxd.duework import break_overdue_promises
 from inboxd.store import repo
 from inboxd.store.db import current_revision, make_engine, migrate
 
@@ -123,7 +124,6 @@ def test_overdue_promises_break_once(store):
                                       subject="s", priority="normal", language="en", now=NOW)
         repo.add_promise(conn, case_id=case_id, owner="team", source="ack", text="by Monday", made_at=NOW,
                          due_at=NOW + timedelta(hours=1))
-    with store.begin() as conn:
-        assert repo.break_overdue_promises(conn, NOW + timedelta(minutes=59)) == []
-        assert len(repo.break_overdue_promises(conn, NOW + timedelta(hours=2))) == 1
-        assert repo.break_overdue_promises(conn, NOW + timedelta(hours=3)) == []
+    assert break_overdue_promises(store, NOW + timedelta(minutes=59)) == 0
+    assert break_overdue_promises(store, NOW + timedelta(hours=2)) == 1
+    assert break_overdue_promises(store, NOW + timedelta(hours=3)) == 0
