@@ -45,7 +45,7 @@ WORKER = f"{socket.gethostname()}:{os.getpid()}"
 
 def tick_settings(rt: Runtime) -> tick.TickSettings:
     """What the configuration says about the tick."""
-    return tick.TickSettings(calendar=rt.calendar, escalate_to=tuple(staff_recipients(rt)),
+    return tick.TickSettings(calendar=rt.calendar, escalate_to=f.escalation_recipients(rt.config),
                              delay_notice_before=rt.config.updates.delay_notice_before,
                              quiet=f.update_policy(rt.config))
 

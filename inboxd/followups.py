@@ -399,6 +399,15 @@ def asks_to_stop_updates(text: str, subject: str) -> bool:
     return bool(_OPT_OUT.search(subject) or _OPT_OUT.search(text[:500]))
 
 
+def escalation_recipients(config: Any) -> tuple[str, ...]:
+    """Who hears about escalations: ``reminders.escalate_to`` (the leads, or else all staff, or one address)."""
+    target = config.reminders.escalate_to
+    if target != "lead":
+        return (target,)
+    leads = tuple(member.email for member in config.team.leads)
+    return leads or tuple(member.email for member in config.team.staff)
+
+
 def update_policy(config: Any, priority: str = "normal",
                   overrides: Mapping[str, str | bool] | None = None) -> UpdatePolicy:
     """The cadence for a case: ``updates``, then ``updates.by_priority[priority]``, then a rule's ``set.updates``.
