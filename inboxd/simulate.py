@@ -65,6 +65,7 @@ from inboxd.cases import CaseState, Status
 from inboxd.config import Config
 from inboxd.durations import Duration, parse_duration
 from inboxd.errors import ConfigError
+from inboxd.mail.threading import format_token
 
 __all__ = ["Burst", "SimStaff", "TickWorld", "Workload", "load_workload", "parse_workload", "run_simulation"]
 
@@ -325,6 +326,8 @@ class _Case:
     waiting: eta.WaitingCase | None = None
     # What a workload never sets, but a case in the store can have (TickWorld.open_case).
     status: Status | None = None  # None: waiting on us until answered, then waiting on the customer
+    customer: str = ""
+    subject: str = ""
     last_customer_at: datetime | None = None
     customer_utc_offset: int | None = None
     opted_out: bool = False
@@ -443,6 +446,13 @@ def run_simulation(config: Config, workload: Workload, *, tick: timedelta = TICK
     return report
 
 
+def team_calendar(config: Config) -> BusinessCalendar:
+    """The team's calendar, as the daemon's runtime builds it from the configuration."""
+    team = config.team
+    return BusinessCalendar.build(team.timezone, team.business_hours, country=team.holidays.country,
+                                  subdivision=team.holidays.subdivision, extra_closed=team.holidays.extra)
+
+
 class TickWorld:
     """inboxd's view of the simulated world: the store as the tick reads it, in plain objects and heaps.
 
@@ -462,6 +472,7 @@ class TickWorld:
         self.tick_settings = tick.TickSettings(
             calendar=calendar, escalate_to=followups.escalation_recipients(config),
             delay_notice_before=config.updates.delay_notice_before, quiet=followups.update_policy(config))
+        self.token_format = config.cases.subject_token
         self.next_number = first_number
         self.cases: dict[int, _Case] = {}
         self.waiting: dict[int, _Case] = {}  # not answered yet: what the store's queue query returns
@@ -506,8 +517,9 @@ class TickWorld:
 
     def add_promise(self, case: _Case, made: float, due: datetime, *, owner: str = "team", text: str = "",
                     first: bool = True, predicted_bh: float | None = None, spread_bh: float | None = None) -> _Promise:
-        promise = _Promise(id=len(self.promises), made=made, due=due, predicted_bh=predicted_bh, spread_bh=spread_bh,
-                           first=first, case=case, owner=owner, text=text)
+        # Numbered from 1 in the order made, as the store numbers them.
+        promise = _Promise(id=len(self.promises) + 1, made=made, due=due, predicted_bh=predicted_bh,
+                           spread_bh=spread_bh, first=first, case=case, owner=owner, text=text)
         case.promises.append(promise)
         self.promises.append(promise)
         self.made_at.append(made)
@@ -530,7 +542,7 @@ class TickWorld:
             if isinstance(notice, tick.DelayNotice):
                 self.apply_delay_notice(notice, now)
         for settle in tick.decide_overdue(self.overdue_promises(now), moment):
-            self.promises[settle.promise_id].broken = True
+            self.promises[settle.promise_id - 1].broken = True
 
     def due_cases(self, now: float) -> list[tick.DueCase]:
         """Every scheduled item due at ``now``, with what its decision reads (duework.gather_due)."""
@@ -544,21 +556,22 @@ class TickWorld:
         due_item = followups.DueItem(id=item_id, key=item.key, kind=item.kind, case_number=case.number,
                                      due_at=item.due_at, payload=item.payload)
         answered = None if case.answered is None else _dt(case.answered)
-        state = CaseState(number=case.number, status=case.current_status(), customer="", priority=case.priority,
-                          language="en", subject="", opened_at=_dt(case.opened), first_response_at=answered,
-                          acknowledged=True)
+        state = CaseState(number=case.number, status=case.current_status(), customer=case.customer,
+                          priority=case.priority, language="en", subject=case.subject, opened_at=_dt(case.opened),
+                          first_response_at=answered, acknowledged=True)
+        token = format_token(self.token_format, case.number)
         if item.kind in followups.DueKind.customer_kinds():
             timeline = followups.CaseTimeline(
                 last_customer_at=case.last_customer_at, last_staff_reply_at=answered, last_heard_at=case.last_heard,
                 customer_utc_offset=case.customer_utc_offset, opted_out=case.opted_out,
                 snoozed_until=case.snoozed_until, unreachable=case.unreachable)
-            return tick.DueCase(due_item, state, timeline=timeline, policy=self.policies[case.priority])
+            return tick.DueCase(due_item, state, token, timeline=timeline, policy=self.policies[case.priority])
         promise = None
         if "promise" in item.payload:
-            held = self.promises[int(item.payload["promise"])]
+            held = self.promises[int(item.payload["promise"]) - 1]
             promise = followups.PromiseView(id=held.id, owner=held.owner, source="reply", text=held.text,
                                             made_at=_dt(held.made), due_at=held.due, state=held.state())
-        return tick.DueCase(due_item, state, promise=promise)
+        return tick.DueCase(due_item, state, token, promise=promise)
 
     def apply_due(self, due: tick.DueCase, actions: Sequence[tick.DueAction], now: float) -> None:
         assert due.case is not None
@@ -573,7 +586,7 @@ class TickWorld:
                 case.status = action.status  # type: ignore[assignment]
                 self.waiting.pop(case.number, None)
             elif isinstance(action, followups.SettlePromise):
-                self.promises[action.promise_id].broken = action.state == "broken"
+                self.promises[action.promise_id - 1].broken = action.state == "broken"
 
     def snapshot(self) -> eta.QueueSnapshot:
         return eta.QueueSnapshot(tuple(case.waiting for case in self.waiting.values() if case.waiting is not None))
@@ -603,7 +616,7 @@ class TickWorld:
         return tick.RiskContext(promises, tick.Forecast(self.model(now, queue), queue))
 
     def apply_delay_notice(self, notice: tick.DelayNotice, now: float) -> None:
-        promise = self.promises[notice.promise.id]
+        promise = self.promises[notice.promise.id - 1]
         promise.notice_at = now
         promise.superseded = True
         self.notices += 1
@@ -614,7 +627,7 @@ class TickWorld:
         found = []
         while self.overdue and self.overdue[0][0] < now:
             _due, promise_id = heapq.heappop(self.overdue)
-            promise = self.promises[promise_id]
+            promise = self.promises[promise_id - 1]
             if promise.state() == "open":
                 found.append(tick.OverduePromise(id=promise.id, case_ref=promise.case.number, owner=promise.owner,
                                                  due_at=promise.due))
@@ -625,10 +638,7 @@ class _Run:
     """One simulation: the world (arrivals, staff at work) and inboxd's view of it (:class:`TickWorld`)."""
 
     def __init__(self, config: Config, workload: Workload, tick: timedelta) -> None:
-        team = config.team
-        self.calendar = BusinessCalendar.build(
-            team.timezone, team.business_hours, country=team.holidays.country,
-            subdivision=team.holidays.subdivision, extra_closed=team.holidays.extra)
+        self.calendar = team_calendar(config)
         self.world = TickWorld(config, self.calendar)
         self.tick = tick.total_seconds()
         tz = self.calendar.tz

@@ -451,7 +451,7 @@ def overdue_team_promises(conn: Connection, now: datetime) -> list[OverduePromis
     """
     rows = conn.execute(select(promises.c.id, promises.c.case_id, promises.c.owner, promises.c.due_at)
                         .where(promises.c.state == "open", promises.c.owner == "team", promises.c.due_at < now)
-                        .order_by(promises.c.id).with_for_update(skip_locked=True))
+                        .order_by(promises.c.due_at, promises.c.id).with_for_update(skip_locked=True))
     return [OverduePromise(id=r.id, case_ref=r.case_id, owner=r.owner, due_at=r.due_at) for r in rows]
 
 
