@@ -1,10 +1,11 @@
 """Due work: what to do when a scheduled item comes due. Pure: (item, case, promise, team, now) → actions.
 
-Every reminder, escalation, update and nudge is a row in ``scheduled`` with a ``due_at`` and a unique
-key; the tick claims the rows that are due and applies what :func:`decide_due` returns in the same
-transaction that marks the row done, so an item is handled exactly once, across restarts too.
+Every reminder, escalation, update and nudge is a row in ``scheduled`` with a ``due_at``, a unique key
+and a :class:`DueKind`; the tick claims the rows that are due and applies what :func:`decide_due` and
+:func:`decide_update` return (through :func:`inboxd.tick.decide_due_work`) in the same transaction that
+marks the row done, so an item is handled exactly once, across restarts too.
 
-This module decides; ``inboxd.duework`` applies.
+This module and :mod:`inboxd.tick` decide; ``inboxd.duework`` gathers and applies.
 """
 
 from __future__ import annotations

@@ -76,7 +76,3 @@ class Forecaster:
                 self._opened_since[priority] = self._opened_since.get(priority, 0) + 1
             assert self._model is not None
             return self._model.promise(now, priority, self._model.predict(now, ahead, priority))
-
-    def invalidate(self) -> None:
-        with self._lock:
-            self._model = None

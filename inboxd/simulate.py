@@ -13,17 +13,20 @@ public holidays and closure days off.
 inboxd sees only what it would see in production: its configuration (team hours, holidays, configured
 shifts and absences) and the history it has observed, never the workload's staffing. At each arrival it
 runs the same :meth:`inboxd.eta.PaceModel.estimate` as an acknowledgement; every 15 simulated minutes it
-makes the daemon tick's decisions: a delay notice with a revised promise for each open promise that
-:func:`inboxd.eta.at_risk` flags (given the prediction's spread: the first response more likely than
-not to come after the due time, or at least :data:`inboxd.eta.LATE_RISK_LEVEL` likely within
-``updates.delay_notice_before`` of it), and the updates that :func:`inboxd.followups.decide_update` sends
-(the daemon's own decision: after ``updates.while_waiting_on_us``, per priority, counted again from any
-mail we sent in between).
+runs the daemon's tick through the very functions the daemon calls (:mod:`inboxd.tick`), in the daemon's
+order: the due updates (:func:`inboxd.followups.decide_update`: after ``updates.while_waiting_on_us``, per
+priority, counted again from any mail we sent in between), then a delay notice with a revised promise for
+each open promise that :func:`inboxd.eta.at_risk` flags (given the prediction's spread: the first response
+more likely than not to come after the due time, or at least :data:`inboxd.eta.LATE_RISK_LEVEL` likely
+within ``updates.delay_notice_before`` of it; deferred to the customer's morning when it is night where
+they are), then the promises past due are broken.
 
-State lives in plain objects and heaps, not in the in-memory SQLite database DESIGN mentions: the point
-is to run the very estimator and decisions the daemon runs, and those take plain dataclasses that the
-store fills. Going through SQLAlchemy would pull I/O machinery into a pure module and make a simulated
-month take minutes instead of seconds.
+State lives in plain objects and heaps (:class:`TickWorld`, the simulator's counterpart of the store),
+not in the in-memory SQLite database DESIGN mentions: the point is to run the very estimator and
+decisions the daemon runs, and those take the frozen contexts that the store's reads fill.
+:class:`TickWorld` answers the same reads from memory (tests/integration/test_tick_parity.py holds the
+two to identical decisions). Going through SQLAlchemy would pull I/O machinery into a pure module and
+make a simulated month take minutes instead of seconds.
 
 The report has exactly the keys of the DESIGN contract. Waits run from a case's opening to its first staff
 response; "bh" is business hours on the team calendar.

@@ -74,7 +74,7 @@ def _staff_due(kind: str) -> Callable[[Runtime, datetime, str], list[dict[str, A
         contexts = []
         for action in decide_due(item, case, promise, escalate_to=["alice@example.com"], token=token, now=now):
             if isinstance(action, StaffMail) and action.template == kind:
-                # As duework._handle adds it.
+                # As duework.apply_due adds it.
                 context = dict(action.context)
                 context["due_local"] = phrase_due(context["due"], now, rt.calendar.tz).removeprefix("by ")
                 contexts.append(_with_team(rt, context))
