@@ -175,14 +175,14 @@ def _send_digests(conn: Connection, rt: Runtime, item_key: str, now: datetime) -
         if today in member.absent_dates:
             continue
         lead = member.role == "lead"
-        commitments = [f.DigestLine(format_token(token_format, r["number"]), r["subject"], r["customer"],
-                                    _due_phrase(r["due_at"], now, cal.tz), r["text"])
+        commitments = [f.DigestLine(format_token(token_format, r.number), r.subject, r.customer,
+                                    _due_phrase(r.at, now, cal.tz), r.text)
                        for r in repo.digest_commitments(conn, member.email, end_of_today)]
-        waiting = [f.DigestLine(format_token(token_format, r["number"]), r["subject"], r["customer"],
-                                f"waiting {_waited(r['last_activity_at'], now, rt)}")
+        waiting = [f.DigestLine(format_token(token_format, r.number), r.subject, r.customer,
+                                f"waiting {_waited(r.at, now, rt)}")
                    for r in repo.digest_waiting(conn, member.email, include_unassigned=lead)]
-        at_risk = [f.DigestLine(format_token(token_format, r["number"]), r["subject"], r["customer"],
-                                _due_phrase(r["due_at"], now, cal.tz))
+        at_risk = [f.DigestLine(format_token(token_format, r.number), r.subject, r.customer,
+                                _due_phrase(r.at, now, cal.tz))
                    for r in repo.digest_team_promises(conn, next_business_close)] if lead else []
         digest = f.build_digest(member.email, commitments=commitments, waiting=waiting, at_risk=at_risk)
         if digest is None:

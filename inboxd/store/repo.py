@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, exc, func, insert, or_, select, updat
 from inboxd.cases import CaseState
 from inboxd.decide import SenderHistory
 from inboxd.errors import InboxdError, StoreUnavailable, WriteConflict
+from inboxd.eta import FirstResponse, PromiseRecord, WaitingCase
 from inboxd.followups import PromiseView
 from inboxd.store.schema import (
     bounced_addresses,
@@ -458,28 +459,32 @@ def overdue_team_promises(conn: Connection, now: datetime) -> list[OverduePromis
 # -- what the estimate needs (a few indexed queries; see inboxd.eta) ----------------------------------
 
 
-def waiting_for_first_response(conn: Connection) -> list[dict[str, Any]]:
+def waiting_for_first_response(conn: Connection) -> list[WaitingCase]:
     """Cases still waiting for their first response (index ``cases(first_response_at, opened_at)``)."""
-    rows = conn.execute(select(cases.c.id, cases.c.number, cases.c.priority, cases.c.opened_at)
+    rows = conn.execute(select(cases.c.number, cases.c.priority, cases.c.opened_at)
                         .where(cases.c.first_response_at.is_(None), cases.c.status == "waiting_on_us"))
-    return [dict(r._mapping) for r in rows]
+    return [WaitingCase(opened_at=r.opened_at, priority=r.priority, number=r.number) for r in rows]
 
 
-def recent_first_responses(conn: Connection, since: datetime, limit: int = 1000) -> list[dict[str, Any]]:
+def recent_first_responses(conn: Connection, since: datetime, limit: int = 1000) -> list[FirstResponse]:
+    """First responses since ``since``, newest first."""
     rows = conn.execute(select(cases.c.opened_at, cases.c.first_response_at, cases.c.priority)
                         .where(cases.c.first_response_at >= since)
                         .order_by(cases.c.first_response_at.desc()).limit(limit))
-    return [dict(r._mapping) for r in rows]
+    return [FirstResponse(r.opened_at, r.first_response_at, r.priority) for r in rows]
 
 
-def recent_team_promises(conn: Connection, since: datetime, limit: int = 500) -> list[dict[str, Any]]:
+def recent_team_promises(conn: Connection, since: datetime, limit: int = 500) -> list[PromiseRecord]:
+    """The team's promises made since ``since``, newest first, with how their cases went: the calibration."""
     rows = conn.execute(
         select(promises.c.made_at, promises.c.due_at, promises.c.predicted_bh, promises.c.spread_bh,
                promises.c.source, cases.c.first_response_at, cases.c.priority)
         .select_from(promises.join(cases, promises.c.case_id == cases.c.id))
         .where(promises.c.owner == "team", promises.c.made_at >= since)
         .order_by(promises.c.made_at.desc()).limit(limit))
-    return [dict(r._mapping) for r in rows]
+    return [PromiseRecord(made_at=r.made_at, due_at=r.due_at, first_response_at=r.first_response_at,
+                          priority=r.priority, predicted_bh=r.predicted_bh, spread_bh=r.spread_bh,
+                          first=r.source != "delay_notice") for r in rows]
 
 
 def open_team_promises_waiting(conn: Connection) -> list[OpenTeamPromise]:
@@ -517,18 +522,30 @@ def settle_promise(conn: Connection, promise_id: int, state: str, now: datetime)
     return bool(result.rowcount)
 
 
-def digest_commitments(conn: Connection, owner: str, until: datetime) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class DigestCase:
+    """A case on a digest: a commitment or team promise due (``at`` its due time), or a case waiting
+    (``at`` its last activity)."""
+
+    number: int
+    subject: str
+    customer: str
+    at: datetime
+    text: str = ""  # the commitment in the staff member's own words
+
+
+def digest_commitments(conn: Connection, owner: str, until: datetime) -> list[DigestCase]:
     """A staff member's open commitments due before ``until`` (or overdue), soonest first."""
     rows = conn.execute(
         select(cases.c.number, cases.c.subject, cases.c.customer, promises.c.due_at, promises.c.text)
         .select_from(promises.join(cases, promises.c.case_id == cases.c.id))
         .where(promises.c.owner == owner, promises.c.state == "open", promises.c.due_at <= until)
         .order_by(promises.c.due_at).limit(50))
-    return [dict(r._mapping) for r in rows]
+    return [DigestCase(r.number, r.subject, r.customer, r.due_at, r.text) for r in rows]
 
 
 def digest_waiting(conn: Connection, assignee: str | None, include_unassigned: bool,
-                   limit: int = 10) -> list[dict[str, Any]]:
+                   limit: int = 10) -> list[DigestCase]:
     """Cases waiting on us longest: those assigned to someone (and, for leads, the unassigned ones)."""
     who = [cases.c.assignee == assignee] if assignee else []
     if include_unassigned:
@@ -538,16 +555,17 @@ def digest_waiting(conn: Connection, assignee: str | None, include_unassigned: b
     rows = conn.execute(select(cases.c.number, cases.c.subject, cases.c.customer, cases.c.last_activity_at)
                         .where(cases.c.status == "waiting_on_us", or_(*who))
                         .order_by(cases.c.last_activity_at).limit(limit))
-    return [dict(r._mapping) for r in rows]
+    return [DigestCase(r.number, r.subject, r.customer, r.last_activity_at) for r in rows]
 
 
-def digest_team_promises(conn: Connection, until: datetime, limit: int = 20) -> list[dict[str, Any]]:
+def digest_team_promises(conn: Connection, until: datetime, limit: int = 20) -> list[DigestCase]:
+    """The team's open promises due before ``until`` (or overdue), soonest first: a lead's "at risk"."""
     rows = conn.execute(
         select(cases.c.number, cases.c.subject, cases.c.customer, promises.c.due_at)
         .select_from(promises.join(cases, promises.c.case_id == cases.c.id))
         .where(promises.c.owner == "team", promises.c.state == "open", promises.c.due_at <= until)
         .order_by(promises.c.due_at).limit(limit))
-    return [dict(r._mapping) for r in rows]
+    return [DigestCase(r.number, r.subject, r.customer, r.due_at) for r in rows]
 
 
 # -- scheduled work ------------------------------------------------------------------------------
