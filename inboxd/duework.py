@@ -72,22 +72,31 @@ def run_due_work(store: repo.Store, runtime: Callable[[], Runtime], clock: Clock
     return handled
 
 
+@dataclass(frozen=True)
+class DueWork:
+    """A claimed item as gathered: what the decision reads (``due``) and what applying it needs besides."""
+
+    due: tick.DueCase
+    case: repo.TickCase | None  # its case as the store has it (mailbox, customer name …)
+    claimed: repo.ClaimedItem
+
+
 def handle_due(conn: Connection, rt: Runtime, claimed: repo.ClaimedItem, now: datetime) -> bool:
     """Gather, decide and apply one claimed item; False when another worker finished it first."""
-    due = gather_due(conn, rt, claimed)
-    if due is None:
+    work = gather_due(conn, rt, claimed)
+    if work is None:
         repo.add_event(conn, "due_item.skipped", now, case_id=claimed.case_ref,
                        data={"reason": f"unknown kind {claimed.kind!r}"})
         return repo.finish_scheduled(conn, claimed.id, now)
-    actions = tick.decide_due_work(due, tick_settings(rt), now)
-    apply_due(conn, rt, due, claimed.case_ref, actions, now)
+    actions = tick.decide_due_work(work.due, tick_settings(rt), now)
+    apply_due(conn, rt, work, actions, now)
     finished = repo.finish_scheduled(conn, claimed.id, now)
-    log.info("due_item.done", kind=str(due.item.kind), key=due.item.key,
-             case=due.case.number if due.case else None, actions=len(actions))
+    log.info("due_item.done", kind=str(work.due.item.kind), key=claimed.key,
+             case=work.case.state.number if work.case else None, actions=len(actions))
     return finished
 
 
-def gather_due(conn: Connection, rt: Runtime, claimed: repo.ClaimedItem) -> tick.DueCase | None:
+def gather_due(conn: Connection, rt: Runtime, claimed: repo.ClaimedItem) -> DueWork | None:
     """Everything the decision on one due item reads; None for a kind this version does not know."""
     try:
         kind = DueKind(claimed.kind)
@@ -97,7 +106,7 @@ def gather_due(conn: Connection, rt: Runtime, claimed: repo.ClaimedItem) -> tick
     item = f.DueItem(id=claimed.id, key=claimed.key, kind=kind, case_number=found.state.number if found else None,
                      due_at=claimed.due_at, payload=claimed.payload)
     if found is None:
-        return tick.DueCase(item)
+        return DueWork(tick.DueCase(item), None, claimed)
     case = found.state
     token = format_token(rt.config.cases.subject_token, case.number)
     if kind in DueKind.customer_kinds():
@@ -106,16 +115,14 @@ def gather_due(conn: Connection, rt: Runtime, claimed: repo.ClaimedItem) -> tick
             last_heard_at=found.last_heard_at, customer_utc_offset=found.customer_utc_offset,
             opted_out=found.opted_out, snoozed_until=found.snoozed_until, unreachable=found.bounced)
         policy = f.update_policy(rt.config, case.priority, found.update_overrides)
-        return tick.DueCase(item, case, token, timeline=timeline, policy=policy)
+        return DueWork(tick.DueCase(item, case, token, timeline=timeline, policy=policy), found, claimed)
     promise = repo.promise_view(conn, int(item.payload["promise"])) if "promise" in item.payload else None
-    return tick.DueCase(item, case, token, promise=promise)
+    return DueWork(tick.DueCase(item, case, token, promise=promise), found, claimed)
 
 
-def apply_due(conn: Connection, rt: Runtime, due: tick.DueCase, case_ref: int | None,
-              actions: list[tick.DueAction], now: datetime) -> None:
+def apply_due(conn: Connection, rt: Runtime, work: DueWork, actions: list[tick.DueAction], now: datetime) -> None:
     """Each action of a due item, one store call (or one queued mail) each."""
-    kind = due.item.kind
-    found = repo.tick_case(conn, case_ref) if case_ref is not None and due.case is not None else None
+    kind, case_ref, found = work.due.item.kind, work.claimed.case_ref, work.case
     mailbox = _mailbox(rt, found.mailbox if found else None)
     for action in actions:
         if isinstance(action, f.Skip):
@@ -128,8 +135,8 @@ def apply_due(conn: Connection, rt: Runtime, due: tick.DueCase, case_ref: int | 
                 repo.add_event(conn, f"promise.{action.state}", now, case_id=case_ref,
                                data={"promise": action.promise_id, "by": str(kind)})
         elif isinstance(action, f.SetCaseStatus):
-            assert due.case is not None
-            repo.update_case(conn, due.case.number, status=action.status,
+            assert found is not None
+            repo.update_case(conn, found.state.number, status=action.status,
                              resolved_at=now if action.status == "resolved" else None)
             repo.add_event(conn, "case.status", now, case_id=case_ref, data={"status": action.status, "by": str(kind)})
         elif isinstance(action, f.CustomerMail):

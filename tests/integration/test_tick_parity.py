@@ -205,7 +205,7 @@ def daemon_decisions(store: repo.Store, rt: Runtime, now: datetime) -> list[Any]
     settings = duework.tick_settings(rt)
     with store.begin() as conn:
         due = [duework.gather_due(conn, rt, claimed) for claimed in repo.claim_due(conn, now, "test", 1000)]
-        decided: list[Any] = [(d.item.key, tick.decide_due_work(d, settings, now)) for d in due if d is not None]
+        decided: list[Any] = [(w.due.item.key, tick.decide_due_work(w.due, settings, now)) for w in due if w]
         decided += tick.decide_delay_notices(duework.gather_risk(conn, rt, now), settings, now)
         decided += tick.decide_overdue(repo.overdue_team_promises(conn, now), now)
     return decided
