@@ -719,7 +719,22 @@ def enqueue(conn: Connection, *, idempotency_key: str, message_id: str, kind: st
 SEND_LEASE = timedelta(minutes=5)
 
 
-def claim_outbox(conn: Connection, now: datetime, limit: int = 100) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class QueuedMail:
+    """A message the outbox holds, as the sender claims it."""
+
+    id: int
+    mailbox: str
+    mail_from: str
+    rcpt_to: list[str]
+    raw: bytes
+    attempts: int
+    message_id: str
+    kind: str
+    case_ref: int | None
+
+
+def claim_outbox(conn: Connection, now: datetime, limit: int = 100) -> list[QueuedMail]:
     """Claim due messages for sending. A claim is a lease: if the sender dies, it expires and
     another sender (or the restarted daemon) takes the message over."""
     rows = conn.execute(
@@ -731,7 +746,9 @@ def claim_outbox(conn: Connection, now: datetime, limit: int = 100) -> list[dict
     if rows:
         conn.execute(update(outbox).where(outbox.c.id.in_([r.id for r in rows]))
                      .values(state="sending", next_attempt_at=now + SEND_LEASE))
-    return [dict(r._mapping) for r in rows]
+    return [QueuedMail(id=r.id, mailbox=r.mailbox, mail_from=r.mail_from, rcpt_to=list(r.rcpt_to), raw=r.raw,
+                       attempts=int(r.attempts), message_id=r.message_id, kind=r.kind, case_ref=r.case_id)
+            for r in rows]
 
 
 def release_sending(conn: Connection, now: datetime) -> int:
@@ -772,11 +789,21 @@ def mark_failed(conn: Connection, outbox_id: int, error: str, now: datetime) -> 
                          next_attempt_at=now))
 
 
-def pending_copies(conn: Connection, limit: int = 50) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class SentCopy:
+    """A sent message whose copy is still to be filed in the mailbox's Sent folder."""
+
+    id: int
+    mailbox: str
+    raw: bytes
+    message_id: str
+
+
+def pending_copies(conn: Connection, limit: int = 50) -> list[SentCopy]:
     rows = conn.execute(select(outbox.c.id, outbox.c.mailbox, outbox.c.raw, outbox.c.message_id)
                         .where(outbox.c.state == "sent", outbox.c.copy_state == "pending")
                         .order_by(outbox.c.id).limit(limit))
-    return [dict(r._mapping) for r in rows]
+    return [SentCopy(id=r.id, mailbox=r.mailbox, raw=r.raw, message_id=r.message_id) for r in rows]
 
 
 def mark_copied(conn: Connection, outbox_id: int, state: str = "done") -> None:
