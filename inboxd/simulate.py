@@ -491,9 +491,14 @@ class TickWorld:
 
     # ---- writes, as ingest and the staff make them ------------------------------------------
 
-    def open_case(self, at: float, priority: str, **facts: Any) -> _Case:
-        """A case opens, waiting on us (``facts``: the other columns of a case, e.g. ``snoozed_until``)."""
-        case = _Case(number=self.next_number, opened=at, priority=priority, **facts)
+    def open_case(self, at: float, priority: str, *, status: Status | None = None, customer: str = "",
+                  subject: str = "", last_customer_at: datetime | None = None, customer_utc_offset: int | None = None,
+                  opted_out: bool = False, unreachable: bool = False, snoozed_until: datetime | None = None) -> _Case:
+        """A case opens, waiting on us unless ``status`` says otherwise; the rest are columns a workload's
+        cases never set but the store's can have."""
+        case = _Case(number=self.next_number, opened=at, priority=priority, status=status, customer=customer,
+                     subject=subject, last_customer_at=last_customer_at, customer_utc_offset=customer_utc_offset,
+                     opted_out=opted_out, unreachable=unreachable, snoozed_until=snoozed_until)
         self.next_number += 1
         case.waiting = eta.WaitingCase(opened_at=_dt(at), priority=priority, number=case.number)
         self.cases[case.number] = case
