@@ -85,7 +85,7 @@ def handle_due(conn: Connection, rt: Runtime, claimed: repo.ClaimedItem, now: da
     """Gather, decide and apply one claimed item; False when another worker finished it first."""
     work = gather_due(conn, rt, claimed)
     if work is None:
-        repo.add_event(conn, "due_item.skipped", now, case_id=claimed.case_ref,
+        repo.add_event(conn, f"{claimed.kind}.skipped", now, case_id=claimed.case_ref,
                        data={"reason": f"unknown kind {claimed.kind!r}"})
         return repo.finish_scheduled(conn, claimed.id, now)
     actions = tick.decide_due_work(work.due, tick_settings(rt), now)
@@ -122,7 +122,8 @@ def gather_due(conn: Connection, rt: Runtime, claimed: repo.ClaimedItem) -> DueW
 
 def apply_due(conn: Connection, rt: Runtime, work: DueWork, actions: list[tick.DueAction], now: datetime) -> None:
     """Each action of a due item, one store call (or one queued mail) each."""
-    kind, case_ref, found = work.due.item.kind, work.claimed.case_ref, work.case
+    found = work.case
+    kind, case_ref = work.due.item.kind, found.ref if found is not None else None
     mailbox = _mailbox(rt, found.mailbox if found else None)
     for action in actions:
         if isinstance(action, f.Skip):

@@ -180,3 +180,24 @@ def test_a_delay_notice_waits_for_the_customers_morning(tick: Tick) -> None:
     # Those at risk at one in the morning hear at eight (with others the closer due time now puts at risk).
     assert {m["To"] for m in later if m["To"].endswith("@customer.example")} >= {
         f"c{risk.promise.case_number - 1001}@customer.example" for risk in at_risk}
+
+
+def test_the_daily_digest_tells_each_person_their_day(tick: Tick, rt: Runtime) -> None:
+    ref, number = open_case(tick.store, MONDAY - timedelta(days=3), due=MONDAY + timedelta(days=2))
+    with tick.store.begin() as conn:
+        repo.add_promise(conn, case_id=ref, owner="bob@example.com", source="reply", text="I'll call Ann.",
+                         made_at=MONDAY - timedelta(days=3), due_at=MONDAY + timedelta(hours=5))
+    assert tick.run(MONDAY - timedelta(hours=3)) == []  # 07:00 in Berlin: the 08:30 digest is scheduled, not due
+    digests = {m["To"]: m.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+               for m in tick.run(MONDAY)}
+    assert "I'll call Ann." in digests["bob@example.com"] and "[#1001]" in digests["bob@example.com"]
+    assert "[#1001]" in digests["alice@example.com"]  # the lead sees the case waiting and the team's promise
+    assert tick.run(MONDAY + timedelta(minutes=1)) == []  # once a day
+
+
+def test_an_item_of_a_kind_this_version_does_not_know_is_set_aside(tick: Tick) -> None:
+    ref, _number = open_case(tick.store, MONDAY)
+    with tick.store.begin() as conn:
+        repo.schedule(conn, key="survey:1001", kind="survey", case_id=ref, due_at=MONDAY, payload={}, now=MONDAY)
+    assert tick.run(MONDAY + timedelta(minutes=1)) == []
+    assert scheduled(tick.store, ref) == [("survey", MONDAY, True)]
