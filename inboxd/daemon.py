@@ -27,7 +27,7 @@ from sqlalchemy.exc import DBAPIError
 from inboxd.backoff import Backoff
 from inboxd.clock import Clock, SystemClock
 from inboxd.config import Config, MailboxConfig, load_config, resolve_secret
-from inboxd.duework import break_overdue_promises, run_delay_notices, run_due_work
+from inboxd.duework import run_tick
 from inboxd.errors import AuthError, ConfigError, FolderMissing, ImapError, InboxdError, SecretError, TransientError
 from inboxd.ingest import Processor
 from inboxd.mail.classify import FolderRole
@@ -556,29 +556,10 @@ class Daemon:
             self._tick()
 
     def _tick(self) -> None:
-        """The tick's three steps (:mod:`inboxd.tick`): due work (reminders, escalations, updates, …), delay
-        notices for promises at risk, then the team's promises whose time passed are broken."""
+        """Logins about to expire, then the tick's three steps (:func:`inboxd.duework.run_tick`)."""
         self._check_login_expiry()
-        try:
-            if run_due_work(self.store, lambda: self.runtime, self.clock):
-                self.outbox_event.set()
-        except TransientError as exc:  # the database is down or full: nothing was lost, it is tried again
-            log.warning("due_work.deferred", error=str(exc))
-        except Exception:  # noqa: BLE001
-            log.exception("due_work.failed")
-        try:
-            if run_delay_notices(self.store, self.runtime, self.clock.now()):
-                self.outbox_event.set()
-        except TransientError as exc:  # the database is down or full: nothing was lost, it is tried again
-            log.warning("delay_notices.deferred", error=str(exc))
-        except Exception:  # noqa: BLE001
-            log.exception("delay_notices.failed")
-        try:
-            break_overdue_promises(self.store, self.clock.now())
-        except TransientError as exc:  # the database is down or full: nothing was lost, it is tried again
-            log.warning("tick.deferred", error=str(exc))
-        except Exception:  # noqa: BLE001
-            log.exception("tick.failed")
+        if run_tick(self.store, lambda: self.runtime, self.clock):
+            self.outbox_event.set()
 
     def status_line(self) -> str:
         try:

@@ -11,6 +11,8 @@ Read → decide → write, for each step of a tick (see :mod:`inboxd.tick`):
   team promises, :func:`inboxd.tick.decide_delay_notices` picks those at risk, :func:`apply_delay_notice`
   supersedes each and tells the customer and the lead.
 - **Promises past due.** :func:`break_overdue_promises`.
+
+:func:`run_tick` runs the three, as the daemon does every 30 seconds.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from inboxd import eta, tick
 from inboxd import followups as f
 from inboxd.clock import Clock
 from inboxd.config import MailboxConfig
-from inboxd.errors import StoreUnavailable
+from inboxd.errors import StoreUnavailable, TransientError
 from inboxd.eta import fallback_estimate
 from inboxd.followups import DueKind
 from inboxd.forecast import fit_model
@@ -48,6 +50,28 @@ def tick_settings(rt: Runtime) -> tick.TickSettings:
     return tick.TickSettings(calendar=rt.calendar, escalate_to=f.escalation_recipients(rt.config),
                              delay_notice_before=rt.config.updates.delay_notice_before,
                              quiet=f.update_policy(rt.config))
+
+
+def run_tick(store: repo.Store, runtime: Callable[[], Runtime], clock: Clock) -> bool:
+    """One tick, its three steps in order (:mod:`inboxd.tick`); True when mail was queued.
+
+    A step that fails leaves its work for the next tick and does not keep the others from running.
+    """
+    queued = _guarded("due_work.deferred", "due_work.failed", lambda: run_due_work(store, runtime, clock))
+    queued += _guarded("delay_notices.deferred", "delay_notices.failed",
+                       lambda: run_delay_notices(store, runtime(), clock.now()))
+    _guarded("tick.deferred", "tick.failed", lambda: break_overdue_promises(store, clock.now()))
+    return queued > 0
+
+
+def _guarded(deferred: str, failed: str, step: Callable[[], int]) -> int:
+    try:
+        return step()
+    except TransientError as exc:  # the database is down or full: nothing was lost, it is tried again
+        log.warning(deferred, error=str(exc))
+    except Exception:  # noqa: BLE001 - one step failing must not keep the others from running
+        log.exception(failed)
+    return 0
 
 
 def run_due_work(store: repo.Store, runtime: Callable[[], Runtime], clock: Clock, limit: int = 100) -> int:

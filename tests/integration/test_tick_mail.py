@@ -48,7 +48,8 @@ class FakeSmtp:
 
 @dataclass
 class Tick:
-    """The daemon's tick and its outbox sender over one store, on a frozen clock."""
+    """The daemon's tick (``duework.run_tick``, as ``Daemon.tick`` runs it) and its outbox sender over one
+    store, on a frozen clock."""
 
     store: repo.Store
     rt: Runtime
@@ -58,9 +59,7 @@ class Tick:
     def run(self, at: datetime) -> list[EmailMessage]:
         """Tick at ``at`` (due work, delay notices, promises past due) and send what it queued."""
         self.clock.set(at)
-        duework.run_due_work(self.store, lambda: self.rt, self.clock)
-        duework.run_delay_notices(self.store, self.rt, at)
-        duework.break_overdue_promises(self.store, at)
+        duework.run_tick(self.store, lambda: self.rt, self.clock)
         before = len(self.smtp.sent)
         Sender(self.store, lambda: self.rt, self.clock, smtp_factory=lambda _mailbox: self.smtp).flush()
         return [message_from_bytes(raw, _class=EmailMessage, policy=policy.default)  # type: ignore[misc]
