@@ -27,7 +27,7 @@ from sqlalchemy.exc import DBAPIError
 from inboxd.backoff import Backoff
 from inboxd.clock import Clock, SystemClock
 from inboxd.config import Config, MailboxConfig, load_config, resolve_secret
-from inboxd.duework import run_delay_notices, run_due_work
+from inboxd.duework import run_tick
 from inboxd.errors import AuthError, ConfigError, FolderMissing, ImapError, InboxdError, SecretError, TransientError
 from inboxd.ingest import Processor
 from inboxd.mail.classify import FolderRole
@@ -556,35 +556,10 @@ class Daemon:
             self._tick()
 
     def _tick(self) -> None:
-        """Due work (reminders, escalations, …), then the team's promises whose time passed are broken."""
+        """Logins about to expire, then the tick's three steps (:func:`inboxd.duework.run_tick`)."""
         self._check_login_expiry()
-        try:
-            if run_due_work(self.store, lambda: self.runtime, self.clock):
-                self.outbox_event.set()
-        except TransientError as exc:  # the database is down or full: nothing was lost, it is tried again
-            log.warning("due_work.deferred", error=str(exc))
-        except Exception:  # noqa: BLE001
-            log.exception("due_work.failed")
-        try:
-            if run_delay_notices(self.store, self.runtime, self.clock.now()):
-                self.outbox_event.set()
-        except TransientError as exc:  # the database is down or full: nothing was lost, it is tried again
-            log.warning("delay_notices.deferred", error=str(exc))
-        except Exception:  # noqa: BLE001
-            log.exception("delay_notices.failed")
-        try:
-            now = self.clock.now()
-            with self.store.begin() as conn:
-                broken = repo.break_overdue_promises(conn, now)
-                for promise in broken:
-                    repo.add_event(conn, "promise.broken", now, case_id=promise["case_id"],
-                                   data={"owner": promise["owner"], "due": promise["due_at"].isoformat()})
-            for promise in broken:
-                log.warning("promise.broken", case_ref=promise["case_id"], owner=promise["owner"])
-        except TransientError as exc:  # the database is down or full: nothing was lost, it is tried again
-            log.warning("tick.deferred", error=str(exc))
-        except Exception:  # noqa: BLE001
-            log.exception("tick.failed")
+        if run_tick(self.store, lambda: self.runtime, self.clock):
+            self.outbox_event.set()
 
     def status_line(self) -> str:
         try:

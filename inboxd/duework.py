@@ -1,7 +1,18 @@
-"""Applies due work: claims scheduled items, asks ``followups.decide_due``, applies the answer.
+"""The tick's shell: gathers what :mod:`inboxd.tick` decides on, and applies its actions.
 
-One item, one transaction: the mail it causes is queued and the item marked done together, so
-an item is handled exactly once even when the daemon dies in between (the claim is a lease).
+Read → decide → write, for each step of a tick (see :mod:`inboxd.tick`):
+
+- **Due work.** :func:`run_due_work` claims the scheduled items that are due; for each, in its own
+  transaction, :func:`gather_due` reads the item's case, timeline and promise into a
+  :class:`inboxd.tick.DueCase`, :func:`inboxd.tick.decide_due_work` decides, and :func:`apply_due` maps each
+  action to one store call, then marks the item done — so an item is handled exactly once, even when the
+  daemon dies in between (the claim is a lease).
+- **Delay notices.** :func:`run_delay_notices`: :func:`gather_risk` fits the forecast and reads the open
+  team promises, :func:`inboxd.tick.decide_delay_notices` picks those at risk, :func:`apply_delay_notice`
+  supersedes each and tells the customer and the lead.
+- **Promises past due.** :func:`break_overdue_promises`.
+
+:func:`run_tick` runs the three, as the daemon does every 30 seconds.
 """
 
 from __future__ import annotations
@@ -16,11 +27,13 @@ from typing import Any
 import structlog
 from sqlalchemy import Connection
 
-from inboxd import eta
+from inboxd import eta, tick
 from inboxd import followups as f
 from inboxd.clock import Clock
-from inboxd.errors import StoreUnavailable
+from inboxd.config import MailboxConfig
+from inboxd.errors import StoreUnavailable, TransientError
 from inboxd.eta import fallback_estimate
+from inboxd.followups import DueKind
 from inboxd.forecast import fit_model
 from inboxd.humanize import phrase_due
 from inboxd.mail.threading import format_token, stop_address
@@ -32,12 +45,33 @@ log = structlog.get_logger("inboxd.duework")
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _promise_view(row: dict[str, Any] | None) -> f.PromiseView | None:
-    if row is None:
-        return None
-    return f.PromiseView(id=row["id"], owner=row["owner"], source=row["source"], text=row["text"],
-                         made_at=row["made_at"], due_at=row["due_at"], state=row["state"],
-                         source_message_id=row["source_message_id"])
+def tick_settings(rt: Runtime) -> tick.TickSettings:
+    """What the configuration says about the tick."""
+    return tick.TickSettings(calendar=rt.calendar, escalate_to=f.escalation_recipients(rt.config),
+                             delay_notice_before=rt.config.updates.delay_notice_before,
+                             quiet=f.update_policy(rt.config))
+
+
+def run_tick(store: repo.Store, runtime: Callable[[], Runtime], clock: Clock) -> bool:
+    """One tick, its three steps in order (:mod:`inboxd.tick`); True when mail was queued.
+
+    A step that fails leaves its work for the next tick and does not keep the others from running.
+    """
+    queued = _guarded("due_work.deferred", "due_work.failed", lambda: run_due_work(store, runtime, clock))
+    queued += _guarded("delay_notices.deferred", "delay_notices.failed",
+                       lambda: run_delay_notices(store, runtime(), clock.now()))
+    _guarded("tick.deferred", "tick.failed", lambda: break_overdue_promises(store, clock.now()))
+    return queued > 0
+
+
+def _guarded(deferred: str, failed: str, step: Callable[[], int]) -> int:
+    try:
+        return step()
+    except TransientError as exc:  # the database is down or full: nothing was lost, it is tried again
+        log.warning(deferred, error=str(exc))
+    except Exception:  # noqa: BLE001 - one step failing must not keep the others from running
+        log.exception(failed)
+    return 0
 
 
 def run_due_work(store: repo.Store, runtime: Callable[[], Runtime], clock: Clock, limit: int = 100) -> int:
@@ -47,19 +81,112 @@ def run_due_work(store: repo.Store, runtime: Callable[[], Runtime], clock: Clock
         ensure_digest(conn, runtime(), now)
         items = repo.claim_due(conn, now, WORKER, limit)
     handled = 0
-    for row in items:
+    for claimed in items:
         rt = runtime()
         try:
             with store.begin() as conn:
-                if _handle(conn, rt, row, clock.now()):
+                if handle_due(conn, rt, claimed, clock.now()):
                     handled += 1
         except StoreUnavailable as exc:
             # Nothing of this item was written; it and the rest keep their lease and are tried again after it.
-            log.warning("due_work.deferred", key=row["key"], error=str(exc))
+            log.warning("due_work.deferred", key=claimed.key, error=str(exc))
             break
         except Exception:  # noqa: BLE001 - one bad item must not stop the others; its lease expires and it retries
-            log.exception("due_item.failed", key=row["key"])
+            log.exception("due_item.failed", key=claimed.key)
     return handled
+
+
+@dataclass(frozen=True)
+class DueWork:
+    """A claimed item as gathered: what the decision reads (``due``) and what applying it needs besides."""
+
+    due: tick.DueCase
+    case: repo.TickCase | None  # its case as the store has it (mailbox, customer name …)
+    claimed: repo.ClaimedItem
+
+
+def handle_due(conn: Connection, rt: Runtime, claimed: repo.ClaimedItem, now: datetime) -> bool:
+    """Gather, decide and apply one claimed item; False when another worker finished it first."""
+    work = gather_due(conn, rt, claimed)
+    if work is None:
+        repo.add_event(conn, f"{claimed.kind}.skipped", now, case_id=claimed.case_ref,
+                       data={"reason": f"unknown kind {claimed.kind!r}"})
+        return repo.finish_scheduled(conn, claimed.id, now)
+    actions = tick.decide_due_work(work.due, tick_settings(rt), now)
+    apply_due(conn, rt, work, actions, now)
+    finished = repo.finish_scheduled(conn, claimed.id, now)
+    log.info("due_item.done", kind=str(work.due.item.kind), key=claimed.key,
+             case=work.case.state.number if work.case else None, actions=len(actions))
+    return finished
+
+
+def gather_due(conn: Connection, rt: Runtime, claimed: repo.ClaimedItem) -> DueWork | None:
+    """Everything the decision on one due item reads; None for a kind this version does not know."""
+    try:
+        kind = DueKind(claimed.kind)
+    except ValueError:
+        return None
+    found = repo.tick_case(conn, claimed.case_ref) if claimed.case_ref is not None else None
+    item = f.DueItem(id=claimed.id, key=claimed.key, kind=kind, case_number=found.state.number if found else None,
+                     due_at=claimed.due_at, payload=claimed.payload)
+    if found is None:
+        return DueWork(tick.DueCase(item), None, claimed)
+    case = found.state
+    token = format_token(rt.config.cases.subject_token, case.number)
+    if kind in DueKind.customer_kinds():
+        timeline = f.CaseTimeline(
+            last_customer_at=found.last_customer_at, last_staff_reply_at=found.last_staff_reply_at,
+            last_heard_at=found.last_heard_at, customer_utc_offset=found.customer_utc_offset,
+            opted_out=found.opted_out, snoozed_until=found.snoozed_until, unreachable=found.bounced)
+        policy = f.update_policy(rt.config, case.priority, found.update_overrides)
+        return DueWork(tick.DueCase(item, case, token, timeline=timeline, policy=policy), found, claimed)
+    promise = repo.promise_view(conn, int(item.payload["promise"])) if "promise" in item.payload else None
+    return DueWork(tick.DueCase(item, case, token, promise=promise), found, claimed)
+
+
+def apply_due(conn: Connection, rt: Runtime, work: DueWork, actions: list[tick.DueAction], now: datetime) -> None:
+    """Each action of a due item, one store call (or one queued mail) each."""
+    found = work.case
+    kind, case_ref = work.due.item.kind, found.ref if found is not None else None
+    mailbox = _mailbox(rt, found.mailbox if found else None)
+    for action in actions:
+        if isinstance(action, f.Skip):
+            repo.add_event(conn, f"{kind}.skipped", now, case_id=case_ref, data={"reason": action.reason})
+        elif isinstance(action, f.Schedule):
+            repo.schedule(conn, key=action.key, kind=action.kind, case_id=case_ref, due_at=action.due_at,
+                          payload=action.payload, now=now)
+        elif isinstance(action, f.SettlePromise):
+            if repo.settle_promise(conn, action.promise_id, action.state, now):
+                repo.add_event(conn, f"promise.{action.state}", now, case_id=case_ref,
+                               data={"promise": action.promise_id, "by": str(kind)})
+        elif isinstance(action, f.SetCaseStatus):
+            assert found is not None
+            repo.update_case(conn, found.state.number, status=action.status,
+                             resolved_at=now if action.status == "resolved" else None)
+            repo.add_event(conn, "case.status", now, case_id=case_ref, data={"status": action.status, "by": str(kind)})
+        elif isinstance(action, f.CustomerMail):
+            assert found is not None
+            _queue_customer_mail(conn, rt, mailbox, found, action, now)
+        elif isinstance(action, f.StaffMail):
+            context = dict(action.context)
+            context["due_local"] = phrase_due(context["due"], now, rt.calendar.tz).removeprefix("by ")
+            queued = queue_template_mail(conn, rt, mailbox, key=action.key, kind=action.template, to=action.to,
+                                         template=action.template, language="en", context=context, now=now,
+                                         case_id=case_ref, in_reply_to=action.in_reply_to,
+                                         from_name=f"inboxd ({rt.config.team.name})")
+            if queued:
+                repo.add_event(conn, f"{action.template}.queued", now, case_id=case_ref, data={"to": list(action.to)})
+        elif isinstance(action, tick.SendDigests):
+            count = _send_digests(conn, rt, action.key, now)
+            repo.add_event(conn, "digest.sent", now, data={"digests": count})
+
+
+def _mailbox(rt: Runtime, name: str | None) -> MailboxConfig:
+    """The case's mailbox, or the first one when the case has none or its mailbox left the configuration."""
+    try:
+        return rt.mailbox(name) if name else rt.config.mailboxes[0]
+    except LookupError:
+        return rt.config.mailboxes[0]
 
 
 def ensure_digest(conn: Connection, rt: Runtime, now: datetime) -> None:
@@ -80,14 +207,14 @@ def _send_digests(conn: Connection, rt: Runtime, item_key: str, now: datetime) -
         if today in member.absent_dates:
             continue
         lead = member.role == "lead"
-        commitments = [f.DigestLine(format_token(token_format, r["number"]), r["subject"], r["customer"],
-                                    _due_phrase(r["due_at"], now, cal.tz), r["text"])
+        commitments = [f.DigestLine(format_token(token_format, r.number), r.subject, r.customer,
+                                    _due_phrase(r.at, now, cal.tz), r.text)
                        for r in repo.digest_commitments(conn, member.email, end_of_today)]
-        waiting = [f.DigestLine(format_token(token_format, r["number"]), r["subject"], r["customer"],
-                                f"waiting {_waited(r['last_activity_at'], now, rt)}")
+        waiting = [f.DigestLine(format_token(token_format, r.number), r.subject, r.customer,
+                                f"waiting {_waited(r.at, now, rt)}")
                    for r in repo.digest_waiting(conn, member.email, include_unassigned=lead)]
-        at_risk = [f.DigestLine(format_token(token_format, r["number"]), r["subject"], r["customer"],
-                                _due_phrase(r["due_at"], now, cal.tz))
+        at_risk = [f.DigestLine(format_token(token_format, r.number), r.subject, r.customer,
+                                _due_phrase(r.at, now, cal.tz))
                    for r in repo.digest_team_promises(conn, next_business_close)] if lead else []
         digest = f.build_digest(member.email, commitments=commitments, waiting=waiting, at_risk=at_risk)
         if digest is None:
@@ -116,42 +243,6 @@ def _waited(since: datetime, now: datetime, rt: Runtime) -> str:
     return f"{hours:.0f} business hours" if hours < 16 else f"{hours / 8:.0f} business days"
 
 
-def _handle_customer_item(conn: Connection, rt: Runtime, item: f.DueItem, case_id: int | None,
-                          now: datetime) -> bool:
-    """Updates while a case waits on us; nudges and auto-resolve while it waits on the customer."""
-    row = repo.case_row(conn, case_id) if case_id is not None else None
-    case = repo.case_state(conn, row["number"]) if row else None
-    if row is None or case is None or case_id is None:
-        repo.add_event(conn, f"{item.kind}.skipped", now, data={"reason": "no such case"})
-        return repo.finish_scheduled(conn, item.id, now)
-    timeline = f.CaseTimeline(
-        last_customer_at=row["last_customer_at"], last_staff_reply_at=row["last_staff_reply_at"],
-        last_heard_at=row["last_heard_at"], customer_utc_offset=row["customer_utc_offset"],
-        opted_out=bool(row["updates_opted_out"]), snoozed_until=row["snoozed_until"],
-        unreachable=repo.is_bounced(conn, row["customer"]))
-    policy = f.update_policy(rt.config, str(row["priority"]), row["update_overrides"])
-    cadence = policy.while_waiting_on_us
-    actions = f.decide_update(item, case, timeline, policy, now=now,
-                              next_due=lambda at: rt.calendar.add(at, cadence) if cadence else at)
-    try:
-        mailbox = rt.mailbox(row["mailbox"])
-    except LookupError:
-        mailbox = rt.config.mailboxes[0]
-    for action in actions:
-        if isinstance(action, f.Skip):
-            repo.add_event(conn, f"{item.kind}.skipped", now, case_id=case_id, data={"reason": action.reason})
-        elif isinstance(action, f.Schedule):
-            repo.schedule(conn, key=action.key, kind=action.kind, case_id=case_id, due_at=action.due_at,
-                          payload=action.payload, now=now)
-        elif isinstance(action, f.SetCaseStatus):
-            repo.update_case(conn, case.number, status=action.status,
-                             resolved_at=now if action.status == "resolved" else None)
-            repo.add_event(conn, "case.status", now, case_id=case_id, data={"status": action.status, "by": item.kind})
-        elif isinstance(action, f.CustomerMail):
-            _queue_customer_mail(conn, rt, mailbox, row, case_id, action, now)
-    return repo.finish_scheduled(conn, item.id, now)
-
-
 def customer_context(rt: Runtime, number: int, subject: str, customer_name: str | None, customer: str,
                      extra: dict[str, Any]) -> dict[str, Any]:
     """What every mail to a case's customer passes its template, before what its kind adds."""
@@ -159,182 +250,136 @@ def customer_context(rt: Runtime, number: int, subject: str, customer_name: str 
             "customer_name": customer_name or "", "customer": customer, **extra}
 
 
-def _queue_customer_mail(conn: Connection, rt: Runtime, mailbox: Any, row: dict[str, Any], case_id: int,
+def _queue_customer_mail(conn: Connection, rt: Runtime, mailbox: MailboxConfig, found: repo.TickCase,
                          action: f.CustomerMail, now: datetime) -> None:
-    number = int(row["number"])
-    language = str(row["language"])
+    case = found.state
+    number, language, case_ref = case.number, case.language, found.ref
     tz = rt.calendar.tz
-    context = customer_context(rt, number, row["subject"], row["customer_name"], row["customer"], action.context)
+    context = customer_context(rt, number, case.subject, found.customer_name, case.customer, action.context)
     if action.template == "update" and "promise" not in context:
-        promise = repo.open_team_promise(conn, case_id)
+        promise = repo.open_team_promise(conn, case_ref)
         reason = ""
-        if promise is not None and promise["due_at"] > now:
-            due = promise["due_at"]
+        if promise is not None and promise.due_at > now:
+            due = promise.due_at
         else:
             fallback = {str(k): v for k, v in rt.config.promises.fallback.items()}
-            estimate = fallback_estimate(now, str(row["priority"]), fallback, rt.calendar)
+            estimate = fallback_estimate(now, case.priority, fallback, rt.calendar)
             due, reason = estimate.due, estimate.reason_text(language)
         context["promise"] = {"due": due, "phrase": phrase_due(due, now, tz, language), "reason": reason}
     if action.template == "waiting":
         until = datetime.fromisoformat(str(context["until"]))
         context["when_phrase"] = phrase_due(until, now, tz, language)
     if action.template == "nudge":
-        policy = f.update_policy(rt.config, str(row["priority"]), row["update_overrides"])
-        since = row["last_staff_reply_at"] or now
+        policy = f.update_policy(rt.config, case.priority, found.update_overrides)
+        since = found.last_staff_reply_at or now
         resolve_at = rt.calendar.add(since, policy.resolve_after) if policy.resolve_after else None
         context["resolve_phrase"] = phrase_due(resolve_at, now, tz, language) if resolve_at else ""
-    first, last, ack = repo.thread_ids(conn, case_id)
-    customer = str(row["customer"])
+    first, last, ack = repo.thread_ids(conn, case_ref)
     stop = stop_address(mailbox.address, number)
     queued = queue_template_mail(
-        conn, rt, mailbox, key=action.key, kind=action.template, to=[customer], template=action.template,
-        language=language, context=context, now=now, case_id=case_id, in_reply_to=last or ack,
+        conn, rt, mailbox, key=action.key, kind=action.template, to=[case.customer], template=action.template,
+        language=language, context=context, now=now, case_id=case_ref, in_reply_to=last or ack,
         references=[r for r in (first, ack) if r], auto_submitted="auto-generated",
         extra_headers=(("List-Unsubscribe", f"<mailto:{stop}?subject=stop>"),))
     if queued:
         repo.update_case(conn, number, last_heard_at=now)
-        repo.add_event(conn, f"{action.template}.queued", now, case_id=case_id, data={"to": customer})
+        repo.add_event(conn, f"{action.template}.queued", now, case_id=case_ref, data={"to": case.customer})
 
 
 @dataclass(frozen=True)
 class PromiseAtRisk:
     """An open team promise the model now expects to break, and when its delay notice goes out."""
 
-    promise: dict[str, Any]  # open_team_promises_waiting's row
-    case: eta.WaitingCase
+    promise: tick.OpenTeamPromise
     prediction: eta.Prediction
     miss_probability: float
     notice_at: datetime  # now, or the customer's morning when it is night where they are (still before the due)
 
 
+def gather_risk(conn: Connection, rt: Runtime, now: datetime) -> tick.RiskContext:
+    """The open team promises of cases waiting for their first response, and the forecast to judge them by."""
+    promises = tuple(repo.open_team_promises_waiting(conn))
+    if not promises:
+        return tick.RiskContext((), None)
+    model, queue = fit_model(conn, rt, now)
+    return tick.RiskContext(promises, tick.Forecast(model, queue))
+
+
 def promises_at_risk(conn: Connection, rt: Runtime, now: datetime) -> tuple[list[PromiseAtRisk], eta.PaceModel | None,
                                                                              eta.QueueSnapshot | None]:
-    """The open team promises at risk now (:func:`inboxd.eta.at_risk` over the fitted model), the model and its
-    queue; what the tick's delay notices and the status page both read."""
-    open_promises = repo.open_team_promises_waiting(conn)
-    if not open_promises:
-        return [], None, None
-    model, queue = fit_model(conn, rt, now)
-    predictions = {case.number: (case, prediction) for case, prediction in model.predict_queue(now, queue)}
-    lead = rt.config.updates.delay_notice_before
-    found: list[PromiseAtRisk] = []
-    for promise in open_promises:
-        match = predictions.get(promise["number"])
-        if match is None:
-            continue
-        case, prediction = match
-        if not eta.at_risk(promise["due_at"], now, prediction.at, lead, rt.calendar, spread_bh=prediction.spread_bh):
-            continue
-        morning = f.reasonable_hour(now, promise["customer_utc_offset"], f.update_policy(rt.config))
-        notice_at = morning if now < morning < promise["due_at"] else now
-        probability = eta.miss_probability(promise["due_at"], prediction.at, prediction.spread_bh, rt.calendar)
-        found.append(PromiseAtRisk(promise, case, prediction, probability, notice_at))
-    return found, model, queue
+    """The open team promises at risk now, the model and its queue: what the status page shows."""
+    ctx = gather_risk(conn, rt, now)
+    found = [PromiseAtRisk(action.promise, action.prediction, action.miss_probability,
+                           action.notice_at if isinstance(action, tick.DeferDelay) else now)
+             for action in tick.decide_delay_notices(ctx, tick_settings(rt), now)]
+    forecast = ctx.forecast
+    return found, forecast.model if forecast else None, forecast.queue if forecast else None
 
 
 def run_delay_notices(store: repo.Store, rt: Runtime, now: datetime) -> int:
-    """Tell customers *before* a promise breaks: a new honest time, the old promise superseded, the lead told.
-
-    The same model that made the promise predicts every waiting case's first response with its spread; a
-    promise that is now more likely than not to break — or, within ``updates.delay_notice_before`` of its
-    due time, at least :data:`inboxd.eta.LATE_RISK_LEVEL` likely — gets, once, a delay notice with a revised
-    estimate (``eta.PaceModel.revise``), tracked as a new promise (:func:`inboxd.eta.at_risk`).
-    """
-    sent = 0
+    """Tell customers *before* a promise breaks: a new honest time, the old promise superseded, the lead told
+    (:func:`inboxd.tick.decide_delay_notices`)."""
     with store.begin() as conn:
-        at_risk, model, queue = promises_at_risk(conn, rt, now)
-    for risk in at_risk:
-        if risk.notice_at > now:
-            continue  # night where the customer is: tell them in the morning, still before the due time
-        assert model is not None and queue is not None
-        promise = risk.promise
-        with store.begin() as conn:
-            if not repo.settle_promise(conn, promise["id"], "superseded", now):
-                continue  # another daemon got there first
-            sent += _announce_delay(conn, rt, promise, model.revise(now, risk.case, promise["due_at"], queue), now)
+        ctx = gather_risk(conn, rt, now)
+    sent = 0
+    for action in tick.decide_delay_notices(ctx, tick_settings(rt), now):
+        if isinstance(action, tick.DelayNotice):
+            with store.begin() as conn:
+                sent += apply_delay_notice(conn, rt, action, now)
     return sent
 
 
-def _announce_delay(conn: Connection, rt: Runtime, promise: dict[str, Any], revised: eta.Estimate,
-                    now: datetime) -> int:
-    row = repo.case_row(conn, promise["case_id"])
-    if row is None:
+def apply_delay_notice(conn: Connection, rt: Runtime, notice: tick.DelayNotice, now: datetime) -> int:
+    """Supersede the promise, record the revised one, tell the customer and the lead; 0 when another daemon
+    got there first."""
+    promise, revised = notice.promise, notice.revised
+    if not repo.settle_promise(conn, promise.id, "superseded", now):
         return 0
-    language = str(row["language"])
+    found = repo.tick_case(conn, promise.case_ref)
+    if found is None:
+        return 0
+    case = found.state
+    language = case.language
     tz = rt.calendar.tz
     phrase = phrase_due(revised.due, now, tz, language)
-    repo.add_promise(conn, case_id=promise["case_id"], owner="team", source="delay_notice", text=phrase,
+    repo.add_promise(conn, case_id=promise.case_ref, owner="team", source="delay_notice", text=phrase,
                      made_at=now, due_at=revised.due, predicted_bh=revised.predicted_bh, spread_bh=revised.spread_bh)
-    repo.add_event(conn, "promise.at_risk", now, case_id=promise["case_id"],
-                   data={"old_due": promise["due_at"].isoformat(), "new_due": revised.due.isoformat(),
+    repo.add_event(conn, "promise.at_risk", now, case_id=promise.case_ref,
+                   data={"old_due": promise.due_at.isoformat(), "new_due": revised.due.isoformat(),
                          "basis": revised.basis})
-    try:
-        mailbox = rt.mailbox(row["mailbox"])
-    except LookupError:
-        mailbox = rt.config.mailboxes[0]
-    number = int(row["number"])
-    token = format_token(rt.config.cases.subject_token, number)
-    if not repo.is_bounced(conn, row["customer"]):
-        _queue_customer_mail(conn, rt, mailbox, row, promise["case_id"], f.CustomerMail(
-            "delay", f"delay:{promise['id']}", {
-                "old_phrase": phrase_due(promise["due_at"], promise["made_at"], tz, language),
+    mailbox = _mailbox(rt, found.mailbox)
+    token = format_token(rt.config.cases.subject_token, case.number)
+    if not found.bounced:
+        _queue_customer_mail(conn, rt, mailbox, found, f.CustomerMail(
+            "delay", f"delay:{promise.id}", {
+                "old_phrase": phrase_due(promise.due_at, promise.made_at, tz, language),
                 "promise": {"due": revised.due, "phrase": phrase, "reason": revised.reason_text(language)}}), now)
     recipients = staff_recipients(rt)
     if recipients:
         queue_template_mail(
-            conn, rt, mailbox, key=f"alert:delay:{promise['id']}", kind="alert", to=recipients, template="alert",
-            language="en", now=now, case_id=promise["case_id"], from_name=f"inboxd ({rt.config.team.name})",
+            conn, rt, mailbox, key=f"alert:delay:{promise.id}", kind="alert", to=recipients, template="alert",
+            language="en", now=now, case_id=promise.case_ref, from_name=f"inboxd ({rt.config.team.name})",
             context={"subject": f"Promise at risk on {token}: customer told the new time",
                      "headline": f"Case {token} will not get its first response by the time we promised.",
-                     "lines": [f"Promised: {promise['due_at'].astimezone(tz):%a %d %b %H:%M %Z}",
+                     "lines": [f"Promised: {promise.due_at.astimezone(tz):%a %d %b %H:%M %Z}",
                                f"New time told to the customer: {revised.due.astimezone(tz):%a %d %b %H:%M %Z}",
                                f"Why: {revised.basis}"],
                      "token": token})
-    log.warning("promise.delay_notice", case=number, old_due=promise["due_at"].isoformat(),
+    log.warning("promise.delay_notice", case=case.number, old_due=promise.due_at.isoformat(),
                 new_due=revised.due.isoformat())
     return 1
 
 
-def _handle(conn: Connection, rt: Runtime, row: dict[str, Any], now: datetime) -> bool:
-    item = f.DueItem(id=row["id"], key=row["key"] or str(row["id"]), kind=row["kind"],
-                     case_number=None, due_at=row["due_at"], payload=row["payload"] or {})
-    if item.kind in ("update", "nudge", "auto_resolve", "resolved_notice", "waiting_notice"):
-        return _handle_customer_item(conn, rt, item, row["case_id"], now)
-    if item.kind == "digest":
-        count = _send_digests(conn, rt, item.key, now)
-        repo.add_event(conn, "digest.sent", now, data={"digests": count})
-        return repo.finish_scheduled(conn, item.id, now)
-    case_id = row["case_id"]
-    number = repo.case_number_of(conn, case_id) if case_id is not None else None
-    case = repo.case_state(conn, number) if number is not None else None
-    promise = _promise_view(repo.promise_row(conn, int(item.payload["promise"]))) if "promise" in item.payload \
-        else None
-    token = format_token(rt.config.cases.subject_token, number) if number is not None else ""
-    actions = f.decide_due(item, case, promise, escalate_to=staff_recipients(rt), token=token, now=now)
-    mailbox_name = repo.case_mailbox(conn, case_id) if case_id is not None else None
-    try:
-        mailbox = rt.mailbox(mailbox_name) if mailbox_name else rt.config.mailboxes[0]
-    except LookupError:
-        mailbox = rt.config.mailboxes[0]
-    for action in actions:
-        if isinstance(action, f.SettlePromise):
-            if repo.settle_promise(conn, action.promise_id, action.state, now):
-                repo.add_event(conn, f"promise.{action.state}", now, case_id=case_id,
-                               data={"promise": action.promise_id, "by": item.kind})
-        elif isinstance(action, f.StaffMail):
-            context = dict(action.context)
-            context["due_local"] = phrase_due(context["due"], now, rt.calendar.tz).removeprefix("by ")
-            queued = queue_template_mail(conn, rt, mailbox, key=action.key, kind=action.template, to=action.to,
-                                         template=action.template, language="en", context=context, now=now,
-                                         case_id=case_id, in_reply_to=action.in_reply_to,
-                                         from_name=f"inboxd ({rt.config.team.name})")
-            if queued:
-                repo.add_event(conn, f"{action.template}.queued", now, case_id=case_id, data={"to": list(action.to)})
-        elif isinstance(action, f.Schedule):
-            repo.schedule(conn, key=action.key, kind=action.kind, case_id=case_id, due_at=action.due_at,
-                          payload=action.payload, now=now)
-        elif isinstance(action, f.Skip):
-            repo.add_event(conn, f"{item.kind}.skipped", now, case_id=case_id, data={"reason": action.reason})
-    finished = repo.finish_scheduled(conn, item.id, now)
-    log.info("due_item.done", kind=item.kind, key=item.key, case=number, actions=len(actions))
-    return finished
+def break_overdue_promises(store: repo.Store, now: datetime) -> int:
+    """The team's open promises whose due time passed are broken (:func:`inboxd.tick.decide_overdue`)."""
+    with store.begin() as conn:
+        overdue = repo.overdue_team_promises(conn, now)
+        by_id = {promise.id: promise for promise in overdue}
+        broken = [by_id[action.promise_id] for action in tick.decide_overdue(overdue, now)
+                  if repo.settle_promise(conn, action.promise_id, action.state, now)]
+        for promise in broken:
+            repo.add_event(conn, "promise.broken", now, case_id=promise.case_ref,
+                           data={"owner": promise.owner, "due": promise.due_at.isoformat()})
+    for promise in broken:
+        log.warning("promise.broken", case_ref=promise.case_ref, owner=promise.owner)
+    return len(broken)

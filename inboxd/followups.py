@@ -1,10 +1,11 @@
 """Due work: what to do when a scheduled item comes due. Pure: (item, case, promise, team, now) → actions.
 
-Every reminder, escalation, update and nudge is a row in ``scheduled`` with a ``due_at`` and a unique
-key; the tick claims the rows that are due and applies what :func:`decide_due` returns in the same
-transaction that marks the row done, so an item is handled exactly once, across restarts too.
+Every reminder, escalation, update and nudge is a row in ``scheduled`` with a ``due_at``, a unique key
+and a :class:`DueKind`; the tick claims the rows that are due and applies what :func:`decide_due` and
+:func:`decide_update` return (through :func:`inboxd.tick.decide_due_work`) in the same transaction that
+marks the row done, so an item is handled exactly once, across restarts too.
 
-This module decides; ``inboxd.duework`` applies.
+This module and :mod:`inboxd.tick` decide; ``inboxd.duework`` gathers and applies.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from enum import StrEnum
 from typing import Any, Union
 
 from inboxd.cases import CaseState
@@ -31,22 +33,52 @@ class PromiseView:
     source_message_id: str | None = None
 
 
+class DueKind(StrEnum):
+    """What a scheduled item is; the value is what the ``scheduled.kind`` column holds."""
+
+    REMINDER = "reminder"  # a staff commitment falls due soon
+    ESCALATION = "escalation"  # a staff commitment fell due unkept
+    NOTE_REMINDER = "note_reminder"  # "remind me" in an internal note
+    UPDATE = "update"  # the case waits on us: tell the customer where it stands
+    NUDGE = "nudge"  # the case waits on the customer: ask again
+    AUTO_RESOLVE = "auto_resolve"  # the customer never came back: resolve the case
+    RESOLVED_NOTICE = "resolved_notice"  # staff resolved the case: tell the customer (and ask for feedback)
+    WAITING_NOTICE = "waiting_notice"  # staff wait on a third party: tell the customer until when
+    DIGEST = "digest"  # the daily digest to staff
+
+    @classmethod
+    def customer_kinds(cls) -> frozenset[DueKind]:
+        """The kinds that mail the case's customer, decided by :func:`decide_update`."""
+        return _CUSTOMER_KINDS
+
+
+_CUSTOMER_KINDS = frozenset({DueKind.UPDATE, DueKind.NUDGE, DueKind.AUTO_RESOLVE, DueKind.RESOLVED_NOTICE,
+                             DueKind.WAITING_NOTICE})
+
+
 @dataclass(frozen=True)
 class DueItem:
     id: int
     key: str
-    kind: str
+    kind: DueKind
     case_number: int | None
     due_at: datetime
     payload: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # A kind given as its column value becomes the enum (ValueError for a kind no one schedules).
+        object.__setattr__(self, "kind", DueKind(self.kind))
+
 
 @dataclass(frozen=True)
 class Schedule:
-    kind: str
+    kind: DueKind
     due_at: datetime
     key: str
     payload: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", DueKind(self.kind))
 
 
 @dataclass(frozen=True)
@@ -85,20 +117,20 @@ def commitment_schedule(promise_id: int, made_at: datetime, due_at: datetime, le
     comes halfway instead, unless that is under 15 minutes away: a reminder the moment a promise is
     written is noise.
     """
-    items = [Schedule("escalation", due_at, f"escalation:{promise_id}", {"promise": promise_id})]
+    items = [Schedule(DueKind.ESCALATION, due_at, f"escalation:{promise_id}", {"promise": promise_id})]
     remind_at = due_at - lead_time
     if remind_at <= made_at:
         remind_at = made_at + (due_at - made_at) / 2
         if remind_at - made_at < timedelta(minutes=15):
             return items
-    items.insert(0, Schedule("reminder", remind_at, f"reminder:{promise_id}", {"promise": promise_id}))
+    items.insert(0, Schedule(DueKind.REMINDER, remind_at, f"reminder:{promise_id}", {"promise": promise_id}))
     return items
 
 
 def decide_due(item: DueItem, case: CaseState | None, promise: PromiseView | None, *,
                escalate_to: Sequence[str], token: str, now: datetime) -> list[FollowupAction]:
     """What one due item causes."""
-    if item.kind in ("reminder", "escalation"):
+    if item.kind in (DueKind.REMINDER, DueKind.ESCALATION):
         if promise is None or case is None:
             return [Skip("the promise or its case no longer exists")]
         if promise.state != "open":
@@ -107,7 +139,7 @@ def decide_due(item: DueItem, case: CaseState | None, promise: PromiseView | Non
             "commitment": promise.text, "owner": promise.owner, "due": promise.due_at, "made_at": promise.made_at,
             "case": case.number, "token": token, "subject": case.subject, "customer": case.customer,
         }
-        if item.kind == "reminder":
+        if item.kind is DueKind.REMINDER:
             return [StaffMail("reminder", (promise.owner,), f"reminder:{promise.id}", context,
                               in_reply_to=promise.source_message_id)]
         actions: list[FollowupAction] = [SettlePromise(promise.id, "broken")]
@@ -115,7 +147,7 @@ def decide_due(item: DueItem, case: CaseState | None, promise: PromiseView | Non
         actions.append(StaffMail("escalation", recipients, f"escalation:{promise.id}", context,
                                  in_reply_to=promise.source_message_id))
         return actions
-    if item.kind == "note_reminder":
+    if item.kind is DueKind.NOTE_REMINDER:
         to = str(item.payload.get("to") or "")
         if not to:
             return [Skip("no one to remind")]
@@ -240,7 +272,7 @@ def decide_update(item: DueItem, case: CaseState, timeline: CaseTimeline, policy
     """
     since = datetime.fromisoformat(str(item.payload.get("since") or now.isoformat()))
     proactive_ok = not timeline.opted_out and not timeline.unreachable
-    if item.kind == "update":
+    if item.kind is DueKind.UPDATE:
         if case.status != "waiting_on_us":
             return [Skip("the case no longer waits on us")]
         if timeline.last_staff_reply_at and timeline.last_staff_reply_at > since:
@@ -251,44 +283,44 @@ def decide_update(item: DueItem, case: CaseState, timeline: CaseTimeline, policy
             skip: list[FollowupAction] = [Skip("the customer heard from us in between")]
             if policy.while_waiting_on_us is None:
                 return skip
-            return [*skip, Schedule("update", next_due(heard), f"update:{case.number}:{int(heard.timestamp())}",
+            return [*skip, Schedule(DueKind.UPDATE, next_due(heard), f"update:{case.number}:{int(heard.timestamp())}",
                                     {"since": heard.isoformat()})]
         if not proactive_ok:
             return [Skip("the customer opted out of updates" if timeline.opted_out else "the customer is unreachable")]
         if timeline.snoozed_until and timeline.snoozed_until > now:
-            return [Schedule("update", timeline.snoozed_until, f"{item.key}:snoozed", dict(item.payload))]
+            return [Schedule(DueKind.UPDATE, timeline.snoozed_until, f"{item.key}:snoozed", dict(item.payload))]
         when = reasonable_hour(now, timeline.customer_utc_offset, policy)
         if when > now:
-            return [Schedule("update", when, f"{item.key}:morning", dict(item.payload))]
+            return [Schedule(DueKind.UPDATE, when, f"{item.key}:morning", dict(item.payload))]
         actions: list[FollowupAction] = [CustomerMail("update", f"update:{case.number}:{item.id}")]
         if policy.while_waiting_on_us is not None:
-            actions.append(Schedule("update", next_due(now), f"update:{case.number}:{int(now.timestamp())}",
+            actions.append(Schedule(DueKind.UPDATE, next_due(now), f"update:{case.number}:{int(now.timestamp())}",
                                     {"since": now.isoformat()}))
         return actions
-    if item.kind == "waiting_notice":
+    if item.kind is DueKind.WAITING_NOTICE:
         if not proactive_ok:
             return [Skip("no proactive mail to this customer")]
         return [CustomerMail("waiting", f"waiting:{case.number}:{item.id}",
                              {"who": str(item.payload.get("who", "")), "until": str(item.payload.get("until", ""))})]
-    if item.kind == "resolved_notice":
+    if item.kind is DueKind.RESOLVED_NOTICE:
         if case.status != "resolved":
             return [Skip("the case was reopened")]
         if not proactive_ok:
             return [Skip("no proactive mail to this customer")]
         return [CustomerMail("resolved", f"resolved:{case.number}:{item.id}",
                              {"feedback": policy.feedback, "automatic": False})]
-    if item.kind in ("nudge", "auto_resolve"):
+    if item.kind in (DueKind.NUDGE, DueKind.AUTO_RESOLVE):
         if case.status != "waiting_on_customer":
             return [Skip("the case no longer waits on the customer")]
         if (timeline.last_customer_at and timeline.last_customer_at > since) or (
                 timeline.last_staff_reply_at and timeline.last_staff_reply_at > since):
             return [Skip("the conversation moved on")]
-        if item.kind == "nudge":
+        if item.kind is DueKind.NUDGE:
             if not proactive_ok:
                 return [Skip("no proactive mail to this customer")]
             when = reasonable_hour(now, timeline.customer_utc_offset, policy)
             if when > now:
-                return [Schedule("nudge", when, f"{item.key}:morning", dict(item.payload))]
+                return [Schedule(DueKind.NUDGE, when, f"{item.key}:morning", dict(item.payload))]
             return [CustomerMail("nudge", f"nudge:{case.number}:{item.id}")]
         actions = [SetCaseStatus("resolved")]
         if proactive_ok:
@@ -304,13 +336,15 @@ def waiting_schedule(case_number: int, status: str, since: datetime, policy: Upd
     stamp = int(since.timestamp())
     payload = {"since": since.isoformat()}
     if status == "waiting_on_us" and policy.while_waiting_on_us is not None:
-        return [Schedule("update", add(since, policy.while_waiting_on_us), f"update:{case_number}:{stamp}", payload)]
+        return [Schedule(DueKind.UPDATE, add(since, policy.while_waiting_on_us), f"update:{case_number}:{stamp}",
+                         payload)]
     if status == "waiting_on_customer":
         items = []
         if policy.nudge_after is not None:
-            items.append(Schedule("nudge", add(since, policy.nudge_after), f"nudge:{case_number}:{stamp}", payload))
+            items.append(Schedule(DueKind.NUDGE, add(since, policy.nudge_after), f"nudge:{case_number}:{stamp}",
+                                  payload))
         if policy.resolve_after is not None:
-            items.append(Schedule("auto_resolve", add(since, policy.resolve_after),
+            items.append(Schedule(DueKind.AUTO_RESOLVE, add(since, policy.resolve_after),
                                   f"auto_resolve:{case_number}:{stamp}", payload))
         return items
     return []
@@ -364,6 +398,15 @@ _OPT_OUT = re.compile(
 def asks_to_stop_updates(text: str, subject: str) -> bool:
     """The customer asks for no more proactive mail ("stop", "no more updates", "keine Updates mehr")."""
     return bool(_OPT_OUT.search(subject) or _OPT_OUT.search(text[:500]))
+
+
+def escalation_recipients(config: Any) -> tuple[str, ...]:
+    """Who hears about escalations: ``reminders.escalate_to`` (the leads, or else all staff, or one address)."""
+    target = config.reminders.escalate_to
+    if target != "lead":
+        return (target,)
+    leads = tuple(member.email for member in config.team.leads)
+    return leads or tuple(member.email for member in config.team.staff)
 
 
 def update_policy(config: Any, priority: str = "normal",

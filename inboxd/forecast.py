@@ -24,23 +24,15 @@ REFIT_SECONDS = 10.0
 
 
 def queue_snapshot(conn: Connection) -> eta.QueueSnapshot:
-    return eta.QueueSnapshot(tuple(eta.WaitingCase(opened_at=r["opened_at"], priority=r["priority"],
-                                                   number=r["number"])
-                                   for r in repo.waiting_for_first_response(conn)))
+    return eta.QueueSnapshot(tuple(repo.waiting_for_first_response(conn)))
 
 
 def fit_model(conn: Connection, rt: Runtime, now: datetime) -> tuple[eta.PaceModel, eta.QueueSnapshot]:
     """The model as of ``now`` and the queue it was fitted on."""
     since = now - HISTORY
     queue = queue_snapshot(conn)
-    history = eta.PaceHistory(since=since, responses=tuple(
-        eta.FirstResponse(r["opened_at"], r["first_response_at"], r["priority"])
-        for r in repo.recent_first_responses(conn, since)))
-    calibration = tuple(
-        eta.PromiseRecord(made_at=r["made_at"], due_at=r["due_at"], first_response_at=r["first_response_at"],
-                          priority=r["priority"], predicted_bh=r["predicted_bh"], spread_bh=r["spread_bh"],
-                          first=r["source"] != "delay_notice")
-        for r in repo.recent_team_promises(conn, since))
+    history = eta.PaceHistory(since=since, responses=tuple(repo.recent_first_responses(conn, since)))
+    calibration = tuple(repo.recent_team_promises(conn, since))
     model = eta.fit(now, queue, history, calibration, rt.calendar, rt.coverage, eta.EtaConfig.from_config(rt.config))
     return model, queue
 
@@ -76,7 +68,3 @@ class Forecaster:
                 self._opened_since[priority] = self._opened_since.get(priority, 0) + 1
             assert self._model is not None
             return self._model.promise(now, priority, self._model.predict(now, ahead, priority))
-
-    def invalidate(self) -> None:
-        with self._lock:
-            self._model = None

@@ -93,9 +93,9 @@ class Sender:
         self._record_unrecorded()
         with self.store.begin() as conn:
             claimed = repo.claim_outbox(conn, self.clock.now(), limit)
-        by_mailbox: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        by_mailbox: dict[str, list[repo.QueuedMail]] = defaultdict(list)
         for row in claimed:
-            by_mailbox[row["mailbox"]].append(row)
+            by_mailbox[row.mailbox].append(row)
         for mailbox, rows in by_mailbox.items():
             try:
                 self._send_mailbox(mailbox, rows, result, should_stop)
@@ -109,7 +109,7 @@ class Sender:
             self._file_copies(result)
         return result
 
-    def _send_mailbox(self, mailbox: str, rows: list[dict[str, Any]], result: FlushResult,
+    def _send_mailbox(self, mailbox: str, rows: list[repo.QueuedMail], result: FlushResult,
                       should_stop: Callable[[], bool]) -> None:
         connection = None
         try:
@@ -126,7 +126,7 @@ class Sender:
                         return
                     self._server_backoff(mailbox).reset()
                 try:
-                    connection.send(row["mail_from"], row["rcpt_to"], row["raw"])
+                    connection.send(row.mail_from, row.rcpt_to, row.raw)
                 except PermanentSendError as exc:
                     self._fail(row, str(exc), result)
                     continue
@@ -137,14 +137,14 @@ class Sender:
                     self._smtp_result(mailbox, str(exc))
                     result.errors.append(str(exc))
                     self._retry(row, str(exc), result)
-                    log.warning("outbox.deferred", mailbox=mailbox, message_id=row["message_id"], error=str(exc))
+                    log.warning("outbox.deferred", mailbox=mailbox, message_id=row.message_id, error=str(exc))
                     connection.close()
                     connection = None
                     continue
                 except Exception as exc:  # noqa: BLE001
                     # Something unforeseen with this one message: it is retried with backoff (and fails for
                     # good after MAX_ATTEMPTS); the others in the batch go on. The session may be mid-command.
-                    log.exception("outbox.send_error", mailbox=mailbox, message_id=row["message_id"])
+                    log.exception("outbox.send_error", mailbox=mailbox, message_id=row.message_id)
                     if connection is not None:
                         connection.close()
                         connection = None
@@ -156,17 +156,17 @@ class Sender:
                     return
                 self.last_error = None
                 self._smtp_result(mailbox, None)
-                log.info("mail.sent", kind=row["kind"], case_ref=row["case_id"], message_id=row["message_id"])
+                log.info("mail.sent", kind=row.kind, case_ref=row.case_ref, message_id=row.message_id)
         finally:
             if connection is not None:
                 connection.close()
 
     @staticmethod
-    def _sent_recorder(row: dict[str, Any], now: datetime) -> Callable[[Connection], None]:
+    def _sent_recorder(row: repo.QueuedMail, now: datetime) -> Callable[[Connection], None]:
         def record(conn: Connection) -> None:
-            repo.mark_sent(conn, row["id"], now)
-            repo.add_event(conn, f"{row['kind']}.sent", now, case_id=row["case_id"],
-                           data={"message_id": row["message_id"], "to": row["rcpt_to"]})
+            repo.mark_sent(conn, row.id, now)
+            repo.add_event(conn, f"{row.kind}.sent", now, case_id=row.case_ref,
+                           data={"message_id": row.message_id, "to": row.rcpt_to})
         return record
 
     @staticmethod
@@ -198,7 +198,7 @@ class Sender:
     def _server_backoff(self, mailbox: str) -> Backoff:
         return self._backoffs.setdefault(mailbox, Backoff(base=SERVER_RETRY_BASE, cap=SERVER_RETRY_CAP))
 
-    def _server_down(self, mailbox: str, rows: list[dict[str, Any]], exc: InboxdError,
+    def _server_down(self, mailbox: str, rows: list[repo.QueuedMail], exc: InboxdError,
                      result: FlushResult) -> None:
         """The server cannot be reached or refuses our login: that is the server's state, not the messages'.
 
@@ -211,47 +211,47 @@ class Sender:
         result.errors.append(error)
         delay = self._server_backoff(mailbox).next_delay() * (5 if isinstance(exc, AuthError | SecretError) else 1)
         with self.store.begin() as conn:
-            repo.mark_deferred(conn, [row["id"] for row in rows], error,
+            repo.mark_deferred(conn, [row.id for row in rows], error,
                                self.clock.now() + timedelta(seconds=delay))
         result.retried += len(rows)
         log.warning("smtp.unavailable", mailbox=mailbox, waiting=len(rows), error=error, retry_in=round(delay, 1))
 
-    def _release(self, rows: list[dict[str, Any]]) -> None:
+    def _release(self, rows: list[repo.QueuedMail]) -> None:
         now = self.clock.now()
         with self.store.begin() as conn:
             for row in rows:
-                repo.mark_retry(conn, row["id"], "released at shutdown", now)
+                repo.mark_retry(conn, row.id, "released at shutdown", now)
 
-    def _give_back(self, rows: list[dict[str, Any]]) -> None:
+    def _give_back(self, rows: list[repo.QueuedMail]) -> None:
         try:
             with self.store.begin() as conn:
-                repo.release_outbox_claims(conn, [row["id"] for row in rows],
+                repo.release_outbox_claims(conn, [row.id for row in rows],
                                            self.clock.now() + timedelta(seconds=retry_delay(1)))
         except Exception:  # noqa: BLE001
             log.exception("outbox.release_failed", count=len(rows))  # the claims expire on their own
 
-    def _retry(self, row: dict[str, Any], error: str, result: FlushResult) -> None:
+    def _retry(self, row: repo.QueuedMail, error: str, result: FlushResult) -> None:
         now = self.clock.now()
-        attempts = int(row["attempts"]) + 1
+        attempts = int(row.attempts) + 1
         if attempts >= MAX_ATTEMPTS:
             self._fail(row, f"gave up after {attempts} attempts: {error}", result)
             return
         with self.store.begin() as conn:
-            repo.mark_retry(conn, row["id"], error, now + timedelta(seconds=retry_delay(attempts)))
+            repo.mark_retry(conn, row.id, error, now + timedelta(seconds=retry_delay(attempts)))
         result.retried += 1
 
-    def _fail(self, row: dict[str, Any], error: str, result: FlushResult) -> None:
+    def _fail(self, row: repo.QueuedMail, error: str, result: FlushResult) -> None:
         now = self.clock.now()
         with self.store.begin() as conn:
-            repo.mark_failed(conn, row["id"], error, now)
-            repo.add_event(conn, f"{row['kind']}.failed", now, case_id=row["case_id"],
-                           data={"message_id": row["message_id"], "error": error[:500]})
+            repo.mark_failed(conn, row.id, error, now)
+            repo.add_event(conn, f"{row.kind}.failed", now, case_id=row.case_ref,
+                           data={"message_id": row.message_id, "error": error[:500]})
         result.failed += 1
-        log.error("mail.failed", kind=row["kind"], message_id=row["message_id"], error=error[:500])
-        if row["kind"] != "alert":
+        log.error("mail.failed", kind=row.kind, message_id=row.message_id, error=error[:500])
+        if row.kind != "alert":
             self._alert_failed(row, error)
 
-    def _alert_failed(self, row: dict[str, Any], error: str) -> None:
+    def _alert_failed(self, row: repo.QueuedMail, error: str) -> None:
         """Tell the team, once per message, that a mail to a customer will not go out."""
         try:
             rt = self.runtime()
@@ -259,30 +259,30 @@ class Sender:
             if not recipients:
                 return
             now = self.clock.now()
-            to = ", ".join(row["rcpt_to"])
+            to = ", ".join(row.rcpt_to)
             with self.store.begin() as conn:
-                number = repo.case_number_of(conn, row["case_id"]) if row["case_id"] else None
+                number = repo.case_number_of(conn, row.case_ref) if row.case_ref else None
                 token = format_token(rt.config.cases.subject_token, number) if number else None
                 queued = queue_template_mail(
-                    conn, rt, rt.mailbox(row["mailbox"]), key=f"alert:send_failed:{row['message_id']}",
+                    conn, rt, rt.mailbox(row.mailbox), key=f"alert:send_failed:{row.message_id}",
                     kind="alert", to=recipients, template="alert", language="en", now=now,
-                    case_id=row["case_id"], from_name=f"inboxd ({rt.config.team.name})",
-                    context={"subject": f"Could not send the {row['kind']} to {to}",
-                             "headline": f"inboxd could not send the {row['kind']} to {to} and will not retry it.",
+                    case_id=row.case_ref, from_name=f"inboxd ({rt.config.team.name})",
+                    context={"subject": f"Could not send the {row.kind} to {to}",
+                             "headline": f"inboxd could not send the {row.kind} to {to} and will not retry it.",
                              "lines": [f"Reason: {error[:500]}"], "token": token})
                 if queued:
-                    repo.add_event(conn, "staff.alerted", now, case_id=row["case_id"],
-                                   data={"subject": f"send failed: {row['message_id']}", "to": recipients})
+                    repo.add_event(conn, "staff.alerted", now, case_id=row.case_ref,
+                                   data={"subject": f"send failed: {row.message_id}", "to": recipients})
         except Exception:  # noqa: BLE001
-            log.exception("outbox.alert_failed", message_id=row["message_id"])
+            log.exception("outbox.alert_failed", message_id=row.message_id)
 
     def _file_copies(self, result: FlushResult) -> None:
         assert self.imap_factory is not None
         with self.store.connect() as conn:
             copies = repo.pending_copies(conn)
-        by_mailbox: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        by_mailbox: dict[str, list[repo.SentCopy]] = defaultdict(list)
         for row in copies:
-            by_mailbox[row["mailbox"]].append(row)
+            by_mailbox[row.mailbox].append(row)
         for mailbox, rows in by_mailbox.items():
             try:
                 sent_folder = self.runtime().mailbox(mailbox).imap.folders.sent
@@ -291,19 +291,19 @@ class Sender:
             if not sent_folder:
                 with self.store.begin() as conn:
                     for row in rows:
-                        repo.mark_copied(conn, row["id"], "skipped")
+                        repo.mark_copied(conn, row.id, "skipped")
                 continue
             try:
                 with self.imap_factory(mailbox) as imap:
                     filed = _FiledCopies(imap, sent_folder)
                     for row in rows:
                         # A stop between an APPEND and its record must not leave two copies behind.
-                        if filed.has(row["message_id"]):
-                            log.info("sent_copy.already_filed", mailbox=mailbox, message_id=row["message_id"])
+                        if filed.has(row.message_id):
+                            log.info("sent_copy.already_filed", mailbox=mailbox, message_id=row.message_id)
                         else:
-                            imap.append(sent_folder, row["raw"])
+                            imap.append(sent_folder, row.raw)
                         result.copied += 1
-                        if not self._record(self._copied_recorder(int(row["id"]))):
+                        if not self._record(self._copied_recorder(int(row.id))):
                             break
             except (ImapError, AuthError, SecretError) as exc:
                 log.warning("sent_copy.deferred", mailbox=mailbox, error=str(exc))

@@ -132,16 +132,16 @@ def gather(conn: Connection, rt: Runtime, now: datetime, *, since: timedelta = t
     risks, _model, _queue = promises_at_risk(conn, rt, now)
     subjects = {r.number: (r.subject, r.customer) for r in waiting}
     at_risk = []
-    for risk in sorted(risks, key=lambda r: r.promise["due_at"]):
-        number = risk.promise["number"]
+    for risk in sorted(risks, key=lambda r: r.promise.due_at):
+        number = risk.promise.case_number
         subject, customer = subjects.get(number, ("", ""))
         if risk.notice_at > now:
             action = (f"delay notice with a new time {phrase_due(risk.notice_at, now, tz)} "
                       "(night where the customer is), before the due time")
         else:
             action = "delay notice with a new time at the next tick (within a minute); the lead is told"
-        at_risk.append(RiskLine(format_token(token, number), subject, customer, risk.promise["due_at"],
-                                phrase_due(risk.promise["due_at"], now, tz), phrase_due(risk.prediction.at, now, tz),
+        at_risk.append(RiskLine(format_token(token, number), subject, customer, risk.promise.due_at,
+                                phrase_due(risk.promise.due_at, now, tz), phrase_due(risk.prediction.at, now, tz),
                                 round(risk.miss_probability, 2), action))
 
     end_of_today = datetime.combine(now.astimezone(tz).date(), time.max, tzinfo=tz)

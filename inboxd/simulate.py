@@ -13,17 +13,20 @@ public holidays and closure days off.
 inboxd sees only what it would see in production: its configuration (team hours, holidays, configured
 shifts and absences) and the history it has observed, never the workload's staffing. At each arrival it
 runs the same :meth:`inboxd.eta.PaceModel.estimate` as an acknowledgement; every 15 simulated minutes it
-makes the daemon tick's decisions: a delay notice with a revised promise for each open promise that
-:func:`inboxd.eta.at_risk` flags (given the prediction's spread: the first response more likely than
-not to come after the due time, or at least :data:`inboxd.eta.LATE_RISK_LEVEL` likely within
-``updates.delay_notice_before`` of it), and the updates that :func:`inboxd.followups.decide_update` sends
-(the daemon's own decision: after ``updates.while_waiting_on_us``, per priority, counted again from any
-mail we sent in between).
+runs the daemon's tick through the very functions the daemon calls (:mod:`inboxd.tick`), in the daemon's
+order: the due updates (:func:`inboxd.followups.decide_update`: after ``updates.while_waiting_on_us``, per
+priority, counted again from any mail we sent in between), then a delay notice with a revised promise for
+each open promise that :func:`inboxd.eta.at_risk` flags (given the prediction's spread: the first response
+more likely than not to come after the due time, or at least :data:`inboxd.eta.LATE_RISK_LEVEL` likely
+within ``updates.delay_notice_before`` of it; deferred to the customer's morning when it is night where
+they are), then the promises past due are broken.
 
-State lives in plain objects and heaps, not in the in-memory SQLite database DESIGN mentions: the point
-is to run the very estimator and decisions the daemon runs, and those take plain dataclasses that the
-store fills. Going through SQLAlchemy would pull I/O machinery into a pure module and make a simulated
-month take minutes instead of seconds.
+State lives in plain objects and heaps (:class:`TickWorld`, the simulator's counterpart of the store),
+not in the in-memory SQLite database DESIGN mentions: the point is to run the very estimator and
+decisions the daemon runs, and those take the frozen contexts that the store's reads fill.
+:class:`TickWorld` answers the same reads from memory (tests/integration/test_tick_parity.py holds the
+two to identical decisions). Going through SQLAlchemy would pull I/O machinery into a pure module and
+make a simulated month take minutes instead of seconds.
 
 The report has exactly the keys of the DESIGN contract. Waits run from a case's opening to its first staff
 response; "bh" is business hours on the team calendar.
@@ -47,7 +50,6 @@ response; "bh" is business hours on the team calendar.
 from __future__ import annotations
 
 import bisect
-import functools
 import heapq
 import math
 import random
@@ -60,14 +62,15 @@ from typing import Any
 
 import yaml
 
-from inboxd import eta, followups
+from inboxd import eta, followups, tick
 from inboxd.calendar import BusinessCalendar, parse_date_ranges, parse_weekly_hours
-from inboxd.cases import CaseState
+from inboxd.cases import CaseState, Status
 from inboxd.config import Config
 from inboxd.durations import Duration, parse_duration
 from inboxd.errors import ConfigError
+from inboxd.mail.threading import format_token
 
-__all__ = ["Burst", "SimStaff", "Workload", "load_workload", "parse_workload", "run_simulation"]
+__all__ = ["Burst", "SimStaff", "TickWorld", "Workload", "load_workload", "parse_workload", "run_simulation"]
 
 TICK = timedelta(minutes=15)
 """How often the simulated daemon runs its due work (delay notices, updates)."""
@@ -322,6 +325,7 @@ def _mix(value: object, key: str, problem: Any) -> Mapping[str, float]:
 
 @dataclass(eq=False)
 class _Promise:
+    id: int
     made: float
     due: datetime
     predicted_bh: float | None
@@ -330,6 +334,9 @@ class _Promise:
     case: _Case
     notice_at: float | None = None
     superseded: bool = False
+    broken: bool = False
+    owner: str = "team"  # or a staff address: a commitment in a reply (never made by a workload)
+    text: str = ""
     record: eta.PromiseRecord | None = None
 
     def as_record(self) -> eta.PromiseRecord:
@@ -341,6 +348,17 @@ class _Promise:
                 predicted_bh=self.predicted_bh, spread_bh=self.spread_bh, first=self.first)
         return self.record
 
+    def state(self) -> str:
+        """As the store would have it: a staff response keeps the team's promises and earlier commitments."""
+        if self.superseded:
+            return "superseded"
+        if self.broken:
+            return "broken"
+        answered = self.case.answered
+        if answered is not None and (self.owner == "team" or self.made < answered):
+            return "kept"
+        return "open"
+
 
 @dataclass(eq=False)
 class _Case:
@@ -351,6 +369,20 @@ class _Case:
     promises: list[_Promise] = field(default_factory=list)
     last_heard: datetime | None = None  # the customer last got mail from us (ack, delay notice, update)
     waiting: eta.WaitingCase | None = None
+    # What a workload never sets, but a case in the store can have (TickWorld.open_case).
+    status: Status | None = None  # None: waiting on us until answered, then waiting on the customer
+    customer: str = ""
+    subject: str = ""
+    last_customer_at: datetime | None = None
+    customer_utc_offset: int | None = None
+    opted_out: bool = False
+    unreachable: bool = False
+    snoozed_until: datetime | None = None
+
+    def current_status(self) -> Status:
+        if self.status is not None:
+            return self.status
+        return "waiting_on_us" if self.answered is None else "waiting_on_customer"
 
 
 @dataclass(eq=False)
@@ -467,20 +499,205 @@ def run_simulation(config: Config, workload: Workload, *, tick: timedelta = TICK
     return report
 
 
-class _Run:
-    """One simulation: the world (arrivals, staff at work) and inboxd's view of it (queue, history, promises)."""
+def team_calendar(config: Config) -> BusinessCalendar:
+    """The team's calendar, as the daemon's runtime builds it from the configuration."""
+    team = config.team
+    return BusinessCalendar.build(team.timezone, team.business_hours, country=team.holidays.country,
+                                  subdivision=team.holidays.subdivision, extra_closed=team.holidays.extra)
 
-    def __init__(self, config: Config, workload: Workload, tick: timedelta) -> None:
-        team = config.team
-        self.calendar = BusinessCalendar.build(
-            team.timezone, team.business_hours, country=team.holidays.country,
-            subdivision=team.holidays.subdivision, extra_closed=team.holidays.extra)
+
+class TickWorld:
+    """inboxd's view of the simulated world: the store as the tick reads it, in plain objects and heaps.
+
+    It holds what the daemon's tables would (cases, team promises, scheduled items) and answers the tick's
+    reads the way the store's queries do, so that :mod:`inboxd.tick` decides here exactly as it does over
+    the database (the simulator's counterpart of ``inboxd.duework``'s gather and apply). Plain objects,
+    not an in-memory SQLite database: a simulated month must take seconds, not minutes.
+    """
+
+    def __init__(self, config: Config, calendar: BusinessCalendar, first_number: int = 0) -> None:
+        self.calendar = calendar
         # inboxd's knowledge: the configuration only, never the workload's staff.
-        self.coverage = eta.Coverage.from_config(config, self.calendar)
+        self.coverage = eta.Coverage.from_config(config, calendar)
         self.settings = eta.EtaConfig.from_config(config)
         # The daemon's update policy per priority (updates, updates.by_priority), decided as the daemon does.
         self.policies = {name: followups.update_policy(config, name) for name in eta.PRIORITIES}
-        self.scheduled: list[tuple[float, int, int, followups.Schedule]] = []  # (due, order, case, item)
+        self.tick_settings = tick.TickSettings(
+            calendar=calendar, escalate_to=followups.escalation_recipients(config),
+            delay_notice_before=config.updates.delay_notice_before, quiet=followups.update_policy(config))
+        self.token_format = config.cases.subject_token
+        self.next_number = first_number
+        self.cases: dict[int, _Case] = {}
+        self.waiting: dict[int, _Case] = {}  # not answered yet: what the store's queue query returns
+        self.promises: list[_Promise] = []
+        self.made_at: list[float] = []
+        self.answered_at: list[float] = []
+        self.responses: list[eta.FirstResponse] = []
+        self.scheduled: list[tuple[float, int, int, followups.Schedule]] = []  # (due, id, case, item)
+        self.scheduled_count = 0
+        self.overdue: list[tuple[float, int]] = []  # (due, promise id) of team promises, soonest first
+        self.updates = 0
+        self.notices = 0
+
+    # ---- writes, as ingest and the staff make them ------------------------------------------
+
+    def open_case(self, at: float, priority: str, *, status: Status | None = None, customer: str = "",
+                  subject: str = "", last_customer_at: datetime | None = None, customer_utc_offset: int | None = None,
+                  opted_out: bool = False, unreachable: bool = False, snoozed_until: datetime | None = None) -> _Case:
+        """A case opens, waiting on us unless ``status`` says otherwise; the rest are columns a workload's
+        cases never set but the store's can have."""
+        case = _Case(number=self.next_number, opened=at, priority=priority, status=status, customer=customer,
+                     subject=subject, last_customer_at=last_customer_at, customer_utc_offset=customer_utc_offset,
+                     opted_out=opted_out, unreachable=unreachable, snoozed_until=snoozed_until)
+        self.next_number += 1
+        case.waiting = eta.WaitingCase(opened_at=_dt(at), priority=priority, number=case.number)
+        self.cases[case.number] = case
+        if case.current_status() == "waiting_on_us":
+            self.waiting[case.number] = case
+        return case
+
+    def answer(self, case: _Case, at: float) -> None:
+        """The case's first staff response."""
+        case.answered = at
+        self.waiting.pop(case.number, None)
+        for promise in case.promises:
+            promise.record = None
+        self.answered_at.append(at)
+        self.responses.append(eta.FirstResponse(opened_at=_dt(case.opened), first_response_at=_dt(at),
+                                                priority=case.priority))
+
+    def record(self, case: _Case, now: float, estimate: eta.Estimate, first: bool) -> _Promise:
+        """Store a team promise (ack or delay notice), as the daemon would with its prediction and spread."""
+        promise = self.add_promise(case, now, estimate.due, predicted_bh=estimate.predicted_bh,
+                                   spread_bh=estimate.spread_bh, first=first)
+        case.last_heard = _dt(now)
+        return promise
+
+    def add_promise(self, case: _Case, made: float, due: datetime, *, owner: str = "team", text: str = "",
+                    first: bool = True, predicted_bh: float | None = None, spread_bh: float | None = None) -> _Promise:
+        # Numbered from 1 in the order made, as the store numbers them.
+        promise = _Promise(id=len(self.promises) + 1, made=made, due=due, predicted_bh=predicted_bh,
+                           spread_bh=spread_bh, first=first, case=case, owner=owner, text=text)
+        case.promises.append(promise)
+        self.promises.append(promise)
+        self.made_at.append(made)
+        if owner == "team":
+            heapq.heappush(self.overdue, (due.timestamp(), promise.id))
+        return promise
+
+    def schedule(self, case: _Case, item: followups.Schedule) -> None:
+        self.scheduled_count += 1
+        heapq.heappush(self.scheduled, (item.due_at.timestamp(), self.scheduled_count, case.number, item))
+
+    # ---- the tick: gather, the daemon's decisions (inboxd.tick), apply --------------------------
+
+    def run_tick(self, now: float) -> None:
+        """The daemon's tick, in its order: due work, delay notices, then promises past due."""
+        moment = _dt(now)
+        for due in self.due_cases(now):
+            self.apply_due(due, tick.decide_due_work(due, self.tick_settings, moment), now)
+        for notice in tick.decide_delay_notices(self.risk_context(now), self.tick_settings, moment):
+            if isinstance(notice, tick.DelayNotice):
+                self.apply_delay_notice(notice, now)
+        for settle in tick.decide_overdue(self.overdue_promises(now), moment):
+            self.promises[settle.promise_id - 1].broken = True
+
+    def due_cases(self, now: float) -> list[tick.DueCase]:
+        """Every scheduled item due at ``now``, with what its decision reads (duework.gather_due)."""
+        found = []
+        while self.scheduled and self.scheduled[0][0] <= now:
+            _due, item_id, number, item = heapq.heappop(self.scheduled)
+            found.append(self.due_case(item_id, self.cases[number], item))
+        return found
+
+    def due_case(self, item_id: int, case: _Case, item: followups.Schedule) -> tick.DueCase:
+        due_item = followups.DueItem(id=item_id, key=item.key, kind=item.kind, case_number=case.number,
+                                     due_at=item.due_at, payload=item.payload)
+        answered = None if case.answered is None else _dt(case.answered)
+        state = CaseState(number=case.number, status=case.current_status(), customer=case.customer,
+                          priority=case.priority, language="en", subject=case.subject, opened_at=_dt(case.opened),
+                          first_response_at=answered, acknowledged=True)
+        token = format_token(self.token_format, case.number)
+        if item.kind in followups.DueKind.customer_kinds():
+            timeline = followups.CaseTimeline(
+                last_customer_at=case.last_customer_at, last_staff_reply_at=answered, last_heard_at=case.last_heard,
+                customer_utc_offset=case.customer_utc_offset, opted_out=case.opted_out,
+                snoozed_until=case.snoozed_until, unreachable=case.unreachable)
+            return tick.DueCase(due_item, state, token, timeline=timeline, policy=self.policies[case.priority])
+        promise = None
+        if "promise" in item.payload:
+            held = self.promises[int(item.payload["promise"]) - 1]
+            promise = followups.PromiseView(id=held.id, owner=held.owner, source="reply", text=held.text,
+                                            made_at=_dt(held.made), due_at=held.due, state=held.state())
+        return tick.DueCase(due_item, state, token, promise=promise)
+
+    def apply_due(self, due: tick.DueCase, actions: Sequence[tick.DueAction], now: float) -> None:
+        assert due.case is not None
+        case = self.cases[due.case.number]
+        for action in actions:
+            if isinstance(action, followups.CustomerMail):
+                self.updates += action.template == "update"
+                case.last_heard = _dt(now)
+            elif isinstance(action, followups.Schedule):
+                self.schedule(case, action)
+            elif isinstance(action, followups.SetCaseStatus):
+                case.status = action.status  # type: ignore[assignment]
+                self.waiting.pop(case.number, None)
+            elif isinstance(action, followups.SettlePromise):
+                self.promises[action.promise_id - 1].broken = action.state == "broken"
+
+    def snapshot(self) -> eta.QueueSnapshot:
+        return eta.QueueSnapshot(tuple(case.waiting for case in self.waiting.values() if case.waiting is not None))
+
+    def model(self, now: float, queue: eta.QueueSnapshot) -> eta.PaceModel:
+        """Fit the estimator on what the store's queries would return at ``now``: the last four weeks of
+        first responses and team promises, newest first and capped as the store caps them."""
+        since = now - eta.HISTORY_WINDOW.total_seconds()
+        first = max(bisect.bisect_left(self.answered_at, since), len(self.responses) - eta.MAX_PACE_ROWS)
+        history = eta.PaceHistory(since=_dt(since), responses=self.responses[first:][::-1])
+        lo = max(bisect.bisect_left(self.made_at, since), len(self.promises) - 2 * eta.MAX_CALIBRATION)
+        records = [promise.as_record() for promise in reversed(self.promises[lo:]) if promise.owner == "team"]
+        return eta.fit(_dt(now), queue, history, records, self.calendar, self.coverage, self.settings)
+
+    def risk_context(self, now: float) -> tick.RiskContext:
+        """The open team promises of cases waiting for their first response, and the forecast (duework.gather_risk)."""
+        promises = tuple(
+            tick.OpenTeamPromise(id=promise.id, case_number=case.number, case_ref=case.number,
+                                 made_at=_dt(promise.made), due_at=promise.due,
+                                 customer_utc_offset=case.customer_utc_offset)
+            # Promises on unanswered cases out of the queue (resolved unanswered) cannot be at risk: no prediction.
+            for case in self.waiting.values()
+            for promise in case.promises if promise.owner == "team" and promise.state() == "open")
+        if not promises:
+            return tick.RiskContext((), None)
+        queue = self.snapshot()
+        return tick.RiskContext(promises, tick.Forecast(self.model(now, queue), queue))
+
+    def apply_delay_notice(self, notice: tick.DelayNotice, now: float) -> None:
+        promise = self.promises[notice.promise.id - 1]
+        promise.notice_at = now
+        promise.superseded = True
+        self.notices += 1
+        self.record(promise.case, now, notice.revised, first=False)
+
+    def overdue_promises(self, now: float) -> list[tick.OverduePromise]:
+        """The team's open promises past their due time (repo.overdue_team_promises)."""
+        found = []
+        while self.overdue and self.overdue[0][0] < now:
+            _due, promise_id = heapq.heappop(self.overdue)
+            promise = self.promises[promise_id - 1]
+            if promise.state() == "open":
+                found.append(tick.OverduePromise(id=promise.id, case_ref=promise.case.number, owner=promise.owner,
+                                                 due_at=promise.due))
+        return found
+
+
+class _Run:
+    """One simulation: the world (arrivals, staff at work) and inboxd's view of it (:class:`TickWorld`)."""
+
+    def __init__(self, config: Config, workload: Workload, tick: timedelta) -> None:
+        self.calendar = team_calendar(config)
+        self.world = TickWorld(config, self.calendar)
         self.tick = tick.total_seconds()
         tz = self.calendar.tz
         # Separate streams, so that the arrivals do not depend on how the work went.
@@ -501,16 +718,8 @@ class _Run:
 
         self.events: list[_Event] = []
         self.order = 0
-        self.cases: list[_Case] = []
         self.pickable: list[tuple[int, float, int]] = []  # (priority rank, opened, number): the smallest goes first
-        self.waiting: dict[int, _Case] = {}  # not answered yet: what the store's queue query returns
         self.working: dict[int, _Case] = {}  # person index → the case in their hands
-        self.answered_at: list[float] = []
-        self.responses: list[eta.FirstResponse] = []
-        self.promises: list[_Promise] = []
-        self.made_at: list[float] = []
-        self.updates = 0
-        self.notices = 0
 
     def push(self, at: float, kind: int, index: int) -> None:
         self.order += 1
@@ -533,9 +742,10 @@ class _Run:
         self.push(self.start, _TICK, 0)
         to_arrive = len(self.arrivals)
         drain_until = self.end + DRAIN_LIMIT.total_seconds()
+        world = self.world
         while self.events:
             now, _order, kind, index = heapq.heappop(self.events)
-            if now > drain_until or (not to_arrive and not self.waiting and now >= self.end):
+            if now > drain_until or (not to_arrive and not world.waiting and now >= self.end):
                 break
             if kind == _ARRIVAL:
                 to_arrive -= 1
@@ -545,41 +755,30 @@ class _Run:
             elif kind == _SHIFT:
                 self.assign(now)
             else:
-                self.due_work(now)
+                world.run_tick(now)
                 self.push(now + self.tick, _TICK, 0)
-        return _report(self.cases, self.promises, {"updates": self.updates, "notices": self.notices},
-                       self.calendar, self.settings)
-
-    # ---- the world -----------------------------------------------------------------------
+        return _report(list(world.cases.values()), world.promises,
+                       {"updates": world.updates, "notices": world.notices}, self.calendar, world.settings)
 
     def arrive(self, now: float, index: int) -> None:
         """A request arrives: the case opens and the acknowledgement makes its promise."""
         at, priority = self.arrivals[index]
-        case = _Case(number=len(self.cases), opened=at, priority=priority)
-        case.waiting = eta.WaitingCase(opened_at=_dt(at), priority=priority, number=case.number)
-        self.cases.append(case)
-        self.waiting[case.number] = case
+        world = self.world
+        case = world.open_case(at, priority)
         heapq.heappush(self.pickable, (eta.PRIORITIES.index(priority), at, case.number))
         # As in ingest: the case is in the store before the ack is composed, so its number is passed.
-        queue = self.snapshot()
-        estimate = self.model(now, queue).estimate(_dt(now), priority, queue, number=case.number)
-        self.record(case, now, estimate, first=True)
+        queue = world.snapshot()
+        estimate = world.model(now, queue).estimate(_dt(now), priority, queue, number=case.number)
+        world.record(case, now, estimate, first=True)
         # As in ingest: a case that waits on us gets its first update scheduled.
-        for item in followups.waiting_schedule(case.number, "waiting_on_us", _dt(at), self.policies[priority],
+        for item in followups.waiting_schedule(case.number, "waiting_on_us", _dt(at), world.policies[priority],
                                                self.calendar.add):
-            self.schedule(case, item)
+            world.schedule(case, item)
         self.assign(now)
 
     def answer(self, now: float, index: int) -> None:
         """A person sends the first response of the case in their hands and takes the next."""
-        case = self.working.pop(index)
-        case.answered = now
-        del self.waiting[case.number]
-        for promise in case.promises:
-            promise.record = None
-        self.answered_at.append(now)
-        self.responses.append(eta.FirstResponse(opened_at=_dt(case.opened), first_response_at=_dt(now),
-                                                priority=case.priority))
+        self.world.answer(self.working.pop(index), now)
         self.people[index].busy = False
         self.assign(now)
 
@@ -601,90 +800,11 @@ class _Run:
                     continue
                 _rank, _opened, number = heapq.heappop(self.pickable)
             person.busy = True
-            self.working[index] = self.cases[number]
+            self.working[index] = self.world.cases[number]
             took = math.exp(self.rng_work.gauss(self.mu, self.sigma))
             if self.tail_share and self.rng_work.random() < self.tail_share:
                 took *= self.tail_factor
             self.push(now + took, _DONE, index)
-
-    # ---- inboxd's view ---------------------------------------------------------------------
-
-    def snapshot(self) -> eta.QueueSnapshot:
-        return eta.QueueSnapshot(tuple(case.waiting for case in self.waiting.values() if case.waiting is not None))
-
-    def model(self, now: float, queue: eta.QueueSnapshot) -> eta.PaceModel:
-        """Fit the estimator on what the store's queries would return at ``now``: the last four weeks of
-        first responses and promises, newest first and capped as the store caps them."""
-        since = now - eta.HISTORY_WINDOW.total_seconds()
-        first = max(bisect.bisect_left(self.answered_at, since), len(self.responses) - eta.MAX_PACE_ROWS)
-        history = eta.PaceHistory(since=_dt(since), responses=self.responses[first:][::-1])
-        lo = max(bisect.bisect_left(self.made_at, since), len(self.promises) - 2 * eta.MAX_CALIBRATION)
-        records = [promise.as_record() for promise in reversed(self.promises[lo:])]
-        return eta.fit(_dt(now), queue, history, records, self.calendar, self.coverage, self.settings)
-
-    def _next_due(self, policy: followups.UpdatePolicy, at: datetime) -> datetime:
-        """The next update after ``at`` at the policy's cadence, in business time (as duework adds it)."""
-        cadence = policy.while_waiting_on_us
-        return self.calendar.add(at, cadence) if cadence is not None else at
-
-    def schedule(self, case: _Case, item: followups.Schedule) -> None:
-        self.order += 1
-        heapq.heappush(self.scheduled, (item.due_at.timestamp(), self.order, case.number, item))
-
-    def record(self, case: _Case, now: float, estimate: eta.Estimate, first: bool) -> None:
-        """Store a team promise (ack or delay notice), as the daemon would with its prediction and spread."""
-        promise = _Promise(made=now, due=estimate.due, predicted_bh=estimate.predicted_bh,
-                           spread_bh=estimate.spread_bh, first=first, case=case)
-        case.promises.append(promise)
-        self.promises.append(promise)
-        self.made_at.append(now)
-        case.last_heard = _dt(now)
-
-    def due_work(self, now: float) -> None:
-        """The daemon's tick: delay notices for promises at risk, then updates to customers still waiting."""
-        if not self.waiting:
-            return
-        queue = self.snapshot()
-        model = self.model(now, queue)
-        moment = _dt(now)
-        for waiting_case, prediction in model.predict_queue(moment, queue):
-            assert waiting_case.number is not None
-            case = self.waiting[waiting_case.number]
-            current = case.promises[-1]
-            if current.notice_at is not None:
-                continue
-            # The daemon's own rule (duework.run_delay_notices), with the prediction's spread.
-            if eta.at_risk(current.due, moment, prediction.at, self.settings.delay_notice_before, self.calendar,
-                           spread_bh=prediction.spread_bh):
-                revised = model.revise(moment, waiting_case, current.due, queue)
-                current.notice_at = now
-                current.superseded = True
-                self.notices += 1
-                self.record(case, now, revised, first=False)
-        self.run_updates(now)
-
-    def run_updates(self, now: float) -> None:
-        """Scheduled updates that are due, decided by the daemon's own :func:`inboxd.followups.decide_update`."""
-        moment = _dt(now)
-        while self.scheduled and self.scheduled[0][0] <= now:
-            _due, order, number, item = heapq.heappop(self.scheduled)
-            case = self.cases[number]
-            policy = self.policies[case.priority]
-            answered = None if case.answered is None else _dt(case.answered)
-            state = CaseState(number=number, status="waiting_on_us" if answered is None else "waiting_on_customer",
-                              customer="", priority=case.priority, language="en", subject="",
-                              opened_at=_dt(case.opened), first_response_at=answered, acknowledged=True)
-            timeline = followups.CaseTimeline(last_staff_reply_at=answered, last_heard_at=case.last_heard)
-            actions = followups.decide_update(
-                followups.DueItem(id=order, key=item.key, kind=item.kind, case_number=number, due_at=item.due_at,
-                                  payload=item.payload),
-                state, timeline, policy, now=moment, next_due=functools.partial(self._next_due, policy))
-            for action in actions:
-                if isinstance(action, followups.CustomerMail):
-                    self.updates += 1
-                    case.last_heard = moment
-                elif isinstance(action, followups.Schedule):
-                    self.schedule(case, action)
 
 
 def _report(cases: Sequence[_Case], promises: Sequence[_Promise], counters: Mapping[str, int],

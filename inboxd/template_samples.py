@@ -60,7 +60,7 @@ def _staff_due(kind: str) -> Callable[[Runtime, datetime, str], list[dict[str, A
 
     def build(rt: Runtime, now: datetime, language: str) -> list[dict[str, Any]]:
         from inboxd.cases import CaseState
-        from inboxd.followups import DueItem, PromiseView, StaffMail, decide_due
+        from inboxd.followups import DueItem, DueKind, PromiseView, StaffMail, decide_due
         from inboxd.humanize import phrase_due
 
         due = rt.calendar.add(now, rt.config.promises.fallback["normal"])
@@ -68,13 +68,13 @@ def _staff_due(kind: str) -> Callable[[Runtime, datetime, str], list[dict[str, A
                          language=language, subject="Printer does not print", opened_at=now - timedelta(days=1))
         promise = PromiseView(id=7, owner="bob@example.com", source="reply", text="I'll call you tomorrow at 2pm.",
                               made_at=now - timedelta(hours=2), due_at=due, state="open")
-        item = DueItem(id=1, key=f"{kind}:7", kind=kind, case_number=1042, due_at=due,
+        item = DueItem(id=1, key=f"{kind}:7", kind=DueKind(kind), case_number=1042, due_at=due,
                        payload={"promise": 7, "to": "bob@example.com", "text": "call the ISP"})
         token = rt.config.cases.format_subject_token(1042)
         contexts = []
         for action in decide_due(item, case, promise, escalate_to=["alice@example.com"], token=token, now=now):
             if isinstance(action, StaffMail) and action.template == kind:
-                # As duework._handle adds it.
+                # As duework.apply_due adds it.
                 context = dict(action.context)
                 context["due_local"] = phrase_due(context["due"], now, rt.calendar.tz).removeprefix("by ")
                 contexts.append(_with_team(rt, context))
@@ -165,13 +165,13 @@ def _decided(rt: Runtime, kind: str, status: str, now: datetime, language: str,
              payload: dict[str, Any]) -> list[dict[str, Any]]:
     """The contexts ``followups.decide_update`` gives the customer mail of a due item of ``kind``."""
     from inboxd.cases import CaseState
-    from inboxd.followups import CaseTimeline, CustomerMail, DueItem, decide_update, update_policy
+    from inboxd.followups import CaseTimeline, CustomerMail, DueItem, DueKind, decide_update, update_policy
 
     case = CaseState(number=1042, status=status, customer="ann@example.org",  # type: ignore[arg-type]
                      priority="normal", language=language, subject="Printer does not print",
                      opened_at=now - timedelta(days=10))
     since = now - timedelta(days=1)
-    item = DueItem(id=1, key=f"{kind}:1042", kind=kind, case_number=1042, due_at=now,
+    item = DueItem(id=1, key=f"{kind}:1042", kind=DueKind(kind), case_number=1042, due_at=now,
                    payload={"since": since.isoformat(), **payload})
     timeline = CaseTimeline(last_customer_at=since - timedelta(days=1), last_staff_reply_at=since - timedelta(days=1))
     actions = decide_update(item, case, timeline, update_policy(rt.config), next_due=lambda at: at, now=now)

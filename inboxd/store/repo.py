@@ -20,6 +20,8 @@ from sqlalchemy import Connection, Engine, exc, func, insert, or_, select, updat
 from inboxd.cases import CaseState
 from inboxd.decide import SenderHistory
 from inboxd.errors import InboxdError, StoreUnavailable, WriteConflict
+from inboxd.eta import FirstResponse, PromiseRecord, WaitingCase
+from inboxd.followups import PromiseView
 from inboxd.store.schema import (
     bounced_addresses,
     case_number_seq,
@@ -32,6 +34,7 @@ from inboxd.store.schema import (
     promises,
     scheduled,
 )
+from inboxd.tick import OpenTeamPromise, OverduePromise
 
 FIRST_CASE_NUMBER = 1001
 
@@ -193,10 +196,6 @@ def set_folder_state(conn: Connection, mailbox: str, folder: str, uidvalidity: i
 def touch_folder(conn: Connection, mailbox: str, folder: str, now: datetime) -> None:
     conn.execute(update(folder_state).where(folder_state.c.mailbox == mailbox, folder_state.c.folder == folder)
                  .values(last_poll_at=now))
-
-
-def folder_states(conn: Connection) -> list[dict[str, Any]]:
-    return [dict(r._mapping) for r in conn.execute(select(folder_state).order_by(folder_state.c.id))]
 
 
 # -- messages ------------------------------------------------------------------------------------
@@ -446,60 +445,68 @@ def settle_team_promises(conn: Connection, case_id: int, at: datetime) -> int:
     return int(result.rowcount or 0)
 
 
-def break_overdue_promises(conn: Connection, now: datetime) -> list[dict[str, Any]]:
-    """Mark the team's open promises whose due time has passed as broken; return them.
+def overdue_team_promises(conn: Connection, now: datetime) -> list[OverduePromise]:
+    """The team's open promises whose due time has passed, locked for this transaction (the tick breaks them).
 
     Staff commitments are settled by their escalation item instead, which also tells the lead.
     """
     rows = conn.execute(select(promises.c.id, promises.c.case_id, promises.c.owner, promises.c.due_at)
                         .where(promises.c.state == "open", promises.c.owner == "team", promises.c.due_at < now)
-                        .with_for_update(skip_locked=True)).all()
-    if rows:
-        conn.execute(update(promises).where(promises.c.id.in_([r.id for r in rows]))
-                     .values(state="broken", settled_at=now))
-    return [dict(r._mapping) for r in rows]
+                        .order_by(promises.c.due_at, promises.c.id).with_for_update(skip_locked=True))
+    return [OverduePromise(id=r.id, case_ref=r.case_id, owner=r.owner, due_at=r.due_at) for r in rows]
 
 
 # -- what the estimate needs (a few indexed queries; see inboxd.eta) ----------------------------------
 
 
-def waiting_for_first_response(conn: Connection) -> list[dict[str, Any]]:
+def waiting_for_first_response(conn: Connection) -> list[WaitingCase]:
     """Cases still waiting for their first response (index ``cases(first_response_at, opened_at)``)."""
-    rows = conn.execute(select(cases.c.id, cases.c.number, cases.c.priority, cases.c.opened_at)
+    rows = conn.execute(select(cases.c.number, cases.c.priority, cases.c.opened_at)
                         .where(cases.c.first_response_at.is_(None), cases.c.status == "waiting_on_us"))
-    return [dict(r._mapping) for r in rows]
+    return [WaitingCase(opened_at=r.opened_at, priority=r.priority, number=r.number) for r in rows]
 
 
-def recent_first_responses(conn: Connection, since: datetime, limit: int = 1000) -> list[dict[str, Any]]:
+def recent_first_responses(conn: Connection, since: datetime, limit: int = 1000) -> list[FirstResponse]:
+    """First responses since ``since``, newest first."""
     rows = conn.execute(select(cases.c.opened_at, cases.c.first_response_at, cases.c.priority)
                         .where(cases.c.first_response_at >= since)
                         .order_by(cases.c.first_response_at.desc()).limit(limit))
-    return [dict(r._mapping) for r in rows]
+    return [FirstResponse(r.opened_at, r.first_response_at, r.priority) for r in rows]
 
 
-def recent_team_promises(conn: Connection, since: datetime, limit: int = 500) -> list[dict[str, Any]]:
+def recent_team_promises(conn: Connection, since: datetime, limit: int = 500) -> list[PromiseRecord]:
+    """The team's promises made since ``since``, newest first, with how their cases went: the calibration."""
     rows = conn.execute(
         select(promises.c.made_at, promises.c.due_at, promises.c.predicted_bh, promises.c.spread_bh,
                promises.c.source, cases.c.first_response_at, cases.c.priority)
         .select_from(promises.join(cases, promises.c.case_id == cases.c.id))
         .where(promises.c.owner == "team", promises.c.made_at >= since)
         .order_by(promises.c.made_at.desc()).limit(limit))
-    return [dict(r._mapping) for r in rows]
+    return [PromiseRecord(made_at=r.made_at, due_at=r.due_at, first_response_at=r.first_response_at,
+                          priority=r.priority, predicted_bh=r.predicted_bh, spread_bh=r.spread_bh,
+                          first=r.source != "delay_notice") for r in rows]
 
 
-def open_team_promises_waiting(conn: Connection) -> list[dict[str, Any]]:
+def open_team_promises_waiting(conn: Connection) -> list[OpenTeamPromise]:
     """Open team promises on cases still waiting for their first response: the tick's delay-notice check."""
     rows = conn.execute(
         select(promises.c.id, promises.c.case_id, promises.c.due_at, promises.c.made_at, cases.c.number,
-               cases.c.priority, cases.c.opened_at, cases.c.customer_utc_offset)
+               cases.c.customer_utc_offset)
         .select_from(promises.join(cases, promises.c.case_id == cases.c.id))
-        .where(promises.c.owner == "team", promises.c.state == "open", cases.c.first_response_at.is_(None)))
-    return [dict(r._mapping) for r in rows]
+        .where(promises.c.owner == "team", promises.c.state == "open", cases.c.first_response_at.is_(None))
+        .order_by(promises.c.id))
+    return [OpenTeamPromise(id=r.id, case_number=r.number, case_ref=r.case_id, made_at=r.made_at, due_at=r.due_at,
+                            customer_utc_offset=r.customer_utc_offset) for r in rows]
 
 
-def promise_row(conn: Connection, promise_id: int) -> dict[str, Any] | None:
+def _promise_view(row: Any) -> PromiseView:
+    return PromiseView(id=row.id, owner=row.owner, source=row.source, text=row.text, made_at=row.made_at,
+                       due_at=row.due_at, state=row.state, source_message_id=row.source_message_id)
+
+
+def promise_view(conn: Connection, promise_id: int) -> PromiseView | None:
     row = conn.execute(select(promises).where(promises.c.id == promise_id)).first()
-    return dict(row._mapping) if row else None
+    return _promise_view(row) if row else None
 
 
 def open_staff_promises(conn: Connection, case_id: int) -> list[dict[str, Any]]:
@@ -515,18 +522,30 @@ def settle_promise(conn: Connection, promise_id: int, state: str, now: datetime)
     return bool(result.rowcount)
 
 
-def digest_commitments(conn: Connection, owner: str, until: datetime) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class DigestCase:
+    """A case on a digest: a commitment or team promise due (``at`` its due time), or a case waiting
+    (``at`` its last activity)."""
+
+    number: int
+    subject: str
+    customer: str
+    at: datetime
+    text: str = ""  # the commitment in the staff member's own words
+
+
+def digest_commitments(conn: Connection, owner: str, until: datetime) -> list[DigestCase]:
     """A staff member's open commitments due before ``until`` (or overdue), soonest first."""
     rows = conn.execute(
         select(cases.c.number, cases.c.subject, cases.c.customer, promises.c.due_at, promises.c.text)
         .select_from(promises.join(cases, promises.c.case_id == cases.c.id))
         .where(promises.c.owner == owner, promises.c.state == "open", promises.c.due_at <= until)
         .order_by(promises.c.due_at).limit(50))
-    return [dict(r._mapping) for r in rows]
+    return [DigestCase(r.number, r.subject, r.customer, r.due_at, r.text) for r in rows]
 
 
 def digest_waiting(conn: Connection, assignee: str | None, include_unassigned: bool,
-                   limit: int = 10) -> list[dict[str, Any]]:
+                   limit: int = 10) -> list[DigestCase]:
     """Cases waiting on us longest: those assigned to someone (and, for leads, the unassigned ones)."""
     who = [cases.c.assignee == assignee] if assignee else []
     if include_unassigned:
@@ -536,16 +555,17 @@ def digest_waiting(conn: Connection, assignee: str | None, include_unassigned: b
     rows = conn.execute(select(cases.c.number, cases.c.subject, cases.c.customer, cases.c.last_activity_at)
                         .where(cases.c.status == "waiting_on_us", or_(*who))
                         .order_by(cases.c.last_activity_at).limit(limit))
-    return [dict(r._mapping) for r in rows]
+    return [DigestCase(r.number, r.subject, r.customer, r.last_activity_at) for r in rows]
 
 
-def digest_team_promises(conn: Connection, until: datetime, limit: int = 20) -> list[dict[str, Any]]:
+def digest_team_promises(conn: Connection, until: datetime, limit: int = 20) -> list[DigestCase]:
+    """The team's open promises due before ``until`` (or overdue), soonest first: a lead's "at risk"."""
     rows = conn.execute(
         select(cases.c.number, cases.c.subject, cases.c.customer, promises.c.due_at)
         .select_from(promises.join(cases, promises.c.case_id == cases.c.id))
         .where(promises.c.owner == "team", promises.c.state == "open", promises.c.due_at <= until)
         .order_by(promises.c.due_at).limit(limit))
-    return [dict(r._mapping) for r in rows]
+    return [DigestCase(r.number, r.subject, r.customer, r.due_at) for r in rows]
 
 
 # -- scheduled work ------------------------------------------------------------------------------
@@ -563,7 +583,19 @@ def schedule(conn: Connection, *, key: str, kind: str, case_id: int | None, due_
     return True
 
 
-def claim_due(conn: Connection, now: datetime, worker: str, limit: int = 100) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class ClaimedItem:
+    """A scheduled item this worker holds the lease of; ``kind`` is the column's text (see ``DueKind``)."""
+
+    id: int
+    key: str
+    kind: str
+    case_ref: int | None
+    due_at: datetime
+    payload: dict[str, Any]
+
+
+def claim_due(conn: Connection, now: datetime, worker: str, limit: int = 100) -> list[ClaimedItem]:
     """Claim items that are due (a lease, like the outbox's): each is handled by one daemon."""
     rows = conn.execute(
         select(scheduled.c.id, scheduled.c.key, scheduled.c.kind, scheduled.c.case_id, scheduled.c.due_at,
@@ -575,7 +607,8 @@ def claim_due(conn: Connection, now: datetime, worker: str, limit: int = 100) ->
     if rows:
         conn.execute(update(scheduled).where(scheduled.c.id.in_([r.id for r in rows]))
                      .values(claimed_by=worker, claimed_until=now + SCHEDULE_LEASE))
-    return [dict(r._mapping) for r in rows]
+    return [ClaimedItem(id=r.id, key=r.key or str(r.id), kind=r.kind, case_ref=r.case_id, due_at=r.due_at,
+                        payload=dict(r.payload or {})) for r in rows]
 
 
 def finish_scheduled(conn: Connection, item_id: int, now: datetime) -> bool:
@@ -602,6 +635,37 @@ def case_row(conn: Connection, case_id: int) -> dict[str, Any] | None:
     return dict(row._mapping) if row else None
 
 
+@dataclass(frozen=True)
+class TickCase:
+    """A case as the tick reads it: its state, its timeline, and what mail to its customer needs."""
+
+    ref: int  # the row id
+    state: CaseState
+    mailbox: str
+    customer_name: str | None
+    last_customer_at: datetime | None
+    last_staff_reply_at: datetime | None
+    last_heard_at: datetime | None
+    customer_utc_offset: int | None
+    opted_out: bool
+    snoozed_until: datetime | None
+    update_overrides: dict[str, Any] | None
+    bounced: bool
+
+
+def tick_case(conn: Connection, case_ref: int) -> TickCase | None:
+    row = conn.execute(select(cases).where(cases.c.id == case_ref)).first()
+    if row is None:
+        return None
+    state = case_state(conn, row.number)
+    assert state is not None
+    return TickCase(ref=row.id, state=state, mailbox=row.mailbox, customer_name=row.customer_name,
+                    last_customer_at=row.last_customer_at, last_staff_reply_at=row.last_staff_reply_at,
+                    last_heard_at=row.last_heard_at, customer_utc_offset=row.customer_utc_offset,
+                    opted_out=bool(row.updates_opted_out), snoozed_until=row.snoozed_until,
+                    update_overrides=row.update_overrides, bounced=is_bounced(conn, row.customer))
+
+
 def thread_ids(conn: Connection, case_id: int) -> tuple[str | None, str | None, str | None]:
     """(first customer message, last customer message, our acknowledgement): what new mail threads to."""
     first = conn.execute(select(messages.c.message_id).where(messages.c.case_id == case_id,
@@ -615,10 +679,11 @@ def thread_ids(conn: Connection, case_id: int) -> tuple[str | None, str | None, 
     return first, last, ack
 
 
-def open_team_promise(conn: Connection, case_id: int) -> dict[str, Any] | None:
+def open_team_promise(conn: Connection, case_id: int) -> PromiseView | None:
+    """The case's newest open team promise (what an update repeats)."""
     row = conn.execute(select(promises).where(promises.c.case_id == case_id, promises.c.owner == "team",
                                               promises.c.state == "open").order_by(promises.c.id.desc())).first()
-    return dict(row._mapping) if row else None
+    return _promise_view(row) if row else None
 
 
 def case_number_of(conn: Connection, case_id: int) -> int | None:
@@ -654,7 +719,22 @@ def enqueue(conn: Connection, *, idempotency_key: str, message_id: str, kind: st
 SEND_LEASE = timedelta(minutes=5)
 
 
-def claim_outbox(conn: Connection, now: datetime, limit: int = 100) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class QueuedMail:
+    """A message the outbox holds, as the sender claims it."""
+
+    id: int
+    mailbox: str
+    mail_from: str
+    rcpt_to: list[str]
+    raw: bytes
+    attempts: int
+    message_id: str
+    kind: str
+    case_ref: int | None
+
+
+def claim_outbox(conn: Connection, now: datetime, limit: int = 100) -> list[QueuedMail]:
     """Claim due messages for sending. A claim is a lease: if the sender dies, it expires and
     another sender (or the restarted daemon) takes the message over."""
     rows = conn.execute(
@@ -666,7 +746,9 @@ def claim_outbox(conn: Connection, now: datetime, limit: int = 100) -> list[dict
     if rows:
         conn.execute(update(outbox).where(outbox.c.id.in_([r.id for r in rows]))
                      .values(state="sending", next_attempt_at=now + SEND_LEASE))
-    return [dict(r._mapping) for r in rows]
+    return [QueuedMail(id=r.id, mailbox=r.mailbox, mail_from=r.mail_from, rcpt_to=list(r.rcpt_to), raw=r.raw,
+                       attempts=int(r.attempts), message_id=r.message_id, kind=r.kind, case_ref=r.case_id)
+            for r in rows]
 
 
 def release_sending(conn: Connection, now: datetime) -> int:
@@ -707,11 +789,21 @@ def mark_failed(conn: Connection, outbox_id: int, error: str, now: datetime) -> 
                          next_attempt_at=now))
 
 
-def pending_copies(conn: Connection, limit: int = 50) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class SentCopy:
+    """A sent message whose copy is still to be filed in the mailbox's Sent folder."""
+
+    id: int
+    mailbox: str
+    raw: bytes
+    message_id: str
+
+
+def pending_copies(conn: Connection, limit: int = 50) -> list[SentCopy]:
     rows = conn.execute(select(outbox.c.id, outbox.c.mailbox, outbox.c.raw, outbox.c.message_id)
                         .where(outbox.c.state == "sent", outbox.c.copy_state == "pending")
                         .order_by(outbox.c.id).limit(limit))
-    return [dict(r._mapping) for r in rows]
+    return [SentCopy(id=r.id, mailbox=r.mailbox, raw=r.raw, message_id=r.message_id) for r in rows]
 
 
 def mark_copied(conn: Connection, outbox_id: int, state: str = "done") -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import inspect
 
+from inboxd.duework import break_overdue_promises
 from inboxd.store import repo
 from inboxd.store.db import current_revision, make_engine, migrate
 
@@ -77,26 +78,26 @@ def test_outbox_claim_is_a_lease_that_expires(store):
         _enqueue(conn, "ack:2")
     with store.begin() as conn:
         first = repo.claim_outbox(conn, NOW)
-    assert [r["message_id"] for r in first] == ["ack:1@example.com", "ack:2@example.com"]
+    assert [r.message_id for r in first] == ["ack:1@example.com", "ack:2@example.com"]
     with store.begin() as conn:
         assert repo.claim_outbox(conn, NOW + timedelta(minutes=1)) == []  # claimed: nobody else takes them
-        repo.mark_sent(conn, first[0]["id"], NOW)
+        repo.mark_sent(conn, first[0].id, NOW)
     with store.begin() as conn:
         # The claimer died: after the lease, the unsent one is taken over; the sent one never again.
         again = repo.claim_outbox(conn, NOW + repo.SEND_LEASE + timedelta(seconds=1))
-    assert [r["message_id"] for r in again] == ["ack:2@example.com"]
+    assert [r.message_id for r in again] == ["ack:2@example.com"]
 
 
 def test_retry_and_failure_are_recorded(store):
     with store.begin() as conn:
         _enqueue(conn, "ack:1")
         (row,) = repo.claim_outbox(conn, NOW)
-        repo.mark_retry(conn, row["id"], "451 try later", NOW + timedelta(minutes=1))
+        repo.mark_retry(conn, row.id, "451 try later", NOW + timedelta(minutes=1))
     with store.begin() as conn:
         assert repo.claim_outbox(conn, NOW) == []
         (row,) = repo.claim_outbox(conn, NOW + timedelta(minutes=2))
-        assert row["attempts"] == 1
-        repo.mark_failed(conn, row["id"], "550 no such user", NOW)
+        assert row.attempts == 1
+        repo.mark_failed(conn, row.id, "550 no such user", NOW)
     with store.connect() as conn:
         assert repo.outbox_counts(conn) == {"failed": 1}
 
@@ -123,7 +124,6 @@ def test_overdue_promises_break_once(store):
                                       subject="s", priority="normal", language="en", now=NOW)
         repo.add_promise(conn, case_id=case_id, owner="team", source="ack", text="by Monday", made_at=NOW,
                          due_at=NOW + timedelta(hours=1))
-    with store.begin() as conn:
-        assert repo.break_overdue_promises(conn, NOW + timedelta(minutes=59)) == []
-        assert len(repo.break_overdue_promises(conn, NOW + timedelta(hours=2))) == 1
-        assert repo.break_overdue_promises(conn, NOW + timedelta(hours=3)) == []
+    assert break_overdue_promises(store, NOW + timedelta(minutes=59)) == 0
+    assert break_overdue_promises(store, NOW + timedelta(hours=2)) == 1
+    assert break_overdue_promises(store, NOW + timedelta(hours=3)) == 0
