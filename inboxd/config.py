@@ -35,11 +35,14 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     ModelWrapValidatorHandler,
     PlainSerializer,
     PlainValidator,
     PrivateAttr,
+    StringConstraints,
+    Tag,
     ValidationError,
     ValidationInfo,
     WithJsonSchema,
@@ -71,6 +74,7 @@ __all__ = [
     "StaffMember",
     "TeamConfig",
     "TemplatesConfig",
+    "TextMatch",
     "UpdatesConfig",
     "check_config",
     "check_secrets",
@@ -161,10 +165,9 @@ def _check_language(value: str) -> str:
 
 
 def _check_regex(value: str) -> str:
-    try:
-        re.compile(value)
-    except re.error as exc:
-        raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
+    from inboxd.patterns import compile_pattern
+
+    compile_pattern(value)
     return value
 
 
@@ -918,33 +921,106 @@ class CasesConfig(_Model):
         return re.compile(re.escape(before) + r"(?P<number>\d+)" + re.escape(after))
 
 
+class TextMatch(_Model):
+    """A value matched without regular expressions: ``{contains: …}`` or ``{equals: …}``, ignoring case.
+
+    A plain string in a match is a regular expression (searched anywhere); this form is for text that
+    contains regex characters (``+``, ``.``, ``(``) and should be taken as written.
+    """
+
+    contains: str | None = Field(default=None, min_length=1)
+    equals: str | None = None
+    regex: RegexField | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        given = [name for name in ("contains", "equals", "regex") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError("write exactly one of contains, equals or regex")
+        return self
+
+
+def _pattern_form(value: Any) -> str:
+    return "regex" if isinstance(value, str) else "text"
+
+
+# A regular expression (searched anywhere, RE2 syntax), or {contains: …} / {equals: …} for plain text.
+TextPattern: TypeAlias = Annotated[
+    Annotated[RegexField, Tag("regex")] | Annotated[TextMatch, Tag("text")], Discriminator(_pattern_form)
+]
+MessageKind = Literal["customer", "staff", "staff_note", "auto_reply", "bounce", "list"]
+
+
+def _check_time_of_week(value: str) -> str:
+    from inboxd.patterns import parse_time_of_week
+
+    parse_time_of_week(value)
+    return value.strip()
+
+
+TimeOfWeekField = Annotated[str, AfterValidator(_check_time_of_week)]
+
+
+def _one_or_many(value: object) -> object:
+    return [value] if isinstance(value, str) else value
+
+
 class RuleMatch(_Model):
-    """Regular expressions (Python ``re`` syntax, searched anywhere); every one given must match."""
+    """What a rule matches. Every condition given must hold; ``{}`` matches every message.
+
+    Text conditions are a regular expression (RE2 syntax, searched anywhere, case-sensitive unless it
+    starts with ``(?i)``) or ``{contains: …}`` / ``{equals: …}`` for plain text (case ignored).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    subject: RegexField | None = None
-    from_: RegexField | None = Field(default=None, alias="from")
-    to: RegexField | None = None
-    body: RegexField | None = None
-    header: dict[str, RegexField] = Field(default_factory=dict)
+    subject: TextPattern | None = None
+    # The sender's address, or "Name <address>".
+    from_: TextPattern | None = Field(default=None, alias="from")
+    # Any recipient (To or Cc), as before cc existed.
+    to: TextPattern | None = None
+    cc: TextPattern | None = None
+    body: TextPattern | None = None
+    # Header name → pattern; a header the message lacks never matches.
+    header: dict[str, TextPattern] = Field(default_factory=dict)
+    # The mailbox's name as configured under mailboxes.
+    mailbox: TextPattern | None = None
+    # What inboxd took the message for, before any rule: one kind or a list of kinds.
+    kind: Annotated[list[MessageKind], BeforeValidator(_one_or_many)] | None = None
+    # The message's language as detected (or from its Content-Language header when nothing detects it).
+    language: TextPattern | None = None
+    has_attachment: bool | None = None
+    # When it arrived, in team.timezone: "mon-fri 18:00-08:00", "sat,sun", or a list (any of them).
+    time: Annotated[list[TimeOfWeekField], BeforeValidator(_one_or_many)] | None = None
+    any_: list[RuleMatch] | None = Field(default=None, alias="any", min_length=1)
+    all_: list[RuleMatch] | None = Field(default=None, alias="all", min_length=1)
+    not_: RuleMatch | None = Field(default=None, alias="not")
 
-    @model_validator(mode="after")
-    def _something_to_match(self) -> Self:
-        if not any((self.subject, self.from_, self.to, self.body, self.header)):
-            raise ValueError("a rule must match on at least one of subject, from, to, body or header")
-        return self
+    def is_universal(self) -> bool:
+        """Matches every message: no condition at all (``{}``)."""
+        return not any(value is not None and value != {} for value in self.__dict__.values())
+
+
+TagField = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$")]
+TemplateSetField = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
 
 
 class RuleSet(_Model):
     priority: Priority | None = None
     language: LanguageField | None = None
     updates: UpdateCadence | None = None
+    # Added to the case's tags (every matching rule adds its own).
+    tags: list[TagField] | None = None
+    assignee: str | None = Field(default=None, min_length=1, max_length=320)
+    # Acknowledgements and updates come from templates/sets/<name>/<language>/ (see README, Template sets).
+    template_set: TemplateSetField | None = None
+    # false: open the case but send no acknowledgement (as action: no_ack).
+    acknowledge: bool | None = None
 
     @model_validator(mode="after")
     def _something_to_set(self) -> Self:
-        if self.priority is None and self.language is None and self.updates is None:
-            raise ValueError("set needs priority, language or updates")
+        if all(value is None for value in self.__dict__.values()):
+            raise ValueError("set needs priority, language, updates, tags, assignee, template_set or acknowledge")
         return self
 
 
@@ -954,15 +1030,23 @@ class RuleConfig(_Model):
     name: str = Field(min_length=1)
     match: RuleMatch
     set_: RuleSet | None = Field(default=None, alias="set")
-    action: Literal["ignore"] | None = None
+    # ignore: no case, no acknowledgement. no_ack: a case as usual, but no acknowledgement.
+    action: Literal["ignore", "no_ack"] | None = None
+    # false: when this rule matches, no later rule is looked at.
+    continue_: bool = Field(default=True, alias="continue")
 
     @model_validator(mode="after")
     def _set_or_action(self) -> Self:
-        if self.set_ is None and self.action is None:
-            raise ValueError("a rule needs set (priority, language) or action: ignore")
-        if self.set_ is not None and self.action is not None:
-            raise ValueError("an ignored message gets no priority or language: use set or action, not both")
+        if self.set_ is None and self.action is None and self.continue_:
+            raise ValueError("a rule needs set (priority, tags, …), action (ignore, no_ack) or continue: false")
+        if self.set_ is not None and self.action == "ignore":
+            raise ValueError("an ignored message gets no priority or language: use set or action: ignore, not both")
         return self
+
+    @property
+    def stops(self) -> bool:
+        """No rule after this one is looked at when it matches."""
+        return not self.continue_ or self.action == "ignore"
 
 
 class TemplatesConfig(_Model):

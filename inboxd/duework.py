@@ -190,7 +190,8 @@ def _queue_customer_mail(conn: Connection, rt: Runtime, mailbox: Any, row: dict[
         conn, rt, mailbox, key=action.key, kind=action.template, to=[customer], template=action.template,
         language=language, context=context, now=now, case_id=case_id, in_reply_to=last or ack,
         references=[r for r in (first, ack) if r], auto_submitted="auto-generated",
-        extra_headers=(("List-Unsubscribe", f"<mailto:{stop}?subject=stop>"),))
+        extra_headers=(("List-Unsubscribe", f"<mailto:{stop}?subject=stop>"),),
+        template_set=row.get("template_set"))
     if queued:
         repo.update_case(conn, number, last_heard_at=now)
         repo.add_event(conn, f"{action.template}.queued", now, case_id=case_id, data={"to": customer})

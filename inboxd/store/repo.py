@@ -7,6 +7,7 @@ records a message and everything it caused in one.
 from __future__ import annotations
 
 import errno
+import json
 import secrets
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, exc, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Text, cast, exc, func, insert, or_, select, update
 
 from inboxd.cases import CaseState
 from inboxd.decide import SenderHistory
@@ -334,7 +335,9 @@ def case_id(conn: Connection, number: int) -> int:
 
 def insert_case(conn: Connection, *, mailbox: str, customer: str, customer_name: str, subject: str,
                 priority: str, language: str, now: datetime, subject_key: str | None = None,
-                linked_to: int | None = None, update_overrides: dict[str, Any] | None = None) -> tuple[int, int]:
+                linked_to: int | None = None, update_overrides: dict[str, Any] | None = None,
+                tags: Sequence[str] = (), assignee: str | None = None,
+                template_set: str | None = None) -> tuple[int, int]:
     """Open a case; return (id, number). Numbers are sequential from 1001.
 
     PostgreSQL draws the number from a sequence: writers there run side by side, and two of them
@@ -351,7 +354,8 @@ def insert_case(conn: Connection, *, mailbox: str, customer: str, customer_name:
         number=number, mailbox=mailbox, status="waiting_on_us", priority=priority, language=language,
         customer=customer, customer_name=customer_name or None, subject=subject, opened_at=now,
         last_activity_at=now, subject_key=(subject_key or "")[:500] or None, linked_to=linked_to,
-        update_overrides=update_overrides or None))
+        update_overrides=update_overrides or None, tags=list(tags) or None, assignee=assignee,
+        template_set=template_set))
     return int(result.inserted_primary_key[0]), number  # type: ignore[index]
 
 
@@ -726,14 +730,23 @@ def outbox_counts(conn: Connection) -> dict[str, int]:
 # -- reading, for the CLI ------------------------------------------------------------------------
 
 
-def list_cases(conn: Connection, *, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+def list_cases(conn: Connection, *, status: str | None = None, limit: int = 50, tag: str | None = None,
+               assignee: str | None = None) -> list[dict[str, Any]]:
     open_promise = (select(func.min(promises.c.due_at)).where(promises.c.case_id == cases.c.id,
                                                              promises.c.state == "open")
                     .correlate(cases).scalar_subquery())
     query = select(cases.c.number, cases.c.status, cases.c.priority, cases.c.customer, cases.c.subject,
-                   cases.c.opened_at, cases.c.first_response_at, open_promise.label("promised_by"))
+                   cases.c.opened_at, cases.c.first_response_at, open_promise.label("promised_by"), cases.c.tags,
+                   cases.c.assignee)
     if status:
         query = query.where(cases.c.status == status)
+    if tag:
+        # Tags are a JSON list of names without quotes or backslashes (the config allows none): the quoted
+        # name appears in the list's text exactly when the tag is in it.
+        quoted = json.dumps(tag).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(cast(cases.c.tags, Text).like(f"%{quoted}%", escape="\\"))
+    if assignee:
+        query = query.where(func.lower(cases.c.assignee) == assignee.lower())
     rows = conn.execute(query.order_by(cases.c.number.desc()).limit(limit))
     return [dict(r._mapping) for r in rows]
 
