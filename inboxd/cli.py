@@ -269,7 +269,7 @@ def cmd_cases(args: argparse.Namespace) -> int:
                 return 0
             _print_case(detail, now, tz)
             return 0
-        rows = repo.list_cases(conn, status=args.status, limit=args.limit)
+        rows = repo.list_cases(conn, status=args.status, limit=args.limit, tag=args.tag, assignee=args.assignee)
     if args.json:
         for row in rows:
             _print_json(row)
@@ -277,11 +277,14 @@ def cmd_cases(args: argparse.Namespace) -> int:
     if not rows:
         print("no cases yet")
         return 0
-    print(f"{'case':>6}  {'status':<20} {'prio':<7} {'age':>5}  {'promised by':<22} {'customer':<30} subject")
+    print(f"{'case':>6}  {'status':<20} {'prio':<7} {'age':>5}  {'promised by':<22} {'customer':<30} "
+          f"{'assignee':<20} {'tags':<20} subject")
     for r in rows:
         promised = _local(r["promised_by"], tz) if r["promised_by"] else "-"
+        tags = ",".join(r["tags"] or []) or "-"
         print(f"{r['number']:>6}  {r['status']:<20} {r['priority']:<7} {_age(r['opened_at'], now):>5}  "
-              f"{promised:<22} {r['customer'][:30]:<30} {r['subject'][:60]}")
+              f"{promised:<22} {r['customer'][:30]:<30} {(r['assignee'] or '-')[:20]:<20} {tags[:20]:<20} "
+              f"{r['subject'][:60]}")
     return 0
 
 
@@ -292,6 +295,8 @@ def _print_case(detail: dict[str, Any], now: datetime, tz: Any) -> None:
           + ("  [UNREACHABLE: mail bounced]" if detail.get("unreachable_at") else "")
           + ("  [no proactive updates]" if detail.get("updates_opted_out") else ""))
     extras = [f"assigned to {detail['assignee']}" if detail.get("assignee") else "",
+              f"tags {', '.join(detail['tags'])}" if detail.get("tags") else "",
+              f"template set {detail['template_set']}" if detail.get("template_set") else "",
               f"linked to case {detail['linked_to']}" if detail.get("linked_to") else "",
               f"feedback {detail['feedback_score']}/5" if detail.get("feedback_score") else ""]
     if any(extras):
@@ -340,15 +345,15 @@ def explain_message(rt: Any, raw: bytes, conn: Any = None) -> dict[str, Any]:
     """What inboxd would do with one message, without doing it (pure apart from read-only lookups)."""
     from datetime import UTC, datetime
 
-    from inboxd.mail.classify import classify
+    from inboxd.evaluate import evaluate_message
     from inboxd.mail.parse import parse_message
     from inboxd.mail.threading import ThreadingPolicy, case_number_from_subject, thread_message
-    from inboxd.rules import apply_rules
 
     cfg = rt.config
     msg = parse_message(raw)
-    rules = apply_rules(cfg.rules, msg)
-    verdict = classify(msg, rt.team, "inbox", rules.ignored_by, raw=raw)
+    evaluation = evaluate_message(rt, msg, raw, mailbox=cfg.mailboxes[0].name, role="inbox",
+                                  at=datetime.now(UTC))
+    rules, verdict = evaluation.rules, evaluation.classification
     case: int | None = None
     joins = False
     if conn is not None:
@@ -374,11 +379,12 @@ def explain_message(rt: Any, raw: bytes, conn: Any = None) -> dict[str, Any]:
         from inboxd.mail.auth import forged_sender
 
         forged = forged_sender(msg, rt.team.trusted_authserv_ids)
-        would_ack = forged is None
+        would_ack = forged is None and rules.no_ack_by is None
     if verdict.kind == "customer":
         what = f"join case {case}" if case else ("join the case it replies to" if joins else
                                                  f"open a case, but no acknowledgement: {forged}" if forged else
-                                                 "open a case and acknowledge it")
+                                                 f"open a case, but no acknowledgement: rule {rules.no_ack_by!r}"
+                                                 if rules.no_ack_by else "open a case and acknowledge it")
     elif verdict.kind == "staff":
         what = "record a staff response on its case" if (case or joins) else "record it (no case found)"
     elif verdict.kind == "staff_note":
@@ -389,6 +395,7 @@ def explain_message(rt: Any, raw: bytes, conn: Any = None) -> dict[str, Any]:
         "kind": verdict.kind, "would_acknowledge": would_ack, "reason": verdict.reason,
         "rules": list(rules.matched), "priority": rules.priority or cfg.cases.default_priority,
         "language": rules.language or cfg.cases.default_language,
+        "tags": list(rules.tags), "assignee": rules.assignee, "template_set": rules.template_set,
         "reply_text": msg.reply_text,
         "case": case, "action": what,
     }
@@ -581,6 +588,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", nargs="?", choices=["list", "show"], default="list")
     p.add_argument("number", nargs="?", type=int)
     p.add_argument("--status", help="only cases in this status")
+    p.add_argument("--tag", help="only cases with this tag (rules set tags)")
+    p.add_argument("--assignee", help="only cases assigned to this address")
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_cases)

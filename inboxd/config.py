@@ -77,6 +77,7 @@ __all__ = [
     "TextMatch",
     "UpdatesConfig",
     "check_config",
+    "rule_problems",
     "check_secrets",
     "load_config",
     "load_config_text",
@@ -1592,11 +1593,54 @@ def check_config(path: str | Path, strict: bool = False) -> tuple[list[str], lis
     except ConfigError as exc:
         return exc.problems, []
     secrets = check_secrets(config, strict)
-    warnings = _other_warnings(config)
-    templates = _template_problems(config, Path(path).absolute().parent)
+    rule_errors, rule_warnings = rule_problems(config, Path(path).absolute().parent)
+    warnings = _other_warnings(config) + rule_warnings
+    templates = _template_problems(config, Path(path).absolute().parent) + rule_errors
     if strict:
         return templates + secrets, warnings
     return templates, secrets + warnings
+
+
+def rule_problems(config: Config, config_dir: Path | None = None) -> tuple[list[str], list[str]]:
+    """What check-config says about the rules beyond their syntax: (errors, warnings).
+
+    Errors: a template set a rule routes to that has no templates. Warnings: a rule that can never
+    match (an earlier ``continue: false`` or ``ignore`` rule matches all it would), and a language or
+    template set without its own acknowledgement template (the fallback is used).
+    """
+    from inboxd.render import resolve_template_dir
+    from inboxd.rules import unreachable_rules
+
+    errors: list[str] = []
+    warnings: list[str] = []
+    rules = config.rules
+    for index, before in unreachable_rules(rules):
+        earlier = rules[before]
+        why = "action: ignore" if earlier.action == "ignore" else "continue: false"
+        warnings.append(f"rules[{index}] ({rules[index].name}): can never match: rules[{before}] ({earlier.name}) "
+                        f"has {why} and matches every message it would")
+    directory = resolve_template_dir(config.templates.directory, config_dir)
+    languages = dict.fromkeys([config.cases.default_language]
+                              + [r.set_.language for r in rules if r.set_ is not None and r.set_.language])
+    for language in languages:
+        if not (directory / language / "ack.txt.j2").is_file() and \
+                not (directory / language.split("-")[0] / "ack.txt.j2").is_file():
+            warnings.append(f"templates: no {language}/ack.txt.j2 in {directory}; "
+                            f"acknowledgements in {language} come out in English")
+    for index, rule in enumerate(rules):
+        chosen = rule.set_.template_set if rule.set_ is not None else None
+        if chosen is None:
+            continue
+        where = directory / "sets" / chosen
+        if not where.is_dir() or not any(where.glob("*/*.txt.j2")):
+            errors.append(f"rules[{index}].set.template_set: no templates for set {chosen!r}: "
+                          f"expected {where}/<language>/ack.txt.j2 (see README, Template sets)")
+            continue
+        for language in languages:
+            if not (where / language / "ack.txt.j2").is_file():
+                warnings.append(f"rules[{index}].set.template_set: set {chosen!r} has no {language}/ack.txt.j2; "
+                                "that acknowledgement comes from the default templates")
+    return errors, warnings
 
 
 def _template_problems(config: Config, config_dir: Path) -> list[str]:

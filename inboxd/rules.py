@@ -11,6 +11,7 @@ Patterns are compiled once, with RE2 (:mod:`inboxd.patterns`), when the configur
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -202,3 +203,40 @@ def apply_rules(rules: Sequence[RuleConfig] | Sequence[CompiledRule], target: Ru
     return RuleOutcome(tuple(matched), priority, language, ignored_by=ignored_by, updates=updates,
                        tags=tuple(tags), assignee=assignee, template_set=template_set, no_ack_by=no_ack_by,
                        stopped_by=stopped_by)
+
+
+def _conditions(match: RuleMatch) -> dict[tuple[str, ...], str]:
+    """The top-level conditions of a match, each as a comparable value (the kinds are handled apart)."""
+    conditions: dict[tuple[str, ...], str] = {}
+    for key, value in match.model_dump(by_alias=True, exclude_none=True).items():
+        if key == "header":
+            for name, pattern in value.items():
+                conditions[("header", name.lower())] = json.dumps(pattern, sort_keys=True)
+        elif key != "kind":
+            conditions[(key,)] = json.dumps(value, sort_keys=True)
+    return conditions
+
+
+def covers(earlier: RuleMatch, later: RuleMatch) -> bool:
+    """Whether every message ``later`` matches is sure to match ``earlier`` too (the obvious cases only).
+
+    True when ``earlier`` has no condition, or each of its conditions appears in ``later`` as written
+    (and its kinds include all of ``later``'s).
+    """
+    if earlier.kind is not None and (later.kind is None or not set(later.kind) <= set(earlier.kind)):
+        return False
+    mine, theirs = _conditions(earlier), _conditions(later)
+    return all(theirs.get(key) == value for key, value in mine.items())
+
+
+def unreachable_rules(rules: Sequence[RuleConfig]) -> list[tuple[int, int]]:
+    """(rule, earlier rule) for every rule that can never match: an earlier rule that stops (``continue: false``
+    or ``action: ignore``) matches everything it would."""
+    found: list[tuple[int, int]] = []
+    for index, rule in enumerate(rules):
+        for before in range(index):
+            earlier = rules[before]
+            if earlier.stops and covers(earlier.match, rule.match):
+                found.append((index, before))
+                break
+    return found
