@@ -401,6 +401,16 @@ def explain_message(rt: Any, raw: bytes, conn: Any = None) -> dict[str, Any]:
     }
 
 
+def cmd_schema(args: argparse.Namespace) -> int:
+    from inboxd.config_schema import json_schema, reference_markdown
+
+    if args.reference:
+        print(reference_markdown())
+    else:
+        print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+    return 0
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     rt = _load(args)
     cfg = rt.config
@@ -582,6 +592,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--connect", action="store_true",
                    help="also log in to every mailbox (IMAP and SMTP) and check that its folders exist")
     p.set_defaults(func=cmd_check_config)
+    p = sub.add_parser("schema", help="print the configuration's JSON Schema (for editor completion)")
+    p.add_argument("--reference", action="store_true", help="the configuration reference as Markdown instead")
+    p.set_defaults(func=cmd_schema)
     p = with_db(sub.add_parser("migrate", help="create or upgrade the database schema"))
     p.set_defaults(func=cmd_migrate)
     p = with_db(with_config(sub.add_parser("cases", help="list cases, or show one")))

@@ -281,7 +281,8 @@ CadenceField = Annotated[
     Duration | Literal["off"],
     PlainValidator(_to_duration_or_off),
     PlainSerializer(str, return_type=str),
-    WithJsonSchema({"type": "string"}),
+    # YAML reads an unquoted off as false.
+    WithJsonSchema({"anyOf": [{"type": "string"}, {"const": False}]}),
 ]
 RateField = Annotated[
     Rate, PlainValidator(_to_rate), PlainSerializer(str, return_type=str), WithJsonSchema({"type": "string"})
@@ -966,6 +967,11 @@ def _one_or_many(value: object) -> object:
     return [value] if isinstance(value, str) else value
 
 
+_KIND_SCHEMA = {"enum": list(get_args(MessageKind)), "type": "string"}
+_ONE_OR_MANY_KINDS = {"anyOf": [_KIND_SCHEMA, {"type": "array", "items": _KIND_SCHEMA}]}
+_ONE_OR_MANY_TEXTS = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+
+
 class RuleMatch(_Model):
     """What a rule matches. Every condition given must hold; ``{}`` matches every message.
 
@@ -975,27 +981,28 @@ class RuleMatch(_Model):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    subject: TextPattern | None = None
-    # The sender's address, or "Name <address>".
-    from_: TextPattern | None = Field(default=None, alias="from")
-    # Any recipient (To or Cc), as before cc existed.
-    to: TextPattern | None = None
-    cc: TextPattern | None = None
-    body: TextPattern | None = None
-    # Header name → pattern; a header the message lacks never matches.
-    header: dict[str, TextPattern] = Field(default_factory=dict)
-    # The mailbox's name as configured under mailboxes.
-    mailbox: TextPattern | None = None
-    # What inboxd took the message for, before any rule: one kind or a list of kinds.
-    kind: Annotated[list[MessageKind], BeforeValidator(_one_or_many)] | None = None
-    # The message's language as detected (or from its Content-Language header when nothing detects it).
-    language: TextPattern | None = None
-    has_attachment: bool | None = None
-    # When it arrived, in team.timezone: "mon-fri 18:00-08:00", "sat,sun", or a list (any of them).
-    time: Annotated[list[TimeOfWeekField], BeforeValidator(_one_or_many)] | None = None
-    any_: list[RuleMatch] | None = Field(default=None, alias="any", min_length=1)
-    all_: list[RuleMatch] | None = Field(default=None, alias="all", min_length=1)
-    not_: RuleMatch | None = Field(default=None, alias="not")
+    subject: TextPattern | None = Field(default=None, description="the subject")
+    from_: TextPattern | None = Field(default=None, alias="from",
+                                      description='the sender\'s address, or "Name <address>"')
+    to: TextPattern | None = Field(default=None, description="any recipient (To or Cc)")
+    cc: TextPattern | None = Field(default=None, description="any Cc recipient")
+    body: TextPattern | None = Field(default=None, description="the message's text (HTML-only mail as text)")
+    header: dict[str, TextPattern] = Field(
+        default_factory=dict, description="header name → pattern; a header the message lacks never matches")
+    mailbox: TextPattern | None = Field(default=None, description="the name of the mailbox it came to")
+    kind: Annotated[list[MessageKind], BeforeValidator(_one_or_many), WithJsonSchema(_ONE_OR_MANY_KINDS)] | None \
+        = Field(default=None, description="what inboxd took the message for before any rule: one kind or a list")
+    language: TextPattern | None = Field(
+        default=None, description="the message's language as detected, else its Content-Language")
+    has_attachment: bool | None = Field(default=None, description="true: only with, false: only without")
+    time: Annotated[list[TimeOfWeekField], BeforeValidator(_one_or_many), WithJsonSchema(_ONE_OR_MANY_TEXTS)] \
+        | None = Field(default=None, description='when it arrived, in team.timezone: "mon-fri 18:00-08:00", '
+                                                 '"sat,sun", or a list of them (any)')
+    any_: list[RuleMatch] | None = Field(default=None, alias="any", min_length=1,
+                                         description="matches when at least one of these matches")
+    all_: list[RuleMatch] | None = Field(default=None, alias="all", min_length=1,
+                                         description="matches when every one of these matches")
+    not_: RuleMatch | None = Field(default=None, alias="not", description="matches when this does not")
 
     def is_universal(self) -> bool:
         """Matches every message: no condition at all (``{}``)."""
@@ -1007,16 +1014,18 @@ TemplateSetField = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-
 
 
 class RuleSet(_Model):
-    priority: Priority | None = None
-    language: LanguageField | None = None
-    updates: UpdateCadence | None = None
-    # Added to the case's tags (every matching rule adds its own).
-    tags: list[TagField] | None = None
-    assignee: str | None = Field(default=None, min_length=1, max_length=320)
-    # Acknowledgements and updates come from templates/sets/<name>/<language>/ (see README, Template sets).
-    template_set: TemplateSetField | None = None
-    # false: open the case but send no acknowledgement (as action: no_ack).
-    acknowledge: bool | None = None
+    """What a matching rule gives the case; a later matching rule overrides an earlier one key by key."""
+
+    priority: Priority | None = Field(default=None, description="the case's priority (and so its promise)")
+    language: LanguageField | None = Field(
+        default=None, description="the language of the mail to the customer; wins over detection")
+    updates: UpdateCadence | None = Field(default=None, description="update cadences, as in updates.by_priority")
+    tags: list[TagField] | None = Field(default=None, description="added to the case's tags (they add up)")
+    assignee: str | None = Field(default=None, min_length=1, max_length=320, description="who the case is for")
+    template_set: TemplateSetField | None = Field(
+        default=None, description="acknowledgement and updates from templates/sets/<name>/<language>/")
+    acknowledge: bool | None = Field(
+        default=None, description="false: a case, but no acknowledgement (as action: no_ack)")
 
     @model_validator(mode="after")
     def _something_to_set(self) -> Self:
@@ -1026,15 +1035,17 @@ class RuleSet(_Model):
 
 
 class RuleConfig(_Model):
+    """One rule: checked in order; see README, Rules."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, description="unique; logged with every message it matches")
     match: RuleMatch
     set_: RuleSet | None = Field(default=None, alias="set")
-    # ignore: no case, no acknowledgement. no_ack: a case as usual, but no acknowledgement.
-    action: Literal["ignore", "no_ack"] | None = None
-    # false: when this rule matches, no later rule is looked at.
-    continue_: bool = Field(default=True, alias="continue")
+    action: Literal["ignore", "no_ack"] | None = Field(
+        default=None, description="ignore: no case, no acknowledgement, no later rule; no_ack: no acknowledgement")
+    continue_: bool = Field(default=True, alias="continue",
+                            description="false: when this rule matches, no later rule is looked at")
 
     @model_validator(mode="after")
     def _set_or_action(self) -> Self:
