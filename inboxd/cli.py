@@ -21,6 +21,7 @@ from inboxd import __version__
 from inboxd.cli_auth import add_parser as add_auth_parser
 from inboxd.cli_commitments import add_parser as add_commitments_parser
 from inboxd.cli_quarantine import add_parsers as add_quarantine_parsers
+from inboxd.cli_replay import add_parser as add_replay_parser
 from inboxd.cli_report import add_parser as add_report_parser
 from inboxd.cli_service import add_parsers as add_service_parsers
 from inboxd.cli_status import add_parser as add_status_parser
@@ -622,6 +623,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_commitments_parser(sub, with_config)
     add_status_parser(sub, with_db)
     add_report_parser(sub, with_config, with_db)
+    add_replay_parser(sub, with_config, with_db)
     p = with_config(sub.add_parser("preview", help="render a template with sample data"))
     p.add_argument("template")
     p.add_argument("--language", default="en")

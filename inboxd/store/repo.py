@@ -82,8 +82,42 @@ class Store:
         with _faults_translated(), self.engine.connect() as conn:
             yield conn
 
+    @contextmanager
+    def read_only(self) -> Iterator[Connection]:
+        """One read-only transaction, always rolled back: a write inside it fails.
+
+        PostgreSQL: a READ ONLY transaction. SQLite: ``PRAGMA query_only`` on the connection, and a
+        deferred BEGIN (no write lock is taken, so the daemon keeps writing meanwhile).
+        """
+        with _faults_translated(), self.engine.connect() as conn:
+            if self.engine.dialect.name != "sqlite":
+                conn = conn.execution_options(postgresql_readonly=True)
+                transaction = conn.begin()
+                try:
+                    yield conn
+                finally:
+                    transaction.rollback()
+                return
+            dbapi = conn.connection.dbapi_connection
+            assert dbapi is not None
+            conn.info[READ_ONLY] = True
+            dbapi.execute("PRAGMA query_only = ON")
+            try:
+                transaction = conn.begin()
+                try:
+                    yield conn
+                finally:
+                    transaction.rollback()
+            finally:
+                dbapi.execute("PRAGMA query_only = OFF")
+                conn.info.pop(READ_ONLY, None)
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# Set in a connection's info while Store.read_only uses it: SQLite then begins without taking the write lock.
+READ_ONLY = "inboxd.read_only"
 
 
 # -- faults of the database ---------------------------------------------------------------------
@@ -883,3 +917,27 @@ def _aware(value: Any) -> datetime | None:
         value = datetime.fromisoformat(value)
     assert isinstance(value, datetime)
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def recorded_message(conn: Connection, message_id: str, mailbox: str) -> dict[str, Any] | None:
+    """What processing a message did, for ``inboxd replay``; None when it is not on record.
+
+    ``kind``, ``case`` (the number of the case it opened or joined), ``opened`` (it opened that case),
+    ``priority``, ``tags`` and ``assignee`` the case got from it, ``acknowledged`` (an acknowledgement
+    was queued for it) and ``held`` (a loop guard, the history limit or a forged sender kept one back).
+    """
+    row = conn.execute(select(messages.c.id, messages.c.kind, messages.c.case_id)
+                       .where(messages.c.message_id == message_id, messages.c.mailbox == mailbox)
+                       .order_by(messages.c.id).limit(1)).first()
+    if row is None:
+        return None
+    found = {str(r.kind): r.data for r in conn.execute(
+        select(events.c.kind, events.c.data).where(events.c.message_ref == row.id).order_by(events.c.id))}
+    number = case_number_of(conn, row.case_id) if row.case_id is not None else None
+    opened = found.get("case.opened")
+    data = opened if isinstance(opened, dict) else {}
+    held = any(kind == "ack.held" or kind in ("not_acknowledged.history", "not_acknowledged.forged_sender")
+               for kind in found)
+    return {"kind": str(row.kind), "case": number, "opened": opened is not None,
+            "priority": data.get("priority"), "tags": list(data.get("tags") or []),
+            "assignee": data.get("assignee"), "acknowledged": "ack.queued" in found, "held": held}
