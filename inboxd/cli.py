@@ -352,8 +352,9 @@ def explain_message(rt: Any, raw: bytes, conn: Any = None) -> dict[str, Any]:
 
     cfg = rt.config
     msg = parse_message(raw)
+    # A rule's time of week is read at the message's Date (a file has no arrival time).
     evaluation = evaluate_message(rt, msg, raw, mailbox=cfg.mailboxes[0].name, role="inbox",
-                                  at=datetime.now(UTC))
+                                  at=msg.date or datetime.now(UTC))
     rules, verdict = evaluation.rules, evaluation.classification
     case: int | None = None
     joins = False

@@ -11,10 +11,13 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import insert, select
 
 from inboxd.cli import main
+from inboxd.page import gather, render_page
 from inboxd.render import resolve_template_dir
 from inboxd.store.db import make_engine
 from inboxd.store.repo import Store
@@ -159,6 +162,10 @@ def test_rules_tag_assign_route_and_silence_through_the_daemon(
         assert (by_customer[vip]["priority"], by_customer[vip]["tags"], by_customer[vip]["assignee"]) == (
             "urgent", ["vip", "gold"], "lead@example.com")
         assert (by_customer[shop]["tags"], by_customer[shop]["assignee"]) == (["billing"], None)
+        with daemon.store.connect() as conn:
+            page = render_page(gather(conn, daemon.runtime, datetime.now(UTC)))
+        assert "<td>lead@example.com</td><td>vip, gold</td>" in page
+        assert "<td>billing</td>" in page
     finally:
         daemon.shutdown()
 
