@@ -429,7 +429,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
                 unreadable += 1
                 result = {"file": name, "kind": "ignored", "would_acknowledge": False, "reason": f"error: {exc}",
                           "rules": [], "priority": cfg.cases.default_priority,
-                          "language": cfg.cases.default_language, "reply_text": "", "case": None,
+                          "language": cfg.cases.default_language, "tags": [], "assignee": None,
+                          "template_set": None, "reply_text": "", "case": None,
                           "action": "none: the file could not be read"}
             if args.json:
                 _print_json(result)

@@ -7,19 +7,19 @@ the store holds what it held, and the messages in the mailbox keep their flags.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from datetime import UTC, datetime
-
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 
 from inboxd.cli import main
 from inboxd.page import gather, render_page
 from inboxd.render import resolve_template_dir
-from inboxd.store.db import make_engine
+from inboxd.store.db import make_engine, migrate
 from inboxd.store.repo import Store
 from inboxd.store.schema import cases as cases_table
 from inboxd.store.schema import metadata
@@ -120,18 +120,26 @@ def test_replay_lists_what_the_changed_rules_would_do_and_sends_and_stores_nothi
     assert flags(setup) == flags_before
 
 
-def test_store_read_only_refuses_a_write(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/inboxd.db"
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_store_read_only_refuses_a_write(tmp_path: Path, backend: str) -> None:
+    if backend == "postgresql":
+        url = os.environ.get("INBOXD_TEST_POSTGRES_URL")
+        if not url:
+            pytest.skip("INBOXD_TEST_POSTGRES_URL is not set")
+    else:
+        url = f"sqlite:///{tmp_path}/inboxd.db"
     engine = make_engine(url)
-    metadata.create_all(engine)
+    migrate(engine)
     store = Store(engine)
+    now = datetime.now(UTC)
+    row = {"mailbox": "m", "status": "s", "priority": "p", "language": "en", "customer": "c", "subject": "",
+           "opened_at": now, "last_activity_at": now}
     with pytest.raises(Exception, match="readonly|read-only|attempt to write"):
         with store.read_only() as conn:
-            conn.execute(insert(cases_table).values(number=1, mailbox="m", status="s", priority="p", language="en",
-                                                    customer="c", subject="", opened_at=None,
-                                                    last_activity_at=None))
+            conn.execute(insert(cases_table).values(number=999_999, **row))
     with store.begin() as conn:  # the connection went back to the pool writable
-        conn.execute(select(cases_table.c.id)).all()
+        conn.execute(insert(cases_table).values(number=999_998, **row))
+        conn.execute(delete(cases_table).where(cases_table.c.number == 999_998))
     engine.dispose()
 
 
