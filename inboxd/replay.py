@@ -148,7 +148,9 @@ class Folder(Protocol):
 def read_mailbox(folder: Folder, name: str, since: datetime, batch: int = 50) -> Iterator[tuple[int, bytes, datetime]]:
     """(UID, message, arrival) of every message that arrived at or after ``since``, oldest first."""
     folder.select(name)
-    arrivals = {uid: at for uid, at in folder.arrival_times_since(since.date()).items() if at >= since}
+    # SEARCH SINCE counts whole days in the server's zone: ask from the day before, then keep the exact window.
+    day = (since - timedelta(days=1)).date()
+    arrivals = {uid: at for uid, at in folder.arrival_times_since(day).items() if at >= since}
     uids = sorted(arrivals, key=lambda uid: (arrivals[uid], uid))
     for start in range(0, len(uids), batch):
         chunk = uids[start:start + batch]
