@@ -83,18 +83,21 @@ class Renderer:
                template_set: str | None = None) -> Rendered:
         """Render a template; a TemplateError (``path:line: what``) when it is missing or fails.
 
-        With ``template_set``, ``sets/<set>/<language>/<name>.txt.j2`` is looked for first (the language,
-        its base, English), then the default templates.
+        With ``template_set``, ``sets/<set>/<language>/<name>.txt.j2`` comes before the default template of
+        the same language: the language (then its base) from the set, then from the default templates, then
+        English from the set, then the default English.
 
         A failing template is the configuration's fault, not the message's: TemplateError is a
         TransientError, so the work is retried once the templates are fixed and reloaded.
         """
         template = None
         found = "en"
-        languages = dict.fromkeys((language, language.split("-")[0], "en"))
+        # The customer's language first, from the set, then from the default templates; English last.
         prefixes = ([f"sets/{template_set}/"] if template_set else []) + [""]
+        wanted = [(p, lang) for lang in dict.fromkeys((language, language.split("-")[0])) if lang != "en"
+                  for p in prefixes] + [(p, "en") for p in prefixes]
         try:
-            for prefix, lang in ((p, lang) for p in prefixes for lang in languages):
+            for prefix, lang in wanted:
                 try:
                     template = self.env.get_template(f"{prefix}{lang}/{name}.txt.j2")
                     found = f"{prefix}{lang}"
