@@ -223,6 +223,8 @@ def covers(earlier: RuleMatch, later: RuleMatch) -> bool:
     True when ``earlier`` has no condition, or each of its conditions appears in ``later`` as written
     (and its kinds include all of ``later``'s).
     """
+    if earlier.is_universal():
+        return True
     if earlier.kind is not None and (later.kind is None or not set(later.kind) <= set(earlier.kind)):
         return False
     mine, theirs = _conditions(earlier), _conditions(later)
