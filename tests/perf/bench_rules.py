@@ -55,13 +55,15 @@ def message(body: str) -> bytes:
             f"X-Mailer: mutt\n\n{body}").encode()
 
 
-def per_message(rules: object, facts: RuleFacts, count: int) -> list[float]:
-    times = []
+def per_message(rules: object, facts: RuleFacts, count: int) -> tuple[list[float], list[float]]:
+    """Wall-clock and CPU seconds per message (on a shared machine the wall clock also counts waiting for a core)."""
+    wall, cpu = [], []
     for _ in range(count):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.thread_time()
         apply_rules(rules, facts)  # type: ignore[arg-type]
-        times.append(time.perf_counter() - start)
-    return times
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.thread_time() - start_cpu)
+    return wall, cpu
 
 
 def main() -> None:
@@ -82,11 +84,12 @@ def main() -> None:
         facts = RuleFacts(msg, mailbox="support", kind="customer", at=at)
         assert len(msg.text) >= min(args.size, 2000), "the body reaches the rules whole"
         outcome = apply_rules(rules, facts)
-        times = per_message(rules, facts, args.messages)
-        p95 = statistics.quantiles(times, n=20)[-1]
-        print(f"{name:<32} ({len(msg.text)} chars) median {statistics.median(times) * 1000:7.3f} ms   "
-              f"p95 {p95 * 1000:7.3f} ms   worst {max(times) * 1000:7.3f} ms   "
-              f"(target <= 10 ms; matched {list(outcome.matched)})")
+        wall, cpu = per_message(rules, facts, args.messages)
+        print(f"{name} ({len(msg.text)} chars; target <= 10 ms; matched {list(outcome.matched)})")
+        for label, times in (("wall", wall), ("cpu", cpu)):
+            p95 = statistics.quantiles(times, n=20)[-1]
+            print(f"  {label:<4} median {statistics.median(times) * 1000:7.3f} ms   p95 {p95 * 1000:7.3f} ms   "
+                  f"worst {max(times) * 1000:7.3f} ms")
     backtracking = re.compile("(a+)+$")
     for length in (16, 20, 22):
         start = time.perf_counter()
