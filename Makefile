@@ -25,6 +25,7 @@ perf: venv dovecot chromium  ## benchmarks: print throughput, latency and memory
 	$(BIN)/python tests/perf/bench_backlog.py
 	$(BIN)/python tests/perf/bench_parse.py
 	$(BIN)/python tests/perf/bench_classify.py
+	$(BIN)/python tests/perf/bench_rules.py  # hostile patterns against 50 kB bodies: per-message cost of the rules
 	$(BIN)/python tests/perf/score_commitments.py
 	$(BIN)/python tests/perf/score_replies.py  # reply text: exact and leak rates, tuned and held-out splits
 	$(BIN)/python tests/perf/bench_eta_store.py

@@ -21,6 +21,7 @@ from inboxd import __version__
 from inboxd.cli_auth import add_parser as add_auth_parser
 from inboxd.cli_commitments import add_parser as add_commitments_parser
 from inboxd.cli_quarantine import add_parsers as add_quarantine_parsers
+from inboxd.cli_replay import add_parser as add_replay_parser
 from inboxd.cli_report import add_parser as add_report_parser
 from inboxd.cli_service import add_parsers as add_service_parsers
 from inboxd.cli_status import add_parser as add_status_parser
@@ -280,7 +281,7 @@ def cmd_cases(args: argparse.Namespace) -> int:
                 return 0
             _print_case(detail, now, tz)
             return 0
-        rows = repo.list_cases(conn, status=args.status, limit=args.limit)
+        rows = repo.list_cases(conn, status=args.status, limit=args.limit, tag=args.tag, assignee=args.assignee)
     if args.json:
         for row in rows:
             _print_json(row)
@@ -288,11 +289,14 @@ def cmd_cases(args: argparse.Namespace) -> int:
     if not rows:
         print("no cases yet")
         return 0
-    print(f"{'case':>6}  {'status':<20} {'prio':<7} {'age':>5}  {'promised by':<22} {'customer':<30} subject")
+    print(f"{'case':>6}  {'status':<20} {'prio':<7} {'age':>5}  {'promised by':<22} {'customer':<30} "
+          f"{'assignee':<20} {'tags':<20} subject")
     for r in rows:
         promised = _local(r["promised_by"], tz) if r["promised_by"] else "-"
+        tags = ",".join(r["tags"] or []) or "-"
         print(f"{r['number']:>6}  {r['status']:<20} {r['priority']:<7} {_age(r['opened_at'], now):>5}  "
-              f"{promised:<22} {r['customer'][:30]:<30} {r['subject'][:60]}")
+              f"{promised:<22} {r['customer'][:30]:<30} {(r['assignee'] or '-')[:20]:<20} {tags[:20]:<20} "
+              f"{r['subject'][:60]}")
     return 0
 
 
@@ -303,6 +307,8 @@ def _print_case(detail: dict[str, Any], now: datetime, tz: Any) -> None:
           + ("  [UNREACHABLE: mail bounced]" if detail.get("unreachable_at") else "")
           + ("  [no proactive updates]" if detail.get("updates_opted_out") else ""))
     extras = [f"assigned to {detail['assignee']}" if detail.get("assignee") else "",
+              f"tags {', '.join(detail['tags'])}" if detail.get("tags") else "",
+              f"template set {detail['template_set']}" if detail.get("template_set") else "",
               f"linked to case {detail['linked_to']}" if detail.get("linked_to") else "",
               f"feedback {detail['feedback_score']}/5" if detail.get("feedback_score") else ""]
     if any(extras):
@@ -351,15 +357,16 @@ def explain_message(rt: Any, raw: bytes, conn: Any = None) -> dict[str, Any]:
     """What inboxd would do with one message, without doing it (pure apart from read-only lookups)."""
     from datetime import UTC, datetime
 
-    from inboxd.mail.classify import classify
+    from inboxd.evaluate import evaluate_message
     from inboxd.mail.parse import parse_message
     from inboxd.mail.threading import ThreadingPolicy, case_number_from_subject, thread_message
-    from inboxd.rules import apply_rules
 
     cfg = rt.config
     msg = parse_message(raw)
-    rules = apply_rules(cfg.rules, msg)
-    verdict = classify(msg, rt.team, "inbox", rules.ignored_by, raw=raw)
+    # A rule's time of week is read at the message's Date (a file has no arrival time).
+    evaluation = evaluate_message(rt, msg, raw, mailbox=cfg.mailboxes[0].name, role="inbox",
+                                  at=msg.date or datetime.now(UTC))
+    rules, verdict = evaluation.rules, evaluation.classification
     case: int | None = None
     joins = False
     if conn is not None:
@@ -385,11 +392,12 @@ def explain_message(rt: Any, raw: bytes, conn: Any = None) -> dict[str, Any]:
         from inboxd.mail.auth import forged_sender
 
         forged = forged_sender(msg, rt.team.trusted_authserv_ids)
-        would_ack = forged is None
+        would_ack = forged is None and rules.no_ack_by is None
     if verdict.kind == "customer":
         what = f"join case {case}" if case else ("join the case it replies to" if joins else
                                                  f"open a case, but no acknowledgement: {forged}" if forged else
-                                                 "open a case and acknowledge it")
+                                                 f"open a case, but no acknowledgement: rule {rules.no_ack_by!r}"
+                                                 if rules.no_ack_by else "open a case and acknowledge it")
     elif verdict.kind == "staff":
         what = "record a staff response on its case" if (case or joins) else "record it (no case found)"
     elif verdict.kind == "staff_note":
@@ -400,9 +408,20 @@ def explain_message(rt: Any, raw: bytes, conn: Any = None) -> dict[str, Any]:
         "kind": verdict.kind, "would_acknowledge": would_ack, "reason": verdict.reason,
         "rules": list(rules.matched), "priority": rules.priority or cfg.cases.default_priority,
         "language": rules.language or cfg.cases.default_language,
+        "tags": list(rules.tags), "assignee": rules.assignee, "template_set": rules.template_set,
         "reply_text": msg.reply_text,
         "case": case, "action": what,
     }
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from inboxd.config_schema import json_schema, reference_markdown
+
+    if args.reference:
+        print(reference_markdown())
+    else:
+        print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+    return 0
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -421,7 +440,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
                 unreadable += 1
                 result = {"file": name, "kind": "ignored", "would_acknowledge": False, "reason": f"error: {exc}",
                           "rules": [], "priority": cfg.cases.default_priority,
-                          "language": cfg.cases.default_language, "reply_text": "", "case": None,
+                          "language": cfg.cases.default_language, "tags": [], "assignee": None,
+                          "template_set": None, "reply_text": "", "case": None,
                           "action": "none: the file could not be read"}
             if args.json:
                 _print_json(result)
@@ -617,12 +637,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--connect", action="store_true",
                    help="also log in to every mailbox (IMAP and SMTP) and check that its folders exist")
     p.set_defaults(func=cmd_check_config)
+    p = sub.add_parser("schema", help="print the configuration's JSON Schema (for editor completion)")
+    p.add_argument("--reference", action="store_true", help="the configuration reference as Markdown instead")
+    p.set_defaults(func=cmd_schema)
     p = with_db(sub.add_parser("migrate", help="create or upgrade the database schema"))
     p.set_defaults(func=cmd_migrate)
     p = with_db(with_config(sub.add_parser("cases", help="list cases, or show one")))
     p.add_argument("action", nargs="?", choices=["list", "show"], default="list")
     p.add_argument("number", nargs="?", type=int)
     p.add_argument("--status", help="only cases in this status")
+    p.add_argument("--tag", help="only cases with this tag (rules set tags)")
+    p.add_argument("--assignee", help="only cases assigned to this address")
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_cases)
@@ -649,6 +674,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_commitments_parser(sub, with_config)
     add_status_parser(sub, with_db)
     add_report_parser(sub, with_config, with_db)
+    add_replay_parser(sub, with_config, with_db)
     p = with_config(sub.add_parser("preview", help="render a template with sample data"))
     p.add_argument("template")
     p.add_argument("--language", default="en")

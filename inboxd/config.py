@@ -35,11 +35,14 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     ModelWrapValidatorHandler,
     PlainSerializer,
     PlainValidator,
     PrivateAttr,
+    StringConstraints,
+    Tag,
     ValidationError,
     ValidationInfo,
     WithJsonSchema,
@@ -71,8 +74,10 @@ __all__ = [
     "StaffMember",
     "TeamConfig",
     "TemplatesConfig",
+    "TextMatch",
     "UpdatesConfig",
     "check_config",
+    "rule_problems",
     "check_secrets",
     "load_config",
     "load_config_text",
@@ -161,10 +166,9 @@ def _check_language(value: str) -> str:
 
 
 def _check_regex(value: str) -> str:
-    try:
-        re.compile(value)
-    except re.error as exc:
-        raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
+    from inboxd.patterns import compile_pattern
+
+    compile_pattern(value)
     return value
 
 
@@ -277,7 +281,8 @@ CadenceField = Annotated[
     Duration | Literal["off"],
     PlainValidator(_to_duration_or_off),
     PlainSerializer(str, return_type=str),
-    WithJsonSchema({"type": "string"}),
+    # YAML reads an unquoted off as false.
+    WithJsonSchema({"anyOf": [{"type": "string"}, {"const": False}]}),
 ]
 RateField = Annotated[
     Rate, PlainValidator(_to_rate), PlainSerializer(str, return_type=str), WithJsonSchema({"type": "string"})
@@ -918,51 +923,142 @@ class CasesConfig(_Model):
         return re.compile(re.escape(before) + r"(?P<number>\d+)" + re.escape(after))
 
 
-class RuleMatch(_Model):
-    """Regular expressions (Python ``re`` syntax, searched anywhere); every one given must match."""
+class TextMatch(_Model):
+    """A value matched without regular expressions: ``{contains: …}`` or ``{equals: …}``, ignoring case.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    A plain string in a match is a regular expression (searched anywhere); this form is for text that
+    contains regex characters (``+``, ``.``, ``(``) and should be taken as written.
+    """
 
-    subject: RegexField | None = None
-    from_: RegexField | None = Field(default=None, alias="from")
-    to: RegexField | None = None
-    body: RegexField | None = None
-    header: dict[str, RegexField] = Field(default_factory=dict)
+    contains: str | None = Field(default=None, min_length=1)
+    equals: str | None = None
+    regex: RegexField | None = None
 
     @model_validator(mode="after")
-    def _something_to_match(self) -> Self:
-        if not any((self.subject, self.from_, self.to, self.body, self.header)):
-            raise ValueError("a rule must match on at least one of subject, from, to, body or header")
+    def _exactly_one(self) -> Self:
+        given = [name for name in ("contains", "equals", "regex") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError("write exactly one of contains, equals or regex")
         return self
 
 
+def _pattern_form(value: Any) -> str:
+    return "regex" if isinstance(value, str) else "text"
+
+
+# A regular expression (searched anywhere, RE2 syntax), or {contains: …} / {equals: …} for plain text.
+TextPattern: TypeAlias = Annotated[
+    Annotated[RegexField, Tag("regex")] | Annotated[TextMatch, Tag("text")], Discriminator(_pattern_form)
+]
+MessageKind = Literal["customer", "staff", "staff_note", "auto_reply", "bounce", "list"]
+
+
+def _check_time_of_week(value: str) -> str:
+    from inboxd.patterns import parse_time_of_week
+
+    parse_time_of_week(value)
+    return value.strip()
+
+
+TimeOfWeekField = Annotated[str, AfterValidator(_check_time_of_week)]
+
+
+def _one_or_many(value: object) -> object:
+    return [value] if isinstance(value, str) else value
+
+
+_KIND_SCHEMA = {"enum": list(get_args(MessageKind)), "type": "string"}
+_ONE_OR_MANY_KINDS = {"anyOf": [_KIND_SCHEMA, {"type": "array", "items": _KIND_SCHEMA}]}
+_ONE_OR_MANY_TEXTS = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+
+
+class RuleMatch(_Model):
+    """What a rule matches. Every condition given must hold; ``{}`` matches every message.
+
+    Text conditions are a regular expression (RE2 syntax, searched anywhere, case-sensitive unless it
+    starts with ``(?i)``) or ``{contains: …}`` / ``{equals: …}`` for plain text (case ignored).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    subject: TextPattern | None = Field(default=None, description="the subject")
+    from_: TextPattern | None = Field(default=None, alias="from",
+                                      description='the sender\'s address, or "Name <address>"')
+    to: TextPattern | None = Field(default=None, description="any recipient (To or Cc)")
+    cc: TextPattern | None = Field(default=None, description="any Cc recipient")
+    body: TextPattern | None = Field(default=None, description="the message's text (HTML-only mail as text)")
+    header: dict[str, TextPattern] = Field(
+        default_factory=dict, description="header name → pattern; a header the message lacks never matches")
+    mailbox: TextPattern | None = Field(default=None, description="the name of the mailbox it came to")
+    kind: Annotated[list[MessageKind], BeforeValidator(_one_or_many), WithJsonSchema(_ONE_OR_MANY_KINDS)] | None \
+        = Field(default=None, description="what inboxd took the message for before any rule: one kind or a list")
+    language: TextPattern | None = Field(
+        default=None, description="the message's language as detected, else its Content-Language")
+    has_attachment: bool | None = Field(default=None, description="true: only with, false: only without")
+    time: Annotated[list[TimeOfWeekField], BeforeValidator(_one_or_many), WithJsonSchema(_ONE_OR_MANY_TEXTS)] \
+        | None = Field(default=None, description='when it arrived, in team.timezone: "mon-fri 18:00-08:00", '
+                                                 '"sat,sun", or a list of them (any)')
+    any_: list[RuleMatch] | None = Field(default=None, alias="any", min_length=1,
+                                         description="matches when at least one of these matches")
+    all_: list[RuleMatch] | None = Field(default=None, alias="all", min_length=1,
+                                         description="matches when every one of these matches")
+    not_: RuleMatch | None = Field(default=None, alias="not", description="matches when this does not")
+
+    def is_universal(self) -> bool:
+        """Matches every message: no condition at all (``{}``)."""
+        return not any(value is not None and value != {} for value in self.__dict__.values())
+
+
+TagField = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$")]
+TemplateSetField = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
+
+
 class RuleSet(_Model):
-    priority: Priority | None = None
-    language: LanguageField | None = None
-    updates: UpdateCadence | None = None
+    """What a matching rule gives the case; a later matching rule overrides an earlier one key by key."""
+
+    priority: Priority | None = Field(default=None, description="the case's priority (and so its promise)")
+    language: LanguageField | None = Field(
+        default=None, description="the language of the mail to the customer; wins over detection")
+    updates: UpdateCadence | None = Field(default=None, description="update cadences, as in updates.by_priority")
+    tags: list[TagField] | None = Field(default=None, description="added to the case's tags (they add up)")
+    assignee: str | None = Field(default=None, min_length=1, max_length=320, description="who the case is for")
+    template_set: TemplateSetField | None = Field(
+        default=None, description="acknowledgement and updates from templates/sets/<name>/<language>/")
+    acknowledge: bool | None = Field(
+        default=None, description="false: a case, but no acknowledgement (as action: no_ack)")
 
     @model_validator(mode="after")
     def _something_to_set(self) -> Self:
-        if self.priority is None and self.language is None and self.updates is None:
-            raise ValueError("set needs priority, language or updates")
+        if all(value is None for value in self.__dict__.values()):
+            raise ValueError("set needs priority, language, updates, tags, assignee, template_set or acknowledge")
         return self
 
 
 class RuleConfig(_Model):
+    """One rule: checked in order; see README, Rules."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, description="unique; logged with every message it matches")
     match: RuleMatch
     set_: RuleSet | None = Field(default=None, alias="set")
-    action: Literal["ignore"] | None = None
+    action: Literal["ignore", "no_ack"] | None = Field(
+        default=None, description="ignore: no case, no acknowledgement, no later rule; no_ack: no acknowledgement")
+    continue_: bool = Field(default=True, alias="continue",
+                            description="false: when this rule matches, no later rule is looked at")
 
     @model_validator(mode="after")
     def _set_or_action(self) -> Self:
-        if self.set_ is None and self.action is None:
-            raise ValueError("a rule needs set (priority, language) or action: ignore")
-        if self.set_ is not None and self.action is not None:
-            raise ValueError("an ignored message gets no priority or language: use set or action, not both")
+        if self.set_ is None and self.action is None and self.continue_:
+            raise ValueError("a rule needs set (priority, tags, …), action (ignore, no_ack) or continue: false")
+        if self.set_ is not None and self.action == "ignore":
+            raise ValueError("an ignored message gets no priority or language: use set or action: ignore, not both")
         return self
+
+    @property
+    def stops(self) -> bool:
+        """No rule after this one is looked at when it matches."""
+        return not self.continue_ or self.action == "ignore"
 
 
 class TemplatesConfig(_Model):
@@ -1508,11 +1604,54 @@ def check_config(path: str | Path, strict: bool = False) -> tuple[list[str], lis
     except ConfigError as exc:
         return exc.problems, []
     secrets = check_secrets(config, strict)
-    warnings = _other_warnings(config)
-    templates = _template_problems(config, Path(path).absolute().parent)
+    rule_errors, rule_warnings = rule_problems(config, Path(path).absolute().parent)
+    warnings = _other_warnings(config) + rule_warnings
+    templates = _template_problems(config, Path(path).absolute().parent) + rule_errors
     if strict:
         return templates + secrets, warnings
     return templates, secrets + warnings
+
+
+def rule_problems(config: Config, config_dir: Path | None = None) -> tuple[list[str], list[str]]:
+    """What check-config says about the rules beyond their syntax: (errors, warnings).
+
+    Errors: a template set a rule routes to that has no templates. Warnings: a rule that can never
+    match (an earlier ``continue: false`` or ``ignore`` rule matches all it would), and a language or
+    template set without its own acknowledgement template (the fallback is used).
+    """
+    from inboxd.render import resolve_template_dir
+    from inboxd.rules import unreachable_rules
+
+    errors: list[str] = []
+    warnings: list[str] = []
+    rules = config.rules
+    for index, before in unreachable_rules(rules):
+        earlier = rules[before]
+        why = "action: ignore" if earlier.action == "ignore" else "continue: false"
+        warnings.append(f"rules[{index}] ({rules[index].name}): can never match: rules[{before}] ({earlier.name}) "
+                        f"has {why} and matches every message it would")
+    directory = resolve_template_dir(config.templates.directory, config_dir)
+    languages = dict.fromkeys([config.cases.default_language]
+                              + [r.set_.language for r in rules if r.set_ is not None and r.set_.language])
+    for language in languages:
+        if not (directory / language / "ack.txt.j2").is_file() and \
+                not (directory / language.split("-")[0] / "ack.txt.j2").is_file():
+            warnings.append(f"templates: no {language}/ack.txt.j2 in {directory}; "
+                            f"acknowledgements in {language} come out in English")
+    for index, rule in enumerate(rules):
+        chosen = rule.set_.template_set if rule.set_ is not None else None
+        if chosen is None:
+            continue
+        where = directory / "sets" / chosen
+        if not where.is_dir() or not any(where.glob("*/*.txt.j2")):
+            errors.append(f"rules[{index}].set.template_set: no templates for set {chosen!r}: "
+                          f"expected {where}/<language>/ack.txt.j2 (see README, Template sets)")
+            continue
+        for language in languages:
+            if not (where / language / "ack.txt.j2").is_file():
+                warnings.append(f"rules[{index}].set.template_set: set {chosen!r} has no {language}/ack.txt.j2; "
+                                "that acknowledgement comes from the default templates")
+    return errors, warnings
 
 
 def _template_problems(config: Config, config_dir: Path) -> list[str]:

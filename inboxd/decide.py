@@ -26,6 +26,9 @@ class OpenCase:
     language: str
     linked_to: int | None = None  # the case this one was split from (a closed case, a foreign token)
     update_overrides: dict[str, str | bool] = field(default_factory=dict)  # cadences rules set
+    tags: tuple[str, ...] = ()  # set by rules
+    assignee: str | None = None  # set by a rule
+    template_set: str | None = None  # the rule-chosen templates for this case's acknowledgement and updates
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class Acknowledge:
     to: str = ""  # where it goes (the Reply-To, else the From); "": the From
     # Going to an address outside the sender's domain: nothing the sender wrote (subject, name) is in it.
     neutral: bool = False
+    template_set: str | None = None  # templates/sets/<name>/ instead of the default templates
 
 
 @dataclass(frozen=True)
@@ -252,11 +256,15 @@ def decide_message(ctx: MessageContext) -> list[Action]:
         link_to = ctx.case.number
     priority = ctx.rules.priority or ctx.default_priority
     language = ctx.rules.language or ctx.default_language
+    rules = ctx.rules
     actions.append(OpenCase(msg.from_addr, msg.from_name, msg.subject, priority, language, link_to,
-                            dict(ctx.rules.updates)))
+                            dict(rules.updates), rules.tags, rules.assignee, rules.template_set))
     to = (ctx.ack_to or msg.from_addr).lower()
     history, limits = ctx.history, ctx.limits
-    if _history(ctx):
+    if rules.no_ack_by is not None:
+        # The admin switched the acknowledgement off for this kind of mail (action: no_ack).
+        actions.append(Note("not_acknowledged.rule", {"rule": rules.no_ack_by}))
+    elif _history(ctx):
         # Imported history (initial_sync: all): a case, but no acknowledgement of mail written long ago.
         assert ctx.arrived_at is not None and ctx.acknowledge_max_age is not None
         actions.append(Note("not_acknowledged.history", {
@@ -282,7 +290,8 @@ def decide_message(ctx: MessageContext) -> list[Action]:
                                f"{history.acks_total} acknowledgements went out within the loop_guard.acks_total "
                                "period; none more until it has passed"))
     else:
-        actions.append(Acknowledge(priority, language, to, neutral=reflected(msg.from_addr, to)))
+        actions.append(Acknowledge(priority, language, to, neutral=reflected(msg.from_addr, to),
+                                   template_set=rules.template_set))
     return actions
 
 

@@ -280,7 +280,8 @@ def _queue_customer_mail(conn: Connection, rt: Runtime, mailbox: MailboxConfig, 
         conn, rt, mailbox, key=action.key, kind=action.template, to=[case.customer], template=action.template,
         language=language, context=context, now=now, case_id=case_ref, in_reply_to=last or ack,
         references=[r for r in (first, ack) if r], auto_submitted="auto-generated",
-        extra_headers=(("List-Unsubscribe", f"<mailto:{stop}?subject=stop>"),))
+        extra_headers=(("List-Unsubscribe", f"<mailto:{stop}?subject=stop>"),),
+        template_set=found.template_set)
     if queued:
         repo.update_case(conn, number, last_heard_at=now)
         repo.add_event(conn, f"{action.template}.queued", now, case_id=case_ref, data={"to": case.customer})

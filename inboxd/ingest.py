@@ -27,6 +27,7 @@ from inboxd.config import MailboxConfig
 from inboxd.durations import parse_duration
 from inboxd.errors import TransientError, WriteConflict
 from inboxd.eta import Estimate, fallback_estimate
+from inboxd.evaluate import evaluate_message
 from inboxd.followups import (
     asks_to_stop_updates,
     commitment_schedule,
@@ -38,7 +39,7 @@ from inboxd.forecast import Forecaster
 from inboxd.humanize import phrase_due, phrase_in_offset
 from inboxd.mail.auth import forged_sender
 from inboxd.mail.autoresponse import AckTiming
-from inboxd.mail.classify import FolderRole, classify
+from inboxd.mail.classify import FolderRole
 from inboxd.mail.compose import OutgoingMail, compose
 from inboxd.mail.parse import ParsedMessage, address_problem, parse_message
 from inboxd.mail.threading import (
@@ -51,7 +52,6 @@ from inboxd.mail.threading import (
 )
 from inboxd.mailer import message_id_for, queue_template_mail, staff_recipients
 from inboxd.notes import NoteCommand, NoteError, parse_note
-from inboxd.rules import apply_rules
 from inboxd.runtime import Runtime
 from inboxd.store import repo
 
@@ -129,9 +129,9 @@ class Processor:
             log.debug("message.duplicate", mailbox=mailbox.name, folder=folder, uid=uid)
             return Outcome("duplicate", "duplicate")
         own = repo.is_own_message_id(conn, msg.message_id)
-        rules = apply_rules(cfg.rules, msg)
-        classification = classify(msg, rt.team, role, rules.ignored_by, raw=raw,
-                                  acks=_ack_timing(conn, msg, now) if role == "inbox" and not own else None)
+        evaluation = evaluate_message(rt, msg, raw, mailbox=mailbox.name, role=role, at=arrived_at or now,
+                                      acks=_ack_timing(conn, msg, now) if role == "inbox" and not own else None)
+        rules, classification = evaluation.rules, evaluation.classification
         index = repo.ConnIndex(conn)
         policy = ThreadingPolicy(cfg.cases.subject_token, rt.team.our_addresses,
                                  now - cfg.cases.thread_window.as_timedelta())
@@ -197,7 +197,8 @@ class Processor:
                     conn, mailbox=mailbox.name, customer=action.customer, customer_name=action.customer_name,
                     subject=action.subject, priority=action.priority, language=action.language, now=now,
                     subject_key=normalize_subject(action.subject, cfg.cases.subject_token),
-                    linked_to=action.linked_to, update_overrides=action.update_overrides)
+                    linked_to=action.linked_to, update_overrides=action.update_overrides, tags=action.tags,
+                    assignee=action.assignee, template_set=action.template_set)
         message_ref = repo.insert_message(
             conn, message_id=msg.message_id, content_hash=msg.content_hash, mailbox=mailbox.name, folder=folder,
             uidvalidity=uidvalidity, uid=uid, direction="out" if own or role == "sent" else "in",
@@ -309,7 +310,11 @@ class _Applier:
 
     def apply(self, action: d.Action) -> None:
         if isinstance(action, d.OpenCase):
-            self.event("case.opened", {"customer": action.customer, "priority": action.priority})
+            opened: dict[str, Any] = {"customer": action.customer, "priority": action.priority}
+            # What rules gave the case, for replay to compare against.
+            opened.update({key: value for key, value in (("tags", list(action.tags)), ("assignee", action.assignee),
+                                                          ("template_set", action.template_set)) if value})
+            self.event("case.opened", opened)
         elif isinstance(action, d.JoinCase):
             self.event("case.joined", {"how": action.how})
             if self.number is not None:
@@ -548,7 +553,7 @@ class _Applier:
         token = format_token(cfg.cases.subject_token, self.number)
         context = _ack_context(rt, msg, token, self.number, estimate, self.now, action.language,
                                neutral_to=recipient if action.neutral else None)
-        rendered = rt.renderer.render("ack", action.language, context)
+        rendered = rt.renderer.render("ack", action.language, context, template_set=action.template_set)
         key = f"ack:{self.number}"
         message_id = message_id_for(self.conn, rt, key)
         # To someone other than the sender: not threaded to a message they never wrote.

@@ -19,9 +19,10 @@ def queue_template_mail(conn: Connection, rt: Runtime, mailbox: MailboxConfig, *
                         now: datetime, case_id: int | None, in_reply_to: str | None = None,
                         references: Sequence[str] = (), auto_submitted: str = "auto-generated",
                         from_name: str | None = None,
-                        extra_headers: tuple[tuple[str, str], ...] = ()) -> str | None:
+                        extra_headers: tuple[tuple[str, str], ...] = (),
+                        template_set: str | None = None) -> str | None:
     """Render and queue one message; return its Message-ID, or None when ``key`` was queued before."""
-    rendered = rt.renderer.render(template, language, template_context(rt, context))
+    rendered = rt.renderer.render(template, language, template_context(rt, context), template_set=template_set)
     message_id = message_id_for(conn, rt, key)
     raw = compose(OutgoingMail(
         from_addr=mailbox.address, from_name=from_name or rt.config.team.name, to=tuple(to),

@@ -51,6 +51,7 @@ class CaseLine:
     priority: str
     waiting_hours: float
     assignee: str | None
+    tags: tuple[str, ...] = ()  # set by rules
 
 
 @dataclass(frozen=True)
@@ -121,12 +122,12 @@ def gather(conn: Connection, rt: Runtime, now: datetime, *, since: timedelta = t
                           status_store.outbox_counts_by_mailbox(conn), now)
 
     waiting = conn.execute(select(cases.c.number, cases.c.subject, cases.c.customer, cases.c.priority,
-                                  cases.c.last_activity_at, cases.c.assignee)
+                                  cases.c.last_activity_at, cases.c.assignee, cases.c.tags)
                            .where(cases.c.status == "waiting_on_us")).all()  # ix_cases_status
     queue = tuple(QueueRow(p, len(rows), max((_hours(now - r.last_activity_at) for r in rows), default=None))
                   for p in PRIORITIES for rows in [[r for r in waiting if r.priority == p]])
     oldest = tuple(CaseLine(format_token(token, r.number), r.subject, r.customer, r.priority,
-                            _hours(now - r.last_activity_at), r.assignee)
+                            _hours(now - r.last_activity_at), r.assignee, tuple(r.tags or ()))
                    for r in sorted(waiting, key=lambda r: r.last_activity_at)[:OLDEST_SHOWN])
 
     risks, _model, _queue = promises_at_risk(conn, rt, now)

@@ -3,7 +3,9 @@
 A template's first line is ``Subject: …``; the body follows a blank line. Templates live in
 ``<language>/<name>.txt.j2`` under a directory: the admin's ``templates.directory``, else the set shipped
 inside the package (``inboxd/templates``, found through :mod:`importlib.resources`, so an installed wheel
-has them too); a missing language falls back to English. Undefined
+has them too); a missing language falls back to English. A template set a rule chooses
+(``set: {template_set: vip}``) lives in ``sets/<set>/<language>/`` under the same directory; a template
+the set lacks comes from the default ones. Undefined
 variables are errors (StrictUndefined), so a typo in a template fails ``inboxd preview`` and the
 tests instead of sending "Hello ,".
 """
@@ -77,19 +79,28 @@ class Renderer:
             autoescape=True,
         )
 
-    def render(self, name: str, language: str, context: Mapping[str, Any]) -> Rendered:
+    def render(self, name: str, language: str, context: Mapping[str, Any],
+               template_set: str | None = None) -> Rendered:
         """Render a template; a TemplateError (``path:line: what``) when it is missing or fails.
+
+        With ``template_set``, ``sets/<set>/<language>/<name>.txt.j2`` comes before the default template of
+        the same language: the language (then its base) from the set, then from the default templates, then
+        English from the set, then the default English.
 
         A failing template is the configuration's fault, not the message's: TemplateError is a
         TransientError, so the work is retried once the templates are fixed and reloaded.
         """
         template = None
         found = "en"
+        # The customer's language first, from the set, then from the default templates; English last.
+        prefixes = ([f"sets/{template_set}/"] if template_set else []) + [""]
+        wanted = [(p, lang) for lang in dict.fromkeys((language, language.split("-")[0])) if lang != "en"
+                  for p in prefixes] + [(p, "en") for p in prefixes]
         try:
-            for lang in dict.fromkeys((language, language.split("-")[0], "en")):
+            for prefix, lang in wanted:
                 try:
-                    template = self.env.get_template(f"{lang}/{name}.txt.j2")
-                    found = lang
+                    template = self.env.get_template(f"{prefix}{lang}/{name}.txt.j2")
+                    found = f"{prefix}{lang}"
                     break
                 except TemplateNotFound:
                     continue
@@ -121,6 +132,16 @@ class Renderer:
         except Exception as exc:
             raise TemplateError(f"{template.filename or template.name}:{line_of(exc, template.filename)}: "
                                 f"{type(exc).__name__}: {exc}") from exc
+
+    def template_sets(self) -> list[str]:
+        """The template sets under ``sets/`` in the directory."""
+        directory = self.directory / "sets"
+        return sorted(p.name for p in directory.iterdir() if p.is_dir()) if directory.is_dir() else []
+
+    def has_template(self, name: str, language: str, template_set: str | None = None) -> bool:
+        """Whether ``[sets/<set>/]<language>/<name>.txt.j2`` exists (no fallback)."""
+        prefix = f"sets/{template_set}/" if template_set else ""
+        return (self.directory / f"{prefix}{language}/{name}.txt.j2").is_file()
 
     def check(self, name: str, language: str = "en") -> None:
         """Raise when the template is missing or has a syntax error."""

@@ -16,6 +16,7 @@ from inboxd.render import Renderer, resolve_template_dir
 
 if TYPE_CHECKING:
     from inboxd.eta import Coverage
+    from inboxd.rules import CompiledRule
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,13 @@ class Runtime:
         from inboxd.eta import Coverage
 
         return Coverage.from_config(self.config, self.calendar)
+
+    @cached_property
+    def rules(self) -> tuple[CompiledRule, ...]:
+        """The admin's rules with every pattern compiled (once per configuration, at load)."""
+        from inboxd.rules import compile_rules
+
+        return compile_rules(self.config.rules)
 
     def mailbox(self, name: str) -> MailboxConfig:
         for mailbox in self.config.mailboxes:
@@ -64,6 +72,7 @@ def build_runtime(config: Config, config_dir: Path | None = None, *, check_templ
     domain = config.cases.message_id_domain or config.mailboxes[0].address.rpartition("@")[2]
     renderer = Renderer(resolve_template_dir(config.templates.directory, config_dir))
     runtime = Runtime(config=config, calendar=calendar, team=identity, renderer=renderer, message_id_domain=domain)
+    runtime.rules  # noqa: B018 - compile every pattern now, not on the first message
     if check_templates:
         from inboxd.template_samples import check_templates as check
 

@@ -211,8 +211,9 @@ def sample_context(rt: Runtime, name: str, now: datetime, language: str = "en") 
     return sample_contexts(rt, name, now, language)[0]
 
 
-_TEMPLATE_FILE = re.compile(r"^(?P<lang>[^/]+)/(?P<name>[^/]+)\.txt\.j2$")
-_HTML_FILE = re.compile(r"^(?:(?P<lang>[^/]+)/)?(?P<name>[^/]+)\.html\.j2$")
+# Also the template sets rules route cases to: sets/<set>/<lang>/<name>.txt.j2.
+_TEMPLATE_FILE = re.compile(r"^(?:sets/[^/]+/)?(?P<lang>[^/]+)/(?P<name>[^/]+)\.txt\.j2$")
+_HTML_FILE = re.compile(r"^(?:sets/[^/]+/)?(?:(?P<lang>[^/]+)/)?(?P<name>[^/]+)\.html\.j2$")
 
 
 def check_templates(rt: Runtime, now: datetime) -> list[str]:

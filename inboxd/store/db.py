@@ -59,7 +59,8 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
             # IMMEDIATE: take the write lock at BEGIN, so concurrent writers wait instead of failing.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A read-only transaction (Store.read_only) takes none.
+            conn.exec_driver_sql("BEGIN" if conn.info.get("inboxd.read_only") else "BEGIN IMMEDIATE")
 
         return engine
     if url.startswith("postgresql://"):

@@ -7,6 +7,7 @@ records a message and everything it caused in one.
 from __future__ import annotations
 
 import errno
+import json
 import secrets
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, exc, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Text, cast, exc, func, insert, or_, select, update
 
 from inboxd.cases import CaseState
 from inboxd.decide import SenderHistory
@@ -84,8 +85,42 @@ class Store:
         with _faults_translated(), self.engine.connect() as conn:
             yield conn
 
+    @contextmanager
+    def read_only(self) -> Iterator[Connection]:
+        """One read-only transaction, always rolled back: a write inside it fails.
+
+        PostgreSQL: a READ ONLY transaction. SQLite: ``PRAGMA query_only`` on the connection, and a
+        deferred BEGIN (no write lock is taken, so the daemon keeps writing meanwhile).
+        """
+        with _faults_translated(), self.engine.connect() as conn:
+            if self.engine.dialect.name != "sqlite":
+                conn = conn.execution_options(postgresql_readonly=True)
+                transaction = conn.begin()
+                try:
+                    yield conn
+                finally:
+                    transaction.rollback()
+                return
+            dbapi = conn.connection.dbapi_connection
+            assert dbapi is not None
+            conn.info[READ_ONLY] = True
+            dbapi.execute("PRAGMA query_only = ON")
+            try:
+                transaction = conn.begin()
+                try:
+                    yield conn
+                finally:
+                    transaction.rollback()
+            finally:
+                dbapi.execute("PRAGMA query_only = OFF")
+                conn.info.pop(READ_ONLY, None)
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# Set in a connection's info while Store.read_only uses it: SQLite then begins without taking the write lock.
+READ_ONLY = "inboxd.read_only"
 
 
 # -- faults of the database ---------------------------------------------------------------------
@@ -333,7 +368,9 @@ def case_id(conn: Connection, number: int) -> int:
 
 def insert_case(conn: Connection, *, mailbox: str, customer: str, customer_name: str, subject: str,
                 priority: str, language: str, now: datetime, subject_key: str | None = None,
-                linked_to: int | None = None, update_overrides: dict[str, Any] | None = None) -> tuple[int, int]:
+                linked_to: int | None = None, update_overrides: dict[str, Any] | None = None,
+                tags: Sequence[str] = (), assignee: str | None = None,
+                template_set: str | None = None) -> tuple[int, int]:
     """Open a case; return (id, number). Numbers are sequential from 1001.
 
     PostgreSQL draws the number from a sequence: writers there run side by side, and two of them
@@ -350,7 +387,8 @@ def insert_case(conn: Connection, *, mailbox: str, customer: str, customer_name:
         number=number, mailbox=mailbox, status="waiting_on_us", priority=priority, language=language,
         customer=customer, customer_name=customer_name or None, subject=subject, opened_at=now,
         last_activity_at=now, subject_key=(subject_key or "")[:500] or None, linked_to=linked_to,
-        update_overrides=update_overrides or None))
+        update_overrides=update_overrides or None, tags=list(tags) or None, assignee=assignee,
+        template_set=template_set))
     return int(result.inserted_primary_key[0]), number  # type: ignore[index]
 
 
@@ -651,6 +689,7 @@ class TickCase:
     snoozed_until: datetime | None
     update_overrides: dict[str, Any] | None
     bounced: bool
+    template_set: str | None = None  # a rule routed the case to this template set
 
 
 def tick_case(conn: Connection, case_ref: int) -> TickCase | None:
@@ -663,7 +702,8 @@ def tick_case(conn: Connection, case_ref: int) -> TickCase | None:
                     last_customer_at=row.last_customer_at, last_staff_reply_at=row.last_staff_reply_at,
                     last_heard_at=row.last_heard_at, customer_utc_offset=row.customer_utc_offset,
                     opted_out=bool(row.updates_opted_out), snoozed_until=row.snoozed_until,
-                    update_overrides=row.update_overrides, bounced=is_bounced(conn, row.customer))
+                    update_overrides=row.update_overrides, bounced=is_bounced(conn, row.customer),
+                    template_set=row.template_set)
 
 
 def thread_ids(conn: Connection, case_id: int) -> tuple[str | None, str | None, str | None]:
@@ -818,14 +858,23 @@ def outbox_counts(conn: Connection) -> dict[str, int]:
 # -- reading, for the CLI ------------------------------------------------------------------------
 
 
-def list_cases(conn: Connection, *, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+def list_cases(conn: Connection, *, status: str | None = None, limit: int = 50, tag: str | None = None,
+               assignee: str | None = None) -> list[dict[str, Any]]:
     open_promise = (select(func.min(promises.c.due_at)).where(promises.c.case_id == cases.c.id,
                                                              promises.c.state == "open")
                     .correlate(cases).scalar_subquery())
     query = select(cases.c.number, cases.c.status, cases.c.priority, cases.c.customer, cases.c.subject,
-                   cases.c.opened_at, cases.c.first_response_at, open_promise.label("promised_by"))
+                   cases.c.opened_at, cases.c.first_response_at, open_promise.label("promised_by"), cases.c.tags,
+                   cases.c.assignee)
     if status:
         query = query.where(cases.c.status == status)
+    if tag:
+        # Tags are a JSON list of names without quotes or backslashes (the config allows none): the quoted
+        # name appears in the list's text exactly when the tag is in it.
+        quoted = json.dumps(tag).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(cast(cases.c.tags, Text).like(f"%{quoted}%", escape="\\"))
+    if assignee:
+        query = query.where(func.lower(cases.c.assignee) == assignee.lower())
     rows = conn.execute(query.order_by(cases.c.number.desc()).limit(limit))
     return [dict(r._mapping) for r in rows]
 
@@ -962,3 +1011,27 @@ def _aware(value: Any) -> datetime | None:
         value = datetime.fromisoformat(value)
     assert isinstance(value, datetime)
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def recorded_message(conn: Connection, message_id: str, mailbox: str) -> dict[str, Any] | None:
+    """What processing a message did, for ``inboxd replay``; None when it is not on record.
+
+    ``kind``, ``case`` (the number of the case it opened or joined), ``opened`` (it opened that case),
+    ``priority``, ``tags`` and ``assignee`` the case got from it, ``acknowledged`` (an acknowledgement
+    was queued for it) and ``held`` (a loop guard, the history limit or a forged sender kept one back).
+    """
+    row = conn.execute(select(messages.c.id, messages.c.kind, messages.c.case_id)
+                       .where(messages.c.message_id == message_id, messages.c.mailbox == mailbox)
+                       .order_by(messages.c.id).limit(1)).first()
+    if row is None:
+        return None
+    found = {str(r.kind): r.data for r in conn.execute(
+        select(events.c.kind, events.c.data).where(events.c.message_ref == row.id).order_by(events.c.id))}
+    number = case_number_of(conn, row.case_id) if row.case_id is not None else None
+    opened = found.get("case.opened")
+    data = opened if isinstance(opened, dict) else {}
+    held = any(kind == "ack.held" or kind in ("not_acknowledged.history", "not_acknowledged.forged_sender")
+               for kind in found)
+    return {"kind": str(row.kind), "case": number, "opened": opened is not None,
+            "priority": data.get("priority"), "tags": list(data.get("tags") or []),
+            "assignee": data.get("assignee"), "acknowledged": "ack.queued" in found, "held": held}

@@ -86,6 +86,9 @@ cases = Table(
     Column("feedback_score", Integer),
     # Cadences a rule set for this case (0007): {"while_waiting_on_us": "off", …}.
     Column("update_overrides", JSON),
+    # What rules gave the case (0012): tags (a JSON list) and the template set its mail comes from.
+    Column("tags", JSON),
+    Column("template_set", String(64)),
     Index("ix_cases_status", "status"),
     Index("ix_cases_customer", "customer"),
     Index("ix_cases_customer_subject_key", "customer", "subject_key"),

@@ -12,7 +12,8 @@ pytestmark = pytest.mark.integration
 
 def poison_subject(monkeypatch: pytest.MonkeyPatch, subject: str) -> None:
     """Make processing fail for messages with this subject (a stand-in for any unforeseen failure)."""
-    import inboxd.ingest as ingest
+    # Every message is classified through inboxd.evaluate (the daemon, explain and replay alike).
+    import inboxd.evaluate as ingest
 
     real = ingest.classify
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-import inboxd.ingest as ingest
+import inboxd.evaluate as ingest  # every message is classified through inboxd.evaluate
 import inboxd.outbox as outbox_module
 from inboxd.cli import main
 from inboxd.store import repo

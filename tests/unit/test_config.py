@@ -167,7 +167,8 @@ def test_durations_and_rates_dump_as_text() -> None:
 
     assert dumped["updates"]["while_waiting_on_us"] == "1bd"
     assert dumped["loop_guard"]["acks_per_sender"] == "5/1d"
-    assert dumped["rules"][0]["set"] == {"priority": "urgent", "language": None, "updates": None}
+    assert dumped["rules"][0]["set"] == {"priority": "urgent", "language": None, "updates": None, "tags": None,
+                                         "assignee": None, "template_set": None, "acknowledge": None}
 
 
 @pytest.mark.parametrize(
@@ -413,12 +414,20 @@ BROKEN = [
         "needs set",
     ),
     (
-        "rule matching nothing",
-        '      subject: "(?i)outage"\n      header:\n        X-Priority: "^1"\n',
-        "      {}\n",
-        "rules[0].match",
-        "match:",
-        "at least one of",
+        "look-ahead the linear-time engine cannot take",
+        '"(?i)outage"',
+        '"(?i)outage(?!s)"',
+        "rules[0].match.subject",
+        "outage(?!s)",
+        "RE2",
+    ),
+    (
+        "time of week that is no day",
+        '"(?i)outage"',
+        '"(?i)outage"\n      time: "someday 09:00-17:00"',
+        "rules[0].match.time[0]",
+        "someday",
+        "is not a day",
     ),
     (
         "escalation to a stranger",
