@@ -336,82 +336,101 @@ def _existing_store(args: argparse.Namespace) -> Any:
         return None
 
 
-def explain_message(rt: Any, raw: bytes, conn: Any = None) -> dict[str, Any]:
-    """What inboxd would do with one message, without doing it (pure apart from read-only lookups)."""
-    from datetime import UTC, datetime
+def explain_message(rt: Any, raw: bytes, store: Any = None, *, now: datetime | None = None,
+                    mailbox: Any = None) -> dict[str, Any]:
+    """What inboxd would do with one message, without doing it.
 
-    from inboxd.mail.classify import classify
-    from inboxd.mail.parse import parse_message
-    from inboxd.mail.threading import ThreadingPolicy, case_number_from_subject, thread_message
-    from inboxd.rules import apply_rules
+    The daemon's own read and decision (:func:`inboxd.gather.gather_message`, then
+    :func:`inboxd.decide.decide_message`) in a read-only transaction that is rolled back: the actions
+    it lists are the ones ``inboxd run`` would apply now. Without a database (``store`` None) the
+    message meets an empty store, and one that replies to mail or names a case is said to join it.
+    """
+    from inboxd import decide as d
+    from inboxd.gather import gather_message, mailbox_for
+    from inboxd.mail.threading import case_number_from_subject
 
-    cfg = rt.config
-    msg = parse_message(raw)
-    rules = apply_rules(cfg.rules, msg)
-    verdict = classify(msg, rt.team, "inbox", rules.ignored_by, raw=raw)
-    case: int | None = None
-    joins = False
-    if conn is not None:
-        from inboxd.store import repo
-
-        index = repo.ConnIndex(conn)
-        now = datetime.now(UTC)
-        match = thread_message(
-            sender=msg.from_addr, sender_is_staff=verdict.kind in ("staff", "staff_note"),
-            in_reply_to=msg.in_reply_to, references=msg.references, subject=msg.subject,
-            recipients=msg.recipients, index=index,
-            policy=ThreadingPolicy(cfg.cases.subject_token, rt.team.our_addresses,
-                                   now - cfg.cases.thread_window.as_timedelta()))
-        if match is not None and match.attach:
-            case, joins = match.case_number, True
-    else:
+    now = now or datetime.now(UTC)
+    box = mailbox or mailbox_for(rt, raw)
+    with (store or _empty_store()).read() as conn:
+        ctx = gather_message(conn, rt, box, "inbox", raw, now)
+    actions = d.decide_message(ctx)
+    msg, kind = ctx.msg, ctx.classification.kind
+    case = next((a.number for a in actions if isinstance(a, d.JoinCase)), None)
+    would_ack = any(isinstance(a, d.Acknowledge) for a in actions)
+    what = _explained(ctx, actions, case)
+    if store is None and kind == "customer" and (
+            msg.in_reply_to or msg.references
+            or case_number_from_subject(msg.subject, rt.config.cases.subject_token) is not None):
         # Without a database: a reply or a case token means it would most likely join a case.
-        joins = bool(msg.in_reply_to or msg.references
-                     or case_number_from_subject(msg.subject, cfg.cases.subject_token) is not None)
-    would_ack = verdict.kind == "customer" and not joins
-    forged = None
-    if would_ack:
-        from inboxd.mail.auth import forged_sender
-
-        forged = forged_sender(msg, rt.team.trusted_authserv_ids)
-        would_ack = forged is None
-    if verdict.kind == "customer":
-        what = f"join case {case}" if case else ("join the case it replies to" if joins else
-                                                 f"open a case, but no acknowledgement: {forged}" if forged else
-                                                 "open a case and acknowledge it")
-    elif verdict.kind == "staff":
-        what = "record a staff response on its case" if (case or joins) else "record it (no case found)"
-    elif verdict.kind == "staff_note":
-        what = "record an internal note"
-    else:
-        what = "record it and never answer"
+        would_ack, what = False, "join the case it replies to"
     return {
-        "kind": verdict.kind, "would_acknowledge": would_ack, "reason": verdict.reason,
-        "rules": list(rules.matched), "priority": rules.priority or cfg.cases.default_priority,
-        "language": rules.language or cfg.cases.default_language,
+        "kind": kind, "would_acknowledge": would_ack, "reason": ctx.classification.reason,
+        "rules": list(ctx.rules.matched), "priority": ctx.rules.priority or rt.config.cases.default_priority,
+        "language": ctx.rules.language or rt.config.cases.default_language,
         "reply_text": msg.reply_text,
-        "case": case, "action": what,
+        "case": case, "action": what, "mailbox": box.name, "actions": [d.describe(a) for a in actions],
     }
+
+
+def _explained(ctx: Any, actions: list[Any], case: int | None) -> str:
+    """The decision in a few words (``inboxd explain``'s "would:")."""
+    from inboxd import decide as d
+
+    kind = ctx.classification.kind
+    if any(isinstance(a, d.AlreadyRecorded) for a in actions):
+        return "nothing: the message is on record already"
+    if ctx.own_message:
+        return "record it: it is mail inboxd sent"
+    if kind == "customer":
+        if case is not None:
+            return f"join case {case}"
+        if any(isinstance(a, d.Acknowledge) for a in actions):
+            return "open a case and acknowledge it"
+        why = next((a.detail for a in actions if isinstance(a, d.HoldAck)), None) or next(
+            (str(a.data.get("reason") or a.data.get("guard") or a.kind) for a in actions
+             if isinstance(a, d.Note) and a.kind.startswith(("not_acknowledged.", "ack."))), "")
+        return f"open a case, but no acknowledgement: {why}" if why else "open a case"
+    if kind == "staff":
+        return "record a staff response on its case" if case is not None else "record it (no case found)"
+    if kind == "staff_note":
+        return "record an internal note"
+    return "record it and never answer"
+
+
+_EMPTY_STORE: Any = None
+
+
+def _empty_store() -> Any:
+    """An empty in-memory database: what ``explain`` reads from when there is none."""
+    global _EMPTY_STORE
+    if _EMPTY_STORE is None:
+        from inboxd.store.db import make_engine
+        from inboxd.store.repo import Store
+        from inboxd.store.schema import metadata
+
+        engine = make_engine("sqlite://")
+        metadata.create_all(engine)
+        _EMPTY_STORE = Store(engine)
+    return _EMPTY_STORE
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
     rt = _load(args)
     cfg = rt.config
     store = _existing_store(args)
-    conn = store.engine.connect() if store is not None else None
     unreadable = 0
     try:
         for name in args.files:
             result: dict[str, Any]
             try:
                 raw = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
-                result = {"file": name, **explain_message(rt, raw, conn)}
+                result = {"file": name, **explain_message(rt, raw, store)}
             except Exception as exc:  # noqa: BLE001 - every file gets its line
                 unreadable += 1
                 result = {"file": name, "kind": "ignored", "would_acknowledge": False, "reason": f"error: {exc}",
                           "rules": [], "priority": cfg.cases.default_priority,
                           "language": cfg.cases.default_language, "reply_text": "", "case": None,
-                          "action": "none: the file could not be read"}
+                          "action": "none: the file could not be read", "actions": []}
             if args.json:
                 _print_json(result)
                 continue
@@ -419,11 +438,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
             print(f"  would: {result['action']}; acknowledge: {'yes' if result['would_acknowledge'] else 'no'}; "
                   f"priority {result['priority']}; language {result['language']}; "
                   f"rules: {', '.join(result['rules']) or '-'}")
+            if result["actions"]:
+                print(f"  decided: {', '.join(a['action'] for a in result['actions'])}")
             if result["reply_text"]:
                 print("  new text:\n    " + "\n    ".join(result["reply_text"].splitlines()[:20]))
     finally:
-        if conn is not None:
-            conn.close()
+        if store is not None:
             store.dispose()
     # Every file got its line; the exit code still tells a script that some could not be read.
     return EXIT_FAILED if unreadable else EXIT_OK

@@ -59,7 +59,9 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
             # IMMEDIATE: take the write lock at BEGIN, so concurrent writers wait instead of failing.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A transaction that only reads (Store.read) takes no lock the daemon would wait for.
+            read_only = conn.get_execution_options().get("inboxd_read_only", False)
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     if url.startswith("postgresql://"):
