@@ -23,6 +23,13 @@ from inboxd.cli_commitments import add_parser as add_commitments_parser
 from inboxd.cli_quarantine import add_parsers as add_quarantine_parsers
 from inboxd.cli_report import add_parser as add_report_parser
 from inboxd.cli_service import add_parsers as add_service_parsers
+from inboxd.cli_setup import config_path as _config_path
+from inboxd.cli_setup import database_url as _database_url
+from inboxd.cli_setup import json_default as _json_default
+from inboxd.cli_setup import load_runtime as _load
+from inboxd.cli_setup import print_json as _print_json
+from inboxd.cli_setup import readonly_store as _store
+from inboxd.cli_setup import settings as _settings
 from inboxd.cli_status import add_parser as add_status_parser
 from inboxd.errors import (
     ConfigError,
@@ -72,51 +79,6 @@ def _instant(value: str) -> datetime:
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{value!r} is not an ISO 8601 time such as 2026-11-20T18:00:00+01:00") from None
-
-
-def _settings() -> Any:
-    from pydantic import ValidationError
-
-    from inboxd.config import Settings
-
-    try:
-        return Settings()
-    except ValidationError as exc:
-        # An environment variable with a value inboxd does not know (INBOXD_LOG_FORMAT=xml).
-        raise ConfigError([f"INBOXD_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
-                           for err in exc.errors()]) from None
-
-
-def _config_path(args: argparse.Namespace) -> Path:
-    if getattr(args, "config", None):
-        return Path(args.config)
-    return Path(_settings().config_path())
-
-
-def _database_url(args: argparse.Namespace) -> str:
-    if getattr(args, "database_url", None):
-        return str(args.database_url)
-    return str(_settings().resolved_database_url())
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return str(value)
-
-
-def _print_json(obj: Any) -> None:
-    print(json.dumps(obj, default=_json_default, ensure_ascii=False))
-
-
-def _load(args: argparse.Namespace) -> Any:
-    from inboxd.config import load_config
-    from inboxd.runtime import build_runtime
-
-    path = _config_path(args)
-    return build_runtime(load_config(path), path.parent)
 
 
 # -- commands ----------------------------------------------------------------------------------------
@@ -216,13 +178,6 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     before, after = migrate(engine)
     print(f"database at revision {after}" + (f" (was {before or 'empty'})" if before != after else ""))
     return 0
-
-
-def _store(args: argparse.Namespace) -> Any:
-    """The configured database for a command that only reads: never created, never migrated."""
-    from inboxd.store.db import open_store_readonly
-
-    return open_store_readonly(_database_url(args))
 
 
 def _age(since: datetime | None, now: datetime) -> str:
