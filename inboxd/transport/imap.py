@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, Protocol
+from typing import Any
 
 import imapclient
 from imapclient.exceptions import IMAPClientError, LoginError
@@ -44,15 +44,6 @@ class FolderStatus:
     uidvalidity: int
     uidnext: int | None
     exists: int
-
-
-class MailStore(Protocol):
-    """What ingest needs from an IMAP connection (a fake can stand in for unit tests)."""
-
-    def select(self, folder: str) -> FolderStatus: ...
-    def uids_above(self, last_uid: int) -> list[int]: ...
-    def fetch(self, uids: list[int]) -> dict[int, bytes]: ...
-    def fetch_arrived(self, uids: list[int]) -> dict[int, tuple[bytes, datetime | None]]: ...
 
 
 @contextmanager
