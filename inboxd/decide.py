@@ -24,7 +24,7 @@ from inboxd.cases import (
     resolved_by_staff,
 )
 from inboxd.durations import Duration
-from inboxd.followups import PromiseView, staff_message_keeps
+from inboxd.followups import PromiseView, UpdatePolicy, staff_message_keeps
 from inboxd.mail.classify import Classification
 from inboxd.mail.parse import ParsedMessage, address_problem
 from inboxd.notes import NoteCommand, NoteError
@@ -189,13 +189,29 @@ class Note:
 
 
 @dataclass(frozen=True)
+class KeepTimeline:
+    """Who spoke when on the case, and the due work now that it waits on someone.
+
+    The applier schedules :func:`inboxd.followups.waiting_schedule` for ``status`` under ``policy``
+    once the case has its number (a new case gets it when it is stored).
+    """
+
+    customer_at: datetime | None = None  # the customer wrote
+    customer_utc_offset: int | None = None  # minutes east of UTC in the customer's Date
+    staff_at: datetime | None = None  # staff replied
+    heard_at: datetime | None = None  # the customer heard from us: a staff reply or an acknowledgement
+    status: Status | None = None  # the case's status once this message's actions are applied
+    policy: UpdatePolicy | None = None  # the case's update cadences
+
+
+@dataclass(frozen=True)
 class AlreadyRecorded:
     """The message is on record already (fetched again): nothing happens."""
 
 
 Action = (OpenCase | JoinCase | Acknowledge | SetStatus | MarkFirstResponse | KeepTeamPromises | KeepPromises
           | HoldAck | MarkUnreachable | ClearBounced | RecordCommitment | Schedule | Snooze | SetPriority
-          | Assign | ConfirmNote | RejectNote | RecordFeedback | OptOut | AlreadyRecorded | Note)
+          | Assign | ConfirmNote | RejectNote | RecordFeedback | OptOut | KeepTimeline | AlreadyRecorded | Note)
 
 
 def describe(action: Action) -> dict[str, Any]:
@@ -254,6 +270,8 @@ class MessageContext:
     ack_to_bounced: bool = False  # … to an address that bounced permanently (before this message)
     open_promises: tuple[PromiseView, ...] = ()  # the case's open promises: the team's and staff commitments
     calendar: BusinessCalendar | None = None  # the team's hours: when a #waiting's update falls due
+    case_policy: UpdatePolicy | None = None  # the update cadences of ``case``
+    new_case_policy: UpdatePolicy | None = None  # … and of a case this message would open
     update_after_waiting: Duration = Duration(2, "bh")  # updates.after_waiting
 
 
@@ -265,6 +283,34 @@ def _history(ctx: MessageContext) -> bool:
 
 def decide_message(ctx: MessageContext) -> list[Action]:
     """The actions one message causes."""
+    actions = _decide(ctx)
+    if ctx.classification.kind in ("customer", "staff") and not ctx.own_message and not ctx.duplicate:
+        timeline = _timeline(ctx, actions)
+        if timeline is not None:
+            actions.append(timeline)
+    return actions
+
+
+def _timeline(ctx: MessageContext, actions: list[Action]) -> KeepTimeline | None:
+    """The case's timeline after a customer's or a staff member's message (None: it is on no case)."""
+    opened = next((a for a in actions if isinstance(a, OpenCase)), None)
+    if opened is None and ctx.case is None:
+        return None
+    status: Status = "waiting_on_us" if opened is not None else ctx.case.status  # type: ignore[union-attr]
+    for action in actions:
+        if isinstance(action, SetStatus):
+            status = action.status
+    heard = ctx.now if any(isinstance(a, Acknowledge) for a in actions) else None
+    if ctx.classification.kind == "staff":
+        return KeepTimeline(staff_at=ctx.now, heard_at=ctx.now, status=status, policy=ctx.case_policy)
+    offset = ctx.msg.date.utcoffset() if ctx.msg.date is not None else None
+    return KeepTimeline(customer_at=ctx.now,
+                        customer_utc_offset=int(offset.total_seconds() // 60) if offset is not None else None,
+                        heard_at=heard, status=status,
+                        policy=ctx.new_case_policy if opened is not None else ctx.case_policy)
+
+
+def _decide(ctx: MessageContext) -> list[Action]:
     kind = ctx.classification.kind
     msg = ctx.msg
     actions: list[Action] = []

@@ -19,7 +19,7 @@ from inboxd import decide as d
 from inboxd.cases import CaseState
 from inboxd.commitments import extract_commitments, resolve_when
 from inboxd.config import MailboxConfig
-from inboxd.followups import asks_to_stop_updates, feedback_score
+from inboxd.followups import asks_to_stop_updates, feedback_score, update_policy
 from inboxd.mail.auth import forged_sender
 from inboxd.mail.autoresponse import AckTiming
 from inboxd.mail.classify import FolderRole, classify
@@ -43,10 +43,13 @@ def gather_message(conn: Connection, rt: Runtime, mailbox: MailboxConfig, role: 
     """The context :func:`inboxd.decide.decide_message` decides on, for ``raw`` arriving in ``mailbox`` now."""
     cfg = rt.config
     msg = parse_message(raw)
-    own = repo.is_own_message_id(conn, msg.message_id)
+    duplicate = repo.has_message(conn, msg.message_id, msg.content_hash)
+    own = not duplicate and repo.is_own_message_id(conn, msg.message_id)
     rules = apply_rules(cfg.rules, msg)
+    # A message on record already is classified only for explain's sake: without reading the store.
+    timed = role == "inbox" and not own and not duplicate
     classification = classify(msg, rt.team, role, rules.ignored_by, raw=raw,
-                              acks=_ack_timing(conn, msg, now) if role == "inbox" and not own else None)
+                              acks=_ack_timing(conn, msg, now) if timed else None)
     guards = cfg.loop_guard
     limits = d.Limits(guards.acks_per_sender.count, guards.sender_burst.count, guards.acks_total.count)
     sent_at = min(msg.date, now) if msg.date else now
@@ -58,8 +61,9 @@ def gather_message(conn: Connection, rt: Runtime, mailbox: MailboxConfig, role: 
         default_language=cfg.cases.default_language, own_message=own, now=now, reopen_within=reopen_within,
         arrived_at=arrived_at, watch_started_at=watch_started_at,
         acknowledge_max_age=mailbox.imap.acknowledge_max_age.as_timedelta(), ack_to=ack_to,
-        calendar=rt.calendar, update_after_waiting=cfg.updates.after_waiting)
-    if repo.has_message(conn, msg.message_id, msg.content_hash):
+        calendar=rt.calendar, update_after_waiting=cfg.updates.after_waiting,
+        new_case_policy=update_policy(cfg, rules.priority or cfg.cases.default_priority, rules.updates))
+    if duplicate:
         return replace(base, duplicate=True)
 
     index = repo.ConnIndex(conn)
@@ -100,6 +104,7 @@ def gather_message(conn: Connection, rt: Runtime, mailbox: MailboxConfig, role: 
     bounce = getattr(classification, "bounce", None)
     feedback, opt_out = _customer_reading(conn, msg, classification.kind, case, stop_case)
     commitments, note_commands, note_errors = _staff_reading(msg, classification.kind, case, rt, now)
+    row = repo.case_row(conn, repo.case_id(conn, case.number)) if case is not None else None
     promises = (tuple(repo.open_promises(conn, repo.case_id(conn, case.number)))
                 if case is not None and classification.kind in ("staff", "staff_note") else ())
     return replace(
@@ -109,7 +114,8 @@ def gather_message(conn: Connection, rt: Runtime, mailbox: MailboxConfig, role: 
         sender_bounced=classification.kind == "customer" and repo.is_bounced(conn, msg.from_addr),
         commitments=commitments, note_commands=note_commands, note_errors=note_errors,
         feedback=feedback, opt_out=opt_out, forged=forged,
-        ack_to_ours=rt.team.is_ours(ack_to), ack_to_bounced=ack_to_bounced, open_promises=promises)
+        ack_to_ours=rt.team.is_ours(ack_to), ack_to_bounced=ack_to_bounced, open_promises=promises,
+        case_policy=update_policy(cfg, row["priority"], row["update_overrides"]) if row is not None else None)
 
 
 def mailbox_for(rt: Runtime, raw: bytes) -> MailboxConfig:

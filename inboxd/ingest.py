@@ -26,7 +26,6 @@ from inboxd.errors import TransientError, WriteConflict
 from inboxd.eta import Estimate, fallback_estimate
 from inboxd.followups import (
     commitment_schedule,
-    update_policy,
     waiting_schedule,
 )
 from inboxd.forecast import Forecaster
@@ -138,11 +137,8 @@ class Processor:
             from_addr=msg.from_addr, subject=msg.subject[:1000], sent_at=min(msg.date, now) if msg.date else now,
             received_at=now, size=msg.size, reason=classification.reason, summary=_summary(msg, ctx.rules.matched))
         applier.case_id, applier.number, applier.message_ref = case_id, number, message_ref
-        applier.status = case.status if case is not None else ("waiting_on_us" if number is not None else None)
         for action in actions:
             applier.apply(action)
-        if not own:
-            applier.keep_timeline(classification.kind)
         _advance(conn, mailbox, folder, uidvalidity, uid, now)
         kind = "own" if own else classification.kind
         log.info("message.processed", mailbox=mailbox.name, folder=folder, uid=uid, kind=kind,
@@ -204,7 +200,6 @@ class _Applier:
                  now: datetime, forecaster: Forecaster | None = None) -> None:
         self.conn, self.rt, self.mailbox, self.msg, self.now = conn, rt, mailbox, msg, now
         self.forecaster = forecaster
-        self.status: str | None = None  # the case's status once this message's actions are applied
         self.case_id: int | None = None
         self.number: int | None = None
         self.message_ref: int | None = None
@@ -227,7 +222,6 @@ class _Applier:
             if action.resolved_at is not None or action.forget_resolved:
                 values["resolved_at"] = action.resolved_at
             repo.update_case(self.conn, self.number, **values)
-            self.status = action.status
             self.event("case.status", {"status": action.status})
         elif isinstance(action, d.MarkFirstResponse):
             assert self.number is not None
@@ -296,6 +290,8 @@ class _Applier:
             self.event("customer.reachable_again", {"address": action.address})
         elif isinstance(action, d.Acknowledge):
             self.acknowledge(action)
+        elif isinstance(action, d.KeepTimeline):
+            self.keep_timeline(action)
         elif isinstance(action, d.Note):
             self.event(action.kind, action.data)
 
@@ -325,29 +321,24 @@ class _Applier:
             self.event("staff.alerted", {"subject": subject, "to": recipients})
             self.queued = True
 
-    def keep_timeline(self, kind: str) -> None:
+    def keep_timeline(self, action: d.KeepTimeline) -> None:
         """Who spoke when on the case, and what to schedule now that it waits on someone."""
         if self.number is None or self.case_id is None:
             return
         values: dict[str, Any] = {}
-        if kind == "customer":
-            values["last_customer_at"] = self.now
-            offset = self.msg.date.utcoffset() if self.msg.date is not None else None
-            if offset is not None:
-                values["customer_utc_offset"] = int(offset.total_seconds() // 60)
-        elif kind == "staff":
-            values["last_staff_reply_at"] = self.now
-            values["last_heard_at"] = self.now
-        if self.acknowledged:
-            values["last_heard_at"] = self.now
+        if action.customer_at is not None:
+            values["last_customer_at"] = action.customer_at
+            if action.customer_utc_offset is not None:
+                values["customer_utc_offset"] = action.customer_utc_offset
+        if action.staff_at is not None:
+            values["last_staff_reply_at"] = action.staff_at
+        if action.heard_at is not None:
+            values["last_heard_at"] = action.heard_at
         if values:
             repo.update_case(self.conn, self.number, **values)
-        if kind not in ("customer", "staff") or self.status is None:
+        if action.status is None or action.policy is None:
             return
-        row = repo.case_row(self.conn, self.case_id)
-        policy = update_policy(self.rt.config, row["priority"] if row else "normal",
-                               row["update_overrides"] if row else None)
-        for item in waiting_schedule(self.number, self.status, self.now, policy, self.rt.calendar.add):
+        for item in waiting_schedule(self.number, action.status, self.now, action.policy, self.rt.calendar.add):
             repo.schedule(self.conn, key=item.key, kind=item.kind, case_id=self.case_id, due_at=item.due_at,
                           payload=item.payload, now=self.now)
 
