@@ -88,11 +88,13 @@ class FakeSmtp:
         self.close()
 
 
+EXAMPLE_CONFIG = default_template_dirs()[0].parent / "examples" / "inboxd.yaml"
+
+
 @cache
 def example_runtime() -> Runtime:
     """The example configuration's runtime (templates checked once per session)."""
-    path = default_template_dirs()[0].parent / "examples" / "inboxd.yaml"
-    return build_runtime(load_config(path), path.parent)
+    return build_runtime(load_config(EXAMPLE_CONFIG), EXAMPLE_CONFIG.parent)
 
 
 @cache
@@ -112,7 +114,8 @@ class Rig:
                  start: datetime = TUESDAY_MORNING) -> None:
         path = tmp_path / "inboxd.sqlite"
         shutil.copyfile(_migrated_template(str(template_dir)), path)
-        self.store = repo.Store(make_engine(f"sqlite:///{path}"))
+        self.database_url = f"sqlite:///{path}"
+        self.store = repo.Store(make_engine(self.database_url))
         self.rt = rt or example_runtime()
         self.clock = FrozenClock(start)
         self.smtp = FakeSmtp()

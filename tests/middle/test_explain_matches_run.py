@@ -9,6 +9,7 @@ daemon's message path processes it. The actions explain lists must be the action
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -17,11 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from inboxd.cli import main
 from inboxd.decide import describe
 from inboxd.demo import sample_mail
 from inboxd.durations import Duration, Rate
 from inboxd.runtime import Runtime, build_runtime
-from tests.middle.fakes import PASSING_AUTH, Rig, example_runtime, staff_mail
+from tests.middle.fakes import EXAMPLE_CONFIG, PASSING_AUTH, Rig, example_runtime, staff_mail
 
 CORPUS = Path(__file__).parents[1] / "data" / "mail"
 SUPPORT = "support@example.com"
@@ -220,3 +222,30 @@ def test_explain_writes_nothing(rig: Rig) -> None:
     assert before["actions"] == again["actions"] and before["would_acknowledge"] is True
     assert rig.receive(raw).acknowledged
     assert rig.explain(raw)["actions"] == [{"action": "already_recorded"}]
+
+
+def test_the_explain_command_follows_the_loop_guards_and_bounced_addresses(
+        rig: Rig, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``inboxd explain`` against the daemon's database: a burst and a bounced Reply-To get no acknowledgement."""
+    s = Stream(rig)
+    for n in range(3):
+        s.feed(s.customer("burst@fast.example", f"Burst {n}"), step=timedelta(seconds=5))
+    s.feed(s.customer("gone@customer.example", "Hello"))
+    s.feed(bounce_for(s.ack_to("gone@customer.example"), "gone@customer.example", s.date()))
+    files = {"burst.eml": s.customer("burst@fast.example", "Burst 3"),
+             "bounced.eml": s.customer("new@customer.example", "Hi", **{"Reply-To": "gone@customer.example"}),
+             "fine.eml": s.customer("fine@customer.example", "Hi")}
+    for name, raw in files.items():
+        (tmp_path / name).write_bytes(raw)
+    args = ["explain", "--config", str(EXAMPLE_CONFIG), "--database-url", rig.database_url]
+    capsys.readouterr()
+    assert main([*args, "--json", *(str(tmp_path / name) for name in files)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(Path(x["file"]).name, x["would_acknowledge"]) for x in lines] == [
+        ("burst.eml", False), ("bounced.eml", False), ("fine.eml", True)]
+    assert lines[0]["actions"][-2]["guard"] == "sender_burst"
+    assert "address bounced" in lines[1]["action"]
+    assert main([*args, str(tmp_path / "burst.eml")]) == 0
+    human = capsys.readouterr().out
+    assert "open a case, but no acknowledgement: burst@fast.example sent 4 messages" in human
+    assert "decided: open_case, hold_ack, keep_timeline" in human
