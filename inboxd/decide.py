@@ -240,6 +240,11 @@ class Limits:
 
 @dataclass(frozen=True)
 class MessageContext:
+    """Every fact one message's decision needs, read by :func:`inboxd.gather.gather_message`.
+
+    A rule that needs one more fact adds a field here, never a query in the decision or the applier.
+    """
+
     msg: ParsedMessage
     classification: Classification
     rules: RuleOutcome
@@ -294,9 +299,13 @@ def decide_message(ctx: MessageContext) -> list[Action]:
 def _timeline(ctx: MessageContext, actions: list[Action]) -> KeepTimeline | None:
     """The case's timeline after a customer's or a staff member's message (None: it is on no case)."""
     opened = next((a for a in actions if isinstance(a, OpenCase)), None)
-    if opened is None and ctx.case is None:
+    status: Status
+    if opened is not None:
+        status = "waiting_on_us"  # a new case (also one split from a case too old to reopen)
+    elif ctx.case is not None:
+        status = ctx.case.status
+    else:
         return None
-    status: Status = "waiting_on_us" if opened is not None else ctx.case.status  # type: ignore[union-attr]
     for action in actions:
         if isinstance(action, SetStatus):
             status = action.status
