@@ -313,17 +313,19 @@ def explain_message(rt: Any, raw: bytes, store: Any = None, *, now: datetime | N
     case = next((a.number for a in actions if isinstance(a, d.JoinCase)), None)
     would_ack = any(isinstance(a, d.Acknowledge) for a in actions)
     what = _explained(ctx, actions, case)
+    listed = [d.describe(a) for a in actions]
     if store is None and kind == "customer" and (
             msg.in_reply_to or msg.references
             or case_number_from_subject(msg.subject, rt.config.cases.subject_token) is not None):
-        # Without a database: a reply or a case token means it would most likely join a case.
-        would_ack, what = False, "join the case it replies to"
+        # Without a database: a reply or a case token means it would most likely join a case, whose
+        # state (and so the decision) is unknown here.
+        would_ack, what, listed = False, "join the case it replies to", []
     return {
         "kind": kind, "would_acknowledge": would_ack, "reason": ctx.classification.reason,
         "rules": list(ctx.rules.matched), "priority": ctx.rules.priority or rt.config.cases.default_priority,
         "language": ctx.rules.language or rt.config.cases.default_language,
         "reply_text": msg.reply_text,
-        "case": case, "action": what, "mailbox": box.name, "actions": [d.describe(a) for a in actions],
+        "case": case, "action": what, "mailbox": box.name, "actions": listed,
     }
 
 
@@ -338,7 +340,10 @@ def _explained(ctx: Any, actions: list[Any], case: int | None) -> str:
         return "record it: it is mail inboxd sent"
     if kind == "customer":
         if case is not None:
-            return f"join case {case}"
+            extra = next((f"; record the feedback {a.score}/5" if isinstance(a, d.RecordFeedback)
+                          else "; send the customer no more updates on it" for a in actions
+                          if isinstance(a, (d.RecordFeedback, d.OptOut))), "")
+            return f"join case {case}{extra}"
         if any(isinstance(a, d.Acknowledge) for a in actions):
             return "open a case and acknowledge it"
         why = next((a.detail for a in actions if isinstance(a, d.HoldAck)), None) or next(
@@ -348,7 +353,16 @@ def _explained(ctx: Any, actions: list[Any], case: int | None) -> str:
     if kind == "staff":
         return "record a staff response on its case" if case is not None else "record it (no case found)"
     if kind == "staff_note":
+        rejected = next((a for a in actions if isinstance(a, d.RejectNote)), None)
+        confirmed = next((a for a in actions if isinstance(a, d.ConfirmNote)), None)
+        if rejected is not None:
+            return f"record an internal note; apply none of its commands: {rejected.errors[0].why}"
+        if confirmed is not None:
+            return f"record an internal note and apply its commands ({len(confirmed.done)})"
         return "record an internal note"
+    unreachable = next((a for a in actions if isinstance(a, d.MarkUnreachable)), None)
+    if unreachable is not None:
+        return f"record it, never answer, and mark {', '.join(unreachable.addresses)} unreachable"
     return "record it and never answer"
 
 
