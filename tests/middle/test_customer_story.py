@@ -48,3 +48,13 @@ def test_a_staff_note_waiting_schedules_the_update_after_the_configured_time(rig
     assert items["update"]["due_at"] == rig.rt.calendar.add(until, rig.rt.config.updates.after_waiting)
     confirmations = [m for m in rig.sent_messages() if m["To"] == "bob@example.com"]
     assert len(confirmations) == 1 and "#waiting the bank" in confirmations[0].get_content()
+
+
+def test_an_acknowledgement_to_a_reply_to_elsewhere_carries_nothing_the_sender_wrote(rig: Rig) -> None:
+    raw = sample_mail("promo@evil.example", "Cheap pills", "support@example.com", "Visit evil.example",
+                      "Click.", Reply_To="victim@elsewhere.example")
+    assert rig.receive(raw).acknowledged
+    (ack,) = rig.sent_messages(expected=1)
+    assert ack["To"] == "victim@elsewhere.example" and ack["In-Reply-To"] is None
+    body = ack.get_body(("plain",))
+    assert body is not None and "Cheap pills" not in body.get_content() and "evil" not in ack["Subject"]
