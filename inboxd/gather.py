@@ -104,9 +104,11 @@ def gather_message(conn: Connection, rt: Runtime, mailbox: MailboxConfig, role: 
     bounce = getattr(classification, "bounce", None)
     feedback, opt_out = _customer_reading(conn, msg, classification.kind, case, stop_case)
     commitments, note_commands, note_errors = _staff_reading(msg, classification.kind, case, rt, now)
-    row = repo.case_row(conn, repo.case_id(conn, case.number)) if case is not None else None
-    promises = (tuple(repo.open_promises(conn, repo.case_id(conn, case.number)))
-                if case is not None and classification.kind in ("staff", "staff_note") else ())
+    case_id = repo.case_id(conn, case.number) if case is not None else None
+    row = repo.case_row(conn, case_id) if case_id is not None else None
+    # The promises a staff reply keeps, or a note's #done.
+    promises = (tuple(repo.open_promises(conn, case_id))
+                if case_id is not None and classification.kind in ("staff", "staff_note") else ())
     return replace(
         base, case=case, thread_how=match.how if match else None, history=history,
         link_to=match.case_number if match and not match.attach else None,
