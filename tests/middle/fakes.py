@@ -1,7 +1,8 @@
 """The middle layer's rig: the real ingest, store and outbox over SQLite in a temp dir, a fake SMTP server.
 
 No Dovecot and no network: a message goes straight to :class:`inboxd.ingest.Processor` (what the IMAP
-watcher hands it), and the outbox "sends" to :class:`FakeSmtp`, which records what it accepted. Like
+watcher hands it), due work runs when the test ticks (``Rig.tick``), and the outbox "sends" to
+:class:`FakeSmtp`, which records what it accepted. Like
 httpx's ``MockTransport`` beside its transport, the fake stands where the one I/O seam is
 (``outbox.Sender``'s ``smtp_factory``), so everything between the mailbox and the wire is the daemon's own.
 
@@ -28,6 +29,7 @@ from inboxd.cli import explain_message
 from inboxd.clock import FrozenClock
 from inboxd.config import load_config
 from inboxd.demo import sample_mail
+from inboxd.duework import run_due_work
 from inboxd.ingest import Outcome, Processor
 from inboxd.outbox import FlushResult, Sender
 from inboxd.render import default_template_dirs
@@ -140,6 +142,10 @@ class Rig:
 
     def flush(self) -> FlushResult:
         return self.sender.flush()
+
+    def tick(self) -> int:
+        """The daemon's clock tick: every due item (updates, notices, reminders) handled now."""
+        return run_due_work(self.store, lambda: self.rt, self.clock)
 
     def sent_messages(self, expected: int | None = None) -> list[EmailMessage]:
         """Everything sent so far (flushing the outbox first); with ``expected``, exactly that many."""

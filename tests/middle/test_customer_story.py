@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from email.message import EmailMessage
 
 from inboxd.demo import sample_mail
 from inboxd.store import repo
@@ -58,3 +59,18 @@ def test_an_acknowledgement_to_a_reply_to_elsewhere_carries_nothing_the_sender_w
     assert ack["To"] == "victim@elsewhere.example" and ack["In-Reply-To"] is None
     body = ack.get_body(("plain",))
     assert body is not None and "Cheap pills" not in body.get_content() and "evil" not in ack["Subject"]
+
+
+def test_customer_ack_tick_a_case_left_waiting_on_us_brings_the_customer_an_update(rig: Rig) -> None:
+    rig.receive(sample_mail("ann@customer.example", "Ann", "support@example.com", "Printer broken", "Help."))
+
+    def to_ann() -> list[EmailMessage]:
+        return [m for m in rig.sent_messages() if m["To"] == "ann@customer.example"]
+
+    rig.advance(timedelta(hours=4))
+    rig.tick()
+    assert len(to_ann()) == 1  # updates.while_waiting_on_us is a business day: only the acknowledgement
+    rig.advance(timedelta(days=1))
+    rig.tick()
+    ack, update = to_ann()
+    assert "[#1001]" in update["Subject"] and update["Message-ID"] != ack["Message-ID"]

@@ -84,7 +84,7 @@ class Stream:
         return {"outcome": outcome, "explained": explained}
 
     def ack_to(self, address: str) -> dict[str, str]:
-        """The acknowledgement last sent to ``address``: its Message-ID and subject."""
+        """The mail (an acknowledgement, a notice) last sent to ``address``: its Message-ID and subject."""
         acks = [m for m in self.rig.sent_messages() if m["To"] == address]
         assert acks, f"no mail to {address}"
         return {"id": acks[-1]["Message-ID"], "subject": acks[-1]["Subject"]}
@@ -133,6 +133,11 @@ def story(s: Stream) -> None:
     for offset, body in enumerate(notes):
         s.feed(s.staff("alice@example.com", SUPPORT, f"[#{1011 + offset}] note", body + "\n"))
     s.feed(s.staff("alice@example.com", SUPPORT, "no case here", "#priority high\n"))
+    # The tick sends what the notes scheduled (the resolved notice asks for feedback); the customer answers it.
+    s.rig.tick()
+    notice = s.ack_to("c16@customer2.example")
+    s.feed(s.customer("c16@customer2.example", f"Re: {notice['subject']}", "5\n\nGreat help, thanks!",
+                      In_Reply_To=notice["id"]))
     s.feed(s.staff("alice@example.com", "someone@customer.example", "Hello there", "Checking in.", Cc=SUPPORT))
     # Forged staff mail: our domain in the From, no trusted verdict or a failing one.
     s.feed(sample_mail("alice@example.com", "Alice", SUPPORT, "Re: [#1001] Order", "Refund it all.",
@@ -205,7 +210,7 @@ def test_explain_and_run_make_the_same_decisions_for_every_message(guarded_rig: 
     expected = {
         "open_case", "join_case", "acknowledge", "set_status", "mark_first_response", "keep_team_promises",
         "keep_promises", "record_commitment", "schedule", "snooze", "set_priority", "assign", "confirm_note",
-        "reject_note", "opt_out", "mark_unreachable", "clear_bounced", "already_recorded",
+        "reject_note", "record_feedback", "opt_out", "mark_unreachable", "clear_bounced", "already_recorded",
         "hold_ack:acks_per_sender", "hold_ack:acks_per_recipient", "hold_ack:sender_burst", "hold_ack:acks_total",
         "note:not_acknowledged.forged_sender", "note:not_acknowledged.auto_reply", "note:not_acknowledged.bounce",
         "note:not_acknowledged.list", "note:ack.held", "note:ack.suppressed", "note:staff_message_without_case",
