@@ -12,17 +12,19 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from inboxd.cli import main
 from inboxd.decide import describe
 from inboxd.demo import sample_mail
 from inboxd.durations import Duration, Rate
 from inboxd.runtime import Runtime, build_runtime
+from inboxd.store.schema import metadata
 from tests.middle.fakes import EXAMPLE_CONFIG, PASSING_AUTH, Rig, example_runtime, staff_mail
 
 CORPUS = Path(__file__).parents[1] / "data" / "mail"
@@ -219,14 +221,25 @@ def test_explain_and_run_make_the_same_decisions_for_every_message(guarded_rig: 
     assert expected <= set(s.seen), sorted(expected - set(s.seen))
 
 
+def table_counts(rig: Rig) -> dict[str, int]:
+    with rig.store.connect() as conn:
+        return {table.name: conn.execute(select(func.count()).select_from(table)).scalar_one()
+                for table in metadata.sorted_tables}
+
+
 def test_explain_writes_nothing(rig: Rig) -> None:
-    raw = sample_mail("ann@customer.example", "Ann", SUPPORT, "Help", "Hi",
-                      Date=format_datetime(datetime(2026, 11, 24, 9, 0, tzinfo=UTC)))
-    before = rig.explain(raw)
-    again = rig.explain(raw)
-    assert before["actions"] == again["actions"] and before["would_acknowledge"] is True
-    assert rig.receive(raw).acknowledged
-    assert rig.explain(raw)["actions"] == [{"action": "already_recorded"}]
+    s = Stream(rig)
+    s.feed(s.customer("ann@customer.example", "Help"))
+    messages = [s.customer("bob@customer.example", "Help too"),
+                s.staff("alice@example.com", SUPPORT, "[#1001] note", "#resolve\n#priority high\n"),
+                bounce_for(s.ack_to("ann@customer.example"), "ann@customer.example", s.date())]
+    before = table_counts(rig)
+    explained = [rig.explain(raw) for raw in messages]
+    assert table_counts(rig) == before and before["cases"] == 1
+    assert [rig.explain(raw) for raw in messages] == explained  # nothing explain did changed what it sees
+    assert [x["would_acknowledge"] for x in explained] == [True, False, False]
+    assert rig.receive(messages[0]).acknowledged
+    assert rig.explain(messages[0])["actions"] == [{"action": "already_recorded"}]
 
 
 def test_the_explain_command_follows_the_loop_guards_and_bounced_addresses(
