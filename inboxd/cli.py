@@ -297,17 +297,23 @@ def explain_message(rt: Any, raw: bytes, store: Any = None, *, now: datetime | N
 
     The daemon's own read and decision (:func:`inboxd.gather.gather_message`, then
     :func:`inboxd.decide.decide_message`) in a read-only transaction that is rolled back: the actions
-    it lists are the ones ``inboxd run`` would apply now. Without a database (``store`` None) the
-    message meets an empty store, and one that replies to mail or names a case is said to join it.
+    it lists are the ones ``inboxd run`` would apply now, to the message arriving in the mailbox's
+    inbox. A file has no arrival time: its Date stands in for it (mail from before inboxd first
+    watched the folder, older than ``acknowledge_max_age``, is history and not acknowledged). Without
+    a database (``store`` None) the message meets an empty store, and one that replies to mail or
+    names a case is said to join it.
     """
     from inboxd import decide as d
     from inboxd.gather import gather_message, mailbox_for
+    from inboxd.mail.parse import parse_message
     from inboxd.mail.threading import case_number_from_subject
 
     now = now or datetime.now(UTC)
     box = mailbox or mailbox_for(rt, raw)
+    written = parse_message(raw).date
     with (store or _empty_store()).read() as conn:
-        ctx = gather_message(conn, rt, box, "inbox", raw, now)
+        ctx = gather_message(conn, rt, box, "inbox", raw, now, arrived_at=min(written, now) if written else now,
+                             folder=box.imap.folders.inbox)
     actions = d.decide_message(ctx)
     msg, kind = ctx.msg, ctx.classification.kind
     case = next((a.number for a in actions if isinstance(a, d.JoinCase)), None)

@@ -35,14 +35,21 @@ from inboxd.notes import NoteCommand, NoteError, parse_note
 from inboxd.rules import apply_rules
 from inboxd.runtime import Runtime
 from inboxd.store import repo
+from inboxd.store import status as status_store
 
 
 def gather_message(conn: Connection, rt: Runtime, mailbox: MailboxConfig, role: FolderRole, raw: bytes,
                    now: datetime, arrived_at: datetime | None = None,
-                   watch_started_at: datetime | None = None) -> d.MessageContext:
-    """The context :func:`inboxd.decide.decide_message` decides on, for ``raw`` arriving in ``mailbox`` now."""
+                   watch_started_at: datetime | None = None, folder: str | None = None) -> d.MessageContext:
+    """The context :func:`inboxd.decide.decide_message` decides on, for ``raw`` arriving in ``mailbox`` now.
+
+    ``arrived_at``: when the server received it (IMAP INTERNALDATE). ``watch_started_at``: when inboxd
+    first watched ``folder``; read from the store when not given.
+    """
     cfg = rt.config
     msg = parse_message(raw)
+    if watch_started_at is None and folder is not None:
+        watch_started_at = status_store.first_start(conn, mailbox.name, folder)
     duplicate = repo.has_message(conn, msg.message_id, msg.content_hash)
     own = not duplicate and repo.is_own_message_id(conn, msg.message_id)
     rules = apply_rules(cfg.rules, msg)

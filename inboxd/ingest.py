@@ -111,7 +111,7 @@ class Processor:
                  uidvalidity: int | None, uid: int | None, raw: bytes, now: datetime,
                  arrived_at: datetime | None = None, watch_started_at: datetime | None = None) -> Outcome:
         # Read, decide, write: every read first, then the pure decision, then one store call per action.
-        ctx = gather_message(conn, rt, mailbox, role, raw, now, arrived_at, watch_started_at)
+        ctx = gather_message(conn, rt, mailbox, role, raw, now, arrived_at, watch_started_at, folder)
         actions = d.decide_message(ctx)
         if ctx.duplicate:
             _advance(conn, mailbox, folder, uidvalidity, uid, now)

@@ -31,6 +31,7 @@ from inboxd.config import load_config
 from inboxd.demo import sample_mail
 from inboxd.duework import run_due_work
 from inboxd.ingest import Outcome, Processor
+from inboxd.mail.parse import parse_message
 from inboxd.outbox import FlushResult, Sender
 from inboxd.render import default_template_dirs
 from inboxd.runtime import Runtime, build_runtime
@@ -130,11 +131,16 @@ class Rig:
         return self.rt.config.mailboxes[0]
 
     def receive(self, raw: bytes, role: str = "inbox") -> Outcome:
-        """The message arrives in the support mailbox's inbox (or its Sent folder, ``role="sent"``)."""
+        """The message arrives in the support mailbox's inbox (or its Sent folder, ``role="sent"``).
+
+        The server received it when it was written (its Date; now if it has none or names the future).
+        """
         self.uid += 1
         folder = "Sent" if role == "sent" else "INBOX"
+        written = parse_message(raw).date
+        now = self.clock.now()
         return self.processor.process(self.mailbox, role, folder, 1, self.uid, raw,  # type: ignore[arg-type]
-                                      arrived_at=self.clock.now())
+                                      arrived_at=min(written, now) if written else now)
 
     def explain(self, raw: bytes) -> dict[str, Any]:
         """What ``inboxd explain`` says of the message now, against this store."""

@@ -25,6 +25,7 @@ from inboxd.demo import sample_mail
 from inboxd.durations import Duration, Rate
 from inboxd.runtime import Runtime, build_runtime
 from inboxd.store.schema import metadata
+from inboxd.store.status import record_first_start
 from tests.middle.fakes import EXAMPLE_CONFIG, PASSING_AUTH, Rig, example_runtime, staff_mail
 
 CORPUS = Path(__file__).parents[1] / "data" / "mail"
@@ -267,3 +268,17 @@ def test_the_explain_command_follows_the_loop_guards_and_bounced_addresses(
     human = capsys.readouterr().out
     assert "open a case, but no acknowledgement: burst@fast.example sent 4 messages" in human
     assert "decided: open_case, hold_ack, keep_timeline" in human
+
+
+def test_explain_and_run_leave_history_unacknowledged(rig: Rig) -> None:
+    """Mail older than ``acknowledge_max_age`` (3d) when inboxd first watched the inbox: a case, no ack."""
+    with rig.store.begin() as conn:
+        record_first_start(conn, "support", "INBOX", rig.clock.now())
+    s = Stream(rig)
+    old = sample_mail("old@customer.example", "Old", SUPPORT, "From last month", "Hello?",
+                      Date=format_datetime(rig.clock.now() - timedelta(days=30)))
+    fed = s.feed(old)
+    assert fed["explained"]["would_acknowledge"] is False  # type: ignore[index]
+    assert s.seen["note:not_acknowledged.history"] == 1
+    s.feed(s.customer("new@customer.example", "Today"))
+    assert s.seen["acknowledge"] == 1
