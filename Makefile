@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DOVECOT_PKGS := dovecot-imapd dovecot-lmtpd dovecot-sieve
 
-.PHONY: demo test venv dovecot chromium unit lint perf clean
+.PHONY: demo test venv dovecot chromium unit middle lint perf clean
 
 demo: venv dovecot  ## run inboxd against a local Dovecot + SMTP hub with sample mail, print what it did
 	$(BIN)/inboxd demo
@@ -16,6 +16,9 @@ test: venv dovecot chromium  ## install what the tests need and run them all
 
 unit: venv  ## the pure-core tests only (seconds)
 	$(BIN)/python -m pytest -q tests/unit
+
+middle: venv  ## the message path, due work and outbox on SQLite with a fake SMTP server (no servers; seconds)
+	$(BIN)/python -m pytest -q tests/middle
 
 lint: venv
 	$(BIN)/ruff check inboxd tests

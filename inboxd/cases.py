@@ -2,6 +2,8 @@
 
     new → waiting_on_us ⇄ waiting_on_customer → resolved → closed
                                      ↑________________________| (reopen)
+
+Every status change a message causes is one of the transitions below (:mod:`inboxd.decide`).
 """
 
 from __future__ import annotations
@@ -50,3 +52,13 @@ def after_customer_message(status: Status) -> Status:
 def after_staff_reply(status: Status) -> Status:
     """Staff answered the customer: we wait on them (a resolved or closed case stays so)."""
     return status if status in ("resolved", "closed") else "waiting_on_customer"
+
+
+def resolved_by_staff(status: Status) -> Status:
+    """A staff note's #resolve: the case is resolved, whatever it waited on."""
+    return "resolved"
+
+
+def reopened_by_staff(status: Status) -> Status:
+    """A staff note's #reopen: the ball is in our court again."""
+    return "waiting_on_us"

@@ -24,6 +24,14 @@ from inboxd.cli_quarantine import add_parsers as add_quarantine_parsers
 from inboxd.cli_replay import add_parser as add_replay_parser
 from inboxd.cli_report import add_parser as add_report_parser
 from inboxd.cli_service import add_parsers as add_service_parsers
+from inboxd.cli_setup import config_path as _config_path
+from inboxd.cli_setup import database_url as _database_url
+from inboxd.cli_setup import json_default as _json_default
+from inboxd.cli_setup import load_runtime as _load
+from inboxd.cli_setup import local_time as _local
+from inboxd.cli_setup import print_json as _print_json
+from inboxd.cli_setup import readonly_store as _store
+from inboxd.cli_setup import settings as _settings
 from inboxd.cli_status import add_parser as add_status_parser
 from inboxd.errors import (
     ConfigError,
@@ -84,51 +92,6 @@ def _positive(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of 1 or more")
     return number
-
-
-def _settings() -> Any:
-    from pydantic import ValidationError
-
-    from inboxd.config import Settings
-
-    try:
-        return Settings()
-    except ValidationError as exc:
-        # An environment variable with a value inboxd does not know (INBOXD_LOG_FORMAT=xml).
-        raise ConfigError([f"INBOXD_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
-                           for err in exc.errors()]) from None
-
-
-def _config_path(args: argparse.Namespace) -> Path:
-    if getattr(args, "config", None):
-        return Path(args.config)
-    return Path(_settings().config_path())
-
-
-def _database_url(args: argparse.Namespace) -> str:
-    if getattr(args, "database_url", None):
-        return str(args.database_url)
-    return str(_settings().resolved_database_url())
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return str(value)
-
-
-def _print_json(obj: Any) -> None:
-    print(json.dumps(obj, default=_json_default, ensure_ascii=False))
-
-
-def _load(args: argparse.Namespace) -> Any:
-    from inboxd.config import load_config
-    from inboxd.runtime import build_runtime
-
-    path = _config_path(args)
-    return build_runtime(load_config(path), path.parent)
 
 
 # -- commands ----------------------------------------------------------------------------------------
@@ -230,13 +193,6 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _store(args: argparse.Namespace) -> Any:
-    """The configured database for a command that only reads: never created, never migrated."""
-    from inboxd.store.db import open_store_readonly
-
-    return open_store_readonly(_database_url(args))
-
-
 def _age(since: datetime | None, now: datetime) -> str:
     if since is None:
         return "-"
@@ -253,11 +209,6 @@ def _team_zone(args: argparse.Namespace) -> Any:
     from inboxd.config import load_config
 
     return load_config(_config_path(args)).team.tz
-
-
-def _local(moment: datetime, tz: Any, seconds: bool = False) -> str:
-    """A time in the team's zone with its abbreviation: ``2026-11-23 13:00 CET``."""
-    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z" if seconds else "%Y-%m-%d %H:%M %Z")
 
 
 def cmd_cases(args: argparse.Namespace) -> int:
@@ -353,64 +304,48 @@ def _existing_store(args: argparse.Namespace) -> Any:
         return None
 
 
-def explain_message(rt: Any, raw: bytes, conn: Any = None) -> dict[str, Any]:
-    """What inboxd would do with one message, without doing it (pure apart from read-only lookups)."""
-    from datetime import UTC, datetime
+def explain_message(rt: Any, raw: bytes, store: Any = None, *, now: datetime | None = None,
+                    mailbox: Any = None) -> dict[str, Any]:
+    """What inboxd would do with one message, without doing it.
 
-    from inboxd.evaluate import evaluate_message
+    The daemon's own read and decision (:func:`inboxd.gather.gather_message`, then
+    :func:`inboxd.decide.decide_message`) in a read-only transaction that is rolled back: the actions
+    it lists are the ones ``inboxd run`` would apply now, to the message arriving in the mailbox's
+    inbox. A file has no arrival time: its Date stands in for it (mail from before inboxd first
+    watched the folder, older than ``acknowledge_max_age``, is history and not acknowledged). Without
+    a database (``store`` None) the message meets an empty store, and one that replies to mail or
+    names a case is said to join it.
+    """
+    from inboxd import decide as d
+    from inboxd.gather import gather_message, mailbox_for
     from inboxd.mail.parse import parse_message
-    from inboxd.mail.threading import ThreadingPolicy, case_number_from_subject, thread_message
+    from inboxd.mail.threading import case_number_from_subject
 
-    cfg = rt.config
-    msg = parse_message(raw)
-    # A rule's time of week is read at the message's Date (a file has no arrival time).
-    evaluation = evaluate_message(rt, msg, raw, mailbox=cfg.mailboxes[0].name, role="inbox",
-                                  at=msg.date or datetime.now(UTC))
-    rules, verdict = evaluation.rules, evaluation.classification
-    case: int | None = None
-    joins = False
-    if conn is not None:
-        from inboxd.store import repo
-
-        index = repo.ConnIndex(conn)
-        now = datetime.now(UTC)
-        match = thread_message(
-            sender=msg.from_addr, sender_is_staff=verdict.kind in ("staff", "staff_note"),
-            in_reply_to=msg.in_reply_to, references=msg.references, subject=msg.subject,
-            recipients=msg.recipients, index=index,
-            policy=ThreadingPolicy(cfg.cases.subject_token, rt.team.our_addresses,
-                                   now - cfg.cases.thread_window.as_timedelta()))
-        if match is not None and match.attach:
-            case, joins = match.case_number, True
-    else:
-        # Without a database: a reply or a case token means it would most likely join a case.
-        joins = bool(msg.in_reply_to or msg.references
-                     or case_number_from_subject(msg.subject, cfg.cases.subject_token) is not None)
-    would_ack = verdict.kind == "customer" and not joins
-    forged = None
-    if would_ack:
-        from inboxd.mail.auth import forged_sender
-
-        forged = forged_sender(msg, rt.team.trusted_authserv_ids)
-        would_ack = forged is None and rules.no_ack_by is None
-    if verdict.kind == "customer":
-        what = f"join case {case}" if case else ("join the case it replies to" if joins else
-                                                 f"open a case, but no acknowledgement: {forged}" if forged else
-                                                 f"open a case, but no acknowledgement: rule {rules.no_ack_by!r}"
-                                                 if rules.no_ack_by else "open a case and acknowledge it")
-    elif verdict.kind == "staff":
-        what = "record a staff response on its case" if (case or joins) else "record it (no case found)"
-    elif verdict.kind == "staff_note":
-        what = "record an internal note"
-    else:
-        what = "record it and never answer"
+    now = now or datetime.now(UTC)
+    box = mailbox or mailbox_for(rt, raw)
+    written = parse_message(raw).date
+    with (store or _empty_store()).read() as conn:
+        ctx = gather_message(conn, rt, box, "inbox", raw, now, arrived_at=min(written, now) if written else now,
+                             folder=box.imap.folders.inbox)
+    actions = d.decide_message(ctx)
+    msg, kind = ctx.msg, ctx.classification.kind
+    case = next((a.number for a in actions if isinstance(a, d.JoinCase)), None)
+    would_ack = any(isinstance(a, d.Acknowledge) for a in actions)
+    what = _explained(ctx, actions, case)
+    listed = [d.describe(a) for a in actions]
+    if store is None and kind == "customer" and (
+            msg.in_reply_to or msg.references
+            or case_number_from_subject(msg.subject, rt.config.cases.subject_token) is not None):
+        # Without a database: a reply or a case token means it would most likely join a case, whose
+        # state (and so the decision) is unknown here.
+        would_ack, what, listed = False, "join the case it replies to", []
     return {
-        "kind": verdict.kind, "would_acknowledge": would_ack, "reason": verdict.reason,
-        "rules": list(rules.matched), "priority": rules.priority or cfg.cases.default_priority,
-        "language": rules.language or cfg.cases.default_language,
-        "tags": list(rules.tags), "assignee": rules.assignee, "template_set": rules.template_set,
+        "kind": kind, "would_acknowledge": would_ack, "reason": ctx.classification.reason,
+        "rules": list(ctx.rules.matched), "priority": ctx.rules.priority or rt.config.cases.default_priority,
+        "language": ctx.rules.language or rt.config.cases.default_language,
+        "tags": list(ctx.rules.tags), "assignee": ctx.rules.assignee, "template_set": ctx.rules.template_set,
         "reply_text": msg.reply_text,
-        "case": case, "action": what,
+        "case": case, "action": what, "mailbox": box.name, "actions": listed,
     }
 
 
@@ -422,27 +357,78 @@ def cmd_schema(args: argparse.Namespace) -> int:
     else:
         print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
     return 0
+def _explained(ctx: Any, actions: list[Any], case: int | None) -> str:
+    """The decision in a few words (``inboxd explain``'s "would:")."""
+    from inboxd import decide as d
+
+    kind = ctx.classification.kind
+    if any(isinstance(a, d.AlreadyRecorded) for a in actions):
+        return "nothing: the message is on record already"
+    if ctx.own_message:
+        return "record it: it is mail inboxd sent"
+    if kind == "customer":
+        if case is not None:
+            extra = next((f"; record the feedback {a.score}/5" if isinstance(a, d.RecordFeedback)
+                          else "; send the customer no more updates on it" for a in actions
+                          if isinstance(a, (d.RecordFeedback, d.OptOut))), "")
+            return f"join case {case}{extra}"
+        if any(isinstance(a, d.Acknowledge) for a in actions):
+            return "open a case and acknowledge it"
+        why = next((a.detail for a in actions if isinstance(a, d.HoldAck)), None) or next(
+            (str(a.data.get("reason") or a.data.get("guard") or a.kind) for a in actions
+             if isinstance(a, d.Note) and a.kind.startswith(("not_acknowledged.", "ack."))), "")
+        return f"open a case, but no acknowledgement: {why}" if why else "open a case"
+    if kind == "staff":
+        return "record a staff response on its case" if case is not None else "record it (no case found)"
+    if kind == "staff_note":
+        rejected = next((a for a in actions if isinstance(a, d.RejectNote)), None)
+        confirmed = next((a for a in actions if isinstance(a, d.ConfirmNote)), None)
+        if rejected is not None:
+            return f"record an internal note; apply none of its commands: {rejected.errors[0].why}"
+        if confirmed is not None:
+            return f"record an internal note and apply its commands ({len(confirmed.done)})"
+        return "record an internal note"
+    unreachable = next((a for a in actions if isinstance(a, d.MarkUnreachable)), None)
+    if unreachable is not None:
+        return f"record it, never answer, and mark {', '.join(unreachable.addresses)} unreachable"
+    return "record it and never answer"
+
+
+_EMPTY_STORE: Any = None
+
+
+def _empty_store() -> Any:
+    """An empty in-memory database: what ``explain`` reads from when there is none."""
+    global _EMPTY_STORE
+    if _EMPTY_STORE is None:
+        from inboxd.store.db import make_engine
+        from inboxd.store.repo import Store
+        from inboxd.store.schema import metadata
+
+        engine = make_engine("sqlite://")
+        metadata.create_all(engine)
+        _EMPTY_STORE = Store(engine)
+    return _EMPTY_STORE
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
     rt = _load(args)
     cfg = rt.config
     store = _existing_store(args)
-    conn = store.engine.connect() if store is not None else None
     unreadable = 0
     try:
         for name in args.files:
             result: dict[str, Any]
             try:
                 raw = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
-                result = {"file": name, **explain_message(rt, raw, conn)}
+                result = {"file": name, **explain_message(rt, raw, store)}
             except Exception as exc:  # noqa: BLE001 - every file gets its line
                 unreadable += 1
                 result = {"file": name, "kind": "ignored", "would_acknowledge": False, "reason": f"error: {exc}",
                           "rules": [], "priority": cfg.cases.default_priority,
                           "language": cfg.cases.default_language, "tags": [], "assignee": None,
                           "template_set": None, "reply_text": "", "case": None,
-                          "action": "none: the file could not be read"}
+                          "action": "none: the file could not be read", "actions": []}
             if args.json:
                 _print_json(result)
                 continue
@@ -450,11 +436,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
             print(f"  would: {result['action']}; acknowledge: {'yes' if result['would_acknowledge'] else 'no'}; "
                   f"priority {result['priority']}; language {result['language']}; "
                   f"rules: {', '.join(result['rules']) or '-'}")
+            if result["actions"]:
+                print(f"  decided: {', '.join(a['action'] for a in result['actions'])}")
             if result["reply_text"]:
                 print("  new text:\n    " + "\n    ".join(result["reply_text"].splitlines()[:20]))
     finally:
-        if conn is not None:
-            conn.close()
+        if store is not None:
             store.dispose()
     # Every file got its line; the exit code still tells a script that some could not be read.
     return EXIT_FAILED if unreadable else EXIT_OK

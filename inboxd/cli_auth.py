@@ -27,7 +27,8 @@ def add_parser(subparsers: Any, with_config: Callable[[argparse.ArgumentParser],
 
 
 def cmd_auth_login(args: argparse.Namespace) -> int:
-    from inboxd.cli import _config_path, _database_url
+    from inboxd.cli_setup import config_path as _config_path
+    from inboxd.cli_setup import database_url as _database_url
     from inboxd.config import load_config
     from inboxd.errors import ConfigError
     from inboxd.oauthlogin import device_login, state_directory

@@ -55,12 +55,11 @@ def cmd_commitments(args: argparse.Namespace) -> int:
     if args.batch is None and not args.sent_at:
         print("error: --sent-at is required (or use --batch FILE.jsonl)", file=sys.stderr)
         return 2
-    # Imported here: inboxd.cli imports this module to register the command, and every other command
-    # should not pay for loading the calendar and holiday tables.
-    from inboxd.cli import _load
+    # Imported here: every other command should not pay for loading the calendar and holiday tables.
+    from inboxd.cli_setup import load_runtime
     from inboxd.commitments import extract_commitments
 
-    runtime = _load(args)
+    runtime = load_runtime(args)
     calendar = runtime.calendar
     if args.batch is not None:
         if args.batch == "-":

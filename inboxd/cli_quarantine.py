@@ -78,14 +78,14 @@ def add_parsers(
 
 def _store(args: argparse.Namespace) -> Store:
     """The existing database: these commands never create or migrate one (no database: exit 66, see cli.main)."""
-    from inboxd.cli import _store as existing_store
+    from inboxd.cli_setup import readonly_store as existing_store
 
     store: Store = existing_store(args)
     return store
 
 
 def _print_json(obj: Any) -> None:
-    from inboxd.cli import _print_json as print_json
+    from inboxd.cli_setup import print_json
 
     print_json(obj)
 
@@ -230,7 +230,7 @@ def _retry_one(store: Store, rt: Any, row: dict[str, Any], now: Callable[[], dat
 
 
 def cmd_quarantine_retry(args: argparse.Namespace) -> int:
-    from inboxd.cli import _load
+    from inboxd.cli_setup import load_runtime as _load
     from inboxd.store import repo
 
     if (args.id is None) == (not args.all):

@@ -41,7 +41,11 @@ def add_parser(subparsers: Any, with_config: Callable[[argparse.ArgumentParser],
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from inboxd.cli import _database_url, _json_default, _load, _local, _store
+    from inboxd.cli_setup import database_url as _database_url
+    from inboxd.cli_setup import json_default as _json_default
+    from inboxd.cli_setup import load_runtime as _load
+    from inboxd.cli_setup import local_time as _local
+    from inboxd.cli_setup import readonly_store as _store
     from inboxd.daemon import imap_settings
     from inboxd.oauthlogin import TokenSources, state_directory
     from inboxd.replay import describe_change, replay

@@ -52,7 +52,8 @@ def add_parser(subparsers: Any, with_config: Callable[[argparse.ArgumentParser],
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from inboxd.cli import _load, _store
+    from inboxd.cli_setup import load_runtime as _load
+    from inboxd.cli_setup import readonly_store as _store
     from inboxd.page import figures, gather, render_page
 
     rt = _load(args)

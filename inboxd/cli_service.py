@@ -286,7 +286,7 @@ def _one_line(exc: BaseException) -> str:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from inboxd.cli import _database_url
+    from inboxd.cli_setup import database_url as _database_url
     from inboxd.store.db import _sqlite_path, shown_url
 
     url = _database_url(args)

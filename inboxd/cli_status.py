@@ -50,7 +50,7 @@ def _fail(message: str) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from inboxd.cli import _store
+    from inboxd.cli_setup import readonly_store as _store
     from inboxd.status import build_report, exit_code, format_report
     from inboxd.store import status as status_store
 

@@ -849,6 +849,9 @@ class UpdatesConfig(_Model):
     nudge_customer_after: CadenceField = Duration(3, "bd")
     resolve_after: CadenceField = Duration(7, "bd")
     feedback: bool = True
+    # After a staff note's "#waiting <who> until <when>": the customer's update this long after <when>
+    # if staff have not written by then.
+    after_waiting: DurationField = Duration(2, "bh")
     by_priority: dict[Priority, UpdateCadence] = Field(default_factory=dict)
 
 

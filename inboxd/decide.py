@@ -1,18 +1,32 @@
 """What to do with one incoming message. Pure: (message, case, config, now) → actions.
 
-The store applies the actions in the transaction that records the message, so a message and
-everything it caused are committed together or not at all.
+Read → decide → write: :mod:`inboxd.gather` reads every fact a decision needs into a frozen
+:class:`MessageContext`, :func:`decide_message` turns it into actions, and :mod:`inboxd.ingest`
+applies each action with one store call, in the transaction that records the message, so a message
+and everything it caused are committed together or not at all. ``inboxd explain`` runs the same
+gather and decide over a read-only transaction and prints the actions instead.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from inboxd.cases import CaseState, after_customer_message, after_staff_reply
+from inboxd.calendar import BusinessCalendar
+from inboxd.cases import (
+    CaseState,
+    Status,
+    after_customer_message,
+    after_staff_reply,
+    reopened_by_staff,
+    resolved_by_staff,
+)
+from inboxd.durations import Duration
+from inboxd.followups import PromiseView, UpdatePolicy, staff_message_keeps
 from inboxd.mail.classify import Classification
-from inboxd.mail.parse import ParsedMessage
+from inboxd.mail.parse import ParsedMessage, address_problem
 from inboxd.notes import NoteCommand, NoteError
 from inboxd.rules import RuleOutcome
 
@@ -51,7 +65,11 @@ class Acknowledge:
 
 @dataclass(frozen=True)
 class SetStatus:
-    status: str
+    """The case moves to ``status`` (a transition of :mod:`inboxd.cases`)."""
+
+    status: Status
+    resolved_at: datetime | None = None  # resolved now (a staff note's #resolve): when
+    forget_resolved: bool = False  # reopened by staff: the old resolution no longer counts
 
 
 @dataclass(frozen=True)
@@ -65,6 +83,15 @@ class KeepTeamPromises:
     """A reply reached the customer: it keeps the team's promises and the staff commitments made before it."""
 
     at: datetime
+    promise_ids: tuple[int, ...] = ()  # the open promises it keeps (none: nothing to settle)
+
+
+@dataclass(frozen=True)
+class KeepPromises:
+    """A staff note's #done: the named open staff commitments are kept."""
+
+    promise_ids: tuple[int, ...]
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -74,14 +101,42 @@ class RecordCommitment:
     owner: str
     text: str
     due: datetime
+    source: str = "reply"  # reply | note (a #followup)
 
 
 @dataclass(frozen=True)
-class ApplyNote:
-    """A staff note's commands, all understood: apply them all (and confirm to the author)."""
+class Schedule:
+    """Due work for later (a note's reminder, the notice and update of a #waiting, a resolved notice)."""
+
+    key: str
+    kind: str
+    due_at: datetime
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Snooze:
+    """A staff note's #snooze: no due work for the case until then."""
+
+    until: datetime
+
+
+@dataclass(frozen=True)
+class SetPriority:
+    priority: str
+
+
+@dataclass(frozen=True)
+class Assign:
+    assignee: str
+
+
+@dataclass(frozen=True)
+class ConfirmNote:
+    """Tell a staff note's author what was done, one line per command."""
 
     author: str
-    commands: tuple[NoteCommand, ...]
+    done: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -137,9 +192,37 @@ class Note:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-Action = (OpenCase | JoinCase | Acknowledge | SetStatus | MarkFirstResponse | KeepTeamPromises | HoldAck
-          | MarkUnreachable | ClearBounced | RecordCommitment | ApplyNote | RejectNote | RecordFeedback | OptOut
-          | Note)
+@dataclass(frozen=True)
+class KeepTimeline:
+    """Who spoke when on the case, and the due work now that it waits on someone.
+
+    The applier schedules :func:`inboxd.followups.waiting_schedule` for ``status`` under ``policy``
+    once the case has its number (a new case gets it when it is stored).
+    """
+
+    customer_at: datetime | None = None  # the customer wrote
+    customer_utc_offset: int | None = None  # minutes east of UTC in the customer's Date
+    staff_at: datetime | None = None  # staff replied
+    heard_at: datetime | None = None  # the customer heard from us: a staff reply or an acknowledgement
+    status: Status | None = None  # the case's status once this message's actions are applied
+    policy: UpdatePolicy | None = None  # the case's update cadences
+
+
+@dataclass(frozen=True)
+class AlreadyRecorded:
+    """The message is on record already (fetched again): nothing happens."""
+
+
+Action = (OpenCase | JoinCase | Acknowledge | SetStatus | MarkFirstResponse | KeepTeamPromises | KeepPromises
+          | HoldAck | MarkUnreachable | ClearBounced | RecordCommitment | Schedule | Snooze | SetPriority
+          | Assign | ConfirmNote | RejectNote | RecordFeedback | OptOut | KeepTimeline | AlreadyRecorded | Note)
+
+
+def describe(action: Action) -> dict[str, Any]:
+    """An action as plain data (``inboxd explain --json``; the test comparing explain with run)."""
+    name = type(action).__name__
+    kind = "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+    return {"action": kind, **dataclasses.asdict(action)}
 
 
 @dataclass(frozen=True)
@@ -161,6 +244,11 @@ class Limits:
 
 @dataclass(frozen=True)
 class MessageContext:
+    """Every fact one message's decision needs, read by :func:`inboxd.gather.gather_message`.
+
+    A rule that needs one more fact adds a field here, never a query in the decision or the applier.
+    """
+
     msg: ParsedMessage
     classification: Classification
     rules: RuleOutcome
@@ -186,6 +274,14 @@ class MessageContext:
     acknowledge_max_age: timedelta | None = None  # mail this much older than that start is history: no ack
     ack_to: str = ""  # where an acknowledgement would go: the Reply-To, else the From ("": the From)
     forged: str | None = None  # why a trusted server found the sender forged (DMARC fail …), or None
+    duplicate: bool = False  # the message is on record already
+    ack_to_ours: bool = False  # the acknowledgement would go to one of our own addresses
+    ack_to_bounced: bool = False  # … to an address that bounced permanently (before this message)
+    open_promises: tuple[PromiseView, ...] = ()  # the case's open promises: the team's and staff commitments
+    calendar: BusinessCalendar | None = None  # the team's hours: when a #waiting's update falls due
+    case_policy: UpdatePolicy | None = None  # the update cadences of ``case``
+    new_case_policy: UpdatePolicy | None = None  # … and of a case this message would open
+    update_after_waiting: Duration = Duration(2, "bh")  # updates.after_waiting
 
 
 def _history(ctx: MessageContext) -> bool:
@@ -196,9 +292,43 @@ def _history(ctx: MessageContext) -> bool:
 
 def decide_message(ctx: MessageContext) -> list[Action]:
     """The actions one message causes."""
+    actions = _decide(ctx)
+    if ctx.classification.kind in ("customer", "staff") and not ctx.own_message and not ctx.duplicate:
+        timeline = _timeline(ctx, actions)
+        if timeline is not None:
+            actions.append(timeline)
+    return actions
+
+
+def _timeline(ctx: MessageContext, actions: list[Action]) -> KeepTimeline | None:
+    """The case's timeline after a customer's or a staff member's message (None: it is on no case)."""
+    opened = next((a for a in actions if isinstance(a, OpenCase)), None)
+    status: Status
+    if opened is not None:
+        status = "waiting_on_us"  # a new case (also one split from a case too old to reopen)
+    elif ctx.case is not None:
+        status = ctx.case.status
+    else:
+        return None
+    for action in actions:
+        if isinstance(action, SetStatus):
+            status = action.status
+    heard = ctx.now if any(isinstance(a, Acknowledge) for a in actions) else None
+    if ctx.classification.kind == "staff":
+        return KeepTimeline(staff_at=ctx.now, heard_at=ctx.now, status=status, policy=ctx.case_policy)
+    offset = ctx.msg.date.utcoffset() if ctx.msg.date is not None else None
+    return KeepTimeline(customer_at=ctx.now,
+                        customer_utc_offset=int(offset.total_seconds() // 60) if offset is not None else None,
+                        heard_at=heard, status=status,
+                        policy=ctx.new_case_policy if opened is not None else ctx.case_policy)
+
+
+def _decide(ctx: MessageContext) -> list[Action]:
     kind = ctx.classification.kind
     msg = ctx.msg
     actions: list[Action] = []
+    if ctx.duplicate:
+        return [AlreadyRecorded()]
     if ctx.own_message:
         return [Note("own_message_seen", {"message_id": msg.message_id})]
     if ctx.case is not None:
@@ -220,7 +350,7 @@ def decide_message(ctx: MessageContext) -> list[Action]:
             actions.append(RejectNote(msg.from_addr, (NoteError(0, msg.subject, "no case number in the subject, "
                                                                 "so the commands have no case to act on"),)))
         elif ctx.note_commands:
-            actions.append(ApplyNote(msg.from_addr, ctx.note_commands))
+            actions.extend(note_actions(ctx, msg.from_addr, ctx.note_commands))
         return actions
     if kind == "staff":
         if ctx.case is None:
@@ -228,7 +358,8 @@ def decide_message(ctx: MessageContext) -> list[Action]:
             return actions
         if ctx.case.first_response_at is None:
             actions.append(MarkFirstResponse(ctx.now, msg.from_addr))
-        actions.append(KeepTeamPromises(ctx.now))
+        actions.append(KeepTeamPromises(ctx.now, tuple(
+            p.id for p in ctx.open_promises if p.owner == "team" or staff_message_keeps(p, ctx.now))))
         actions.append(SetStatus(after_staff_reply(ctx.case.status)))
         actions.extend(RecordCommitment(msg.from_addr, text, due) for text, due in ctx.commitments)
         return actions
@@ -289,9 +420,66 @@ def decide_message(ctx: MessageContext) -> list[Action]:
         actions.append(HoldAck("acks_total",
                                f"{history.acks_total} acknowledgements went out within the loop_guard.acks_total "
                                "period; none more until it has passed"))
+    elif ctx.ack_to_ours:
+        actions.append(Note("ack.held", {"guard": "own_address", "detail": to}))
+    elif (problem := address_problem(to)) is not None:
+        actions.append(Note("ack.suppressed", {"reason": problem, "address": to[:200]}))
+    elif ctx.ack_to_bounced and not (ctx.sender_bounced and to == msg.from_addr.lower()):
+        # The sender's own address works again now that they wrote (ClearBounced); another one does not.
+        actions.append(Note("ack.suppressed", {"reason": "address bounced", "address": to}))
     else:
         actions.append(Acknowledge(priority, language, to, neutral=reflected(msg.from_addr, to),
                                    template_set=rules.template_set))
+    return actions
+
+
+def note_actions(ctx: MessageContext, author: str, commands: tuple[NoteCommand, ...]) -> list[Action]:
+    """What each command of a staff note means, then the confirmation to its author."""
+    assert ctx.case is not None
+    message_id, now = ctx.msg.message_id, ctx.now
+    status = ctx.case.status
+    actions: list[Action] = []
+    done: list[str] = []
+    for index, command in enumerate(commands):
+        when = command.when
+        key = f"note:{message_id}:{index}"
+        if command.name == "remind" and when is not None:
+            actions.append(Schedule(key, "note_reminder", when, {"to": author, "text": command.text}))
+        elif command.name == "followup" and when is not None:
+            actions.append(RecordCommitment(author, "Follow up with the customer", when, source="note"))
+        elif command.name == "waiting" and when is not None:
+            actions.append(Schedule(key, "note_reminder", when, {
+                "to": author, "text": f"We were waiting on {command.text} until now: check with them "
+                                      "and tell the customer where things stand."}))
+            actions.append(Note("case.waiting", {"on": command.text, "until": when.isoformat()}))
+            # The customer hears now what we wait for and when; if staff stay silent past that time,
+            # the customer gets an update then.
+            actions.append(Schedule(f"waiting_notice:{message_id}", "waiting_notice", now,
+                                    {"who": command.text, "until": when.isoformat()}))
+            update_at = (ctx.calendar.add(when, ctx.update_after_waiting) if ctx.calendar is not None
+                         else when + ctx.update_after_waiting.as_timedelta())
+            actions.append(Schedule(f"waiting_update:{message_id}", "update", update_at, {"since": when.isoformat()}))
+        elif command.name == "snooze" and when is not None:
+            actions.append(Snooze(when))
+        elif command.name == "priority":
+            actions.append(SetPriority(command.text))
+        elif command.name == "assign":
+            actions.append(Assign(command.text))
+        elif command.name == "resolve":
+            status = resolved_by_staff(status)
+            actions.append(SetStatus(status, resolved_at=now))
+            actions.append(Schedule(f"resolved_notice:{message_id}", "resolved_notice", now))
+        elif command.name == "reopen":
+            status = reopened_by_staff(status)
+            actions.append(SetStatus(status, forget_resolved=True))
+        elif command.name == "done":
+            actions.append(KeepPromises(tuple(p.id for p in ctx.open_promises if p.owner != "team"), now))
+        actions.append(Note(f"note.{command.name}", {"by": author, "line": command.line,
+                                                     "when": when.isoformat() if when else None}))
+        tz = ctx.calendar.tz if ctx.calendar is not None else None
+        done.append(command.line if when is None else
+                    f"{command.line}  ({when.astimezone(tz):%a %d %b %H:%M %Z})")
+    actions.append(ConfirmNote(author, tuple(done)))
     return actions
 
 

@@ -12,7 +12,7 @@ import random
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,38 +20,25 @@ import structlog
 from sqlalchemy import Connection
 
 from inboxd import decide as d
-from inboxd.cases import CaseState
 from inboxd.clock import Clock
-from inboxd.commitments import extract_commitments, resolve_when
 from inboxd.config import MailboxConfig
-from inboxd.durations import parse_duration
 from inboxd.errors import TransientError, WriteConflict
 from inboxd.eta import Estimate, fallback_estimate
-from inboxd.evaluate import evaluate_message
 from inboxd.followups import (
-    asks_to_stop_updates,
     commitment_schedule,
-    feedback_score,
-    update_policy,
     waiting_schedule,
 )
 from inboxd.forecast import Forecaster
+from inboxd.gather import gather_message
 from inboxd.humanize import phrase_due, phrase_in_offset
-from inboxd.mail.auth import forged_sender
-from inboxd.mail.autoresponse import AckTiming
 from inboxd.mail.classify import FolderRole
-from inboxd.mail.compose import OutgoingMail, compose
-from inboxd.mail.parse import ParsedMessage, address_problem, parse_message
+from inboxd.mail.parse import ParsedMessage
 from inboxd.mail.threading import (
-    ThreadingPolicy,
-    ThreadMatch,
-    case_number_from_stop_address,
     format_token,
     normalize_subject,
-    thread_message,
 )
-from inboxd.mailer import message_id_for, queue_template_mail, staff_recipients
-from inboxd.notes import NoteCommand, NoteError, parse_note
+from inboxd.mailer import queue_template_mail, staff_recipients
+from inboxd.notes import NoteError
 from inboxd.runtime import Runtime
 from inboxd.store import repo
 
@@ -68,6 +55,7 @@ class Outcome:
     case: int | None = None
     acknowledged: bool = False
     queued: bool = False  # mail was queued (an acknowledgement, a staff alert)
+    actions: tuple[d.Action, ...] = ()  # what was decided (the same as ``inboxd explain`` shows)
 
 
 class Processor:
@@ -122,72 +110,16 @@ class Processor:
     def _process(self, conn: Connection, rt: Runtime, mailbox: MailboxConfig, role: FolderRole, folder: str,
                  uidvalidity: int | None, uid: int | None, raw: bytes, now: datetime,
                  arrived_at: datetime | None = None, watch_started_at: datetime | None = None) -> Outcome:
-        cfg = rt.config
-        msg = parse_message(raw)
-        if repo.has_message(conn, msg.message_id, msg.content_hash):
+        # Read, decide, write: every read first, then the pure decision, then one store call per action.
+        ctx = gather_message(conn, rt, mailbox, role, raw, now, arrived_at, watch_started_at, folder)
+        actions = d.decide_message(ctx)
+        if ctx.duplicate:
             _advance(conn, mailbox, folder, uidvalidity, uid, now)
             log.debug("message.duplicate", mailbox=mailbox.name, folder=folder, uid=uid)
-            return Outcome("duplicate", "duplicate")
-        own = repo.is_own_message_id(conn, msg.message_id)
-        evaluation = evaluate_message(rt, msg, raw, mailbox=mailbox.name, role=role, at=arrived_at or now,
-                                      acks=_ack_timing(conn, msg, now) if role == "inbox" and not own else None)
-        rules, classification = evaluation.rules, evaluation.classification
-        index = repo.ConnIndex(conn)
-        policy = ThreadingPolicy(cfg.cases.subject_token, rt.team.our_addresses,
-                                 now - cfg.cases.thread_window.as_timedelta())
-        recipients = (*msg.recipients, *msg.header_all("Delivered-To"), *msg.header_all("X-Original-To"))
-        match = thread_message(
-            sender=msg.from_addr,
-            sender_is_staff=own or classification.kind in ("staff", "staff_note") or rt.team.is_ours(msg.from_addr),
-            in_reply_to=msg.in_reply_to, references=msg.references, subject=msg.subject,
-            recipients=recipients, index=index, policy=policy)
-        stop_case = case_number_from_stop_address(recipients, rt.team.our_addresses)
-        if stop_case is not None and index.case_exists(stop_case) and index.on_case(stop_case, msg.from_addr):
-            # Written to the List-Unsubscribe address of a case's updates.
-            match = ThreadMatch(stop_case, "unsubscribe address")
-        if match is not None and not match.attach and classification.automated:
-            match = None  # a machine naming a case it is not on: recorded, attached nowhere
-        if match is None and classification.automated and msg.embedded_message_ids:
-            # A bounce (or an auto-reply quoting our mail) carries the original inside: find its case.
-            number = index.case_for_message_ids(msg.embedded_message_ids)
-            match = ThreadMatch(number, "embedded message") if number is not None else None
-        case = repo.case_state(conn, match.case_number) if match and match.attach else None
-        history = d.SenderHistory()
-        forged: str | None = None
-        guards = cfg.loop_guard
-        limits = d.Limits(guards.acks_per_sender.count, guards.sender_burst.count, guards.acks_total.count)
-        sent_at = min(msg.date, now) if msg.date else now
-        ack_to = (msg.reply_to[0] if msg.reply_to else msg.from_addr).lower()
-        reopen_within = cfg.cases.reopen_within.as_timedelta()
-        if classification.kind == "customer" and (case is None or not case.reopenable(now, reopen_within)):
-            acks_since = now - guards.acks_per_sender.period.as_timedelta()
-            burst_window = guards.sender_burst.period.as_timedelta()
-            history = replace(
-                repo.sender_history(conn, msg.from_addr, acks_since=acks_since,
-                                    burst_since=sent_at - burst_window, burst_until=sent_at),
-                acks_to_recipient=repo.acks_to(conn, ack_to, acks_since),
-                acks_total=repo.acks_total(conn, now - guards.acks_total.period.as_timedelta()))
-            # With trusted servers named: a sender they found forged gets no acknowledgement (backscatter).
-            forged = forged_sender(msg, rt.team.trusted_authserv_ids)
-        bounce = getattr(classification, "bounce", None)
-        feedback, opt_out = _customer_reading(conn, msg, classification.kind, case, stop_case)
-        commitments, note_commands, note_errors = _staff_reading(msg, classification.kind, case, rt, now)
-        ctx = d.MessageContext(
-            msg=msg, classification=classification, rules=rules, case=case,
-            thread_how=match.how if match else None, history=history, limits=limits,
-            default_priority=cfg.cases.default_priority, default_language=cfg.cases.default_language,
-            own_message=own, now=now,
-            link_to=match.case_number if match and not match.attach else None,
-            reopen_within=reopen_within,
-            bounced_recipients=tuple(bounce.permanent) if bounce is not None else (),
-            sender_bounced=classification.kind == "customer" and repo.is_bounced(conn, msg.from_addr),
-            commitments=commitments, note_commands=note_commands, note_errors=note_errors,
-            feedback=feedback, opt_out=opt_out,
-            arrived_at=arrived_at, watch_started_at=watch_started_at,
-            acknowledge_max_age=mailbox.imap.acknowledge_max_age.as_timedelta(),
-            ack_to=ack_to, forged=forged)
-        actions = d.decide_message(ctx)
+            return Outcome("duplicate", "duplicate", actions=tuple(actions))
+        cfg, msg, own, classification = rt.config, ctx.msg, ctx.own_message, ctx.classification
         applier = _Applier(conn, rt, mailbox, msg, now, self.forecaster)
+        case = ctx.case
         case_id = repo.case_id(conn, case.number) if case else None
         number = case.number if case else None
         # Open the case first: the message row points at it.
@@ -203,19 +135,17 @@ class Processor:
             conn, message_id=msg.message_id, content_hash=msg.content_hash, mailbox=mailbox.name, folder=folder,
             uidvalidity=uidvalidity, uid=uid, direction="out" if own or role == "sent" else "in",
             kind="own" if own else classification.kind, status="processed", case_id=case_id,
-            from_addr=msg.from_addr, subject=msg.subject[:1000], sent_at=sent_at, received_at=now, size=msg.size,
-            reason=classification.reason, summary=_summary(msg, rules.matched))
+            from_addr=msg.from_addr, subject=msg.subject[:1000], sent_at=min(msg.date, now) if msg.date else now,
+            received_at=now, size=msg.size, reason=classification.reason, summary=_summary(msg, ctx.rules.matched))
         applier.case_id, applier.number, applier.message_ref = case_id, number, message_ref
-        applier.status = case.status if case is not None else ("waiting_on_us" if number is not None else None)
         for action in actions:
             applier.apply(action)
-        if not own:
-            applier.keep_timeline(classification.kind)
         _advance(conn, mailbox, folder, uidvalidity, uid, now)
         kind = "own" if own else classification.kind
         log.info("message.processed", mailbox=mailbox.name, folder=folder, uid=uid, kind=kind,
-                 case=number, acknowledged=applier.acknowledged, rules=list(rules.matched) or None)
-        return Outcome("processed", kind, number, applier.acknowledged, applier.queued or applier.acknowledged)
+                 case=number, acknowledged=applier.acknowledged, rules=list(ctx.rules.matched) or None)
+        return Outcome("processed", kind, number, applier.acknowledged, applier.queued or applier.acknowledged,
+                       tuple(actions))
 
     def _quarantine(self, mailbox: MailboxConfig, folder: str, uidvalidity: int | None, uid: int | None,
                     raw: bytes, exc: Exception, now: datetime) -> Outcome:
@@ -253,33 +183,6 @@ class Processor:
         return True
 
 
-def _customer_reading(conn: Connection, msg: ParsedMessage, kind: str, case: CaseState | None,
-                      stop_case: int | None) -> tuple[tuple[int, str] | None, bool]:
-    """From a customer's message on a case: a feedback score (answering our question), or a request to stop."""
-    if kind != "customer" or case is None:
-        return None, False
-    opt_out = stop_case == case.number or asks_to_stop_updates(msg.reply_text, msg.subject)
-    if "resolved" in repo.outbox_kinds(conn, (*msg.in_reply_to, *msg.references)):
-        score, rest = feedback_score(msg.reply_text)
-        if score is not None:
-            return (score, rest), opt_out
-    return None, opt_out
-
-
-def _staff_reading(msg: ParsedMessage, kind: str, case: CaseState | None, rt: Runtime, now: datetime) -> tuple[
-        tuple[tuple[str, datetime], ...], tuple[NoteCommand, ...], tuple[NoteError, ...]]:
-    """From staff mail: the promises a reply makes to the customer, or the commands of an internal note."""
-    reference = msg.date or now
-    if kind == "staff" and case is not None:
-        found = extract_commitments(msg.reply_text, reference, rt.calendar)
-        return tuple((c.text, c.due) for c in found), (), ()
-    if kind == "staff_note":
-        staff = [(s.email, s.name or "") for s in rt.config.team.staff]
-        commands, errors = parse_note(msg.reply_text, lambda text: resolve_when(text, reference, rt.calendar), staff)
-        return (), tuple(commands), tuple(errors)
-    return (), (), ()
-
-
 def _advance(conn: Connection, mailbox: MailboxConfig, folder: str, uidvalidity: int | None, uid: int | None,
              now: datetime) -> None:
     if uidvalidity is not None and uid is not None:
@@ -298,7 +201,6 @@ class _Applier:
                  now: datetime, forecaster: Forecaster | None = None) -> None:
         self.conn, self.rt, self.mailbox, self.msg, self.now = conn, rt, mailbox, msg, now
         self.forecaster = forecaster
-        self.status: str | None = None  # the case's status once this message's actions are applied
         self.case_id: int | None = None
         self.number: int | None = None
         self.message_ref: int | None = None
@@ -321,8 +223,10 @@ class _Applier:
                 repo.update_case(self.conn, self.number, last_activity_at=self.now)
         elif isinstance(action, d.SetStatus):
             assert self.number is not None
-            repo.update_case(self.conn, self.number, status=action.status, last_activity_at=self.now)
-            self.status = action.status
+            values: dict[str, Any] = {"status": action.status, "last_activity_at": self.now}
+            if action.resolved_at is not None or action.forget_resolved:
+                values["resolved_at"] = action.resolved_at
+            repo.update_case(self.conn, self.number, **values)
             self.event("case.status", {"status": action.status})
         elif isinstance(action, d.MarkFirstResponse):
             assert self.number is not None
@@ -330,7 +234,7 @@ class _Applier:
             self.event("case.first_response", {"by": action.by})
         elif isinstance(action, d.KeepTeamPromises):
             assert self.case_id is not None
-            kept = repo.settle_team_promises(self.conn, self.case_id, action.at)
+            kept = repo.settle_promises(self.conn, action.promise_ids, "kept", action.at)
             if kept:
                 self.event("promise.kept", {"count": kept})
         elif isinstance(action, d.HoldAck):
@@ -350,8 +254,22 @@ class _Applier:
                              lines=[action.detail, f"Case: {self.token()}, from: {self.msg.from_addr}, "
                                                    f"subject: {self.msg.subject[:200]}",
                                     "The case is open and waiting on the team as usual."])
-        elif isinstance(action, d.ApplyNote):
-            self.apply_note(action)
+        elif isinstance(action, d.KeepPromises):
+            repo.settle_promises(self.conn, action.promise_ids, "kept", action.at)
+        elif isinstance(action, d.Schedule):
+            repo.schedule(self.conn, key=action.key, kind=action.kind, case_id=self.case_id, due_at=action.due_at,
+                          payload=action.payload, now=self.now)
+        elif isinstance(action, d.Snooze):
+            assert self.number is not None
+            repo.update_case(self.conn, self.number, snoozed_until=action.until)
+        elif isinstance(action, d.SetPriority):
+            assert self.number is not None
+            repo.update_case(self.conn, self.number, priority=action.priority)
+        elif isinstance(action, d.Assign):
+            assert self.number is not None
+            repo.update_case(self.conn, self.number, assignee=action.assignee)
+        elif isinstance(action, d.ConfirmNote):
+            self.answer_note(action.author, done=list(action.done), errors=[])
         elif isinstance(action, d.RejectNote):
             self.answer_note(action.author, done=[], errors=list(action.errors))
             self.event("note.rejected", {"errors": [f"{e.line}: {e.why}" for e in action.errors]})
@@ -377,6 +295,8 @@ class _Applier:
             self.event("customer.reachable_again", {"address": action.address})
         elif isinstance(action, d.Acknowledge):
             self.acknowledge(action)
+        elif isinstance(action, d.KeepTimeline):
+            self.keep_timeline(action)
         elif isinstance(action, d.Note):
             self.event(action.kind, action.data)
 
@@ -406,80 +326,26 @@ class _Applier:
             self.event("staff.alerted", {"subject": subject, "to": recipients})
             self.queued = True
 
-    def keep_timeline(self, kind: str) -> None:
+    def keep_timeline(self, action: d.KeepTimeline) -> None:
         """Who spoke when on the case, and what to schedule now that it waits on someone."""
         if self.number is None or self.case_id is None:
             return
         values: dict[str, Any] = {}
-        if kind == "customer":
-            values["last_customer_at"] = self.now
-            offset = self.msg.date.utcoffset() if self.msg.date is not None else None
-            if offset is not None:
-                values["customer_utc_offset"] = int(offset.total_seconds() // 60)
-        elif kind == "staff":
-            values["last_staff_reply_at"] = self.now
-            values["last_heard_at"] = self.now
-        if self.acknowledged:
-            values["last_heard_at"] = self.now
+        if action.customer_at is not None:
+            values["last_customer_at"] = action.customer_at
+            if action.customer_utc_offset is not None:
+                values["customer_utc_offset"] = action.customer_utc_offset
+        if action.staff_at is not None:
+            values["last_staff_reply_at"] = action.staff_at
+        if action.heard_at is not None:
+            values["last_heard_at"] = action.heard_at
         if values:
             repo.update_case(self.conn, self.number, **values)
-        if kind not in ("customer", "staff") or self.status is None:
+        if action.status is None or action.policy is None:
             return
-        row = repo.case_row(self.conn, self.case_id)
-        policy = update_policy(self.rt.config, row["priority"] if row else "normal",
-                               row["update_overrides"] if row else None)
-        for item in waiting_schedule(self.number, self.status, self.now, policy, self.rt.calendar.add):
+        for item in waiting_schedule(self.number, action.status, self.now, action.policy, self.rt.calendar.add):
             repo.schedule(self.conn, key=item.key, kind=item.kind, case_id=self.case_id, due_at=item.due_at,
                           payload=item.payload, now=self.now)
-
-    def apply_note(self, action: d.ApplyNote) -> None:
-        """Apply every command of a staff note (all were understood), then confirm to its author."""
-        assert self.case_id is not None and self.number is not None
-        done: list[str] = []
-        for index, command in enumerate(action.commands):
-            when = command.when
-            if command.name == "remind" and when is not None:
-                repo.schedule(self.conn, key=f"note:{self.msg.message_id}:{index}", kind="note_reminder",
-                              case_id=self.case_id, due_at=when, now=self.now,
-                              payload={"to": action.author, "text": command.text})
-            elif command.name == "followup" and when is not None:
-                self.record_commitment(d.RecordCommitment(action.author, "Follow up with the customer", when),
-                                       source="note")
-            elif command.name == "waiting" and when is not None:
-                repo.schedule(self.conn, key=f"note:{self.msg.message_id}:{index}", kind="note_reminder",
-                              case_id=self.case_id, due_at=when, now=self.now,
-                              payload={"to": action.author,
-                                       "text": f"We were waiting on {command.text} until now: check with them "
-                                               "and tell the customer where things stand."})
-                self.event("case.waiting", {"on": command.text, "until": when.isoformat()})
-                # The customer hears now what we wait for and when; if staff stay silent past that time,
-                # the customer gets an update then.
-                repo.schedule(self.conn, key=f"waiting_notice:{self.msg.message_id}", kind="waiting_notice",
-                              case_id=self.case_id, due_at=self.now, now=self.now,
-                              payload={"who": command.text, "until": when.isoformat()})
-                repo.schedule(self.conn, key=f"waiting_update:{self.msg.message_id}", kind="update",
-                              case_id=self.case_id, due_at=self.rt.calendar.add(when, parse_duration("2bh")),
-                              now=self.now, payload={"since": when.isoformat()})
-            elif command.name == "snooze" and when is not None:
-                repo.update_case(self.conn, self.number, snoozed_until=when)
-            elif command.name == "priority":
-                repo.update_case(self.conn, self.number, priority=command.text)
-            elif command.name == "assign":
-                repo.update_case(self.conn, self.number, assignee=command.text)
-            elif command.name == "resolve":
-                repo.update_case(self.conn, self.number, status="resolved", resolved_at=self.now)
-                repo.schedule(self.conn, key=f"resolved_notice:{self.msg.message_id}", kind="resolved_notice",
-                              case_id=self.case_id, due_at=self.now, payload={}, now=self.now)
-            elif command.name == "reopen":
-                repo.update_case(self.conn, self.number, status="waiting_on_us", resolved_at=None)
-            elif command.name == "done":
-                for promise in repo.open_staff_promises(self.conn, self.case_id):
-                    repo.settle_promise(self.conn, promise["id"], "kept", self.now)
-            self.event(f"note.{command.name}", {"by": action.author, "line": command.line,
-                                                "when": when.isoformat() if when else None})
-            done.append(command.line if when is None else
-                        f"{command.line}  ({when.astimezone(self.rt.calendar.tz):%a %d %b %H:%M %Z})")
-        self.answer_note(action.author, done=done, errors=[])
 
     def answer_note(self, author: str, *, done: list[str], errors: list[NoteError]) -> None:
         queued = queue_template_mail(
@@ -491,9 +357,9 @@ class _Applier:
                      "token": self.token() if self.number else None})
         self.queued = self.queued or queued is not None
 
-    def record_commitment(self, action: d.RecordCommitment, source: str = "reply") -> None:
+    def record_commitment(self, action: d.RecordCommitment) -> None:
         assert self.case_id is not None
-        promise_id = repo.add_promise(self.conn, case_id=self.case_id, owner=action.owner, source=source,
+        promise_id = repo.add_promise(self.conn, case_id=self.case_id, owner=action.owner, source=action.source,
                                       text=action.text[:2000], made_at=self.now, due_at=action.due,
                                       source_message_id=self.msg.message_id)
         lead = self.rt.config.reminders.lead_time.as_timedelta()
@@ -535,38 +401,22 @@ class _Applier:
                                  self.rt.calendar)
 
     def acknowledge(self, action: d.Acknowledge) -> None:
+        """Queue the acknowledgement with the team's promise (the loop guards let it through in decide)."""
         assert self.case_id is not None and self.number is not None
         rt, msg = self.rt, self.msg
-        cfg = rt.config
         recipient = (action.to or msg.from_addr).lower()
-        if rt.team.is_ours(recipient):
-            self.event("ack.held", {"guard": "own_address", "detail": recipient})
-            return
-        problem = address_problem(recipient)
-        if problem is not None:
-            self.event("ack.suppressed", {"reason": problem, "address": recipient[:200]})
-            return
-        if repo.is_bounced(self.conn, recipient):
-            self.event("ack.suppressed", {"reason": "address bounced", "address": recipient})
-            return
         estimate = self.promise_for(action.priority)
-        token = format_token(cfg.cases.subject_token, self.number)
+        token = format_token(rt.config.cases.subject_token, self.number)
         context = _ack_context(rt, msg, token, self.number, estimate, self.now, action.language,
                                neutral_to=recipient if action.neutral else None)
-        rendered = rt.renderer.render("ack", action.language, context, template_set=action.template_set)
-        key = f"ack:{self.number}"
-        message_id = message_id_for(self.conn, rt, key)
         # To someone other than the sender: not threaded to a message they never wrote.
-        raw = compose(OutgoingMail(
-            from_addr=self.mailbox.address, from_name=cfg.team.name, to=(recipient,), subject=rendered.subject,
-            body=rendered.body, message_id=message_id, date=self.now, reply_to=self.mailbox.address,
+        message_id = queue_template_mail(
+            self.conn, rt, self.mailbox, key=f"ack:{self.number}", kind="ack", to=[recipient], template="ack",
+            language=action.language, context=context, now=self.now, case_id=self.case_id,
             in_reply_to=None if action.neutral else msg.message_id,
-            references=() if action.neutral else msg.references, html=rendered.html))
-        queued = repo.enqueue(
-            self.conn, idempotency_key=key, message_id=message_id, kind="ack", case_id=self.case_id,
-            mailbox=self.mailbox.name, mail_from=self.mailbox.address, rcpt_to=[recipient], raw=raw, now=self.now,
-            copy_wanted=bool(self.mailbox.smtp.save_copy))
-        if not queued:
+            references=() if action.neutral else msg.references, auto_submitted="auto-replied",
+            copy_wanted=bool(self.mailbox.smtp.save_copy), template_set=action.template_set)
+        if message_id is None:
             return
         repo.add_promise(self.conn, case_id=self.case_id, owner="team", source="ack",
                          text=context["promise"]["phrase"], made_at=self.now, due_at=estimate.due,
@@ -574,15 +424,6 @@ class _Applier:
         self.event("ack.queued", {"due": estimate.due.isoformat(), "basis": estimate.basis,
                                   "message_id": message_id, "to": recipient, "neutral": action.neutral})
         self.acknowledged = True
-
-
-def _ack_timing(conn: Connection, msg: ParsedMessage, now: datetime) -> AckTiming:
-    """How soon after our acknowledgements to this sender the message came: an auto-responder answers at once."""
-    cited_at, last_at = repo.ack_times(conn, msg.from_addr, (*msg.in_reply_to, *msg.references))
-    arrived = min(msg.date, now) if msg.date else now
-    return AckTiming(
-        cited_ack_seconds=(arrived - cited_at).total_seconds() if cited_at else None,
-        last_ack_seconds=(arrived - last_at).total_seconds() if last_at else None)
 
 
 # The subject of an acknowledgement to an address other than the sender's: nothing the sender wrote.

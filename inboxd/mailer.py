@@ -19,9 +19,14 @@ def queue_template_mail(conn: Connection, rt: Runtime, mailbox: MailboxConfig, *
                         now: datetime, case_id: int | None, in_reply_to: str | None = None,
                         references: Sequence[str] = (), auto_submitted: str = "auto-generated",
                         from_name: str | None = None,
-                        extra_headers: tuple[tuple[str, str], ...] = (),
+                        extra_headers: tuple[tuple[str, str], ...] = (), copy_wanted: bool = False,
                         template_set: str | None = None) -> str | None:
-    """Render and queue one message; return its Message-ID, or None when ``key`` was queued before."""
+    """Render and queue one message; return its Message-ID, or None when ``key`` was queued before.
+
+    Every message inboxd writes itself goes this way: acknowledgements, updates, delay notices,
+    reminders, escalations, alerts and the answers to staff notes. ``copy_wanted``: a copy goes to
+    the mailbox's Sent folder once it is sent (``smtp.save_copy``, for mail the customer sees).
+    """
     rendered = rt.renderer.render(template, language, template_context(rt, context), template_set=template_set)
     message_id = message_id_for(conn, rt, key)
     raw = compose(OutgoingMail(
@@ -31,7 +36,7 @@ def queue_template_mail(conn: Connection, rt: Runtime, mailbox: MailboxConfig, *
         auto_submitted=auto_submitted, extra_headers=extra_headers, html=rendered.html))
     queued = repo.enqueue(conn, idempotency_key=key, message_id=message_id, kind=kind, case_id=case_id,
                           mailbox=mailbox.name, mail_from=mailbox.address, rcpt_to=list(to), raw=raw, now=now,
-                          copy_wanted=False)
+                          copy_wanted=copy_wanted)
     return message_id if queued else None
 
 

@@ -13,7 +13,6 @@ A staff From counts once our own server has authenticated it (``auth``), when th
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -323,7 +322,3 @@ def _staff_kind(msg: ParsedMessage, team: TeamIdentity, why: str) -> Classificat
     if not outside:
         return Classification("staff_note", f"{why}, addressed only to the team")
     return Classification("staff", why)
-
-
-def is_ours_anywhere(addresses: Collection[str], team: TeamIdentity) -> bool:
-    return any(team.is_ours(a) for a in addresses)

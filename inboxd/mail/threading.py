@@ -93,19 +93,6 @@ def normalize_subject(subject: str, token_format: str = "[#{number}]") -> str:
     return " ".join(subject.split()).lower()
 
 
-def find_case(in_reply_to: tuple[str, ...], references: tuple[str, ...], subject: str,
-              index: ThreadIndex, token_format: str) -> ThreadMatch | None:
-    ids = list(dict.fromkeys((*in_reply_to, *reversed(references))))
-    if ids:
-        number = index.case_for_message_ids(ids)
-        if number is not None:
-            return ThreadMatch(number, "references")
-    number = case_number_from_subject(subject, token_format)
-    if number is not None and index.case_exists(number):
-        return ThreadMatch(number, "subject token")
-    return None
-
-
 def case_number_from_plus_address(recipients: Iterable[str], our_addresses: frozenset[str]) -> int | None:
     """``support+1042@example.com`` → 1042, when ``support@example.com`` is ours."""
     for address in recipients:

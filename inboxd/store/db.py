@@ -59,8 +59,9 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
             # IMMEDIATE: take the write lock at BEGIN, so concurrent writers wait instead of failing.
-            # A read-only transaction (Store.read_only) takes none.
-            conn.exec_driver_sql("BEGIN" if conn.info.get("inboxd.read_only") else "BEGIN IMMEDIATE")
+            # A transaction that only reads (Store.read) takes no lock the daemon would wait for.
+            read_only = conn.info.get("inboxd.read_only") or conn.get_execution_options().get("inboxd_read_only")
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     if url.startswith("postgresql://"):

@@ -80,6 +80,13 @@ class Store:
                 yield conn
 
     @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A transaction that only reads and is rolled back at the end (``inboxd explain`` gathers in one);
+        see :meth:`read_only`."""
+        with self.read_only() as conn:
+            yield conn
+
+    @contextmanager
     def connect(self) -> Iterator[Connection]:
         """A connection for reading; database failures are translated as in ``begin``."""
         with _faults_translated(), self.engine.connect() as conn:
@@ -475,14 +482,6 @@ def add_promise(conn: Connection, *, case_id: int, owner: str, source: str, text
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
-def settle_team_promises(conn: Connection, case_id: int, at: datetime) -> int:
-    """A staff response keeps every open team promise and every staff commitment made before it."""
-    result = conn.execute(update(promises).where(promises.c.case_id == case_id, promises.c.state == "open",
-                                                 or_(promises.c.owner == "team", promises.c.made_at < at))
-                          .values(state="kept", settled_at=at))
-    return int(result.rowcount or 0)
-
-
 def overdue_team_promises(conn: Connection, now: datetime) -> list[OverduePromise]:
     """The team's open promises whose due time has passed, locked for this transaction (the tick breaks them).
 
@@ -551,6 +550,24 @@ def open_staff_promises(conn: Connection, case_id: int) -> list[dict[str, Any]]:
     rows = conn.execute(select(promises).where(promises.c.case_id == case_id, promises.c.owner != "team",
                                                promises.c.state == "open").order_by(promises.c.id))
     return [dict(r._mapping) for r in rows]
+
+
+def open_promises(conn: Connection, case_id: int) -> list[PromiseView]:
+    """The case's open promises: the team's (acknowledgements, delay notices) and staff commitments."""
+    rows = conn.execute(select(promises).where(promises.c.case_id == case_id, promises.c.state == "open")
+                        .order_by(promises.c.id))
+    return [PromiseView(id=r.id, owner=r.owner, source=r.source, text=r.text, made_at=_aware(r.made_at) or r.made_at,
+                        due_at=_aware(r.due_at) or r.due_at, state=r.state, source_message_id=r.source_message_id)
+            for r in rows]
+
+
+def settle_promises(conn: Connection, promise_ids: Sequence[int], state: str, now: datetime) -> int:
+    """Settle the promises among these that are still open; how many were."""
+    if not promise_ids:
+        return 0
+    result = conn.execute(update(promises).where(promises.c.id.in_(list(promise_ids)), promises.c.state == "open")
+                          .values(state=state, settled_at=now))
+    return int(result.rowcount or 0)
 
 
 def settle_promise(conn: Connection, promise_id: int, state: str, now: datetime) -> bool:

@@ -12,17 +12,16 @@ pytestmark = pytest.mark.integration
 
 def poison_subject(monkeypatch: pytest.MonkeyPatch, subject: str) -> None:
     """Make processing fail for messages with this subject (a stand-in for any unforeseen failure)."""
-    # Every message is classified through inboxd.evaluate (the daemon, explain and replay alike).
-    import inboxd.evaluate as ingest
+    import inboxd.evaluate as gather  # every message is classified through inboxd.evaluate
 
-    real = ingest.classify
+    real = gather.classify
 
     def exploding(msg, *args, **kwargs):
         if msg.subject == subject:
             raise RuntimeError("cannot process this one")
         return real(msg, *args, **kwargs)
 
-    monkeypatch.setattr(ingest, "classify", exploding)
+    monkeypatch.setattr(gather, "classify", exploding)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-import inboxd.evaluate as ingest  # every message is classified through inboxd.evaluate
+import inboxd.evaluate as gather  # every message is classified through inboxd.evaluate
 import inboxd.outbox as outbox_module
 from inboxd.cli import main
 from inboxd.store import repo
@@ -35,14 +35,14 @@ def _outbox_rows(daemon) -> list[dict]:
 def test_quarantined_message_is_listed_and_retried_once_while_the_daemon_runs(setup, mailboxes, monkeypatch,
                                                                               capsys):
     db = ("--database-url", setup.database_url)
-    real = ingest.classify
+    real = gather.classify
 
     def buggy(msg, *args, **kwargs):
         if msg.subject == "Invoice question":
             raise RuntimeError("a bug met this message")
         return real(msg, *args, **kwargs)
 
-    monkeypatch.setattr(ingest, "classify", buggy)
+    monkeypatch.setattr(gather, "classify", buggy)
     daemon = setup.daemon()
     daemon.start()
     try:
@@ -66,7 +66,7 @@ def test_quarantined_message_is_listed_and_retried_once_while_the_daemon_runs(se
         assert cases(daemon) == []
 
         # The cause is gone: one retry gives the message its case and its acknowledgement.
-        monkeypatch.setattr(ingest, "classify", real)
+        monkeypatch.setattr(gather, "classify", real)
         code, out, _ = _cli(capsys, "quarantine", "retry", str(entry["id"]), "--config", str(setup.config_path), *db)
         assert code == 0 and "customer, case 1001, acknowledgement queued" in out
         setup.hub.wait_for(1, timeout=15, predicate=lambda m: m.rcpt_tos == [customer])

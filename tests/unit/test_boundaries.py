@@ -13,7 +13,7 @@ CORE = ["calendar.py", "durations.py", "eta.py", "humanize.py", "cases.py", "dec
         "mail/compose.py", "mail/bounces.py", "mail/auth.py", "commitments.py", "mail/html.py",
         "notes.py", "followups.py", "tick.py", "stats.py", "reasons.py", "patterns.py", "evaluate.py"]
 FORBIDDEN = {"imapclient", "smtplib", "sqlalchemy", "alembic", "apscheduler", "socket", "subprocess",
-             "inboxd.store", "inboxd.transport", "inboxd.daemon", "inboxd.ingest", "inboxd.outbox",
+             "inboxd.store", "inboxd.transport", "inboxd.daemon", "inboxd.ingest", "inboxd.gather", "inboxd.outbox",
              "inboxd.devmail", "structlog"}
 
 
@@ -38,3 +38,10 @@ def test_core_module_imports_no_io(module: str) -> None:
 def test_core_module_reads_no_environment(module: str) -> None:
     source = (PACKAGE / module).read_text()
     assert "os.environ" not in source and "getenv" not in source
+
+
+def test_no_module_imports_the_cli_back() -> None:
+    """``inboxd.cli`` imports the command modules to register them; they take what they share from ``cli_setup``."""
+    importers = sorted(str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
+                       if path.name != "cli.py" and "inboxd.cli" in imported_modules(path))
+    assert importers == []

@@ -7,28 +7,42 @@ none, a case that now waits on the customer, staff told that an ack was held bac
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from inboxd.calendar import BusinessCalendar
 from inboxd.cases import CaseState, Status
 from inboxd.decide import (
     Acknowledge,
     Action,
+    AlreadyRecorded,
+    Assign,
+    ClearBounced,
+    ConfirmNote,
     HoldAck,
     JoinCase,
+    KeepPromises,
     KeepTeamPromises,
+    KeepTimeline,
     Limits,
     MarkFirstResponse,
     MessageContext,
     Note,
     OpenCase,
+    RecordCommitment,
+    Schedule,
     SenderHistory,
+    SetPriority,
     SetStatus,
+    Snooze,
     decide_message,
 )
+from inboxd.durations import Duration
+from inboxd.followups import PromiseView
 from inboxd.mail.classify import Classification, Kind
 from inboxd.mail.parse import parse_message
+from inboxd.notes import NoteCommand
 from inboxd.rules import RuleOutcome
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -240,3 +254,117 @@ def test_defaults_come_from_the_configuration() -> None:
     [opened] = of_type(decide_message(ctx), OpenCase)
     assert isinstance(opened, OpenCase)
     assert (opened.priority, opened.language) == ("low", "fr")
+
+
+# --------------------------------------------------------------------------------------------
+# Where an acknowledgement may go (facts gather reads; decide judges them, explain shows them)
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("facts", "why"),
+    [
+        pytest.param({"ack_to": "support@example.com", "ack_to_ours": True}, ("ack.held", "own_address"),
+                     id="a Reply-To naming our own address would loop"),
+        pytest.param({"ack_to": "nobody@localhost"}, ("ack.suppressed", "not a plain mailbox address"),
+                     id="an address no mail can reach"),
+        pytest.param({"ack_to": "gone@customer.example", "ack_to_bounced": True}, ("ack.suppressed", "address bounced"),
+                     id="a Reply-To that bounced before"),
+        pytest.param({"ack_to_bounced": True, "sender_bounced": True}, None,
+                     id="the bounced sender writes again: their address works"),
+    ],
+)
+def test_an_acknowledgement_goes_only_where_mail_can_arrive(facts: dict[str, object],
+                                                             why: tuple[str, str] | None) -> None:
+    actions = decide_message(replace(context(), **facts))  # type: ignore[arg-type]
+    assert len(of_type(actions, OpenCase)) == 1
+    if why is None:
+        assert len(of_type(actions, Acknowledge)) == 1
+        assert ClearBounced("ann@customer.example") in actions
+        return
+    assert not of_type(actions, Acknowledge)
+    notes = [a for a in actions if isinstance(a, Note) and a.kind == why[0]]
+    assert len(notes) == 1 and why[1] in notes[0].data.values()
+
+
+def test_a_message_on_record_already_causes_nothing() -> None:
+    assert decide_message(replace(context(), duplicate=True)) == [AlreadyRecorded()]
+
+
+# --------------------------------------------------------------------------------------------
+# Promises a staff reply keeps
+# --------------------------------------------------------------------------------------------
+
+def promise(id: int, owner: str, made_at: datetime) -> PromiseView:
+    return PromiseView(id=id, owner=owner, source="ack" if owner == "team" else "reply", text="…",
+                       made_at=made_at, due_at=NOW + timedelta(days=1), state="open")
+
+
+def test_a_staff_reply_keeps_the_teams_promises_and_earlier_commitments() -> None:
+    promises = (promise(1, "team", OPENED), promise(2, "bob@example.com", OPENED),
+                promise(3, "bob@example.com", NOW), promise(4, "team", NOW))
+    actions = decide_message(replace(context("staff", case_state=case()), open_promises=promises))
+    # A commitment made with this very reply (made_at == now) is not kept by it.
+    assert KeepTeamPromises(NOW, (1, 2, 4)) in actions
+
+
+# --------------------------------------------------------------------------------------------
+# What a staff note's commands mean
+# --------------------------------------------------------------------------------------------
+
+CALENDAR = BusinessCalendar.build("Europe/Berlin", {"mon-fri": "09:00-17:00"})
+MONDAY_10 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+
+def note(*commands: NoteCommand, status: Status = "waiting_on_us",
+         promises: tuple[PromiseView, ...] = ()) -> list[Action]:
+    ctx = replace(context("staff_note", case_state=case(status)), note_commands=commands, calendar=CALENDAR,
+                  open_promises=promises, update_after_waiting=Duration(3, "bh"))
+    return decide_message(ctx)
+
+
+def test_a_waiting_note_tells_the_customer_now_and_updates_them_after_the_configured_time() -> None:
+    actions = note(NoteCommand("waiting", "#waiting the bank until monday 10:00", MONDAY_10, "the bank"))
+    schedules = {a.kind: a for a in actions if isinstance(a, Schedule)}
+    assert schedules["waiting_notice"].due_at == NOW
+    assert schedules["note_reminder"].due_at == MONDAY_10
+    assert schedules["update"].due_at == CALENDAR.add(MONDAY_10, Duration(3, "bh"))
+    assert schedules["update"].due_at == datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # 13:00 in Berlin
+    [confirm] = of_type(actions, ConfirmNote)
+    assert isinstance(confirm, ConfirmNote) and confirm.done[0].startswith("#waiting the bank")
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        (NoteCommand("snooze", "#snooze until monday", MONDAY_10), Snooze(MONDAY_10)),
+        (NoteCommand("priority", "#priority high", None, "high"), SetPriority("high")),
+        (NoteCommand("assign", "#assign bob", None, "bob@example.com"), Assign("bob@example.com")),
+        (NoteCommand("followup", "#followup monday", MONDAY_10),
+         RecordCommitment("alice@example.com", "Follow up with the customer", MONDAY_10, source="note")),
+        (NoteCommand("resolve", "#resolve"), SetStatus("resolved", resolved_at=NOW)),
+        (NoteCommand("reopen", "#reopen"), SetStatus("waiting_on_us", forget_resolved=True)),
+    ],
+)
+def test_each_note_command_is_one_action(command: NoteCommand, expected: Action) -> None:
+    actions = note(command, status="resolved" if command.name == "reopen" else "waiting_on_us")
+    assert expected in actions
+    assert Note(f"note.{command.name}", {"by": "alice@example.com", "line": command.line,
+                                         "when": command.when.isoformat() if command.when else None}) in actions
+
+
+def test_done_keeps_the_open_staff_commitments_only() -> None:
+    promises = (promise(1, "team", OPENED), promise(2, "bob@example.com", OPENED))
+    assert KeepPromises((2,), NOW) in note(NoteCommand("done", "#done"), promises=promises)
+
+
+# --------------------------------------------------------------------------------------------
+# The case's timeline
+# --------------------------------------------------------------------------------------------
+
+def test_a_new_case_waits_on_us_and_a_staff_reply_makes_it_wait_on_the_customer() -> None:
+    [opened] = of_type(decide_message(context()), KeepTimeline)
+    assert isinstance(opened, KeepTimeline)
+    assert (opened.status, opened.customer_at, opened.heard_at) == ("waiting_on_us", NOW, NOW)
+    [replied] = of_type(decide_message(context("staff", case_state=case())), KeepTimeline)
+    assert isinstance(replied, KeepTimeline)
+    assert (replied.status, replied.staff_at, replied.heard_at) == ("waiting_on_customer", NOW, NOW)

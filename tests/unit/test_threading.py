@@ -15,7 +15,6 @@ from inboxd.mail.threading import (
     ThreadingPolicy,
     ThreadMatch,
     case_number_from_subject,
-    find_case,
     format_token,
     normalize_subject,
     thread_message,
@@ -119,7 +118,7 @@ def test_normalized_subjects_compare_equal(subject: str) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# find_case
+# thread_message: which case, for someone on it
 # --------------------------------------------------------------------------------------------
 
 
@@ -160,9 +159,14 @@ INDEX = FakeIndex({"ack-1042@example.com": 1042, "cust-1043@customer.example": 1
         pytest.param(("unknown@x.example",), (), "Invoice missing", None, id="nothing known"),
     ],
 )
-def test_find_case(in_reply_to: tuple[str, ...], references: tuple[str, ...], subject: str,
-                   expected: ThreadMatch | None) -> None:
-    assert find_case(in_reply_to, references, subject, INDEX, DEFAULT) == expected
+def test_thread_message_finds_the_case(in_reply_to: tuple[str, ...], references: tuple[str, ...], subject: str,
+                                       expected: ThreadMatch | None) -> None:
+    # Staff are on every case: only the Message-IDs and the token decide here.
+    index = FullFakeIndex(INDEX.messages, {number: set() for number in INDEX.cases})
+    policy = ThreadingPolicy(DEFAULT, frozenset({"support@example.com"}), datetime(2026, 11, 1, tzinfo=UTC))
+    match = thread_message(sender="bob@example.com", sender_is_staff=True, in_reply_to=in_reply_to,
+                           references=references, subject=subject, recipients=(), index=index, policy=policy)
+    assert match == expected
 
 
 # --------------------------------------------------------------------------------------------
