@@ -589,7 +589,7 @@ class Daemon:
     def status_line(self) -> str:
         try:
             with self.store.connect() as conn:
-                counts = repo.outbox_counts(conn)
+                counts = repo.outbox_counts(conn, ("pending", "sending", "failed"))
                 quarantined = sum(status_store.quarantine_counts(conn).values())
             queue = counts.get("pending", 0) + counts.get("sending", 0)
             failed = counts.get("failed", 0)

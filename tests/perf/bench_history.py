@@ -215,9 +215,10 @@ def fill(url: str, count: int, now: datetime) -> None:
         cur.execute("COMMIT" if not sql.pg else "SELECT 1")
         raw.commit()
         if sql.pg:
-            raw.autocommit = True  # type: ignore[attr-defined]
+            driver = raw.driver_connection
+            driver.autocommit = True  # type: ignore[union-attr]
             started = time.monotonic()
-            cur.execute("VACUUM ANALYZE")
+            driver.execute("VACUUM ANALYZE")  # type: ignore[union-attr]
             print(f"  vacuum analyze: {time.monotonic() - started:.1f} s", flush=True)
     finally:
         raw.close()
