@@ -550,6 +550,7 @@ class Daemon:
             except Exception:  # noqa: BLE001
                 log.exception("outbox.flush_failed")
                 self.stop_event.wait(5.0)
+        self.sender.close()
 
     def tick(self) -> None:
         with self.metrics.tick_seconds.time():

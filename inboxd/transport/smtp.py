@@ -77,7 +77,8 @@ class SmtpConnection:
     def connect(self) -> SmtpConnection:
         s = self.settings
         with _translated("connect"):
-            context = tls_context(s.verify_tls, s.ca_file)
+            # Only TLS needs a context (loading the CA store costs more than the rest of a local session).
+            context = tls_context(s.verify_tls, s.ca_file) if s.security in ("tls", "starttls") else None
             if s.security == "tls":
                 client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
             else:
@@ -125,6 +126,15 @@ class SmtpConnection:
         if refused:
             # Some recipients took it: the message is sent; refusals are reported by the caller's log.
             raise PermanentSendError(f"SMTP send: some recipients refused: {sorted(refused)}")
+
+    def alive(self) -> bool:
+        """Whether the session still answers (NOOP): a kept session may have been closed by the server."""
+        if self.client is None:
+            return False
+        try:
+            return bool(self.client.noop()[0] == 250)
+        except (smtplib.SMTPException, OSError, ssl.SSLError):
+            return False
 
     def close(self) -> None:
         client, self.client = self.client, None
