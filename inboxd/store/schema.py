@@ -122,7 +122,7 @@ messages = Table(
     UniqueConstraint("message_id", "content_hash"),
     Index("ix_messages_message_id", "message_id"),
     Index("ix_messages_case_id", "case_id"),
-    Index("ix_messages_from_addr_received_at", "from_addr", "received_at"),
+    Index("ix_messages_from_addr_direction_sent_at", "from_addr", "direction", "sent_at"),  # sender burst (0012)
     Index("ix_messages_status", "status"),  # quarantine depth (0011)
     Index("ix_messages_kind", "kind"),  # messages by kind in /metrics (0011)
 )
@@ -192,11 +192,11 @@ outbox = Table(
     # recipient, not only per sender, so a forged Reply-To cannot aim them at someone (0010).
     Column("recipient", String(320)),
     Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
-    Index("ix_outbox_recipient_created_at", "recipient", "created_at"),
+    Index("ix_outbox_recipient_kind_created_at", "recipient", "kind", "created_at"),  # acks per recipient (0012)
     Index("ix_outbox_kind_created_at", "kind", "created_at"),
     Index("ix_outbox_kind_state", "kind", "state"),  # acknowledgements sent, in /metrics (0011)
     # A case's own mail, and a sender's acknowledgements through their cases (0012).
-    Index("ix_outbox_case_id_kind", "case_id", "kind"),
+    Index("ix_outbox_case_id_kind_created_at", "case_id", "kind", "created_at"),
     Index("ix_outbox_copy_state_state", "copy_state", "state"),  # Sent copies still to file (0012)
 )
 
