@@ -59,6 +59,7 @@ CUSTOMERS = 300_000  # distinct customers: about three cases each at 1M
 SCHEMA = "bench_history"
 MARK = "bench_history_filled"
 MAX_AGE = timedelta(days=3)
+ROUNDS = 3
 
 
 # -- filling ------------------------------------------------------------------------------------
@@ -362,18 +363,26 @@ def measure(url: str, base_pg: str | None, count: int, messages_n: int, tmp: Pat
     run = uuid.uuid4().hex[:6]
     config = write_config(tmp)
     print(f"memory at start: {rss_mib()[0]:.0f} MiB")
-    with empty_store(base_pg, tmp) as empty_url:
-        daemon = Daemon(config, empty_url)
-        migrate(daemon.store.engine)
-        empty_rate = ingest_rate(daemon, messages_n, run, seed=1)
-        daemon.store.dispose()
     daemon = Daemon(config, url)
     migrate(daemon.store.engine)
     with daemon.store.connect() as conn:
         total = int(conn.execute(select(func.count()).select_from(cases)).scalar() or 0)
-    full_rate = ingest_rate(daemon, messages_n, run, seed=1)
-    print(f"ingest, {messages_n} messages: empty store {empty_rate:.0f} msg/s; {total:,} cases {full_rate:.0f} msg/s "
-          f"({full_rate / empty_rate:.0%} of empty; target ≥ 90 %)")
+    # Rounds alternate between the two stores and the best of each counts: on a machine shared with other
+    # work, a round can lose its CPU to a neighbour; the best round is the code's own speed.
+    empty_rates, full_rates = [], []
+    with empty_store(base_pg, tmp) as empty_url:
+        empty = Daemon(config, empty_url)
+        migrate(empty.store.engine)
+        for round_ in range(ROUNDS):
+            empty_rates.append(ingest_rate(empty, messages_n, f"{run}{round_}", seed=round_))
+            full_rates.append(ingest_rate(daemon, messages_n, f"{run}{round_}", seed=round_))
+        empty.store.dispose()
+    empty_rate, full_rate = max(empty_rates), max(full_rates)
+    print(f"ingest, {messages_n} messages a round, best of {ROUNDS}: empty store {empty_rate:.0f} msg/s; "
+          f"{total:,} cases {full_rate:.0f} msg/s ({full_rate / empty_rate:.0%} of empty; target ≥ 90 %)")
+    print(f"  every round: empty {', '.join(f'{r:.0f}' for r in empty_rates)}; "
+          f"full {', '.join(f'{r:.0f}' for r in full_rates)} msg/s; load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} CPUs")
     print(f"  memory: {rss_mib()[0]:.0f} MiB")
     daemon.tick()  # the digest item and anything the ingest scheduled
     due_items(daemon, 100, run)
