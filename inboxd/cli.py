@@ -111,12 +111,14 @@ def _print_json(obj: Any) -> None:
     print(json.dumps(obj, default=_json_default, ensure_ascii=False))
 
 
-def _load(args: argparse.Namespace) -> Any:
+def _load(args: argparse.Namespace, check_templates: bool = True) -> Any:
+    """The runtime of the configuration; ``check_templates=False`` for a command that renders no mail (rendering
+    every template to check it costs more than such a command's own work)."""
     from inboxd.config import load_config
     from inboxd.runtime import build_runtime
 
     path = _config_path(args)
-    return build_runtime(load_config(path), path.parent)
+    return build_runtime(load_config(path), path.parent, check_templates=check_templates)
 
 
 # -- commands ----------------------------------------------------------------------------------------
@@ -511,7 +513,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     from inboxd.page import window_numbers
     from inboxd.store import repo
 
-    rt = _load(args)
+    rt = _load(args, check_templates=False)  # stats needs the calendar, no template
     store = _store(args)
     now = datetime.now(UTC)
     result: dict[str, Any] = {"at": now.isoformat(), "windows": {}}
