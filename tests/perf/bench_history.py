@@ -364,7 +364,7 @@ def measure(url: str, base_pg: str | None, count: int, messages_n: int, tmp: Pat
     config = write_config(tmp)
     print(f"memory at start: {rss_mib()[0]:.0f} MiB")
     daemon = Daemon(config, url)
-    migrate(daemon.store.engine)
+    daemon.prepare()  # as `inboxd run` does before its watchers start: migrations, the Message-ID secret
     with daemon.store.connect() as conn:
         total = int(conn.execute(select(func.count()).select_from(cases)).scalar() or 0)
     # Rounds alternate between the two stores and the best of each counts: on a machine shared with other
@@ -372,7 +372,7 @@ def measure(url: str, base_pg: str | None, count: int, messages_n: int, tmp: Pat
     empty_rates, full_rates = [], []
     with empty_store(base_pg, tmp) as empty_url:
         empty = Daemon(config, empty_url)
-        migrate(empty.store.engine)
+        empty.prepare()
         for round_ in range(ROUNDS):
             empty_rates.append(ingest_rate(empty, messages_n, f"{run}{round_}", seed=round_))
             full_rates.append(ingest_rate(daemon, messages_n, f"{run}{round_}", seed=round_))
