@@ -103,7 +103,7 @@ def fill(url: str, count: int, now: datetime) -> None:
     n_open = count - OPEN
     k = "(id - 1)"  # a case's index, from its id: every row of a case is a function of it
     opened = f"({t0} + {k} * {step})"
-    delay = f"(CASE WHEN {k} >= {n_open} THEN 60 + {k} % 3000 ELSE 3600 + ({k} * 7919) % 86400 END)"
+    delay = f"(CASE WHEN {k} >= {n_open} THEN 60 + {k} % 3000 ELSE 3600 + (({k} % 86400) * 7919) % 86400 END)"
     is_open = f"({k} >= {n_open})"
     waiting_us = f"({k} >= {n_open} AND {k} % 8 = 0)"
     answered = f"{opened} + {delay}"
@@ -414,6 +414,7 @@ def main() -> int:
                                                "$INBOXD_TEST_POSTGRES_URL (schema bench_history) if set")
     parser.add_argument("--cache", default="/tmp/inboxd-bench-history-{cases}.db")
     parser.add_argument("--refill", action="store_true")
+    parser.add_argument("--only", choices=["sqlite", "postgresql"], help="measure one of the two")
     parser.add_argument("--fill-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     now = datetime.now(UTC)
@@ -430,6 +431,8 @@ def main() -> int:
             targets.append((pg_schema_url(base, SCHEMA), base))
     for url, base_pg in targets:
         label = url.partition(":")[0]
+        if args.only and label != args.only:
+            continue
         if args.refill or not filled(url, args.cases, now):
             print(f"{label}: filling {args.cases:,} cases …", flush=True)
             if base_pg is not None:
