@@ -107,6 +107,7 @@ class Sender:
         if session is not None:
             idle = time.monotonic() - session.last_used
             if (session.factory is self.smtp_factory and session.runtime is runtime and idle < SESSION_IDLE_SECONDS
+                    and _current(session.connection)
                     and (idle < SESSION_CHECK_AFTER_SECONDS or _alive(session.connection))):
                 return session.connection
             self._drop_session(mailbox)
@@ -364,6 +365,12 @@ class Sender:
                             break
             except (ImapError, AuthError, SecretError) as exc:
                 log.warning("sent_copy.deferred", mailbox=mailbox, error=str(exc))
+
+
+def _current(connection: Any) -> bool:
+    """Whether a session's login is still the one to use (a connection without the check is taken as current)."""
+    check = getattr(connection, "current", None)
+    return bool(check()) if callable(check) else True
 
 
 def _alive(connection: Any) -> bool:

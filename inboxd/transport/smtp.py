@@ -73,6 +73,7 @@ class SmtpConnection:
             raise SmtpError("plain SMTP is allowed only on loopback")
         self.settings = settings
         self.client: smtplib.SMTP | None = None
+        self._logged_in_with: str | None = None  # the OAuth access token of this session's login
 
     def connect(self) -> SmtpConnection:
         s = self.settings
@@ -103,6 +104,7 @@ class SmtpConnection:
                 # A 334 challenge after the initial response carries the server's error: answer it empty.
                 client.auth("XOAUTH2", lambda challenge=None, v=value: "" if challenge is not None
                             else xoauth2_string(username, v))
+                self._logged_in_with = value
                 return
             except smtplib.SMTPAuthenticationError:
                 if force:
@@ -126,6 +128,18 @@ class SmtpConnection:
         if refused:
             # Some recipients took it: the message is sent; refusals are reported by the caller's log.
             raise PermanentSendError(f"SMTP send: some recipients refused: {sorted(refused)}")
+
+    def current(self) -> bool:
+        """Whether the session's login is still the one to use: a session logged in with an OAuth access token is
+        replaced once the mailbox has a newer token (a server may end, or refuse mail on, a session whose token
+        expired)."""
+        token = self.settings.token
+        if token is None:
+            return True
+        try:
+            return token(False) == self._logged_in_with
+        except Exception:  # noqa: BLE001 - the token cannot be had now: a new session finds out and says why
+            return False
 
     def alive(self) -> bool:
         """Whether the session still answers (NOOP): a kept session may have been closed by the server."""
