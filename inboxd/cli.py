@@ -555,20 +555,25 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     from datetime import timedelta
+    from statistics import mean
 
-    from inboxd.stats import window_stats
+    from inboxd.page import window_numbers
     from inboxd.store import repo
 
-    rt = _load(args)
+    rt = _load(args, check_templates=False)  # stats needs the calendar, no template
     store = _store(args)
     now = datetime.now(UTC)
     result: dict[str, Any] = {"at": now.isoformat(), "windows": {}}
     with store.connect() as conn:
         for days in (7, 30):
             since = now - timedelta(days=days)
-            result["windows"][f"{days}d"] = window_stats(
-                repo.promise_outcomes(conn, since), repo.first_responses(conn, since),
-                repo.feedback_scores(conn, since), rt.calendar, now)
+            # Counted in the database over the windows' indexes, as the status page does: the cost is the
+            # window's, not the history's.
+            numbers = window_numbers(conn, rt, since)
+            scores = repo.feedback_scores(conn, since)
+            numbers["feedback_count"] = len(scores)
+            numbers["feedback_average"] = round(mean(scores), 2) if scores else None
+            result["windows"][f"{days}d"] = numbers
         totals = repo.counts(conn)
         totals.update({f"outbox_{k}": v for k, v in repo.outbox_counts(conn).items()})
         result["totals"] = totals

@@ -53,13 +53,14 @@ def print_json(obj: Any) -> None:
     print(json.dumps(obj, default=json_default, ensure_ascii=False))
 
 
-def load_runtime(args: argparse.Namespace) -> Any:
-    """The runtime of the configuration ``--config`` (or ``INBOXD_CONFIG``) names."""
+def load_runtime(args: argparse.Namespace, check_templates: bool = True) -> Any:
+    """The runtime of the configuration ``--config`` (or ``INBOXD_CONFIG``) names; ``check_templates=False`` for a
+    command that renders no mail (rendering every template to check it costs more than such a command's work)."""
     from inboxd.config import load_config
     from inboxd.runtime import build_runtime
 
     path = config_path(args)
-    return build_runtime(load_config(path), path.parent)
+    return build_runtime(load_config(path), path.parent, check_templates=check_templates)
 
 
 def readonly_store(args: argparse.Namespace) -> Any:

@@ -550,6 +550,7 @@ class Daemon:
             except Exception:  # noqa: BLE001
                 log.exception("outbox.flush_failed")
                 self.stop_event.wait(5.0)
+        self.sender.close()
 
     def tick(self) -> None:
         with self.metrics.tick_seconds.time():
@@ -564,7 +565,7 @@ class Daemon:
     def status_line(self) -> str:
         try:
             with self.store.connect() as conn:
-                counts = repo.outbox_counts(conn)
+                counts = repo.outbox_counts(conn, ("pending", "sending", "failed"))
                 quarantined = sum(status_store.quarantine_counts(conn).values())
             queue = counts.get("pending", 0) + counts.get("sending", 0)
             failed = counts.get("failed", 0)

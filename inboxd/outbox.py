@@ -8,6 +8,7 @@ window is a few milliseconds; everything else is exactly once.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +37,12 @@ from inboxd.store import repo
 
 log = structlog.get_logger("inboxd.outbox")
 MAX_ATTEMPTS = 20
+# An SMTP session is kept open between flushes, so that a backlog's acknowledgements go out over one
+# connection instead of one each (a TLS handshake, EHLO and AUTH per message). Unused this long, it is closed.
+SESSION_IDLE_SECONDS = 30.0
+# Reused after a pause this long, a session is checked first (NOOP): the server may have closed it meanwhile, and
+# a message must not be charged an attempt, or delayed, for that.
+SESSION_CHECK_AFTER_SECONDS = 1.0
 # Seconds between tries of an SMTP server that cannot be reached: short, so mail flows soon after it is back.
 SERVER_RETRY_BASE = 2.0
 SERVER_RETRY_CAP = 30.0
@@ -59,8 +66,22 @@ class SmtpState:
     last_error_at: datetime | None = None
 
 
+@dataclass
+class _Session:
+    """An open SMTP connection of one mailbox, and what it was opened with."""
+
+    connection: Any
+    factory: Any
+    runtime: Any
+    last_used: float
+
+
 class Sender:
-    """Sends what the outbox holds. ``smtp_factory``/``imap_factory`` open connections per mailbox."""
+    """Sends what the outbox holds. ``smtp_factory``/``imap_factory`` open connections per mailbox.
+
+    One SMTP session per mailbox stays open across flushes (see ``SESSION_IDLE_SECONDS``); it is dropped on any
+    error, when the configuration or the factory changes, and by :meth:`close`.
+    """
 
     def __init__(self, store: repo.Store, runtime: Callable[[], Runtime], clock: Clock,
                  smtp_factory: Callable[[str], Any], imap_factory: Callable[[str], Any] | None = None) -> None:
@@ -77,6 +98,42 @@ class Sender:
         self._backoffs: dict[str, Backoff] = {}
         self.on_state_change: Callable[[], None] = lambda: None
         self.on_error: Callable[[str], None] = lambda mailbox: None
+        self._sessions: dict[str, _Session] = {}
+
+    def _session(self, mailbox: str) -> Any:
+        """The mailbox's open SMTP session, or a new one (connect errors pass through to the caller)."""
+        session = self._sessions.get(mailbox)
+        runtime = self.runtime()
+        if session is not None:
+            idle = time.monotonic() - session.last_used
+            if (session.factory is self.smtp_factory and session.runtime is runtime and idle < SESSION_IDLE_SECONDS
+                    and _current(session.connection)
+                    and (idle < SESSION_CHECK_AFTER_SECONDS or _alive(session.connection))):
+                return session.connection
+            self._drop_session(mailbox)
+        connection = self.smtp_factory(mailbox)
+        connection.connect()
+        self._sessions[mailbox] = _Session(connection, self.smtp_factory, runtime, time.monotonic())
+        return connection
+
+    def _drop_session(self, mailbox: str) -> None:
+        session = self._sessions.pop(mailbox, None)
+        if session is not None:
+            try:
+                session.connection.close()
+            except Exception:  # noqa: BLE001 - closing a broken session may fail too; it is gone either way
+                log.debug("smtp.close_failed", mailbox=mailbox)
+
+    def _close_idle(self) -> None:
+        now = time.monotonic()
+        for mailbox, session in list(self._sessions.items()):
+            if now - session.last_used >= SESSION_IDLE_SECONDS:
+                self._drop_session(mailbox)
+
+    def close(self) -> None:
+        """Close every open SMTP session (the daemon stops)."""
+        for mailbox in list(self._sessions):
+            self._drop_session(mailbox)
 
     def _smtp_result(self, mailbox: str, error: str | None) -> None:
         state = self.smtp_state.setdefault(mailbox, SmtpState())
@@ -90,6 +147,7 @@ class Sender:
 
     def flush(self, limit: int = 200, should_stop: Callable[[], bool] = lambda: False) -> FlushResult:
         result = FlushResult()
+        self._close_idle()
         self._record_unrecorded()
         with self.store.begin() as conn:
             claimed = repo.claim_outbox(conn, self.clock.now(), limit)
@@ -119,8 +177,7 @@ class Sender:
                     return
                 if connection is None:
                     try:
-                        connection = self.smtp_factory(mailbox)
-                        connection.connect()
+                        connection = self._session(mailbox)
                     except (TransientError, AuthError, SecretError) as exc:
                         self._server_down(mailbox, rows[index:], exc, result)
                         return
@@ -138,18 +195,19 @@ class Sender:
                     result.errors.append(str(exc))
                     self._retry(row, str(exc), result)
                     log.warning("outbox.deferred", mailbox=mailbox, message_id=row.message_id, error=str(exc))
-                    connection.close()
+                    self._drop_session(mailbox)
                     connection = None
                     continue
                 except Exception as exc:  # noqa: BLE001
                     # Something unforeseen with this one message: it is retried with backoff (and fails for
                     # good after MAX_ATTEMPTS); the others in the batch go on. The session may be mid-command.
                     log.exception("outbox.send_error", mailbox=mailbox, message_id=row.message_id)
-                    if connection is not None:
-                        connection.close()
-                        connection = None
+                    self._drop_session(mailbox)
+                    connection = None
                     self._retry(row, f"unexpected error: {exc!r}", result)
                     continue
+                if (session := self._sessions.get(mailbox)) is not None:
+                    session.last_used = time.monotonic()
                 result.sent += 1
                 if not self._record(self._sent_recorder(row, self.clock.now())):
                     # The rest of the batch keeps its lease: it is claimed again once that lapses.
@@ -157,9 +215,9 @@ class Sender:
                 self.last_error = None
                 self._smtp_result(mailbox, None)
                 log.info("mail.sent", kind=row.kind, case_ref=row.case_ref, message_id=row.message_id)
-        finally:
-            if connection is not None:
-                connection.close()
+        except BaseException:
+            self._drop_session(mailbox)  # the session may be mid-command
+            raise
 
     @staticmethod
     def _sent_recorder(row: repo.QueuedMail, now: datetime) -> Callable[[Connection], None]:
@@ -307,6 +365,18 @@ class Sender:
                             break
             except (ImapError, AuthError, SecretError) as exc:
                 log.warning("sent_copy.deferred", mailbox=mailbox, error=str(exc))
+
+
+def _current(connection: Any) -> bool:
+    """Whether a session's login is still the one to use (a connection without the check is taken as current)."""
+    check = getattr(connection, "current", None)
+    return bool(check()) if callable(check) else True
+
+
+def _alive(connection: Any) -> bool:
+    """Whether a session that waited still answers (a connection without the check is taken as alive)."""
+    check = getattr(connection, "alive", None)
+    return bool(check()) if callable(check) else True
 
 
 class _FiledCopies:

@@ -94,6 +94,8 @@ cases = Table(
     Index("ix_cases_customer_subject_key", "customer", "subject_key"),
     Index("ix_cases_first_response_at_opened_at", "first_response_at", "opened_at"),
     Index("ix_cases_opened_at_first_response_at", "opened_at", "first_response_at"),  # the status page (0011)
+    Index("ix_cases_status_number", "status", "number"),  # `cases list --status` (0012)
+    Index("ix_cases_resolved_at_feedback_score", "resolved_at", "feedback_score"),  # `stats` (0012)
 )
 
 # Every message inboxd met: received, quarantined, or recognised as a duplicate of one it has.
@@ -123,7 +125,7 @@ messages = Table(
     UniqueConstraint("message_id", "content_hash"),
     Index("ix_messages_message_id", "message_id"),
     Index("ix_messages_case_id", "case_id"),
-    Index("ix_messages_from_addr_received_at", "from_addr", "received_at"),
+    Index("ix_messages_from_addr_direction_sent_at", "from_addr", "direction", "sent_at"),  # sender burst (0012)
     Index("ix_messages_status", "status"),  # quarantine depth (0011)
     Index("ix_messages_kind", "kind"),  # messages by kind in /metrics (0011)
 )
@@ -167,6 +169,7 @@ scheduled = Table(
     Column("done_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_scheduled_done_at_due_at", "done_at", "due_at"),
+    Index("ix_scheduled_case_id", "case_id"),  # (0012)
 )
 
 outbox = Table(
@@ -192,9 +195,12 @@ outbox = Table(
     # recipient, not only per sender, so a forged Reply-To cannot aim them at someone (0010).
     Column("recipient", String(320)),
     Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
-    Index("ix_outbox_recipient_created_at", "recipient", "created_at"),
+    Index("ix_outbox_recipient_kind_created_at", "recipient", "kind", "created_at"),  # acks per recipient (0012)
     Index("ix_outbox_kind_created_at", "kind", "created_at"),
     Index("ix_outbox_kind_state", "kind", "state"),  # acknowledgements sent, in /metrics (0011)
+    # A case's own mail, and a sender's acknowledgements through their cases (0012).
+    Index("ix_outbox_case_id_kind_created_at", "case_id", "kind", "created_at"),
+    Index("ix_outbox_copy_state_state", "copy_state", "state"),  # Sent copies still to file (0012)
 )
 
 # Addresses that bounced permanently: inboxd sends them nothing more until they write again (0002).

@@ -74,7 +74,7 @@ class ImapConnection:
     def connect(self) -> ImapConnection:
         s = self.settings
         with _translated("connect"):
-            context = tls_context(s.verify_tls, s.ca_file)
+            context = tls_context(s.verify_tls, s.ca_file) if s.security in ("tls", "starttls") else None
             client = imapclient.IMAPClient(s.host, port=s.port, ssl=s.security == "tls",
                                            ssl_context=context if s.security == "tls" else None,
                                            timeout=s.timeout, use_uid=True)

@@ -73,11 +73,13 @@ class SmtpConnection:
             raise SmtpError("plain SMTP is allowed only on loopback")
         self.settings = settings
         self.client: smtplib.SMTP | None = None
+        self._logged_in_with: str | None = None  # the OAuth access token of this session's login
 
     def connect(self) -> SmtpConnection:
         s = self.settings
         with _translated("connect"):
-            context = tls_context(s.verify_tls, s.ca_file)
+            # Only TLS needs a context (loading the CA store costs more than the rest of a local session).
+            context = tls_context(s.verify_tls, s.ca_file) if s.security in ("tls", "starttls") else None
             if s.security == "tls":
                 client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
             else:
@@ -102,6 +104,7 @@ class SmtpConnection:
                 # A 334 challenge after the initial response carries the server's error: answer it empty.
                 client.auth("XOAUTH2", lambda challenge=None, v=value: "" if challenge is not None
                             else xoauth2_string(username, v))
+                self._logged_in_with = value
                 return
             except smtplib.SMTPAuthenticationError:
                 if force:
@@ -125,6 +128,27 @@ class SmtpConnection:
         if refused:
             # Some recipients took it: the message is sent; refusals are reported by the caller's log.
             raise PermanentSendError(f"SMTP send: some recipients refused: {sorted(refused)}")
+
+    def current(self) -> bool:
+        """Whether the session's login is still the one to use: a session logged in with an OAuth access token is
+        replaced once the mailbox has a newer token (a server may end, or refuse mail on, a session whose token
+        expired)."""
+        token = self.settings.token
+        if token is None:
+            return True
+        try:
+            return token(False) == self._logged_in_with
+        except Exception:  # noqa: BLE001 - the token cannot be had now: a new session finds out and says why
+            return False
+
+    def alive(self) -> bool:
+        """Whether the session still answers (NOOP): a kept session may have been closed by the server."""
+        if self.client is None:
+            return False
+        try:
+            return bool(self.client.noop()[0] == 250)
+        except (smtplib.SMTPException, OSError, ssl.SSLError):
+            return False
 
     def close(self) -> None:
         client, self.client = self.client, None

@@ -83,3 +83,28 @@ def test_the_reports_numbers_are_those_of_inboxd_stats(seeded_url, capsys):
     week = json.loads(capsys.readouterr().out)["windows"]["7d"]
     shared = {key: value for key, value in week.items() if not key.startswith("feedback")}
     assert {key: report[key] for key in shared} == shared and week["promises_made"] > 50
+
+
+def test_stats_counted_in_the_database_equal_those_computed_from_the_rows(seeded_url, capsys):
+    """`inboxd stats` counts over the windows' indexes; the figures are those of ``stats.window_stats`` over the
+    rows themselves (the definition), feedback included."""
+    from datetime import timedelta
+
+    from inboxd.config import load_config
+    from inboxd.runtime import build_runtime
+    from inboxd.stats import window_stats
+    from inboxd.store import repo
+
+    assert main(["stats", "--json", "--config", str(CONFIG), "--database-url", seeded_url]) == 0
+    result = json.loads(capsys.readouterr().out)
+    now = datetime.fromisoformat(result["at"])
+    calendar = build_runtime(load_config(CONFIG), CONFIG.parent).calendar
+    engine = make_engine(seeded_url)
+    with engine.connect() as conn:
+        for days in (7, 30):
+            since = now - timedelta(days=days)
+            expected = window_stats(repo.promise_outcomes(conn, since), repo.first_responses(conn, since),
+                                    repo.feedback_scores(conn, since), calendar, now)
+            assert result["windows"][f"{days}d"] == expected
+    engine.dispose()
+    assert result["windows"]["30d"]["cases_answered"] > 50

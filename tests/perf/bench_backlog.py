@@ -35,6 +35,12 @@ def peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used: on a shared machine, a steadier measure than wall time."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def daemon_events(path: Path) -> dict[str, list[float]]:
     """Event name → UNIX timestamps, from the daemon's JSON log."""
     import json
@@ -87,7 +93,10 @@ def main() -> int:
         head, _, first = text.partition("mailboxes:\n")
         more = [first.replace("name: support", f"name: support{i}").replace(support, address)
                 for i, address in enumerate(addresses[1:], start=1)]
-        config.write_text(head + "mailboxes:\n" + first + "".join(more))
+        # A backlog from a thousand customers is not a mail loop: the total acknowledgement guard (200/h by
+        # default) would hold back all but the first 200.
+        guard = "loop_guard:\n  acks_total: 100000/1h\n"
+        config.write_text(head + "mailboxes:\n" + first + "".join(more) + guard)
         env = dict(os.environ, INBOXD_LOG_FORMAT="json", INBOXD_CONFIG=str(config),
                    INBOXD_DATABASE_URL=args.database_url or f"sqlite:///{base}/inboxd.db")
         log = open(base / "daemon.log", "wb")
@@ -102,6 +111,7 @@ def main() -> int:
             if len(hub.messages) > acked:
                 acked, last_growth = len(hub.messages), time.monotonic()
         backlog_s = last_growth - started
+        backlog_cpu = cpu_seconds(proc.pid)
         latencies = []
         delivered_at: list[float] = []
         for i in range(args.latency_samples):
@@ -123,8 +133,13 @@ def main() -> int:
         print(f"backlog throughput ({args.mailboxes} mailbox(es), {env['INBOXD_DATABASE_URL'].partition(':')[0]}): "
               f"{acked / backlog_s:.0f} messages/s ({acked} of {args.messages} acked in {backlog_s:.2f} s, "
               f"including daemon start-up; {len(events.get('message.quarantined', []))} quarantined)")
+        print(f"  daemon CPU (user + system) for the backlog, start-up included: {backlog_cpu:.1f} s, "
+              f"{backlog_cpu / max(acked, 1) * 1000:.1f} ms per message ({max(acked, 1) / backlog_cpu:.0f} messages "
+              f"per CPU-second); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        ordered = sorted(latencies)
         print(f"arrival → ack latency over {len(latencies)} mails: "
               f"median {statistics.median(latencies) * 1000:.0f} ms, "
+              f"p95 {ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))] * 1000:.0f} ms, "
               f"max {max(latencies) * 1000:.0f} ms")
         started_at = events["daemon.started"][0]
         processed = events["message.processed"]
