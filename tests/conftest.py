@@ -1,16 +1,16 @@
 """Fixtures shared by every test layer.
 
-Integration fixtures start real servers on loopback (see ``inboxd.devmail`` and
+Integration fixtures start real servers on loopback (see ``inboxd.dev.mailserver`` and
 ``notes/dovecot-test-server.md``); they start only when a test asks for them, so unit tests stay fast.
 
 ``dovecot`` (session)
-    A running :class:`inboxd.devmail.Dovecot` (IMAP + LMTP + Sieve) in a fresh temp dir, shared by the
+    A running :class:`inboxd.dev.mailserver.Dovecot` (IMAP + LMTP + Sieve) in a fresh temp dir, shared by the
     whole session. Its vacation replies go to ``hub``. Tests must not share mailboxes: use ``mailboxes``.
     When the ``dovecot`` binary (or aiosmtpd) is missing the test is skipped with the reason, except when the
     ``CI`` environment variable is set: CI installs Dovecot, so there a missing one fails the test.
 
 ``hub`` (session)
-    The :class:`inboxd.devmail.SmtpHub` that delivers into ``dovecot`` over LMTP; point inboxd's SMTP
+    The :class:`inboxd.dev.mailserver.SmtpHub` that delivers into ``dovecot`` over LMTP; point inboxd's SMTP
     settings at ``hub.host``/``hub.port``. It is started before Dovecot so Dovecot can send vacation replies
     to it, and every message it accepts for a Dovecot user is in that user's INBOX before the client sees
     250, including any vacation reply the message triggered.
@@ -44,7 +44,7 @@ from typing import NoReturn, Protocol
 
 import pytest
 
-from inboxd.devmail import Dovecot, SmtpHub, find_dovecot
+from inboxd.dev.mailserver import Dovecot, SmtpHub, find_dovecot
 
 MAILBOX_DOMAIN = "example.com"
 MAILBOX_PASSWORD = "secret"

@@ -18,11 +18,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Text, cast, exc, func, insert, or_, select, update
 
-from inboxd.cases import CaseState
-from inboxd.decide import SenderHistory
+from inboxd.core.cases import CaseState
+from inboxd.core.decide import SenderHistory
+from inboxd.core.eta import FirstResponse, PromiseRecord, WaitingCase
+from inboxd.core.followups import PromiseView
+from inboxd.core.tick import OpenTeamPromise, OverduePromise
 from inboxd.errors import InboxdError, StoreUnavailable, WriteConflict
-from inboxd.eta import FirstResponse, PromiseRecord, WaitingCase
-from inboxd.followups import PromiseView
 from inboxd.store.schema import (
     bounced_addresses,
     case_number_seq,
@@ -35,7 +36,6 @@ from inboxd.store.schema import (
     promises,
     scheduled,
 )
-from inboxd.tick import OpenTeamPromise, OverduePromise
 
 FIRST_CASE_NUMBER = 1001
 
@@ -500,7 +500,7 @@ def overdue_team_promises(conn: Connection, now: datetime) -> list[OverduePromis
     return [OverduePromise(id=r.id, case_ref=r.case_id, owner=r.owner, due_at=r.due_at) for r in rows]
 
 
-# -- what the estimate needs (a few indexed queries; see inboxd.eta) ----------------------------------
+# -- what the estimate needs (a few indexed queries; see inboxd.core.eta) ----------------------------------
 
 
 def waiting_for_first_response(conn: Connection) -> list[WaitingCase]:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from inboxd.backoff import Backoff
+from inboxd.core.backoff import Backoff
 from inboxd.errors import AuthError, TransientError
 
 MICROSOFT_SCOPE = "https://outlook.office365.com/.default"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from inboxd.demo import sample_mail
+from inboxd.dev.demo import sample_mail
 from tests.integration.harness import Setup, make_setup, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -52,7 +52,7 @@ class Process:
             env["NOTIFY_SOCKET"] = str(notify.path)
             env["WATCHDOG_USEC"] = "2000000"
         self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "inboxd.cli", "run"], env=env, stdout=self.log,
+        self.proc = subprocess.Popen([sys.executable, "-m", "inboxd.cli.main", "run"], env=env, stdout=self.log,
                                      stderr=subprocess.STDOUT)
 
     def text(self) -> str:

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from inboxd.daemon import IDLE_RENEW_SECONDS
-from inboxd.devmail import Dovecot, HubMessage, SmtpHub, find_dovecot
+from inboxd.dev.mailserver import Dovecot, HubMessage, SmtpHub, find_dovecot
+from inboxd.service.daemon import IDLE_RENEW_SECONDS
 from tests.e2e.test_daemon_process import NotifySocket, Process
 from tests.integration.harness import Setup, make_setup, wait_until
 
@@ -235,7 +235,7 @@ def test_broken_template_is_rejected_and_the_old_one_kept(setup: Setup, rig: Rig
     good = ack.read_text()
     ack.write_text(good.replace("{{ promise.phrase }}", "{{ promis.phrase }}", 1))
     assert ack.read_text() != good, "the template no longer says {{ promise.phrase }}: update this test"
-    check = subprocess.run([sys.executable, "-m", "inboxd.cli", "check-config", str(setup.config_path)],
+    check = subprocess.run([sys.executable, "-m", "inboxd.cli.main", "check-config", str(setup.config_path)],
                            capture_output=True, text=True, timeout=60,
                            env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2])))
     assert check.returncode == 1
@@ -280,7 +280,7 @@ def test_disk_full_under_the_database(setup: Setup, rig: Rig, tmp_path: Path) ->
             report("disk full under the database", detect, recover, lost, twice)
             assert (lost, twice) == (0, 0)
             quarantined = subprocess.run(
-                [sys.executable, "-m", "inboxd.cli", "quarantine", "list", "--json"], capture_output=True,
+                [sys.executable, "-m", "inboxd.cli.main", "quarantine", "list", "--json"], capture_output=True,
                 text=True, timeout=60, env=dict(os.environ, INBOXD_CONFIG=str(setup.config_path),
                                                 INBOXD_DATABASE_URL=setup.database_url,
                                                 PYTHONPATH=str(Path(__file__).resolve().parents[2])))
@@ -314,6 +314,6 @@ def process_cpu_seconds(pid: int) -> float:
 
 
 def bundled_templates() -> Path:
-    from inboxd.render import resolve_template_dir
+    from inboxd.mail.render import resolve_template_dir
 
     return Path(resolve_template_dir(None))

@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 
-from inboxd.devmail import Dovecot, HubMessage, SmtpHub, find_dovecot
-from inboxd.devoauth import AuthServer
+from inboxd.dev.mailserver import Dovecot, HubMessage, SmtpHub, find_dovecot
+from inboxd.dev.oauthserver import AuthServer
 from tests.e2e.test_daemon_process import Process
 from tests.integration.harness import Setup, make_setup, wait_until
 
@@ -109,7 +109,7 @@ def deliver(setup: Setup, rig: Rig, subject: str) -> str:
 
 def status(setup: Setup) -> dict[str, Any]:
     env = dict(os.environ, INBOXD_CONFIG=str(setup.config_path), INBOXD_DATABASE_URL=setup.database_url)
-    out = subprocess.run([sys.executable, "-m", "inboxd.cli", "status", "--json"], env=env, capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "inboxd.cli.main", "status", "--json"], env=env, capture_output=True,
                          text=True, timeout=60, check=False)
     report: dict[str, Any] = json.loads(out.stdout)
     return next(m for m in report["mailboxes"] if m["name"] == "support")
@@ -188,7 +188,7 @@ def test_delegated_login_then_the_daemon_uses_and_rotates_the_stored_refresh_tok
     setup.config_path.write_text(text)
     env = dict(os.environ, INBOXD_CONFIG=str(setup.config_path), INBOXD_DATABASE_URL=setup.database_url)
     env.pop("STATE_DIRECTORY", None)
-    login = subprocess.run([sys.executable, "-m", "inboxd.cli", "auth", "login", "support"], env=env,
+    login = subprocess.run([sys.executable, "-m", "inboxd.cli.main", "auth", "login", "support"], env=env,
                            capture_output=True, text=True, timeout=60, check=False)
     assert login.returncode == 0, login.stderr
     stored = tmp_path / "oauth" / "support.json"  # beside the SQLite database
@@ -216,7 +216,7 @@ def test_a_sign_in_about_to_expire_is_announced_once(setup: Setup, rig: Rig, tmp
     setup.config_path.write_text(text)
     env = dict(os.environ, INBOXD_CONFIG=str(setup.config_path), INBOXD_DATABASE_URL=setup.database_url)
     env.pop("STATE_DIRECTORY", None)
-    login = subprocess.run([sys.executable, "-m", "inboxd.cli", "auth", "login", "support"], env=env,
+    login = subprocess.run([sys.executable, "-m", "inboxd.cli.main", "auth", "login", "support"], env=env,
                            capture_output=True, text=True, timeout=60, check=False)
     assert login.returncode == 0, login.stderr
     stored = tmp_path / "oauth" / "support.json"

@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from inboxd.render import resolve_template_dir
+from inboxd.mail.render import resolve_template_dir
 from tests.e2e.test_daemon_process import NotifySocket, Process
 from tests.integration.harness import make_setup
 

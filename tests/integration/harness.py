@@ -10,10 +10,10 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from inboxd.clock import Clock, FrozenClock
-from inboxd.daemon import Daemon
-from inboxd.demo import config_yaml, sample_mail
-from inboxd.devmail import Dovecot, SmtpHub
+from inboxd.core.clock import Clock, FrozenClock
+from inboxd.dev.demo import config_yaml, sample_mail
+from inboxd.dev.mailserver import Dovecot, SmtpHub
+from inboxd.service.daemon import Daemon
 from inboxd.store import repo
 
 

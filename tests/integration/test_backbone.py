@@ -12,7 +12,7 @@ pytestmark = pytest.mark.integration
 
 def poison_subject(monkeypatch: pytest.MonkeyPatch, subject: str) -> None:
     """Make processing fail for messages with this subject (a stand-in for any unforeseen failure)."""
-    import inboxd.evaluate as gather  # every message is classified through inboxd.evaluate
+    import inboxd.service.evaluate as gather  # every message is classified through inboxd.service.evaluate
 
     real = gather.classify
 
@@ -86,7 +86,7 @@ def test_staff_reply_all_marks_first_response_and_keeps_promise(setup, mailboxes
     customer = mailboxes("customer")
     daemon = setup.started()
     ack = setup.open_case(daemon, customer, "Invoice question")
-    from inboxd.demo import sample_mail
+    from inboxd.dev.demo import sample_mail
 
     reply = sample_mail(setup.staff, "Staff", customer, f"Re: {ack['Subject']}", "We'll look into it today.",
                         Cc=setup.support, In_Reply_To=ack["Message-ID"])
@@ -115,7 +115,7 @@ def test_auto_replies_are_never_acknowledged(setup, mailboxes):
     # A vacation reply that does reach support (triggered by a person's mail, say) is recorded, never answered.
     import smtplib
 
-    from inboxd.demo import sample_mail
+    from inboxd.dev.demo import sample_mail
 
     with smtplib.SMTP(setup.hub.host, setup.hub.port) as smtp:
         smtp.sendmail(setup.support, [customer], sample_mail(setup.support, "Person", customer, "Hi", "Hello"))

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import inspect
 
-from inboxd.demo import config_yaml
+from inboxd.dev.demo import config_yaml
 from inboxd.store import repo
 from inboxd.store.db import head_revision, make_engine, migrate
 
@@ -30,7 +30,7 @@ UNREACHABLE_POSTGRES = "postgresql://inboxd@127.0.0.1:1/inboxd"
 def inboxd(*args: str, env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run the real command line in its own process (as `inboxd` would be), with only this environment."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("INBOXD_")}
-    return subprocess.run([sys.executable, "-m", "inboxd.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "inboxd.cli.main", *args], capture_output=True, text=True,
                           env=dict(base, PYTHONPATH=str(ROOT), **env), timeout=60, cwd=ROOT, input=stdin)
 
 
@@ -214,7 +214,7 @@ def test_a_reader_that_goes_away_ends_the_output_quietly(rig):
            "INBOXD_DATABASE_URL": database_with_a_case(rig, datetime.now(UTC) + timedelta(days=1))}
     base = {k: v for k, v in os.environ.items() if not k.startswith("INBOXD_")}
     # `inboxd cases --json | head -0`: the reading end is closed before inboxd writes its first line.
-    proc = subprocess.Popen([sys.executable, "-m", "inboxd.cli", "cases", "--json"], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", "inboxd.cli.main", "cases", "--json"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=dict(base, PYTHONPATH=str(ROOT), **env), cwd=ROOT)
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.close()
@@ -226,7 +226,7 @@ def test_a_reader_that_goes_away_ends_the_output_quietly(rig):
 def test_an_internal_error_is_one_line_with_a_hint_and_debug_shows_the_traceback(rig):
     # A command with a bug in it: an exception inboxd does not raise on purpose.
     env = {"INBOXD_CONFIG": rig["config"], "INBOXD_DATABASE_URL": f"sqlite:///{rig['db']}"}
-    code = ("import sys, inboxd.cli as cli\n"
+    code = ("import sys, inboxd.cli.main as cli\n"
             "def boom(args): raise RuntimeError('something broke\\nsecond line')\n"
             "cli.cmd_stats = boom\n"
             "sys.exit(cli.main(['stats']))\n")
@@ -254,7 +254,7 @@ def test_the_revision_read_without_alembic_is_alembics_head():
 
 def test_with_json_logs_a_librarys_warning_is_json_too():
     # APScheduler and alembic log through the standard library; the journal should get one format.
-    code = ("import logging\nfrom inboxd.logs import configure_logging\nconfigure_logging('json')\n"
+    code = ("import logging\nfrom inboxd.service.logs import configure_logging\nconfigure_logging('json')\n"
             "logging.getLogger('apscheduler.scheduler').warning('Run time of job %r was missed', 'tick')\n"
             "try:\n    1 / 0\nexcept ZeroDivisionError:\n    logging.getLogger('alembic').exception('failed')\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60,

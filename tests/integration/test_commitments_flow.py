@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from inboxd.clock import FrozenClock
-from inboxd.daemon import Daemon
-from inboxd.demo import sample_mail
+from inboxd.core.clock import FrozenClock
+from inboxd.dev.demo import sample_mail
+from inboxd.service.daemon import Daemon
 from tests.integration.harness import case_detail, cases, make_setup
 
 pytestmark = pytest.mark.integration

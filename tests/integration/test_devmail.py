@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from inboxd.devmail import Dovecot, SmtpHub
+from inboxd.dev.mailserver import Dovecot, SmtpHub
 
 if TYPE_CHECKING:
     from tests.conftest import MailboxFactory

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from inboxd.daemon import Daemon
-from inboxd.demo import sample_mail
+from inboxd.dev.demo import sample_mail
+from inboxd.service.daemon import Daemon
 from inboxd.store import repo
 from inboxd.store.db import current_revision, make_engine
 from inboxd.store.schema import cases as cases_table
@@ -75,7 +75,7 @@ def test_every_message_of_many_mailboxes_gets_its_own_case(tmp_path, dovecot, sm
 
 def test_daemons_starting_together_on_an_empty_database_both_migrate_it(database_url):
     env = dict(os.environ, INBOXD_DATABASE_URL=database_url)
-    runs = [subprocess.Popen([sys.executable, "-m", "inboxd.cli", "migrate"], env=env, stdout=subprocess.PIPE,
+    runs = [subprocess.Popen([sys.executable, "-m", "inboxd.cli.main", "migrate"], env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
     results = [(run.wait(60), run.stdout.read() if run.stdout else "", run.stderr.read() if run.stderr else "")
                for run in runs]

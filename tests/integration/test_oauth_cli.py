@@ -9,14 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from inboxd.devoauth import AuthServer
+from inboxd.dev.oauthserver import AuthServer
 
 
 def run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if k != "STATE_DIRECTORY"}
     environment.update(INBOXD_CONFIG=str(tmp_path / "inboxd.yaml"),
                        INBOXD_DATABASE_URL=f"sqlite:///{tmp_path}/inboxd.db", **env)
-    return subprocess.run([sys.executable, "-m", "inboxd.cli", *args], env=environment, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "inboxd.cli.main", *args], env=environment, capture_output=True,
                           text=True, timeout=60, check=False)
 
 

@@ -76,7 +76,7 @@ def test_copy_of_ack_is_filed_in_sent_and_recognised_as_ours(setup, mailboxes):
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "inboxd.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "inboxd.cli.main", *args], capture_output=True, text=True,
                           env=dict(os.environ, PYTHONPATH=str(ROOT), **(env or {})), timeout=60, cwd=ROOT)
 
 
@@ -110,7 +110,7 @@ def test_cases_list_and_show(setup, mailboxes):
 
 
 def test_explain_reports_one_line_per_file_without_side_effects(tmp_path):
-    from inboxd.demo import sample_mail
+    from inboxd.dev.demo import sample_mail
 
     customer = tmp_path / "customer.eml"
     customer.write_bytes(sample_mail("ann@customer.example", "Ann", "support@example.com", "Help", "Hi"))
@@ -136,7 +136,7 @@ def test_explain_reports_the_case_a_reply_would_join(setup, mailboxes, tmp_path)
     customer = mailboxes("customer")
     daemon = setup.started()
     ack = setup.open_case(daemon, customer, "Order missing")
-    from inboxd.demo import sample_mail
+    from inboxd.dev.demo import sample_mail
 
     reply = tmp_path / "reply.eml"
     reply.write_bytes(sample_mail(customer, "C", setup.support, f"Re: {ack['Subject']}", "Thanks!\n\n> quoted",

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from inboxd.devmail import SmtpHub
+from inboxd.dev.mailserver import SmtpHub
 from inboxd.store import repo
 from tests.integration.harness import make_setup
 
@@ -140,9 +140,9 @@ def test_a_long_smtp_outage_uses_up_no_attempts_and_loses_nothing(tmp_path, dove
                                                                   monkeypatch):
     from datetime import timedelta
 
-    from inboxd import outbox as outbox_module
-    from inboxd.clock import FrozenClock
-    from inboxd.devmail import free_port
+    from inboxd.core.clock import FrozenClock
+    from inboxd.dev.mailserver import free_port
+    from inboxd.service import outbox as outbox_module
 
     setup = make_setup(tmp_path, dovecot, smtp_hub, mailboxes)
     good = setup.config_path.read_text()

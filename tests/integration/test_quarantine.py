@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-import inboxd.evaluate as gather  # every message is classified through inboxd.evaluate
-import inboxd.outbox as outbox_module
-from inboxd.cli import main
+import inboxd.service.evaluate as gather  # every message is classified through inboxd.service.evaluate
+import inboxd.service.outbox as outbox_module
+from inboxd.cli.main import main
 from inboxd.store import repo
 from tests.integration.harness import cases, make_setup, wait_until
 

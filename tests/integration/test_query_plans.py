@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from sqlalchemy import event, insert, select
 
-from inboxd.clock import FrozenClock
-from inboxd.daemon import Daemon
-from inboxd.demo import config_yaml, sample_mail
+from inboxd.core.clock import FrozenClock
+from inboxd.dev.demo import config_yaml, sample_mail
 from inboxd.mail.threading import format_token
+from inboxd.service.daemon import Daemon
 from inboxd.store.schema import promises, scheduled
 from tests.integration.harness import TUESDAY_MORNING
 from tests.perf.bench_history import fill

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from inboxd.cli import main
+from inboxd.cli.main import main
 from inboxd.store.db import make_engine, migrate
 from tests.integration.history import seed_history
 
@@ -91,8 +91,8 @@ def test_stats_counted_in_the_database_equal_those_computed_from_the_rows(seeded
     from datetime import timedelta
 
     from inboxd.config import load_config
-    from inboxd.runtime import build_runtime
-    from inboxd.stats import window_stats
+    from inboxd.core.stats import window_stats
+    from inboxd.service.runtime import build_runtime
     from inboxd.store import repo
 
     assert main(["stats", "--json", "--config", str(CONFIG), "--database-url", seeded_url]) == 0

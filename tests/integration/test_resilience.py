@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from inboxd.devmail import free_port
+from inboxd.dev.mailserver import free_port
 from tests.integration.harness import cases, make_setup, wait_until
 
 pytestmark = pytest.mark.integration

@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 
-from inboxd.cli import main
-from inboxd.page import gather, render_page
-from inboxd.render import resolve_template_dir
+from inboxd.cli.main import main
+from inboxd.mail.render import resolve_template_dir
 from inboxd.store.db import make_engine, migrate
 from inboxd.store.repo import Store
 from inboxd.store.schema import cases as cases_table
 from inboxd.store.schema import metadata
+from inboxd.web.page import gather, render_page
 from tests.integration.harness import Setup, cases, make_setup
 
 pytestmark = pytest.mark.integration

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.script import ScriptDirectory
 
-from inboxd.clock import FrozenClock
-from inboxd.daemon import Daemon
-from inboxd.demo import sample_mail
+from inboxd.core.clock import FrozenClock
+from inboxd.dev.demo import sample_mail
+from inboxd.service.daemon import Daemon
 from inboxd.store import repo
 from inboxd.store.db import alembic_config, make_engine, migrate
 from tests.integration.harness import TUESDAY_MORNING, Setup, case_detail, cases, make_setup

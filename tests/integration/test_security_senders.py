@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from inboxd.daemon import Daemon
+from inboxd.service.daemon import Daemon
 from inboxd.store import schema
 from tests.integration.harness import TUESDAY_MORNING, Setup, case_detail, cases, frozen_start, make_setup
 

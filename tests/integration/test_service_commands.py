@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from inboxd.demo import config_yaml
-from inboxd.devmail import SmtpHub
+from inboxd.dev.demo import config_yaml
+from inboxd.dev.mailserver import SmtpHub
 from tests.integration.harness import cases, make_setup, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def inboxd(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     """The real command line in its own process, without the caller's INBOXD_ and systemd variables."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("INBOXD_") and k != "CREDENTIALS_DIRECTORY"}
-    return subprocess.run([sys.executable, "-m", "inboxd.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "inboxd.cli.main", *args], capture_output=True, text=True,
                           env=dict(base, PYTHONPATH=str(ROOT), **(env or {})), timeout=60, cwd=cwd)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from inboxd import outbox as outbox_module
+from inboxd.service import outbox as outbox_module
 from inboxd.store import repo
 from tests.integration.harness import make_setup
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from inboxd.daemon import Daemon
 from inboxd.errors import ConfigError
+from inboxd.service.daemon import Daemon
 from tests.integration.harness import make_setup, wait_until
 from tests.integration.history import seed_history
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import inspect
 
-from inboxd.duework import break_overdue_promises
+from inboxd.service.duework import break_overdue_promises
 from inboxd.store import repo
 from inboxd.store.db import current_revision, make_engine, migrate
 

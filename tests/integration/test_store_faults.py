@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from inboxd.clock import FrozenClock, SystemClock
+from inboxd.core.clock import FrozenClock, SystemClock
 from inboxd.errors import TransientError
-from inboxd.outbox import Sender
+from inboxd.service.outbox import Sender
 from inboxd.store import repo
 from tests.integration.harness import Setup, cases, make_setup, wait_until
 
@@ -184,7 +184,7 @@ def test_sent_mail_is_recorded_once_the_disk_has_room_and_never_sent_twice(
 
 def test_message_on_a_read_only_database_is_not_quarantined(tmp_path, dovecot, smtp_hub, mailboxes):
     """The admin's backup job left the database read-only: the message waits, it is not the message's fault."""
-    from inboxd.ingest import Processor
+    from inboxd.service.ingest import Processor
     from inboxd.store.db import make_engine
 
     setup = make_setup(tmp_path, dovecot, smtp_hub, mailboxes, sent_folder=None)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from inboxd.render import resolve_template_dir
+from inboxd.mail.render import resolve_template_dir
 from inboxd.store import repo
 from tests.integration.harness import Setup, cases, make_setup, wait_until
 
@@ -39,7 +39,7 @@ def _replace_line(path: Path, number: int, text: str) -> str:
 def test_check_config_names_the_broken_template_and_line(tmp_path, dovecot, smtp_hub, mailboxes):
     setup, templates = _with_own_templates(tmp_path, dovecot, smtp_hub, mailboxes)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    command = [sys.executable, "-m", "inboxd.cli", "check-config", str(setup.config_path)]
+    command = [sys.executable, "-m", "inboxd.cli.main", "check-config", str(setup.config_path)]
     assert subprocess.run(command, env=env, capture_output=True, text=True).returncode == 0
     _replace_line(templates / "de" / "ack.txt.j2", 3, "Hallo {{ promis.phrase }},")
     _replace_line(templates / "en" / "nudge.txt.j2", 2, "{% if %}")

@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from inboxd.clock import FrozenClock
-from inboxd.daemon import Daemon
-from inboxd.demo import sample_mail
+from inboxd.core.clock import FrozenClock
+from inboxd.dev.demo import sample_mail
+from inboxd.service.daemon import Daemon
 from inboxd.store import repo
 from tests.integration.harness import TUESDAY_MORNING, case_detail, cases, frozen_start, make_setup
 

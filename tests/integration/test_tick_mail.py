@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from inboxd import duework
-from inboxd import followups as f
-from inboxd.clock import FrozenClock
 from inboxd.config import load_config
-from inboxd.outbox import Sender
-from inboxd.runtime import Runtime, build_runtime
+from inboxd.core import followups as f
+from inboxd.core.clock import FrozenClock
+from inboxd.service import duework
+from inboxd.service.outbox import Sender
+from inboxd.service.runtime import Runtime, build_runtime
 from inboxd.store import repo
 from inboxd.store.db import make_engine, migrate
 

@@ -4,7 +4,7 @@ Each scenario is a few dozen cases in every state the tick meets — waiting on 
 resolved, snoozed, opted out, bounced, at night where the customer is, around the Berlin holidays — with
 due items of every kind, team promises (some at risk, some past due, some superseded by a delay notice)
 and staff commitments. The same states go into an SQLite store (through ``repo``, read by
-``duework``'s gather) and into the simulator's :class:`inboxd.simulate.TickWorld`; both ticks' decisions
+``duework``'s gather) and into the simulator's :class:`inboxd.service.simulate.TickWorld`; both ticks' decisions
 must be identical, model fit and revised estimates included. No mail server is needed.
 """
 
@@ -18,11 +18,12 @@ from typing import Any
 
 import pytest
 
-from inboxd import duework, tick
 from inboxd.config import load_config
-from inboxd.followups import DueKind
-from inboxd.runtime import Runtime, build_runtime
-from inboxd.simulate import TickWorld, team_calendar
+from inboxd.core import tick
+from inboxd.core.followups import DueKind
+from inboxd.service import duework
+from inboxd.service.runtime import Runtime, build_runtime
+from inboxd.service.simulate import TickWorld, team_calendar
 from inboxd.store import repo
 from inboxd.store.db import make_engine, migrate
 

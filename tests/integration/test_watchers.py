@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy.exc import OperationalError
 from structlog.testing import capture_logs
 
-from inboxd.cli import main
+from inboxd.cli.main import main
 from inboxd.errors import TransientError
-from inboxd.sdnotify import Notifier
+from inboxd.service.sdnotify import Notifier
 from inboxd.store import repo
 from inboxd.transport.imap import ImapConnection
 from tests.integration.harness import cases, make_setup, wait_until

@@ -1,6 +1,6 @@
 """The middle layer's rig: the real ingest, store and outbox over SQLite in a temp dir, a fake SMTP server.
 
-No Dovecot and no network: a message goes straight to :class:`inboxd.ingest.Processor` (what the IMAP
+No Dovecot and no network: a message goes straight to :class:`inboxd.service.ingest.Processor` (what the IMAP
 watcher hands it), due work runs when the test ticks (``Rig.tick``), and the outbox "sends" to
 :class:`FakeSmtp`, which records what it accepted. Like
 httpx's ``MockTransport`` beside its transport, the fake stands where the one I/O seam is
@@ -25,16 +25,16 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from inboxd.cli import explain_message
-from inboxd.clock import FrozenClock
+from inboxd.cli.main import explain_message
 from inboxd.config import load_config
-from inboxd.demo import sample_mail
-from inboxd.duework import run_due_work
-from inboxd.ingest import Outcome, Processor
+from inboxd.core.clock import FrozenClock
+from inboxd.dev.demo import sample_mail
 from inboxd.mail.parse import parse_message
-from inboxd.outbox import FlushResult, Sender
-from inboxd.render import default_template_dirs
-from inboxd.runtime import Runtime, build_runtime
+from inboxd.mail.render import default_template_dirs
+from inboxd.service.duework import run_due_work
+from inboxd.service.ingest import Outcome, Processor
+from inboxd.service.outbox import FlushResult, Sender
+from inboxd.service.runtime import Runtime, build_runtime
 from inboxd.store import repo
 from inboxd.store.db import make_engine, migrate
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from email.message import EmailMessage
 
-from inboxd.demo import sample_mail
+from inboxd.dev.demo import sample_mail
 from inboxd.store import repo
 from tests.middle.fakes import Rig, staff_mail
 

@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from inboxd.cli import main
-from inboxd.decide import describe
-from inboxd.demo import sample_mail
-from inboxd.durations import Duration, Rate
-from inboxd.runtime import Runtime, build_runtime
+from inboxd.cli.main import main
+from inboxd.core.decide import describe
+from inboxd.core.durations import Duration, Rate
+from inboxd.dev.demo import sample_mail
+from inboxd.service.runtime import Runtime, build_runtime
 from inboxd.store.schema import metadata
 from inboxd.store.status import record_first_start
 from tests.middle.fakes import EXAMPLE_CONFIG, PASSING_AUTH, Rig, example_runtime, staff_mail

@@ -24,8 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from inboxd.demo import config_yaml, sample_mail
-from inboxd.devmail import Dovecot, SmtpHub
+from inboxd.dev.demo import config_yaml, sample_mail
+from inboxd.dev.mailserver import Dovecot, SmtpHub
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -102,7 +102,7 @@ def main() -> int:
         log = open(base / "daemon.log", "wb")
         started = time.monotonic()
         spawned_at = time.time()
-        proc = subprocess.Popen([sys.executable, "-m", "inboxd.cli", "run"], env=env, stdout=log,
+        proc = subprocess.Popen([sys.executable, "-m", "inboxd.cli.main", "run"], env=env, stdout=log,
                                 stderr=subprocess.STDOUT)
         # Every acknowledgement, or as many as came before the hub heard nothing for 20 s (mail was lost).
         acked, last_growth = 0, time.monotonic()

@@ -27,10 +27,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from inboxd import eta
-from inboxd.calendar import BusinessCalendar
 from inboxd.config import load_config
-from inboxd.simulate import load_workload, run_simulation
+from inboxd.core import eta
+from inboxd.core.calendar import BusinessCalendar
+from inboxd.service.simulate import load_workload, run_simulation
 
 WORKLOADS = Path(__file__).resolve().parents[1] / "data" / "workloads"
 CONFIG = WORKLOADS / "config.yaml"

@@ -24,8 +24,8 @@ from pathlib import Path
 from sqlalchemy import insert
 
 from inboxd.config import load_config
-from inboxd.forecast import fit_model
-from inboxd.runtime import build_runtime
+from inboxd.service.forecast import fit_model
+from inboxd.service.runtime import build_runtime
 from inboxd.store.db import make_engine, migrate
 from inboxd.store.schema import cases, promises
 
@@ -86,7 +86,7 @@ def main() -> int:
               f"{estimate.ahead} ahead")
         env = dict(os.environ, INBOXD_DATABASE_URL=url, INBOXD_CONFIG=str(CONFIG))
         t0 = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "inboxd.cli", "eta", "--json", "--at", now.isoformat()],
+        done = subprocess.run([sys.executable, "-m", "inboxd.cli.main", "eta", "--json", "--at", now.isoformat()],
                               env=env, capture_output=True, text=True, check=False)
         print(f"`inboxd eta` as a process: {(time.perf_counter() - t0) * 1000:.0f} ms (exit {done.returncode}, "
               "including Python start-up and imports)")

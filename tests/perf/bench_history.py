@@ -47,9 +47,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from inboxd import cli  # noqa: E402
-from inboxd.daemon import Daemon  # noqa: E402
-from inboxd.demo import config_yaml, sample_mail  # noqa: E402
-from inboxd.logs import configure_logging  # noqa: E402
+from inboxd.dev.demo import config_yaml, sample_mail  # noqa: E402
+from inboxd.service.daemon import Daemon  # noqa: E402
+from inboxd.service.logs import configure_logging  # noqa: E402
 from inboxd.store.db import make_engine, migrate  # noqa: E402
 from inboxd.store.schema import cases, events, messages, meta, outbox, promises, scheduled  # noqa: E402
 

@@ -19,8 +19,8 @@ import time
 from datetime import UTC, datetime
 
 from inboxd.config import load_config_text
+from inboxd.core.rules import RuleFacts, apply_rules, compile_rules
 from inboxd.mail.parse import parse_message
-from inboxd.rules import RuleFacts, apply_rules, compile_rules
 
 CONFIG = """\
 team: {timezone: Europe/Berlin, business_hours: {mon-fri: "09:00-17:00"}}

@@ -29,12 +29,12 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from inboxd.config import load_config  # noqa: E402
-from inboxd.page import ChartCache, gather, render_page  # noqa: E402
-from inboxd.runtime import build_runtime  # noqa: E402
+from inboxd.service.runtime import build_runtime  # noqa: E402
 from inboxd.store import repo  # noqa: E402
 from inboxd.store.db import make_engine, migrate  # noqa: E402
 from inboxd.store.schema import cases, messages, outbox  # noqa: E402
-from inboxd.web import Metrics, StatusServer  # noqa: E402
+from inboxd.web.page import ChartCache, gather, render_page  # noqa: E402
+from inboxd.web.server import Metrics, StatusServer  # noqa: E402
 from tests.integration.history import seed_history  # noqa: E402
 
 CONFIG = ROOT / "tests" / "data" / "workloads" / "config.yaml"

@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from inboxd.calendar import BusinessCalendar
-from inboxd.commitments import Commitment, extract_commitments
 from inboxd.config import load_config
+from inboxd.core.calendar import BusinessCalendar
+from inboxd.core.commitments import Commitment, extract_commitments
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "commitments"
 DEFAULT_SETS = [DATA / "labelled.jsonl"]
@@ -45,7 +45,7 @@ SPLIT_OF_FILE = {"labelled": "tune", "heldout": "heldout-5"}
 
 
 def calendar_from_config(path: Path) -> BusinessCalendar:
-    """The team calendar of a config file (built like ``inboxd.runtime`` does, without the rest of it)."""
+    """The team calendar of a config file (built like ``inboxd.service.runtime`` does, without the rest of it)."""
     team = load_config(path).team
     return BusinessCalendar.build(
         team.timezone, team.business_hours, country=team.holidays.country,

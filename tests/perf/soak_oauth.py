@@ -24,9 +24,9 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-from inboxd.demo import config_yaml, sample_mail
-from inboxd.devmail import Dovecot, SmtpHub
-from inboxd.devoauth import AuthServer
+from inboxd.dev.demo import config_yaml, sample_mail
+from inboxd.dev.mailserver import Dovecot, SmtpHub
+from inboxd.dev.oauthserver import AuthServer
 
 ROOT = Path(__file__).resolve().parents[2]
 

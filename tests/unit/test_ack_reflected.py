@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 import pytest
 
 from inboxd.config import load_config
-from inboxd.eta import fallback_estimate
-from inboxd.ingest import _ack_context
+from inboxd.core.eta import fallback_estimate
 from inboxd.mail.parse import parse_message
-from inboxd.render import default_template_dirs
-from inboxd.runtime import Runtime, build_runtime
+from inboxd.mail.render import default_template_dirs
+from inboxd.service.ingest import _ack_context
+from inboxd.service.runtime import Runtime, build_runtime
 
 NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 SPAM = parse_message(

@@ -15,13 +15,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inboxd.calendar import (
+from inboxd.core.calendar import (
     END_OF_DAY,
     BusinessCalendar,
     parse_date_ranges,
     parse_weekly_hours,
 )
-from inboxd.durations import parse_duration
+from inboxd.core.durations import parse_duration
 
 BERLIN_TZ = ZoneInfo("Europe/Berlin")
 NEW_YORK_TZ = ZoneInfo("America/New_York")

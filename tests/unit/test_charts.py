@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from inboxd.charts import Series, _nice_max, chart
+from inboxd.web.charts import Series, _nice_max, chart
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -1,7 +1,7 @@
 """``inboxd commitments``: the CLI contract (DESIGN.md) for one reply and for a batch.
 
-The command runs through ``inboxd.cli.main`` once ``inboxd/cli.py`` registers it; until then through a
-parser built the same way with ``inboxd.cli_commitments.add_parser``, so these tests hold either way.
+The command runs through ``inboxd.cli.main`` once ``inboxd/cli/main.py`` registers it; until then through a
+parser built the same way with ``inboxd.cli.commitments.add_parser``, so these tests hold either way.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from inboxd import cli
-from inboxd.cli_commitments import add_parser
+from inboxd.cli import main as cli
+from inboxd.cli.commitments import add_parser
 
 DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "commitments"
 CONFIG = str(DATA / "config.yaml")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from inboxd.cli import main
+from inboxd.cli.main import main
 
 
 @pytest.mark.parametrize("argv", [["quarantine", "list"], ["quarantine", "list", "--json"],

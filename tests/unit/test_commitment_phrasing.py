@@ -14,9 +14,9 @@ from types import ModuleType
 
 import pytest
 
-from inboxd.calendar import BusinessCalendar
-from inboxd.commitments import extract_commitments
 from inboxd.config import load_config
+from inboxd.core.calendar import BusinessCalendar
+from inboxd.core.commitments import extract_commitments
 
 DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "commitments"
 MON, TUE, WED, THU = "2026-12-07T09:30:00+01:00", "2026-12-08T10:00:00+01:00", "2026-12-09T15:00:00+01:00", \
@@ -181,7 +181,7 @@ def test_the_stored_text_is_the_promise_itself(text: str, stored: str, calendar:
 @pytest.mark.parametrize(("year", "sunday"), [(2000, "2000-04-23"), (2024, "2024-03-31"), (2026, "2026-04-05"),
                                               (2027, "2027-03-28"), (2038, "2038-04-25")])
 def test_easter_sunday(year: int, sunday: str) -> None:
-    from inboxd.commitments import _easter
+    from inboxd.core.commitments import _easter
 
     assert _easter(year).isoformat() == sunday
 

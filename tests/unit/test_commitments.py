@@ -20,9 +20,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inboxd.calendar import BusinessCalendar
-from inboxd.commitments import Commitment, extract_commitments
 from inboxd.config import load_config
+from inboxd.core.calendar import BusinessCalendar
+from inboxd.core.commitments import Commitment, extract_commitments
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "commitments"

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inboxd.calendar import BusinessCalendar
-from inboxd.commitments import extract_commitments, resolve_when
 from inboxd.config import load_config
-from inboxd.notes import parse_note
+from inboxd.core.calendar import BusinessCalendar
+from inboxd.core.commitments import extract_commitments, resolve_when
+from inboxd.core.notes import parse_note
 
 DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "commitments"
 

@@ -17,14 +17,14 @@ from inboxd.config import (
     ImapConfig,
     Settings,
     SmtpConfig,
-    check_config,
     check_secrets,
     load_config,
     load_config_text,
     resolve_secret,
 )
-from inboxd.durations import Duration, Rate
+from inboxd.core.durations import Duration, Rate
 from inboxd.errors import ConfigError, SecretError
+from inboxd.service.config_check import check_config
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "inboxd.yaml"
 

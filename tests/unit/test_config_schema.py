@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 import yaml
 
-from inboxd.cli import main
-from inboxd.config_schema import BEGIN, END, json_schema, reference_markdown, replace_reference
+from inboxd.cli.main import main
+from inboxd.config.schema import BEGIN, END, json_schema, reference_markdown, replace_reference
 from inboxd.examples import __file__ as examples_init
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,7 +20,7 @@ EXAMPLES = [ROOT / "config" / "inboxd.yaml", Path(examples_init).parent / "inbox
 
 def test_readme_reference_is_the_generated_one() -> None:
     text = README.read_text(encoding="utf-8")
-    assert text == replace_reference(text), "run: python -m inboxd.config_schema README.md"
+    assert text == replace_reference(text), "run: python -m inboxd.config.schema README.md"
 
 
 def test_reference_lists_every_rule_key() -> None:

@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from inboxd.calendar import BusinessCalendar
-from inboxd.cases import CaseState, Status
-from inboxd.decide import (
+from inboxd.core.calendar import BusinessCalendar
+from inboxd.core.cases import CaseState, Status
+from inboxd.core.decide import (
     Acknowledge,
     Action,
     AlreadyRecorded,
@@ -38,12 +38,12 @@ from inboxd.decide import (
     Snooze,
     decide_message,
 )
-from inboxd.durations import Duration
-from inboxd.followups import PromiseView
+from inboxd.core.durations import Duration
+from inboxd.core.followups import PromiseView
+from inboxd.core.notes import NoteCommand
+from inboxd.core.rules import RuleOutcome
 from inboxd.mail.classify import Classification, Kind
 from inboxd.mail.parse import parse_message
-from inboxd.notes import NoteCommand
-from inboxd.rules import RuleOutcome
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 OPENED = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from inboxd.decide import Acknowledge, HoldAck, Note, OpenCase, decide_message
+from inboxd.core.decide import Acknowledge, HoldAck, Note, OpenCase, decide_message
 from tests.unit.test_decide import NOW, context, of_type
 
 START = NOW - timedelta(hours=1)

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from inboxd.calendar import BusinessCalendar, parse_weekly_hours
-from inboxd.durations import Duration, parse_duration
-from inboxd.eta import (
+from inboxd.core.calendar import BusinessCalendar, parse_weekly_hours
+from inboxd.core.durations import Duration, parse_duration
+from inboxd.core.eta import (
     MIN_OUTCOMES,
     NEIGHBOURS,
     Coverage,

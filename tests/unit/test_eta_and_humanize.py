@@ -14,10 +14,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from inboxd.calendar import BusinessCalendar
-from inboxd.durations import Duration, parse_duration
-from inboxd.eta import closure_reasons, fallback_estimate
-from inboxd.humanize import phrase_due, round_up
+from inboxd.core.calendar import BusinessCalendar
+from inboxd.core.durations import Duration, parse_duration
+from inboxd.core.eta import closure_reasons, fallback_estimate
+from inboxd.core.humanize import phrase_due, round_up
 
 BERLIN = ZoneInfo("Europe/Berlin")
 CALENDAR = BusinessCalendar.build("Europe/Berlin", {"mon-fri": "09:00-17:00"}, country="DE", subdivision="BE")

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from inboxd import followups as f
-from inboxd.cases import CaseState
-from inboxd.durations import parse_duration
+from inboxd.core import followups as f
+from inboxd.core.cases import CaseState
+from inboxd.core.durations import parse_duration
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 SINCE = NOW - timedelta(days=1)
@@ -175,8 +175,8 @@ def test_cadence_per_priority_and_per_rule_and_off() -> None:
 
 
 def test_rules_set_update_cadences() -> None:
+    from inboxd.core.rules import apply_rules
     from inboxd.mail.parse import parse_message
-    from inboxd.rules import apply_rules
 
     config = config_with("updates:\n  while_waiting_on_us: 1bd\n",
                          '  - {name: quiet, match: {subject: "(?i)bulletin"}, '

@@ -6,9 +6,9 @@ from datetime import datetime
 
 import pytest
 
-from inboxd.calendar import BusinessCalendar
-from inboxd.commitments import resolve_when
-from inboxd.notes import parse_note
+from inboxd.core.calendar import BusinessCalendar
+from inboxd.core.commitments import resolve_when
+from inboxd.core.notes import parse_note
 
 CAL = BusinessCalendar.build("Europe/Berlin", {"mon-fri": "09:00-17:00"}, country="DE", subdivision="BE")
 REF = datetime.fromisoformat("2026-11-23T10:30:00+01:00")  # a Monday

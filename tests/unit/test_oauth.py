@@ -1,7 +1,7 @@
 """OAuth 2.0 token sources: refresh timing, backoff, error translation, and each provider's adapter.
 
 The generic provider (authlib) and the device-code login run against the local authorization server
-(``inboxd.devoauth``). msal and google-auth cannot be pointed at it, so their adapters are checked with their own
+(``inboxd.dev.oauthserver``). msal and google-auth cannot be pointed at it, so their adapters are checked with their own
 seams: msal's ``http_client`` parameter, and google-auth's ``Request`` callable, each answering like the real
 service (Microsoft's discovery document and token endpoint; Google's token endpoint checking the signed assertion).
 """
@@ -17,13 +17,13 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from inboxd.backoff import Backoff
 from inboxd.config import load_config_text
-from inboxd.devoauth import AuthServer
+from inboxd.core.backoff import Backoff
+from inboxd.dev.oauthserver import AuthServer
 from inboxd.errors import ConfigError, TransientError
-from inboxd.oauthlogin import build_fetch, device_login, state_directory
 from inboxd.transport import oauth
 from inboxd.transport.oauth import GrantError, Token, TokenSource, needs_refresh
+from inboxd.transport.tokens import build_fetch, device_login, state_directory
 
 
 @pytest.mark.parametrize(("lifetime", "left", "refresh"), [

@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from inboxd.calendar import BusinessCalendar
-from inboxd.durations import parse_duration
-from inboxd.eta import Estimate, closure_reason_keys, closure_reasons, fallback_estimate
-from inboxd.reasons import Reason, join, language_of
+from inboxd.core.calendar import BusinessCalendar
+from inboxd.core.durations import parse_duration
+from inboxd.core.eta import Estimate, closure_reason_keys, closure_reasons, fallback_estimate
+from inboxd.core.reasons import Reason, join, language_of
 
 BERLIN = ZoneInfo("Europe/Berlin")
 CALENDAR = BusinessCalendar.build("Europe/Berlin", {"mon-fri": "09:00-17:00"}, country="DE", subdivision="BE",
@@ -131,10 +131,10 @@ def test_an_estimate_without_reason_keys_falls_back_to_its_english_reasons() -> 
 
 def test_a_german_acknowledgement_gives_its_reasons_in_german() -> None:
     from inboxd.config import load_config
-    from inboxd.ingest import _ack_context
     from inboxd.mail.parse import parse_message
-    from inboxd.render import Renderer, default_template_dirs
-    from inboxd.runtime import build_runtime
+    from inboxd.mail.render import Renderer, default_template_dirs
+    from inboxd.service.ingest import _ack_context
+    from inboxd.service.runtime import build_runtime
 
     templates = default_template_dirs()[0]
     config_path = templates.parent / "examples" / "inboxd.yaml"

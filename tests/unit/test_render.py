@@ -9,7 +9,7 @@ from jinja2 import UndefinedError
 from jinja2.exceptions import SecurityError
 
 from inboxd.errors import TemplateError
-from inboxd.render import Renderer, default_template_dirs
+from inboxd.mail.render import Renderer, default_template_dirs
 
 TEMPLATES = default_template_dirs()[0]
 
@@ -59,8 +59,8 @@ def test_every_shipped_template_renders_with_a_subject(path: Path) -> None:
     from datetime import UTC, datetime
 
     from inboxd.config import load_config
-    from inboxd.runtime import build_runtime
-    from inboxd.template_samples import sample_contexts
+    from inboxd.service.runtime import build_runtime
+    from inboxd.service.template_samples import sample_contexts
 
     config_path = TEMPLATES.parent / "examples" / "inboxd.yaml"
     rt = build_runtime(load_config(config_path), config_path.parent)
@@ -89,7 +89,7 @@ def test_demo_without_aiosmtpd_says_what_to_install(monkeypatch: pytest.MonkeyPa
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     import sys
 
-    from inboxd.cli import main
+    from inboxd.cli.main import main
 
     monkeypatch.setitem(sys.modules, "aiosmtpd", None)  # as if it were not installed
     assert main(["demo"]) == 1

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from inboxd.config import load_config_text
-from inboxd.replay import Recorded, describe_change, replay_message
-from inboxd.runtime import build_runtime
+from inboxd.service.replay import Recorded, describe_change, replay_message
+from inboxd.service.runtime import build_runtime
 
 from .test_rules import CONFIG
 

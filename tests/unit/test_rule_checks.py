@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from inboxd.config import check_config, load_config_text
-from inboxd.render import bundled_template_dir
-from inboxd.rules import covers, unreachable_rules
+from inboxd.config import load_config_text
+from inboxd.core.rules import covers, unreachable_rules
+from inboxd.mail.render import bundled_template_dir
+from inboxd.service.config_check import check_config
 
 from .test_rules import CONFIG
 

@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from inboxd import decide as d
 from inboxd.config import RuleConfig, load_config_text
+from inboxd.core import decide as d
+from inboxd.core.rules import RuleFacts, RuleOutcome, apply_rules, compile_rules
 from inboxd.mail.classify import Classification
 from inboxd.mail.parse import ParsedMessage, parse_message
-from inboxd.rules import RuleFacts, RuleOutcome, apply_rules, compile_rules
 
 from .test_rules import CONFIG
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from inboxd.config import RuleConfig, load_config_text
+from inboxd.core.rules import apply_rules, rule_matches
 from inboxd.mail.parse import ParsedMessage, parse_message
-from inboxd.rules import apply_rules, rule_matches
 
 CONFIG = """\
 team:

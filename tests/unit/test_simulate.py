@@ -13,7 +13,7 @@ import pytest
 
 from inboxd.config import Config, load_config
 from inboxd.errors import ConfigError
-from inboxd.simulate import Workload, load_workload, parse_workload, run_simulation
+from inboxd.service.simulate import Workload, load_workload, parse_workload, run_simulation
 
 WORKLOADS = Path(__file__).resolve().parents[1] / "data" / "workloads"
 
@@ -127,7 +127,7 @@ def test_baselines_are_judged_on_the_same_arrivals_and_responses(config: Config,
 
 
 def load_duration(text: str) -> Any:
-    from inboxd.durations import parse_duration
+    from inboxd.core.durations import parse_duration
 
     return parse_duration(text)
 

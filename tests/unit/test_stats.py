@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from inboxd.calendar import BusinessCalendar
-from inboxd.stats import window_stats
+from inboxd.core.calendar import BusinessCalendar
+from inboxd.core.stats import window_stats
 
 CAL = BusinessCalendar.build("Europe/Berlin", {"mon-fri": "09:00-17:00"})
 NOW = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)

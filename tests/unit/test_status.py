@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from inboxd.status import build_report, exit_code, format_report, status_line
+from inboxd.core.status import build_report, exit_code, format_report, status_line
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 

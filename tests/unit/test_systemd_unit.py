@@ -68,7 +68,7 @@ def test_daemon_reports_readiness_and_is_watched(service: dict[str, list[str]]) 
 
 
 def test_no_restart_for_a_start_up_failure_only_the_admin_can_fix(service: dict[str, list[str]]) -> None:
-    from inboxd import cli
+    from inboxd.cli import main as cli
 
     # A bad configuration, an unwritable database or a schema it cannot migrate would fail again in 5 s;
     # an unreachable database server (and a crash) may pass, so those are restarted.

@@ -9,8 +9,8 @@ import pytest
 
 from inboxd.config import TemplatesConfig, load_config
 from inboxd.errors import ConfigError
-from inboxd.render import default_template_dirs
-from inboxd.runtime import build_runtime
+from inboxd.mail.render import default_template_dirs
+from inboxd.service.runtime import build_runtime
 
 SHIPPED = default_template_dirs()[0]
 CONFIG = SHIPPED.parent / "examples" / "inboxd.yaml"
@@ -96,7 +96,7 @@ def test_an_html_twin_is_optional(templates: Path) -> None:
     rt = _runtime_over(templates)
     from datetime import UTC, datetime
 
-    from inboxd.template_samples import sample_context
+    from inboxd.service.template_samples import sample_context
 
     context = sample_context(rt, "delay", datetime.now(UTC))
     assert rt.renderer.render("delay", "en", context).html is None
@@ -111,7 +111,7 @@ def test_every_customer_template_has_an_html_twin_in_the_shared_layout(templates
 
     import lxml.html
 
-    from inboxd.template_samples import sample_contexts
+    from inboxd.service.template_samples import sample_contexts
 
     assert (templates / language / f"{name}.html.j2").read_text().startswith('{% extends "layout.html.j2" %}')
     rt = _runtime_over(templates)
@@ -128,7 +128,7 @@ def test_every_customer_template_has_an_html_twin_in_the_shared_layout(templates
 
 
 def test_preview_shows_the_html_part(capsys: pytest.CaptureFixture[str]) -> None:
-    from inboxd.cli import main
+    from inboxd.cli.main import main
 
     assert main(["preview", "--config", str(CONFIG), "--language", "de", "--html", "delay"]) == 0
     page = capsys.readouterr().out

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from inboxd.render import Renderer
+from inboxd.mail.render import Renderer
 
 
 def write(root: Path, path: str, subject: str) -> None:

@@ -1,4 +1,4 @@
-"""The tick's decisions (inboxd.tick): each due kind, delay notices and the customer's night, promises past due."""
+"""The tick's decisions (inboxd.core.tick): each due kind, delay notices and the customer's night, promises past due."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from inboxd import eta, tick
-from inboxd import followups as f
-from inboxd.calendar import BusinessCalendar
-from inboxd.cases import CaseState
-from inboxd.durations import parse_duration
+from inboxd.core import eta, tick
+from inboxd.core import followups as f
+from inboxd.core.calendar import BusinessCalendar
+from inboxd.core.cases import CaseState
+from inboxd.core.durations import parse_duration
 
 CALENDAR = BusinessCalendar.build("Europe/Berlin", {"mon-fri": "09:00-17:00"}, country="DE", subdivision="BE")
 POLICY = f.UpdatePolicy(parse_duration("1bd"), parse_duration("3bd"), parse_duration("7bd"), feedback=True)

@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from inboxd import workloads
 from inboxd.config import Config, load_config, load_config_text
 from inboxd.errors import ConfigError
-from inboxd.simulate import _arrivals, parse_workload, run_simulation
+from inboxd.service import workloads
+from inboxd.service.simulate import _arrivals, parse_workload, run_simulation
 
 WORKLOADS = Path(__file__).resolve().parents[1] / "data" / "workloads"
 

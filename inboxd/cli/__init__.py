@@ -1,0 +1,1 @@
+"""``inboxd`` commands: thin shells over the core, the store and the service."""

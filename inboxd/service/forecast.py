@@ -1,0 +1,70 @@
+"""Fills the estimator's inputs from the store and keeps the fitted model for a few seconds.
+
+The estimate itself (``inboxd.core.eta``) is pure; this is the shell around it: three indexed queries
+(waiting cases, recent first responses, recent team promises), then :func:`inboxd.core.eta.fit`. Fitting
+for every message of a backlog would be wasted work, so a fitted model is reused for
+``REFIT_SECONDS``; cases opened since are added to its queue in memory, so each acknowledgement still
+counts every case ahead of it.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+
+from inboxd.core import eta
+from inboxd.service.runtime import Runtime
+from inboxd.store import repo
+
+HISTORY = timedelta(days=28)
+REFIT_SECONDS = 10.0
+
+
+def queue_snapshot(conn: Connection) -> eta.QueueSnapshot:
+    return eta.QueueSnapshot(tuple(repo.waiting_for_first_response(conn)))
+
+
+def fit_model(conn: Connection, rt: Runtime, now: datetime) -> tuple[eta.PaceModel, eta.QueueSnapshot]:
+    """The model as of ``now`` and the queue it was fitted on."""
+    since = now - HISTORY
+    queue = queue_snapshot(conn)
+    history = eta.PaceHistory(since=since, responses=tuple(repo.recent_first_responses(conn, since)))
+    calibration = tuple(repo.recent_team_promises(conn, since))
+    model = eta.fit(now, queue, history, calibration, rt.calendar, rt.coverage, eta.EtaConfig.from_config(rt.config))
+    return model, queue
+
+
+class Forecaster:
+    """A fitted model, refitted every few seconds; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._model: eta.PaceModel | None = None
+        self._queue: eta.QueueSnapshot | None = None
+        # Cases opened since the fit, by priority: they are all ahead of any newer case of equal or lower
+        # priority. Counting them avoids rebuilding the queue for every message of a backlog.
+        self._opened_since: dict[str, int] = {}
+        self._fitted_at: datetime | None = None
+        self._runtime: Any = None
+
+    def estimate(self, conn: Connection, rt: Runtime, now: datetime, priority: str, number: int) -> eta.Estimate:
+        """The promise for a case opened now (in the caller's transaction, so the case itself is visible)."""
+        with self._lock:
+            stale = (self._model is None or self._queue is None or self._fitted_at is None
+                     or self._runtime is not rt or abs((now - self._fitted_at).total_seconds()) > REFIT_SECONDS)
+            if stale:
+                self._model, self._queue = fit_model(conn, rt, now)
+                self._fitted_at, self._runtime, self._opened_since = now, rt, {}
+                ahead = self._queue.ahead_of(now, priority, number=number)
+            else:
+                assert self._queue is not None
+                rank = eta.PRIORITIES.index(priority) if priority in eta.PRIORITIES else 2
+                ahead = self._queue.ahead_of(now, priority, number=number) + sum(
+                    count for name, count in self._opened_since.items()
+                    if (eta.PRIORITIES.index(name) if name in eta.PRIORITIES else 2) <= rank)
+                self._opened_since[priority] = self._opened_since.get(priority, 0) + 1
+            assert self._model is not None
+            return self._model.promise(now, priority, self._model.predict(now, ahead, priority))
