@@ -47,6 +47,7 @@ from inboxd.transport.imap import ImapConnection, ImapSettings
 from inboxd.transport.oauth import TokenSource
 from inboxd.transport.smtp import SmtpConnection, SmtpSettings
 from inboxd.web import Metrics, StatusServer
+from inboxd.weekly import run_weekly_report
 
 log = structlog.get_logger("inboxd.daemon")
 
@@ -572,6 +573,13 @@ class Daemon:
             log.warning("delay_notices.deferred", error=str(exc))
         except Exception:  # noqa: BLE001
             log.exception("delay_notices.failed")
+        try:
+            if run_weekly_report(self.store, self.runtime, self.clock.now()):
+                self.outbox_event.set()
+        except TransientError as exc:  # the database is down or full: nothing was lost, it is tried again
+            log.warning("report.deferred", error=str(exc))
+        except Exception:  # noqa: BLE001 - tried again on the next tick; the idempotency key keeps it to one
+            log.exception("report.failed")
         try:
             now = self.clock.now()
             with self.store.begin() as conn:

@@ -651,6 +651,11 @@ def enqueue(conn: Connection, *, idempotency_key: str, message_id: str, kind: st
     return True
 
 
+def outbox_has_key(conn: Connection, idempotency_key: str) -> bool:
+    """Whether a message with this idempotency key was ever queued."""
+    return conn.execute(select(outbox.c.id).where(outbox.c.idempotency_key == idempotency_key)).first() is not None
+
+
 SEND_LEASE = timedelta(minutes=5)
 
 
