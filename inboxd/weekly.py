@@ -12,7 +12,9 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, tzinfo
 
 import structlog
+from sqlalchemy.exc import IntegrityError
 
+from inboxd.errors import WriteConflict
 from inboxd.mail.compose import OutgoingMail, compose
 from inboxd.mailer import message_id_for, staff_recipients
 from inboxd.page import gather, render_page
@@ -88,6 +90,15 @@ def run_weekly_report(store: repo.Store, rt: Runtime, now: datetime) -> bool:
     to = recipients(rt)
     if key is None or not to:
         return False
+    try:
+        return _queue(store, rt, now, key, to)
+    except (IntegrityError, WriteConflict):
+        # Another daemon queued the same week's report at the same moment: its transaction won.
+        log.info("report.queued_elsewhere", key=key)
+        return False
+
+
+def _queue(store: repo.Store, rt: Runtime, now: datetime, key: str, to: list[str]) -> bool:
     with store.begin() as conn:
         if repo.outbox_has_key(conn, key):
             return False
