@@ -395,10 +395,12 @@ def explain_message(rt: Any, raw: bytes, conn: Any = None) -> dict[str, Any]:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    from inboxd.store.db import read_connection
+
     rt = _load(args)
     cfg = rt.config
     store = _existing_store(args)
-    conn = store.engine.connect() if store is not None else None
+    conn = read_connection(store.engine) if store is not None else None
     unreadable = 0
     try:
         for name in args.files:

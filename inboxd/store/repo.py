@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, exc, func, insert, or_, select, updat
 from inboxd.cases import CaseState
 from inboxd.decide import SenderHistory
 from inboxd.errors import InboxdError, StoreUnavailable, WriteConflict
+from inboxd.store.db import read_connection
 from inboxd.store.schema import (
     bounced_addresses,
     case_number_seq,
@@ -77,8 +78,12 @@ class Store:
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
-        """A connection for reading; database failures are translated as in ``begin``."""
-        with _faults_translated(), self.engine.connect() as conn:
+        """A connection for reading only; database failures are translated as in ``begin``.
+
+        On SQLite its transaction begins deferred: it reads a snapshot and never holds the write lock, so
+        a long read (the status page, a report) does not hold up the daemon's writers.
+        """
+        with _faults_translated(), read_connection(self.engine) as conn:
             yield conn
 
     def dispose(self) -> None:
