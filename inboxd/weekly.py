@@ -99,24 +99,29 @@ def run_weekly_report(store: repo.Store, rt: Runtime, now: datetime) -> bool:
 
 
 def _queue(store: repo.Store, rt: Runtime, now: datetime, key: str, to: list[str]) -> bool:
-    with store.begin() as conn:
+    # The figures are read in a read transaction (it holds no lock); only the enqueue writes, and it checks the
+    # key again in its own transaction, so a report another daemon queued meanwhile is not queued twice.
+    with store.connect() as conn:
         if repo.outbox_has_key(conn, key):
             return False
         data = gather(conn, rt, now, since=WINDOW)
-        tz = rt.calendar.tz
-        start, end = data.since.astimezone(tz).date(), now.astimezone(tz).date()
-        mailbox = rt.config.mailboxes[0]
+    tz = rt.calendar.tz
+    week = key.rsplit(":", 1)[1]
+    team = rt.config.team.name
+    mailbox = rt.config.mailboxes[0]
+    body = summary(data.numbers, team, data.since.astimezone(tz).date(), now.astimezone(tz).date())
+    html = render_page(data, report=True)
+    with store.begin() as conn:
         message_id = message_id_for(conn, rt, key)
         raw = compose(OutgoingMail(
-            from_addr=mailbox.address, from_name=f"inboxd ({rt.config.team.name})", to=tuple(to),
-            subject=f"{rt.config.team.name}: support report, week {key.rsplit(':', 1)[1]}",
-            body=summary(data.numbers, rt.config.team.name, start, end), message_id=message_id, date=now,
-            reply_to=mailbox.address, auto_submitted="auto-generated", html=render_page(data, report=True)))
+            from_addr=mailbox.address, from_name=f"inboxd ({team})", to=tuple(to),
+            subject=f"{team}: support report, week {week}", body=body, message_id=message_id, date=now,
+            reply_to=mailbox.address, auto_submitted="auto-generated", html=html))
         queued = repo.enqueue(conn, idempotency_key=key, message_id=message_id, kind="report", case_id=None,
                               mailbox=mailbox.name, mail_from=mailbox.address, rcpt_to=to, raw=raw, now=now,
                               copy_wanted=False)
         if queued:
-            repo.add_event(conn, "report.queued", now, data={"week": key.rsplit(":", 1)[1], "to": to})
+            repo.add_event(conn, "report.queued", now, data={"week": week, "to": to})
     if queued:
         log.info("report.queued", key=key, to=to)
     return queued
