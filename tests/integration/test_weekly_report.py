@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -9,6 +11,7 @@ import pytest
 from inboxd.clock import FrozenClock
 from inboxd.daemon import Daemon
 from inboxd.store import repo
+from inboxd.weekly import run_weekly_report
 from tests.integration.harness import make_setup
 
 pytestmark = pytest.mark.integration
@@ -18,8 +21,9 @@ MONDAY_0759 = datetime(2026, 11, 23, 6, 59, tzinfo=UTC)
 
 
 @pytest.fixture
-def weekly(tmp_path, dovecot, smtp_hub, mailboxes):
-    setup = make_setup(tmp_path, dovecot, smtp_hub, mailboxes, extra="reports:\n  weekly_at: mon 08:00\n")
+def weekly(tmp_path, dovecot, smtp_hub, mailboxes, database_url):
+    setup = make_setup(tmp_path, dovecot, smtp_hub, mailboxes, extra="reports:\n  weekly_at: mon 08:00\n",
+                       database_url=database_url)
     clock = FrozenClock(MONDAY_0759)
 
     def restarted() -> Daemon:
@@ -96,3 +100,36 @@ def test_off_by_default(tmp_path, dovecot, smtp_hub, mailboxes):
     daemon.prepare()
     daemon.run_once()
     assert reports(setup) == []
+
+
+def test_two_daemons_at_the_same_moment_queue_one_report(weekly):
+    setup, clock, restarted = weekly
+    now = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+    clock.set(now)
+    first, second = restarted(), restarted()
+    key = "report:weekly:2026-W48"
+    queued, release = threading.Event(), threading.Event()
+
+    def first_daemon() -> None:
+        # The first daemon has queued the week's report and not yet committed when the second one looks.
+        with first.store.begin() as conn:
+            assert repo.enqueue(conn, idempotency_key=key, message_id="report-w48@example.com", kind="report",
+                                case_id=None, mailbox="support", mail_from=setup.support, rcpt_to=[setup.staff],
+                                raw=b"Subject: x\r\n\r\nx\r\n", now=now, copy_wanted=False)
+            queued.set()
+            release.wait(30)
+
+    thread = threading.Thread(target=first_daemon)
+    thread.start()
+    assert queued.wait(30)
+    result: list[bool] = []
+    racer = threading.Thread(target=lambda: result.append(run_weekly_report(second.store, second.runtime, now)))
+    racer.start()
+    time.sleep(0.5)  # let the second daemon reach its insert (it waits on the first one's row or lock)
+    release.set()
+    thread.join()
+    racer.join()
+    assert result == [False]
+    with second.store.connect() as conn:
+        rows = [r for r in repo.outbox_rows(conn, ("pending", "sending", "sent", "failed")) if r["kind"] == "report"]
+    assert [r["message_id"] for r in rows] == ["report-w48@example.com"]
