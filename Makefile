@@ -34,6 +34,7 @@ perf: venv dovecot chromium  ## benchmarks: print throughput, latency and memory
 	$(BIN)/python tests/perf/bench_eta_store.py
 	$(BIN)/python tests/perf/bench_status_page.py  # GET /, /metrics and the browser load with 100,000 cases
 	$(BIN)/python tests/perf/bench_history.py  # ingest, tick, cases list, stats with 1,000,000 cases (cached in /tmp)
+	$(BIN)/python tests/perf/bench_read_write.py  # writers while the status page reads: BEGIN IMMEDIATE vs a deferred read
 	$(BIN)/python tests/perf/bench_eta.py --jobs 2  # the simulated workloads against the issue's targets
 	$(BIN)/python tests/perf/soak_oauth.py  # 5 minutes from the installed wheel on OAuth, tokens expiring every minute
 

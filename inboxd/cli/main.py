@@ -412,6 +412,7 @@ def _empty_store() -> Any:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+
     rt = _load(args)
     cfg = rt.config
     store = _existing_store(args)

@@ -4,7 +4,7 @@ Contract (DESIGN.md, "CLI contract")::
 
     inboxd quarantine list [--all] [--json]    quarantined messages with their error (--all: also resolved ones)
     inboxd quarantine show ID [--json | --raw]  one of them, with its headers (--raw: the message as received)
-    inboxd quarantine retry ID | --all          run the stored message through the normal path once more
+    inboxd quarantine retry ID | --all [--force]  run the stored message through the normal path once more
     inboxd outbox list [--state S] [--json]     mail that failed or is still waiting to go out
     inboxd outbox retry ID                      give a failed message a fresh set of attempts
 
@@ -58,6 +58,9 @@ def add_parsers(
     p = with_db(with_config(actions.add_parser("retry", help="process a quarantined message again, once")))
     p.add_argument("id", type=int, nargs="?")
     p.add_argument("--all", action="store_true", help="every quarantined message")
+    p.add_argument("--force", action="store_true",
+                   help="also take over a message left 'retrying' by a retry that did not finish (e.g. a crash); "
+                        "make sure no other retry of it is running")
     p.set_defaults(func=cmd_quarantine_retry)
 
     outbox = subparsers.add_parser("outbox", help="mail inboxd sends: what failed or waits")
@@ -178,8 +181,13 @@ class _StillFailing(Exception):
     """Processing the message failed again (carries the cause)."""
 
 
-def _retry_one(store: Store, rt: Any, row: dict[str, Any], now: Callable[[], datetime]) -> tuple[str, str]:
-    """Retry one quarantined message; return (result, detail) with result resolved | failed | busy."""
+def _retry_one(store: Store, rt: Any, row: dict[str, Any], now: Callable[[], datetime],
+               force: bool = False) -> tuple[str, str]:
+    """Retry one quarantined message; return (result, detail) with result resolved | failed | busy.
+
+    ``force`` also claims a message that is ``retrying``: one whose retry was interrupted (the process was
+    killed between the claim and the outcome) stays so, and nothing else ever moves it on.
+    """
     from inboxd.core.clock import SystemClock
     from inboxd.errors import InboxdError
     from inboxd.service.daemon import watched_folders
@@ -194,11 +202,14 @@ def _retry_one(store: Store, rt: Any, row: dict[str, Any], now: Callable[[], dat
             raise _StillFailing(exc)
 
     with store.begin() as conn:
-        if not repo.set_quarantine_status(conn, row["id"], "retrying", expected="quarantined"):
+        claimed = repo.set_quarantine_status(conn, row["id"], "retrying", expected="quarantined") or (
+            force and repo.set_quarantine_status(conn, row["id"], "retrying", expected="retrying"))
+        if not claimed:
             current = repo.quarantine_row(conn, row["id"])
             if current is not None and current["status"] == "resolved":
                 return "resolved", "already retried and processed; nothing to do"
-            return "busy", "another retry of it is running"
+            return "busy", ("another retry of it is running (if none is, e.g. after a crash: "
+                            f"inboxd quarantine retry {row['id']} --force)")
     resolved = False
     error: str | None = None
     try:
@@ -243,7 +254,7 @@ def cmd_quarantine_retry(args: argparse.Namespace) -> int:
         with store.connect() as conn:
             if args.all:
                 rows = repo.quarantine_rows(conn, limit=100_000)
-                rows = [r for r in rows if r["status"] == "quarantined"]
+                rows = [r for r in rows if r["status"] == "quarantined" or (args.force and r["status"] == "retrying")]
             else:
                 one = repo.quarantine_row(conn, args.id)
                 if one is None:
@@ -254,7 +265,7 @@ def cmd_quarantine_retry(args: argparse.Namespace) -> int:
         if not rows:
             print("no quarantined messages")
         for row in rows:
-            result, detail = _retry_one(store, rt, row, lambda: datetime.now(UTC))
+            result, detail = _retry_one(store, rt, row, lambda: datetime.now(UTC), force=args.force)
             print(f"message {row['id']}: {detail}", file=sys.stdout if result == "resolved" else sys.stderr)
             if result != "resolved":
                 status = 1

@@ -869,6 +869,37 @@ class RemindersConfig(_Model):
         return time(int(hour), int(minute))
 
 
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class ReportsConfig(_Model):
+    """The weekly report mail to the leads: ``weekly_at: "mon 08:00"`` (team timezone); off unless set."""
+
+    weekly_at: str | None = None
+
+    @field_validator("weekly_at", mode="before")
+    @classmethod
+    def _day_and_time(cls, value: object) -> object:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            day, _, clock = value.strip().lower().partition(" ")
+            match = _CLOCK_TIME.match(clock.strip())
+            if match and (day in _WEEKDAYS or day in _WEEKDAY_NAMES):
+                return f"{day[:3]} {int(match.group(1)):02d}:{match.group(2)}"
+        raise ValueError(f'{value!r} is not a day of the week and a time; write e.g. "mon 08:00"')
+
+    @property
+    def weekly(self) -> tuple[int, time] | None:
+        """(weekday, 0 = Monday; time of day) of the weekly report, or None when it is off."""
+        if self.weekly_at is None:
+            return None
+        day, clock = self.weekly_at.split(" ")
+        hour, minute = clock.split(":")
+        return _WEEKDAYS.index(day), time(int(hour), int(minute))
+
+
 class LoopGuardConfig(_Model):
     # Per sender (From) and, with the same count and period, per address the ack goes to (Reply-To).
     acks_per_sender: RateField = Rate(5, Duration(1, "d"))
@@ -1117,6 +1148,7 @@ class Config(_Model):
     promises: PromisesConfig = Field(default_factory=PromisesConfig)
     updates: UpdatesConfig = Field(default_factory=UpdatesConfig)
     reminders: RemindersConfig = Field(default_factory=RemindersConfig)
+    reports: ReportsConfig = Field(default_factory=ReportsConfig)
     loop_guard: LoopGuardConfig = Field(default_factory=LoopGuardConfig)
     cases: CasesConfig = Field(default_factory=CasesConfig)
     rules: list[RuleConfig] = Field(default_factory=list)

@@ -37,6 +37,7 @@ from inboxd.service.mailer import queue_template_mail, staff_recipients
 from inboxd.service.outbox import Sender
 from inboxd.service.runtime import Runtime, build_runtime
 from inboxd.service.sdnotify import Notifier
+from inboxd.service.weekly import run_weekly_report
 from inboxd.store import repo
 from inboxd.store import status as status_store
 from inboxd.store.db import make_engine, migrate
@@ -561,6 +562,13 @@ class Daemon:
         self._check_login_expiry()
         if run_tick(self.store, lambda: self.runtime, self.clock):
             self.outbox_event.set()
+        try:
+            if run_weekly_report(self.store, self.runtime, self.clock.now()):
+                self.outbox_event.set()
+        except TransientError as exc:  # the database is down or full: nothing was lost, it is tried again
+            log.warning("report.deferred", error=str(exc))
+        except Exception:  # noqa: BLE001 - tried again on the next tick; the idempotency key keeps it to one
+            log.exception("report.failed")
 
     def status_line(self) -> str:
         try:

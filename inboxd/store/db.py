@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.pool import StaticPool
 
@@ -34,6 +34,16 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 MIGRATION_LOCK = 0x696E626F7864
 
 
+# The execution option that marks a connection as one that only reads (``Store.connect``): on SQLite its
+# transaction begins deferred instead of taking the write lock.
+READ_ONLY = "inboxd_read_only"
+
+
+def read_connection(engine: Engine) -> Connection:
+    """A connection for reading only: on SQLite its transactions never hold the write lock."""
+    return engine.connect().execution_options(**{READ_ONLY: True})
+
+
 def make_engine(url: str) -> Engine:
     """An engine with the settings inboxd relies on for the given backend."""
     if url.startswith("sqlite"):
@@ -58,10 +68,12 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            # IMMEDIATE: take the write lock at BEGIN, so concurrent writers wait instead of failing.
-            # A transaction that only reads (Store.read) takes no lock the daemon would wait for.
-            read_only = conn.info.get("inboxd.read_only") or conn.get_execution_options().get("inboxd_read_only")
-            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+            if conn.get_execution_options().get(READ_ONLY) or conn.info.get("inboxd.read_only"):
+                # Deferred: a read snapshot and no lock; under WAL, writers go on while it reads.
+                conn.exec_driver_sql("BEGIN")
+            else:
+                # IMMEDIATE: take the write lock at BEGIN, so concurrent writers wait instead of failing.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     if url.startswith("postgresql://"):
@@ -98,7 +110,7 @@ def migrate(engine: Engine) -> tuple[str | None, str]:
 
 def current_revision(engine: Engine) -> str | None:
     """The schema's revision as Alembic recorded it; None for a database inboxd has not migrated."""
-    with engine.connect() as conn:
+    with read_connection(engine) as conn:
         if not inspect(conn).has_table("alembic_version"):
             return None
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()

@@ -24,6 +24,7 @@ from inboxd.core.eta import FirstResponse, PromiseRecord, WaitingCase
 from inboxd.core.followups import PromiseView
 from inboxd.core.tick import OpenTeamPromise, OverduePromise
 from inboxd.errors import InboxdError, StoreUnavailable, WriteConflict
+from inboxd.store.db import read_connection
 from inboxd.store.schema import (
     bounced_addresses,
     case_number_seq,
@@ -88,8 +89,12 @@ class Store:
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
-        """A connection for reading; database failures are translated as in ``begin``."""
-        with _faults_translated(), self.engine.connect() as conn:
+        """A connection for reading only; database failures are translated as in ``begin``.
+
+        On SQLite its transaction begins deferred: it reads a snapshot and never holds the write lock, so
+        a long read (the status page, a report) does not hold up the daemon's writers.
+        """
+        with _faults_translated(), read_connection(self.engine) as conn:
             yield conn
 
     @contextmanager
@@ -778,6 +783,11 @@ def enqueue(conn: Connection, *, idempotency_key: str, message_id: str, kind: st
         "attempts": 0, "next_attempt_at": now, "created_at": now,
         "copy_state": "pending" if copy_wanted else None})
     return True
+
+
+def outbox_has_key(conn: Connection, idempotency_key: str) -> bool:
+    """Whether a message with this idempotency key was ever queued."""
+    return conn.execute(select(outbox.c.id).where(outbox.c.idempotency_key == idempotency_key)).first() is not None
 
 
 SEND_LEASE = timedelta(minutes=5)

@@ -112,3 +112,39 @@ def test_failed_outbox_mail_is_listed_and_sent_after_retry(setup, mailboxes, mon
     code, _, err = _cli(capsys, "outbox", "retry", str(row["id"]), *db)
     assert code == 1 and "has not failed" in err
     assert _cli(capsys, "outbox", "list", *db)[1].startswith("no mail")
+
+
+def test_a_retry_cut_short_by_a_crash_is_taken_over_with_force(setup, mailboxes, monkeypatch, capsys):
+    db = ("--database-url", setup.database_url)
+    config = ("--config", str(setup.config_path))
+    real = gather.classify
+
+    def buggy(msg, *args, **kwargs):
+        if msg.subject == "Invoice question":
+            raise RuntimeError("a bug met this message")
+        return real(msg, *args, **kwargs)
+
+    monkeypatch.setattr(gather, "classify", buggy)
+    daemon = setup.started()
+    customer = mailboxes("customer")
+    setup.deliver(setup.customer_mail(customer, "Invoice question"), sender=customer)
+    daemon.run_once()
+    monkeypatch.setattr(gather, "classify", real)
+    with daemon.store.begin() as conn:
+        (entry,) = repo.quarantine_rows(conn)
+        # A retry claimed it and was killed before it could record the outcome.
+        assert repo.set_quarantine_status(conn, entry["id"], "retrying", expected="quarantined")
+
+    code, _, err = _cli(capsys, "quarantine", "retry", str(entry["id"]), *config, *db)
+    assert code == 1 and "another retry of it is running" in err
+    assert f"inboxd quarantine retry {entry['id']} --force" in err
+    assert _cli(capsys, "quarantine", "retry", "--all", *config, *db)[1].strip() == "no quarantined messages"
+    assert cases(daemon) == []
+
+    code, out, _ = _cli(capsys, "quarantine", "retry", "--all", "--force", *config, *db)
+    assert code == 0 and "customer, case 1001, acknowledgement queued" in out
+    code, out, _ = _cli(capsys, "quarantine", "retry", str(entry["id"]), "--force", *config, *db)
+    assert code == 0 and "already retried" in out
+    daemon.run_once()
+    assert [c["customer"] for c in cases(daemon)] == [customer]
+    assert len([r for r in _outbox_rows(daemon) if r["kind"] == "ack"]) == 1

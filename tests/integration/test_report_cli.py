@@ -108,3 +108,44 @@ def test_stats_counted_in_the_database_equal_those_computed_from_the_rows(seeded
             assert result["windows"][f"{days}d"] == expected
     engine.dispose()
     assert result["windows"]["30d"]["cases_answered"] > 50
+def test_first_response_business_hours_count_only_open_time_on_either_side_of_closed_hours(database_url):
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from inboxd.config import load_config
+    from inboxd.core.stats import window_stats
+    from inboxd.service.runtime import build_runtime
+    from inboxd.store import repo
+    from inboxd.web.page import window_numbers
+
+    berlin = ZoneInfo("Europe/Berlin")
+    rt = build_runtime(load_config(CONFIG))  # mon-fri 09:00-17:00 Berlin
+
+    def at(day: int, hour: int, minute: int = 0) -> datetime:
+        return datetime(2026, 11, day, hour, minute, tzinfo=berlin)
+
+    # (opened, first response, business hours between them)
+    answered = [
+        (at(20, 16), at(23, 10), 2.0),  # Friday 16:00 → Monday 10:00, over the weekend
+        (at(21, 10), at(21, 12), 0.0),  # on a Saturday: the team was closed all along
+        (at(23, 18), at(24, 9, 30), 0.5),  # Monday evening → Tuesday 09:30
+        (at(24, 10), at(24, 20), 7.0),  # answered in the evening: open time up to 17:00 only
+        (at(25, 16, 30), at(26, 9, 30), 1.0),  # Wednesday 16:30 → Thursday 09:30, a night in between
+    ]
+    engine = make_engine(database_url)
+    migrate(engine)
+    store = repo.Store(engine)
+    with store.begin() as conn:
+        for index, (opened, response, _bh) in enumerate(answered):
+            _id, number = repo.insert_case(conn, mailbox="support", customer=f"c{index}@x.example",
+                                           customer_name="", subject="s", priority="normal", language="en",
+                                           now=opened)
+            repo.update_case(conn, number, first_response_at=response)
+    start = at(20, 0) - timedelta(minutes=1)
+    with store.connect() as conn:
+        page = window_numbers(conn, rt, start)
+        cli = window_stats([], repo.first_responses(conn, start), [], rt.calendar, at(27, 12))
+    engine.dispose()
+    assert sorted(bh for _a, _b, bh in answered)[2] == 1.0
+    assert page["median_first_response_bh"] == cli["median_first_response_bh"] == 1.0
+    assert page["median_first_response_hours"] == cli["median_first_response_hours"] == 15.5

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import event, inspect
 
+from inboxd.errors import StoreUnavailable
 from inboxd.service.duework import break_overdue_promises
 from inboxd.store import repo
-from inboxd.store.db import current_revision, make_engine, migrate
+from inboxd.store.db import current_revision, make_engine, migrate, open_store_readonly
 
 NOW = datetime(2026, 11, 20, 17, 30, tzinfo=UTC)
 
@@ -127,3 +128,56 @@ def test_overdue_promises_break_once(store):
     assert break_overdue_promises(store, NOW + timedelta(minutes=59)) == 0
     assert break_overdue_promises(store, NOW + timedelta(hours=2)) == 1
     assert break_overdue_promises(store, NOW + timedelta(hours=3)) == 0
+
+
+def _impatient(url: str) -> repo.Store:
+    """A store on ``url`` whose connections fail at once on a held lock instead of waiting for it."""
+    engine = make_engine(url)
+
+    @event.listens_for(engine, "connect")
+    def _no_wait(dbapi_conn, _record) -> None:
+        dbapi_conn.execute("PRAGMA busy_timeout=0")
+
+    return repo.Store(engine)
+
+
+def _count_cases(conn) -> int:
+    return len(repo.list_cases(conn))
+
+
+def _new_case(conn, customer: str) -> None:
+    repo.insert_case(conn, mailbox="support", customer=customer, customer_name="", subject="s",
+                     priority="normal", language="en", now=NOW)
+
+
+def test_sqlite_a_long_read_does_not_hold_up_a_writer(tmp_path):
+    url = f"sqlite:///{tmp_path}/inboxd.db"
+    migrate(make_engine(url))
+    reader = open_store_readonly(url)  # as `inboxd report`, `cases`, `stats` and the status page read
+    writer = _impatient(url)
+    with writer.begin() as conn:
+        _new_case(conn, "first@x.example")
+    with reader.connect() as reading:
+        assert _count_cases(reading) == 1  # the read transaction is open from here on
+        with writer.begin() as conn:  # would fail at once ("database is locked") if the reader held the lock
+            _new_case(conn, "second@x.example")
+        assert _count_cases(reading) == 1  # the reader keeps its snapshot …
+    with reader.connect() as reading:
+        assert _count_cases(reading) == 2  # … and the next read sees the write
+    reader.dispose()
+    writer.dispose()
+
+
+def test_sqlite_a_writer_still_takes_the_write_lock_when_it_begins(tmp_path):
+    url = f"sqlite:///{tmp_path}/inboxd.db"
+    migrate(make_engine(url))
+    first, second = _impatient(url), _impatient(url)
+    with first.begin() as conn:
+        assert _count_cases(conn) == 0  # has only read so far, yet holds the lock: the second writer cannot begin
+        with pytest.raises(StoreUnavailable), second.begin() as other:
+            _new_case(other, "second@x.example")
+        _new_case(conn, "first@x.example")
+    with second.connect() as conn:
+        assert _count_cases(conn) == 1
+    first.dispose()
+    second.dispose()
