@@ -32,15 +32,17 @@ from inboxd.errors import AuthError, ConfigError, FolderMissing, ImapError, Inbo
 from inboxd.ingest import Processor
 from inboxd.mail.classify import FolderRole
 from inboxd.mailer import queue_template_mail, staff_recipients
+from inboxd.nodes import CLAIM_SECONDS, Coordinator, DaemonLock
 from inboxd.oauthlogin import TokenSources, expiring_logins, grant_fingerprint, state_directory
 from inboxd.outbox import Sender
 from inboxd.runtime import Runtime, build_runtime
 from inboxd.sdnotify import Notifier
 from inboxd.status import HEARTBEAT_SECONDS
 from inboxd.status import status_line as format_status_line
+from inboxd.store import nodes as store_nodes
 from inboxd.store import repo
 from inboxd.store import status as status_store
-from inboxd.store.db import make_engine, migrate
+from inboxd.store.db import _sqlite_path, make_engine, migrate
 from inboxd.store.schema import watch_status
 from inboxd.transport.imap import FolderStatus as ImapFolderStatus
 from inboxd.transport.imap import ImapConnection, ImapSettings
@@ -295,7 +297,8 @@ class FolderWatcher(threading.Thread):
 
         def should_stop() -> bool:
             self._beat()
-            return self.stop_event.is_set()
+            # Several daemons: a mailbox is served only while this daemon's lease on it stands.
+            return self.stop_event.is_set() or not self.d.may_watch(self.mailbox_name)
 
         while not self.stop_event.is_set():
             self._beat()
@@ -374,6 +377,10 @@ class Daemon:
         self.http: StatusServer | None = None
         self._chart_cache: Any = None  # inboxd.page.ChartCache, made on the first view of the page
         self.tokens = TokenSources(state_directory(database_url), self._token_changed)
+        # Several daemons on PostgreSQL: membership, mailbox leases and the tick's leader (inboxd.nodes).
+        self.cluster: Coordinator | None = None
+        self._daemon_lock: DaemonLock | None = None  # SQLite: one daemon per database file
+        self._watchers_lock = threading.RLock()
 
     # -- connections -----------------------------------------------------------------------------
 
@@ -450,6 +457,8 @@ class Daemon:
         with self.store.begin() as conn:
             secret = repo.message_id_secret(conn)
         self.runtime = replace(self.runtime, message_id_secret=secret)
+        # Other daemons open cases too: the forecast counts the queue in the database, not in this process.
+        self.processor.forecaster.shared = self.store.engine.dialect.name == "postgresql"
         if self.store.engine.dialect.name == "sqlite":
             # One daemon per SQLite file: claims left by a previous run of this daemon are ours to retry.
             with self.store.begin() as conn:
@@ -466,9 +475,16 @@ class Daemon:
                 status_store.record_first_start(conn, name, folder, self.clock.now())
 
     def start(self) -> None:
+        path = _sqlite_path(self.database_url) if self.store.engine.dialect.name == "sqlite" else None
+        if path is not None:
+            self._daemon_lock = DaemonLock(path)
+            self._daemon_lock.acquire()  # before prepare(): it hands the outbox claims of a previous run back
         self.prepare()
         self._start_http()
-        self._start_watchers()
+        if self.store.engine.dialect.name == "postgresql":
+            self._join_cluster()
+        else:
+            self._start_watchers()
         self._sender_thread = threading.Thread(target=self._sender_loop, name="outbox", daemon=True)
         self._sender_thread.start()
         self.scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
@@ -515,19 +531,60 @@ class Daemon:
         interval = self.notifier.watchdog_interval()
         return max(1.0, min(interval, HEARTBEAT_SECONDS)) if interval else HEARTBEAT_SECONDS
 
-    def _start_watchers(self) -> None:
-        for name, role, folder in watched_folders(self.runtime.config):
-            watcher = FolderWatcher(self, name, role, folder)
-            watcher.start()
-            self.watchers.append(watcher)
+    def _join_cluster(self) -> None:
+        """Several daemons may share this database: serve the mailboxes whose lease this daemon holds."""
+        cluster = self.cluster = Coordinator(
+            self.store, mailboxes=lambda: [m.name for m in self.runtime.config.mailboxes],
+            on_acquire=self._serve_mailbox, on_release=self._leave_mailbox, renew_claims=self._renew_claims)
+        self.sender.worker = cluster.name
+        self.sender.claim_lease = timedelta(seconds=CLAIM_SECONDS)
+        self.sender.owns = cluster.serves
+        cluster.start()
+        log.info("nodes.joined", node=cluster.name, serving=sorted(cluster.held()))
+
+    def may_watch(self, mailbox: str) -> bool:
+        """Whether this daemon serves the mailbox now (always, alone with its database)."""
+        return self.cluster is None or self.cluster.serves(mailbox)
+
+    def _renew_claims(self, conn: Any) -> None:
+        assert self.cluster is not None
+        store_nodes.renew_outbox_claims(conn, self.sender.in_flight, self.cluster.name,
+                                        self.clock.now() + timedelta(seconds=CLAIM_SECONDS))
+
+    def _serve_mailbox(self, name: str) -> None:
+        log.info("mailbox.serving", mailbox=name, node=self.cluster.name if self.cluster else self.node)
+        self._start_watchers(only={name})
+        self.outbox_event.set()
+
+    def _leave_mailbox(self, name: str) -> None:
+        with self._watchers_lock:
+            leaving = [w for w in self.watchers if w.mailbox_name == name]
+            self.watchers = [w for w in self.watchers if w.mailbox_name != name]
+        self._join_watchers(leaving)
+        log.info("mailbox.left", mailbox=name, node=self.cluster.name if self.cluster else self.node)
+        self.publish_status()
+
+    def _start_watchers(self, only: set[str] | None = None) -> None:
+        with self._watchers_lock:
+            for name, role, folder in watched_folders(self.runtime.config):
+                if only is not None and name not in only:
+                    continue
+                watcher = FolderWatcher(self, name, role, folder)
+                watcher.start()
+                self.watchers.append(watcher)
 
     def _stop_watchers(self, timeout: float = 20.0) -> None:
-        for watcher in self.watchers:
+        with self._watchers_lock:
+            leaving, self.watchers = self.watchers, []
+        self._join_watchers(leaving, timeout)
+
+    @staticmethod
+    def _join_watchers(watchers: list[FolderWatcher], timeout: float = 20.0) -> None:
+        for watcher in watchers:
             watcher.stop()
         deadline = time.monotonic() + timeout
-        for watcher in self.watchers:
+        for watcher in watchers:
             watcher.join(max(0.1, deadline - time.monotonic()))
-        self.watchers = []
 
     def _poll_all(self) -> None:
         for watcher in self.watchers:
@@ -540,8 +597,10 @@ class Daemon:
             self.outbox_event.clear()
             if self.stop_event.is_set():
                 break
+            if self.cluster is not None and not self.cluster.alive():
+                continue  # cut off from the database: our claims may lapse, so nothing is sent
             try:
-                result = self.sender.flush(should_stop=self.stop_event.is_set)
+                result = self.sender.flush(should_stop=self._sender_should_stop)
                 if result.sent == 200:
                     self.outbox_event.set()  # more may be waiting
             except TransientError as exc:  # the database is down or full: nothing was lost, it is tried again
@@ -551,7 +610,12 @@ class Daemon:
                 log.exception("outbox.flush_failed")
                 self.stop_event.wait(5.0)
 
+    def _sender_should_stop(self) -> bool:
+        return self.stop_event.is_set() or (self.cluster is not None and not self.cluster.alive())
+
     def tick(self) -> None:
+        if self.cluster is not None and not self.cluster.leads():
+            return  # another daemon holds the tick
         with self.metrics.tick_seconds.time():
             self._tick()
 
@@ -559,7 +623,12 @@ class Daemon:
         """Due work (reminders, escalations, …), then the team's promises whose time passed are broken."""
         self._check_login_expiry()
         try:
-            if run_due_work(self.store, lambda: self.runtime, self.clock):
+            if self.cluster is None:
+                handled = run_due_work(self.store, lambda: self.runtime, self.clock)
+            else:
+                handled = run_due_work(self.store, lambda: self.runtime, self.clock, worker=self.cluster.name,
+                                       lease=timedelta(seconds=CLAIM_SECONDS))
+            if handled:
                 self.outbox_event.set()
         except TransientError as exc:  # the database is down or full: nothing was lost, it is tried again
             log.warning("due_work.deferred", error=str(exc))
@@ -689,7 +758,12 @@ class Daemon:
                 self._record_first_starts()  # a mailbox or folder added by this reload starts now
             except Exception as exc:  # noqa: BLE001 - its first sync then starts from the mail there at login
                 log.warning("folder.first_start_not_recorded", error=str(exc))
-            self._start_watchers()
+            cluster = self.cluster
+            if cluster is None:
+                self._start_watchers()
+            else:  # the mailboxes this daemon holds; the next heartbeat takes or gives up the others
+                names = {m.name for m in config.mailboxes}
+                self._start_watchers(only={name for name in names if cluster.serves(name)})
         else:
             for watcher in self.watchers:
                 watcher.retry_now()
@@ -706,10 +780,16 @@ class Daemon:
             self.http = None
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
+        if self.cluster is not None:
+            self.cluster.halt()
         self._stop_watchers()
         self.outbox_event.set()
         if self._sender_thread is not None:
             self._sender_thread.join(20)
+        if self.cluster is not None:
+            self.cluster.leave()  # the others take its mailboxes at once
+        if self._daemon_lock is not None:
+            self._daemon_lock.release()
         self.store.dispose()
         log.info("daemon.stopped")
 

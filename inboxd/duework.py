@@ -10,7 +10,7 @@ import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import structlog
@@ -40,17 +40,25 @@ def _promise_view(row: dict[str, Any] | None) -> f.PromiseView | None:
                          source_message_id=row["source_message_id"])
 
 
-def run_due_work(store: repo.Store, runtime: Callable[[], Runtime], clock: Clock, limit: int = 100) -> int:
-    """Handle every item that is due now; return how many were handled. Wakes the outbox via the result."""
+def run_due_work(store: repo.Store, runtime: Callable[[], Runtime], clock: Clock, limit: int = 100,
+                 worker: str = WORKER, lease: timedelta = repo.SCHEDULE_LEASE) -> int:
+    """Handle every item that is due now; return how many were handled. Wakes the outbox via the result.
+
+    Each item is handled only while ``worker``'s claim on it stands (``repo.holds_claim``, which locks the row
+    for the item's transaction): a daemon whose claim lapsed and was taken over leaves the item to the other.
+    """
     now = clock.now()
     with store.begin() as conn:
         ensure_digest(conn, runtime(), now)
-        items = repo.claim_due(conn, now, WORKER, limit)
+        items = repo.claim_due(conn, now, worker, limit, lease)
     handled = 0
     for row in items:
         rt = runtime()
         try:
             with store.begin() as conn:
+                if not repo.holds_claim(conn, row["id"], worker):
+                    log.warning("due_item.claim_lost", key=row["key"], worker=worker)
+                    continue
                 if _handle(conn, rt, row, clock.now()):
                     handled += 1
         except StoreUnavailable as exc:

@@ -470,6 +470,20 @@ def waiting_for_first_response(conn: Connection) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
+def last_case_id(conn: Connection) -> int:
+    return int(conn.execute(select(func.max(cases.c.id))).scalar() or 0)
+
+
+def waiting_opened_after(conn: Connection, case_id: int, *, besides: int | None = None) -> dict[str, int]:
+    """Cases waiting for their first response with an id above ``case_id`` (opened since), by priority, leaving
+    out case number ``besides``: what every daemon opened since a queue snapshot was taken (primary key range)."""
+    query = (select(cases.c.priority, func.count()).where(cases.c.id > case_id, cases.c.first_response_at.is_(None),
+                                                          cases.c.status == "waiting_on_us"))
+    if besides is not None:
+        query = query.where(cases.c.number != besides)
+    return {str(priority): int(count) for priority, count in conn.execute(query.group_by(cases.c.priority))}
+
+
 def recent_first_responses(conn: Connection, since: datetime, limit: int = 1000) -> list[dict[str, Any]]:
     rows = conn.execute(select(cases.c.opened_at, cases.c.first_response_at, cases.c.priority)
                         .where(cases.c.first_response_at >= since)
@@ -563,7 +577,8 @@ def schedule(conn: Connection, *, key: str, kind: str, case_id: int | None, due_
     return True
 
 
-def claim_due(conn: Connection, now: datetime, worker: str, limit: int = 100) -> list[dict[str, Any]]:
+def claim_due(conn: Connection, now: datetime, worker: str, limit: int = 100,
+              lease: timedelta = SCHEDULE_LEASE) -> list[dict[str, Any]]:
     """Claim items that are due (a lease, like the outbox's): each is handled by one daemon."""
     rows = conn.execute(
         select(scheduled.c.id, scheduled.c.key, scheduled.c.kind, scheduled.c.case_id, scheduled.c.due_at,
@@ -574,7 +589,7 @@ def claim_due(conn: Connection, now: datetime, worker: str, limit: int = 100) ->
         .with_for_update(skip_locked=True)).all()
     if rows:
         conn.execute(update(scheduled).where(scheduled.c.id.in_([r.id for r in rows]))
-                     .values(claimed_by=worker, claimed_until=now + SCHEDULE_LEASE))
+                     .values(claimed_by=worker, claimed_until=now + lease))
     return [dict(r._mapping) for r in rows]
 
 
@@ -583,6 +598,14 @@ def finish_scheduled(conn: Connection, item_id: int, now: datetime) -> bool:
     result = conn.execute(update(scheduled).where(scheduled.c.id == item_id, scheduled.c.done_at.is_(None))
                           .values(done_at=now))
     return bool(result.rowcount)
+
+
+def holds_claim(conn: Connection, item_id: int, worker: str) -> bool:
+    """Whether ``worker`` still holds its claim on an item that is not done; on PostgreSQL the row stays locked
+    until the caller's transaction ends, so nobody can claim or finish it meanwhile (the fence on completion)."""
+    row = conn.execute(select(scheduled.c.claimed_by).where(scheduled.c.id == item_id, scheduled.c.done_at.is_(None))
+                       .with_for_update()).first()
+    return row is not None and row.claimed_by == worker
 
 
 def release_claims(conn: Connection) -> int:
@@ -654,9 +677,11 @@ def enqueue(conn: Connection, *, idempotency_key: str, message_id: str, kind: st
 SEND_LEASE = timedelta(minutes=5)
 
 
-def claim_outbox(conn: Connection, now: datetime, limit: int = 100) -> list[dict[str, Any]]:
+def claim_outbox(conn: Connection, now: datetime, limit: int = 100, *, worker: str | None = None,
+                 lease: timedelta = SEND_LEASE) -> list[dict[str, Any]]:
     """Claim due messages for sending. A claim is a lease: if the sender dies, it expires and
-    another sender (or the restarted daemon) takes the message over."""
+    another sender (or the restarted daemon) takes the message over. With several daemons, ``worker``
+    names the claim's owner: only it may complete the message (the ``worker`` of ``mark_sent`` …)."""
     rows = conn.execute(
         select(outbox.c.id, outbox.c.mailbox, outbox.c.mail_from, outbox.c.rcpt_to, outbox.c.raw,
                outbox.c.attempts, outbox.c.message_id, outbox.c.kind, outbox.c.case_id)
@@ -665,7 +690,7 @@ def claim_outbox(conn: Connection, now: datetime, limit: int = 100) -> list[dict
         .with_for_update(skip_locked=True)).all()
     if rows:
         conn.execute(update(outbox).where(outbox.c.id.in_([r.id for r in rows]))
-                     .values(state="sending", next_attempt_at=now + SEND_LEASE))
+                     .values(state="sending", next_attempt_at=now + lease, claimed_by=worker))
     return [dict(r._mapping) for r in rows]
 
 
@@ -683,28 +708,42 @@ def release_outbox_claims(conn: Connection, outbox_ids: list[int], next_attempt_
     return int(result.rowcount or 0)
 
 
-def mark_sent(conn: Connection, outbox_id: int, now: datetime) -> None:
-    conn.execute(update(outbox).where(outbox.c.id == outbox_id)
-                 .values(state="sent", sent_at=now, attempts=outbox.c.attempts + 1, last_error=None))
+def _claimed(outbox_id: int, worker: str | None) -> tuple[Any, ...]:
+    """The row, and with ``worker`` only while that worker's claim on it stands (fencing)."""
+    if worker is None:
+        return (outbox.c.id == outbox_id,)
+    return (outbox.c.id == outbox_id, outbox.c.state == "sending", outbox.c.claimed_by == worker)
 
 
-def mark_retry(conn: Connection, outbox_id: int, error: str, next_attempt_at: datetime) -> None:
-    conn.execute(update(outbox).where(outbox.c.id == outbox_id)
-                 .values(state="pending", attempts=outbox.c.attempts + 1, last_error=error[:2000],
-                         next_attempt_at=next_attempt_at))
+def mark_sent(conn: Connection, outbox_id: int, now: datetime, worker: str | None = None) -> bool:
+    """Record a message as sent; False when ``worker``'s claim on it had lapsed and another daemon took it."""
+    result = conn.execute(update(outbox).where(*_claimed(outbox_id, worker))
+                          .values(state="sent", sent_at=now, attempts=outbox.c.attempts + 1, last_error=None))
+    return bool(result.rowcount)
 
 
-def mark_deferred(conn: Connection, outbox_ids: list[int], error: str, next_attempt_at: datetime) -> None:
+def mark_retry(conn: Connection, outbox_id: int, error: str, next_attempt_at: datetime,
+               worker: str | None = None) -> bool:
+    result = conn.execute(update(outbox).where(*_claimed(outbox_id, worker))
+                          .values(state="pending", attempts=outbox.c.attempts + 1, last_error=error[:2000],
+                                  next_attempt_at=next_attempt_at))
+    return bool(result.rowcount)
+
+
+def mark_deferred(conn: Connection, outbox_ids: list[int], error: str, next_attempt_at: datetime,
+                  worker: str | None = None) -> None:
     """Put claimed messages back to wait for their server, without counting an attempt: the server was down,
     the messages were not tried."""
-    conn.execute(update(outbox).where(outbox.c.id.in_(outbox_ids), outbox.c.state == "sending")
+    mine = () if worker is None else (outbox.c.claimed_by == worker,)
+    conn.execute(update(outbox).where(outbox.c.id.in_(outbox_ids), outbox.c.state == "sending", *mine)
                  .values(state="pending", last_error=error[:2000], next_attempt_at=next_attempt_at))
 
 
-def mark_failed(conn: Connection, outbox_id: int, error: str, now: datetime) -> None:
-    conn.execute(update(outbox).where(outbox.c.id == outbox_id)
-                 .values(state="failed", attempts=outbox.c.attempts + 1, last_error=error[:2000],
-                         next_attempt_at=now))
+def mark_failed(conn: Connection, outbox_id: int, error: str, now: datetime, worker: str | None = None) -> bool:
+    result = conn.execute(update(outbox).where(*_claimed(outbox_id, worker))
+                          .values(state="failed", attempts=outbox.c.attempts + 1, last_error=error[:2000],
+                                  next_attempt_at=now))
+    return bool(result.rowcount)
 
 
 def pending_copies(conn: Connection, limit: int = 50) -> list[dict[str, Any]]:
