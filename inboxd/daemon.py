@@ -559,7 +559,6 @@ class Daemon:
     def _leave_mailbox(self, name: str) -> None:
         with self._watchers_lock:
             leaving = [w for w in self.watchers if w.mailbox_name == name]
-            self.watchers = [w for w in self.watchers if w.mailbox_name != name]
         self._join_watchers(leaving)
         log.info("mailbox.left", mailbox=name, node=self.cluster.name if self.cluster else self.node)
         self.publish_status()
@@ -575,16 +574,18 @@ class Daemon:
 
     def _stop_watchers(self, timeout: float = 20.0) -> None:
         with self._watchers_lock:
-            leaving, self.watchers = self.watchers, []
+            leaving = list(self.watchers)
         self._join_watchers(leaving, timeout)
 
-    @staticmethod
-    def _join_watchers(watchers: list[FolderWatcher], timeout: float = 20.0) -> None:
+    def _join_watchers(self, watchers: list[FolderWatcher], timeout: float = 20.0) -> None:
+        """Stop these watchers and wait for them (each reports itself down on the way out), then forget them."""
         for watcher in watchers:
             watcher.stop()
         deadline = time.monotonic() + timeout
         for watcher in watchers:
             watcher.join(max(0.1, deadline - time.monotonic()))
+        with self._watchers_lock:
+            self.watchers = [w for w in self.watchers if w not in watchers]
 
     def _poll_all(self) -> None:
         for watcher in self.watchers:
