@@ -321,12 +321,21 @@ class FolderWatcher(threading.Thread):
                 continue
             finally:
                 self._busy = False
+            if not self.d.may_watch(self.mailbox_name):
+                # This daemon's lease is in doubt (a heartbeat is late): the sync stopped short. Wait until the
+                # heartbeat renews it (then sync again) or the coordinator hands the mailbox over (stop).
+                self._pause(1.0)
+                continue
             self._backoff.reset()
             self.status.last_poll = self.d.clock.now()
             self.status.processed += count
             self._set(True)
             if self.d.runtime.mailbox(self.mailbox_name) is not mailbox:
                 return  # the configuration was reloaded: reconnect with the new settings
+            if count:
+                # Mail that arrived while this sync ran was announced (EXISTS) during its FETCHes, not in the
+                # IDLE that follows: look again until a sync finds nothing new.
+                continue
             if use_idle:
                 self._idle(conn)
             else:
