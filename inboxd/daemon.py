@@ -548,6 +548,8 @@ class Daemon:
         self.sender.worker = cluster.name
         self.sender.claim_lease = timedelta(seconds=CLAIM_SECONDS)
         self.sender.owns = cluster.serves
+        # Each daemon sends the mail of the mailboxes it serves: one SMTP session per mailbox and batch, as alone.
+        self.sender.sends_for = lambda: [m.name for m in self.runtime.config.mailboxes if cluster.serves(m.name)]
         cluster.start()
         log.info("nodes.joined", node=cluster.name, serving=sorted(cluster.held()))
 

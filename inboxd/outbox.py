@@ -82,6 +82,7 @@ class Sender:
         self.worker: str | None = None
         self.claim_lease = repo.SEND_LEASE
         self.owns: Callable[[str], bool] = lambda mailbox: True
+        self.sends_for: Callable[[], list[str] | None] = lambda: None  # the mailboxes served here; None: all
         self.in_flight: frozenset[int] = frozenset()
 
     def _smtp_result(self, mailbox: str, error: str | None) -> None:
@@ -98,7 +99,8 @@ class Sender:
         result = FlushResult()
         self._record_unrecorded()
         with self.store.begin() as conn:
-            claimed = repo.claim_outbox(conn, self.clock.now(), limit, worker=self.worker, lease=self.claim_lease)
+            claimed = repo.claim_outbox(conn, self.clock.now(), limit, worker=self.worker, lease=self.claim_lease,
+                                        mailboxes=self.sends_for())
         self.in_flight = frozenset(int(row["id"]) for row in claimed)
         try:
             self._send_claimed(claimed, result, should_stop)

@@ -678,14 +678,17 @@ SEND_LEASE = timedelta(minutes=5)
 
 
 def claim_outbox(conn: Connection, now: datetime, limit: int = 100, *, worker: str | None = None,
-                 lease: timedelta = SEND_LEASE) -> list[dict[str, Any]]:
+                 lease: timedelta = SEND_LEASE, mailboxes: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """Claim due messages for sending. A claim is a lease: if the sender dies, it expires and
     another sender (or the restarted daemon) takes the message over. With several daemons, ``worker``
-    names the claim's owner: only it may complete the message (the ``worker`` of ``mark_sent`` …)."""
+    names the claim's owner: only it may complete the message (the ``worker`` of ``mark_sent`` …), and
+    ``mailboxes`` the mailboxes it sends for (those it serves)."""
+    only = () if mailboxes is None else (outbox.c.mailbox.in_(list(mailboxes)),)
     rows = conn.execute(
         select(outbox.c.id, outbox.c.mailbox, outbox.c.mail_from, outbox.c.rcpt_to, outbox.c.raw,
                outbox.c.attempts, outbox.c.message_id, outbox.c.kind, outbox.c.case_id)
-        .where(or_(outbox.c.state == "pending", outbox.c.state == "sending"), outbox.c.next_attempt_at <= now)
+        .where(or_(outbox.c.state == "pending", outbox.c.state == "sending"), outbox.c.next_attempt_at <= now,
+               *only)
         .order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit)
         .with_for_update(skip_locked=True)).all()
     if rows:

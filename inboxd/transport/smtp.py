@@ -77,7 +77,8 @@ class SmtpConnection:
     def connect(self) -> SmtpConnection:
         s = self.settings
         with _translated("connect"):
-            context = tls_context(s.verify_tls, s.ca_file)
+            # Loading the system's CA certificates costs milliseconds of CPU: only for a connection that uses TLS.
+            context = tls_context(s.verify_tls, s.ca_file) if s.security in ("tls", "starttls") else None
             if s.security == "tls":
                 client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
             else:

@@ -144,7 +144,10 @@ def run(base_url: str, daemons: int, messages: int) -> float:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
         codes = [proc.wait(30) for proc in procs]
-        stamps = sorted(stamp for log_path in logs for stamp in processed_stamps(log_path))
+        per_daemon = [processed_stamps(log_path) for log_path in logs]
+        stamps = sorted(stamp for own in per_daemon for stamp in own)
+        spans = "; ".join(f"daemon {i + 1}: {len(own)} from +{own[0] - stamps[0]:.1f} s to +{own[-1] - stamps[0]:.1f} s"
+                          for i, own in enumerate(per_daemon) if own)
         ingest = (len(stamps) - 1) / (stamps[-1] - stamps[0]) if len(stamps) > 1 else float("nan")
         served = ", ".join(f"{name.split(':', 1)[1]} by daemon {sorted(set(held.values())).index(holder) + 1}"
                            for name, holder in sorted(held.items()))
@@ -153,6 +156,7 @@ def run(base_url: str, daemons: int, messages: int) -> float:
               f"(appending took {appended:.2f} s); daemon CPU {' + '.join(f'{c:.1f}' for c in cpu)} s; "
               f"distinct Message-IDs "
               f"{len({m.message['Message-ID'] for m in hub.messages})}; exit codes {codes}")
+        print(f"  processed: {spans}")
         return acked / elapsed
     finally:
         for proc in procs:
