@@ -679,6 +679,11 @@ class Daemon:
         folders = [(w.status.up, w.status.last_poll, w.status.error) for w in self.watchers]
         smtp = [state.error for state in self.sender.smtp_state.values() if state.error]
         line = format_status_line(folders, queue, failed, quarantined, smtp)
+        cluster = self.cluster
+        if cluster is not None:  # several daemons: what this one serves of the configured mailboxes
+            names = [m.name for m in self.runtime.config.mailboxes]
+            served = sum(1 for name in names if cluster.serves(name))
+            line += f"; serving {served} of {len(names)} mailboxes{', tick leader' if cluster.leads() else ''}"
         return f"{line}; {self.reload_rejected}, running on the previous one" if self.reload_rejected else line
 
     def status_rows(self) -> list[dict[str, Any]]:

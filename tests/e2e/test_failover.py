@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from inboxd.cli import main
 from inboxd.demo import sample_mail
 from inboxd.devmail import Dovecot, SmtpHub
 from inboxd.store.db import make_engine
@@ -101,7 +102,7 @@ class Daemon:
 
 def test_a_killed_daemon_s_mailbox_moves_and_nothing_is_lost_or_doubled(tmp_path, dovecot: Dovecot,
                                                                          smtp_hub: SmtpHub, mailboxes,
-                                                                         postgres_url: str) -> None:
+                                                                         postgres_url: str, capsys) -> None:
     addresses = [mailboxes("box0"), mailboxes("box1")]
     for address in addresses:
         with dovecot.imap(address) as client:
@@ -169,6 +170,17 @@ def test_a_killed_daemon_s_mailbox_moves_and_nothing_is_lost_or_doubled(tmp_path
         waited = time.monotonic()
         wait_until(acknowledged, timeout=60, interval=0.5)
         all_done = time.monotonic() - waited
+
+        # `inboxd status` shows who is alive, who serves which mailbox and who leads the tick.
+        capsys.readouterr()
+        main(["status", "--json", "--database-url", postgres_url])
+        report = json.loads(next(line for line in capsys.readouterr().out.splitlines() if line.startswith('{"up"')))
+        now_held = holders()
+        assert {n["name"] for n in report["nodes"] if n["alive"]} == set(nodes) - {victim_node}
+        assert [n["mailboxes"] for n in report["nodes"] if n["name"] == victim_node] in ([[]], [])
+        assert {m["name"]: m["holder"] for m in report["mailboxes"]} == {
+            "box0": now_held["mailbox:box0"], "box1": now_held["mailbox:box1"]}
+        assert report["tick_leader"] == now_held["tick"] != victim_node
 
         with engine.connect() as conn:
             rows = conn.execute(select(messages.c.message_id, messages.c.status, messages.c.case_id)
