@@ -546,6 +546,7 @@ class Daemon:
             self.store, mailboxes=lambda: [m.name for m in self.runtime.config.mailboxes],
             on_acquire=self._serve_mailbox, on_release=self._leave_mailbox, renew_claims=self._renew_claims)
         self.sender.worker = cluster.name
+        self.processor.fence = cluster.fence
         self.sender.claim_lease = timedelta(seconds=CLAIM_SECONDS)
         self.sender.owns = cluster.serves
         # Each daemon sends the mail of the mailboxes it serves: one SMTP session per mailbox and batch, as alone.

@@ -36,7 +36,7 @@ from typing import IO
 import structlog
 from sqlalchemy import Connection
 
-from inboxd.errors import DatabaseConfigError
+from inboxd.errors import DatabaseConfigError, TransientError
 from inboxd.store import nodes as store_nodes
 from inboxd.store.repo import Store
 
@@ -121,6 +121,15 @@ class Coordinator:
 
     def held(self) -> dict[str, int]:
         return dict(self._held)
+
+    def fence(self, conn: Connection, mailbox: str) -> None:
+        """Inside a transaction that records a message of ``mailbox``: go on only under this daemon's lease, with
+        the fencing token it was given (the lease row is share-locked until the transaction ends)."""
+        lease = mailbox_lease(mailbox)
+        token = self._held.get(lease)
+        if token is None or not store_nodes.holds_lease(conn, lease, self.name, token,
+                                                        store_nodes.database_now(conn)):
+            raise TransientError(f"mailbox {mailbox}: this daemon no longer holds it (lease lapsed or handed over)")
 
     # -- the loop ----------------------------------------------------------------------------------
 

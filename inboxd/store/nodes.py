@@ -84,6 +84,15 @@ def acquire_lease(conn: Connection, name: str, holder: str, now: datetime, ttl: 
     return int(token) if token is not None else None
 
 
+def holds_lease(conn: Connection, name: str, holder: str, token: int, now: datetime) -> bool:
+    """Whether ``holder`` still holds the lease with this fencing token; on PostgreSQL the lease row stays share-locked
+    until the caller's transaction ends, so nobody can take the lease over while that transaction writes."""
+    row = conn.execute(select(leases.c.name).where(leases.c.name == name, leases.c.holder == holder,
+                                                   leases.c.token == token, leases.c.expires_at > now)
+                       .with_for_update(read=True)).first()
+    return row is not None
+
+
 def release_lease(conn: Connection, name: str, holder: str) -> bool:
     """Give a lease up (after the work it guards stopped): the next holder need not wait for it to lapse."""
     result = conn.execute(update(leases).where(leases.c.name == name, leases.c.holder == holder)

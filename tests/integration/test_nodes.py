@@ -14,7 +14,7 @@ from sqlalchemy import update
 
 from inboxd.config import load_config
 from inboxd.demo import config_yaml
-from inboxd.errors import DatabaseConfigError
+from inboxd.errors import DatabaseConfigError, TransientError
 from inboxd.forecast import Forecaster
 from inboxd.nodes import Coordinator, DaemonLock
 from inboxd.runtime import build_runtime
@@ -128,7 +128,12 @@ def test_mailboxes_spread_when_a_daemon_joins_and_move_when_one_leaves_or_dies(s
         conn.execute(update(store_nodes.nodes).where(store_nodes.nodes.c.name == "n2")
                      .values(heartbeat_at=long_ago + timedelta(minutes=5)))
     assert n3.beat() == {"a", "b"} and n3.coordinator.leads()
-    # Had n2 only been cut off, its next heartbeat finds the leases gone: its watchers stop.
+    # Had n2 only been cut off, whatever it still records of a message is refused (the fencing token) …
+    with pytest.raises(TransientError, match="mailbox b: this daemon no longer holds it"), store.begin() as conn:
+        n2.coordinator.fence(conn, "b")
+    with store.begin() as conn:
+        n3.coordinator.fence(conn, "b")
+    # … and its next heartbeat finds the leases gone: its watchers stop.
     assert n2.beat() == set() and not n2.coordinator.leads()
 
 
