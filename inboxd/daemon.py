@@ -8,6 +8,7 @@ systemd watchdog. Everything that matters lives in the database, so a restart lo
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -771,17 +772,8 @@ class Daemon:
         self.runtime = replace(runtime, message_id_secret=self.runtime.message_id_secret)
         if watched_folders(config) != watched_folders(old) or [m.imap for m in config.mailboxes] != [
                 m.imap for m in old.mailboxes]:
-            self._stop_watchers()
-            try:
-                self._record_first_starts()  # a mailbox or folder added by this reload starts now
-            except Exception as exc:  # noqa: BLE001 - its first sync then starts from the mail there at login
-                log.warning("folder.first_start_not_recorded", error=str(exc))
-            cluster = self.cluster
-            if cluster is None:
-                self._start_watchers()
-            else:  # the mailboxes this daemon holds; the next heartbeat takes or gives up the others
-                names = {m.name for m in config.mailboxes}
-                self._start_watchers(only={name for name in names if cluster.serves(name)})
+            with self.cluster.lock if self.cluster is not None else contextlib.nullcontext():
+                self._restart_watchers(config)
         else:
             for watcher in self.watchers:
                 watcher.retry_now()
@@ -789,6 +781,20 @@ class Daemon:
         log.info("config.reloaded", path=str(self.config_path))
         self.notifier.notify("READY=1", f"STATUS={self.status_line()}")
         return True
+
+    def _restart_watchers(self, config: Config) -> None:
+        """Watch the folders of a reloaded configuration (with several daemons, while no mailbox changes hands)."""
+        self._stop_watchers()
+        try:
+            self._record_first_starts()  # a mailbox or folder added by this reload starts now
+        except Exception as exc:  # noqa: BLE001 - its first sync then starts from the mail there at login
+            log.warning("folder.first_start_not_recorded", error=str(exc))
+        cluster = self.cluster
+        if cluster is None:
+            self._start_watchers()
+        else:  # the mailboxes this daemon holds; the next heartbeat takes or gives up the others
+            names = {m.name for m in config.mailboxes}
+            self._start_watchers(only={name for name in names if cluster.serves(name)})
 
     def shutdown(self) -> None:
         self.notifier.notify("STOPPING=1")

@@ -119,6 +119,11 @@ class Coordinator:
         """Whether this daemon runs the tick."""
         return self.alive() and TICK in self._held
 
+    @property
+    def lock(self) -> threading.RLock:
+        """Held while mailboxes change hands; hold it to change the watchers otherwise (a reload)."""
+        return self._lock
+
     def held(self) -> dict[str, int]:
         return dict(self._held)
 

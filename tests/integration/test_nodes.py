@@ -22,7 +22,7 @@ from inboxd.store import nodes as store_nodes
 from inboxd.store import repo
 from inboxd.store.db import make_engine, migrate
 from inboxd.store.schema import leases
-from tests.integration.harness import make_setup
+from tests.integration.harness import make_setup, wait_until
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 TTL = timedelta(seconds=15)
@@ -193,3 +193,27 @@ def test_the_shared_forecast_counts_cases_other_daemons_opened(store, tmp_path):
     # Within the refit interval: the shared forecast counts the other daemon's ten; one counting in its own
     # memory sees only the first case.
     assert (counted.ahead, missed.ahead) == (11, 1)
+
+
+def test_a_daemon_on_postgresql_serves_its_mailbox_and_a_reload_keeps_one_watcher_per_folder(
+        tmp_path, dovecot, smtp_hub, mailboxes, database_url):
+    setup = make_setup(tmp_path, dovecot, smtp_hub, mailboxes, database_url=database_url)
+    daemon = setup.daemon()
+    daemon.start()
+    try:
+        wait_until(lambda: len(daemon.watchers) == 2 and all(w.status.last_poll for w in daemon.watchers), timeout=20)
+        assert (daemon.cluster is not None) == database_url.startswith("postgresql")
+        setup.config_path.write_text(setup.config_path.read_text().replace("poll_interval: 5s", "poll_interval: 7s"))
+        assert daemon.reload()
+        wait_until(lambda: all(w.status.last_poll for w in daemon.watchers), timeout=20)
+        assert sorted(w.folder for w in daemon.watchers) == ["INBOX", "Sent"]
+        customer = mailboxes("customer")
+        setup.deliver(setup.customer_mail(customer, "After the reload"), sender=customer)
+        setup.hub.wait_for(1, timeout=20, predicate=lambda m: m.rcpt_tos == [customer])
+        if daemon.cluster is not None:
+            assert daemon.cluster.leads() and "serving 1 of 1 mailboxes, tick leader" in daemon.status_line()
+    finally:
+        daemon.shutdown()
+    if database_url.startswith("postgresql"):
+        with daemon.store.engine.connect() as conn:  # it left: nothing held, no node row
+            assert store_nodes.read_leases(conn) == [] and store_nodes.read_nodes(conn) == []
