@@ -36,7 +36,7 @@ from typing import IO
 import structlog
 from sqlalchemy import Connection
 
-from inboxd.errors import DatabaseConfigError, TransientError
+from inboxd.errors import DatabaseConfigError, DatabaseReadOnly, TransientError
 from inboxd.store import nodes as store_nodes
 from inboxd.store.repo import Store
 
@@ -268,7 +268,12 @@ class DaemonLock:
         self._file: IO[str] | None = None
 
     def acquire(self) -> None:
-        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release()
+        try:
+            handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release()
+        except OSError as exc:
+            where = self.path.parent
+            raise DatabaseReadOnly(f"database: cannot write {where}: {exc.strerror or exc}; check that {where} "
+                                   "exists and that inboxd's user may write there") from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
