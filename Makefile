@@ -30,6 +30,7 @@ perf: venv dovecot chromium  ## benchmarks: print throughput, latency and memory
 	$(BIN)/python tests/perf/bench_status_page.py  # GET /, /metrics and the browser load with 100,000 cases
 	$(BIN)/python tests/perf/bench_eta.py --jobs 2  # the simulated workloads against the issue's targets
 	$(BIN)/python tests/perf/soak_oauth.py  # 5 minutes from the installed wheel on OAuth, tokens expiring every minute
+	if [ -n "$$INBOXD_TEST_POSTGRES_URL" ]; then $(BIN)/python tests/perf/bench_nodes.py; fi  # two daemons vs one
 
 venv: $(VENV)/.installed
 
