@@ -572,7 +572,8 @@ class Daemon:
     def _leave_mailbox(self, name: str) -> None:
         with self._watchers_lock:
             leaving = [w for w in self.watchers if w.mailbox_name == name]
-        self._join_watchers(leaving)
+        # Bounded: the heartbeat waits meanwhile. A watcher still busy after this is fenced out by the lease.
+        self._join_watchers(leaving, timeout=5.0)
         log.info("mailbox.left", mailbox=name, node=self.cluster.name if self.cluster else self.node)
         self.publish_status()
 
