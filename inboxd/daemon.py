@@ -338,6 +338,8 @@ class FolderWatcher(threading.Thread):
                 # IDLE that follows: look again until a sync finds nothing new.
                 continue
             if use_idle:
+                if conn.arrived_since_last_command():
+                    continue  # mail arrived after the sync looked: sync again before going to IDLE
                 self._idle(conn)
             else:
                 deadline = time.monotonic() + poll
