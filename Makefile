@@ -37,6 +37,7 @@ perf: venv dovecot chromium  ## benchmarks: print throughput, latency and memory
 	$(BIN)/python tests/perf/bench_read_write.py  # writers while the status page reads: BEGIN IMMEDIATE vs a deferred read
 	$(BIN)/python tests/perf/bench_eta.py --jobs 2  # the simulated workloads against the issue's targets
 	$(BIN)/python tests/perf/soak_oauth.py  # 5 minutes from the installed wheel on OAuth, tokens expiring every minute
+	if [ -n "$$INBOXD_TEST_POSTGRES_URL" ]; then $(BIN)/python tests/perf/bench_nodes.py; fi  # two daemons vs one
 
 venv: $(VENV)/.installed
 

@@ -6,8 +6,10 @@ Contract (DESIGN.md, "CLI contract")::
 
 Per mailbox: up or down (each watched folder, IDLE or polling), the last poll, the current and the last IMAP and
 SMTP errors with their time, the quarantined messages and the outbox (pending, sending, failed), and the node
-(host:pid) of the daemon that reported it. The daemon writes its state on every change and every
-``HEARTBEAT_SECONDS``; a report older than a minute is shown as stale (the daemon is not running, or hung).
+(host:pid) of the daemon that reported it. Several daemons on PostgreSQL: each mailbox's holder, and every daemon
+(alive or gone, its last heartbeat, the mailboxes it serves, whether it leads the tick). The daemon writes its
+state on every change and every ``HEARTBEAT_SECONDS``; a report older than a minute is shown as stale (the
+daemon is not running, or hung).
 
 Exit status: 0 when every mailbox is up with no current error, 3 when one is down, stale or failing (a processing
 fault, an SMTP error), 1 when the daemon has not reported yet, 66 when there is no database (the command never
@@ -52,6 +54,7 @@ def _fail(message: str) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from inboxd.cli.setup import readonly_store as _store
     from inboxd.core.status import build_report, exit_code, format_report
+    from inboxd.store import nodes as store_nodes
     from inboxd.store import status as status_store
 
     # Never creates or migrates a database: without one (66) or at another revision (65), cli.main says so.
@@ -61,11 +64,13 @@ def cmd_status(args: argparse.Namespace) -> int:
             rows = status_store.read_status(conn)
             quarantined = status_store.quarantine_counts(conn)
             outbox = status_store.outbox_counts_by_mailbox(conn)
+            nodes = store_nodes.read_nodes(conn)
+            leases = store_nodes.read_leases(conn)
     finally:
         store.dispose()
     if not rows:
         return _fail("no status recorded: the daemon has not run with this database")
-    report = build_report(rows, quarantined, outbox, datetime.now(UTC))
+    report = build_report(rows, quarantined, outbox, datetime.now(UTC), nodes, leases)
     if args.json:
         print(json.dumps(report, default=_json_default, ensure_ascii=False))
     else:

@@ -23,9 +23,37 @@ def _error(text: str | None, at: datetime | None) -> dict[str, Any] | None:
     return {"error": text, "at": at} if text else None
 
 
+# A daemon whose heartbeat is older than this is gone (inboxd.service.nodes.LEASE_SECONDS: its leases lapsed).
+NODE_GONE_AFTER = timedelta(seconds=15)
+
+
+def build_nodes(nodes: list[dict[str, Any]], leases: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """The daemons sharing a PostgreSQL database, and what each holds (the ``nodes`` of ``inboxd status --json``)."""
+    result = []
+    for node in nodes:
+        held = [lease for lease in leases if lease["holder"] == node["name"]
+                and lease["expires_at"] is not None and lease["expires_at"] > now]
+        result.append({
+            "name": node["name"], "host": node["host"], "pid": node["pid"], "started_at": node["started_at"],
+            "heartbeat_at": node["heartbeat_at"], "alive": now - node["heartbeat_at"] <= NODE_GONE_AFTER,
+            "mailboxes": sorted(lease["name"].split(":", 1)[1] for lease in held
+                                if lease["name"].startswith("mailbox:")),
+            "tick_leader": any(lease["name"] == "tick" for lease in held),
+            "leases": [{"lease": lease["name"], "token": lease["token"], "since": lease["acquired_at"],
+                        "until": lease["expires_at"]} for lease in held],
+        })
+    return result
+
+
 def build_report(rows: list[dict[str, Any]], quarantined: dict[str, int],
-                 outbox: dict[str, dict[str, int]], now: datetime) -> dict[str, Any]:
-    """The ``inboxd status --json`` object: ``{"up": bool, "checked_at", "mailboxes": [...]}``."""
+                 outbox: dict[str, dict[str, int]], now: datetime,
+                 nodes: list[dict[str, Any]] | None = None,
+                 leases: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The ``inboxd status --json`` object: ``{"up": bool, "checked_at", "mailboxes": [...], "nodes": [...],
+    "tick_leader"}``; ``nodes`` lists the daemons sharing a PostgreSQL database (empty on SQLite), each with the
+    mailboxes it serves; each mailbox names its ``holder`` (None with one daemon alone)."""
+    node_list = build_nodes(nodes or [], leases or [], now)
+    holder = {mailbox: n["name"] for n in node_list for mailbox in n["mailboxes"]}
     names = sorted({r["mailbox"] for r in rows})
     mailboxes = []
     for name in names:
@@ -56,9 +84,11 @@ def build_report(rows: list[dict[str, Any]], quarantined: dict[str, int],
             "oauth_error": oauth["error"] if oauth else None,
             "quarantined": quarantined.get(name, 0),
             "outbox": {state: counts.get(state, 0) for state in ("pending", "sending", "failed")},
+            "holder": holder.get(name),
         })
     return {"up": bool(mailboxes) and all(m["up"] for m in mailboxes), "checked_at": now,
-            "mailboxes": mailboxes}
+            "mailboxes": mailboxes, "nodes": node_list,
+            "tick_leader": next((n["name"] for n in node_list if n["tick_leader"]), None)}
 
 
 def _when(value: datetime | None, now: datetime) -> str:
@@ -88,6 +118,17 @@ def format_report(report: dict[str, Any]) -> list[str]:
                 lines.append(f"  last {label} error: {m[key]['error']} at {_when(m[key]['at'], now)}")
         lines.append(f"  quarantined {m['quarantined']}; outbox {outbox['pending']} pending, "
                      f"{outbox['sending']} sending, {outbox['failed']} failed")
+        if m.get("holder"):
+            lines.append(f"  served by {m['holder']}")
+    nodes = report.get("nodes") or []
+    if nodes:
+        lines.append(f"daemons: {sum(1 for n in nodes if n['alive'])} alive, tick led by "
+                     f"{report.get('tick_leader') or 'nobody (yet)'}")
+        for n in nodes:
+            serves = ", ".join(n["mailboxes"]) or "no mailbox (standby)"
+            role = "; tick leader" if n["tick_leader"] else ""
+            state = "alive" if n["alive"] else "GONE"
+            lines.append(f"  {n['name']}: {state}, heartbeat {_when(n['heartbeat_at'], now)}; serves {serves}{role}")
     return lines
 
 

@@ -8,6 +8,7 @@ systemd watchdog. Everything that matters lives in the database, so a restart lo
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -34,13 +35,15 @@ from inboxd.mail.classify import FolderRole
 from inboxd.service.duework import run_tick
 from inboxd.service.ingest import Processor
 from inboxd.service.mailer import queue_template_mail, staff_recipients
+from inboxd.service.nodes import CLAIM_SECONDS, Coordinator, DaemonLock
 from inboxd.service.outbox import Sender
 from inboxd.service.runtime import Runtime, build_runtime
 from inboxd.service.sdnotify import Notifier
 from inboxd.service.weekly import run_weekly_report
+from inboxd.store import nodes as store_nodes
 from inboxd.store import repo
 from inboxd.store import status as status_store
-from inboxd.store.db import make_engine, migrate
+from inboxd.store.db import _sqlite_path, make_engine, migrate
 from inboxd.store.schema import watch_status
 from inboxd.transport.imap import FolderStatus as ImapFolderStatus
 from inboxd.transport.imap import ImapConnection, ImapSettings
@@ -296,7 +299,8 @@ class FolderWatcher(threading.Thread):
 
         def should_stop() -> bool:
             self._beat()
-            return self.stop_event.is_set()
+            # Several daemons: a mailbox is served only while this daemon's lease on it stands.
+            return self.stop_event.is_set() or not self.d.may_watch(self.mailbox_name)
 
         while not self.stop_event.is_set():
             self._beat()
@@ -319,13 +323,24 @@ class FolderWatcher(threading.Thread):
                 continue
             finally:
                 self._busy = False
+            if not self.d.may_watch(self.mailbox_name):
+                # This daemon's lease is in doubt (a heartbeat is late): the sync stopped short. Wait until the
+                # heartbeat renews it (then sync again) or the coordinator hands the mailbox over (stop).
+                self._pause(1.0)
+                continue
             self._backoff.reset()
             self.status.last_poll = self.d.clock.now()
             self.status.processed += count
             self._set(True)
             if self.d.runtime.mailbox(self.mailbox_name) is not mailbox:
                 return  # the configuration was reloaded: reconnect with the new settings
+            if count:
+                # Mail that arrived while this sync ran was announced (EXISTS) during its FETCHes, not in the
+                # IDLE that follows: look again until a sync finds nothing new.
+                continue
             if use_idle:
+                if conn.arrived_since_last_command():
+                    continue  # mail arrived after the sync looked: sync again before going to IDLE
                 self._idle(conn)
             else:
                 deadline = time.monotonic() + poll
@@ -375,6 +390,10 @@ class Daemon:
         self.http: StatusServer | None = None
         self._chart_cache: Any = None  # inboxd.web.page.ChartCache, made on the first view of the page
         self.tokens = TokenSources(state_directory(database_url), self._token_changed)
+        # Several daemons on PostgreSQL: membership, mailbox leases and the tick's leader (inboxd.service.nodes).
+        self.cluster: Coordinator | None = None
+        self._daemon_lock: DaemonLock | None = None  # SQLite: one daemon per database file
+        self._watchers_lock = threading.RLock()
 
     # -- connections -----------------------------------------------------------------------------
 
@@ -451,6 +470,8 @@ class Daemon:
         with self.store.begin() as conn:
             secret = repo.message_id_secret(conn)
         self.runtime = replace(self.runtime, message_id_secret=secret)
+        # Other daemons open cases too: the forecast counts the queue in the database, not in this process.
+        self.processor.forecaster.shared = self.store.engine.dialect.name == "postgresql"
         if self.store.engine.dialect.name == "sqlite":
             # One daemon per SQLite file: claims left by a previous run of this daemon are ours to retry.
             with self.store.begin() as conn:
@@ -467,9 +488,16 @@ class Daemon:
                 status_store.record_first_start(conn, name, folder, self.clock.now())
 
     def start(self) -> None:
+        path = _sqlite_path(self.database_url) if self.store.engine.dialect.name == "sqlite" else None
+        if path is not None:
+            self._daemon_lock = DaemonLock(path)
+            self._daemon_lock.acquire()  # before prepare(): it hands the outbox claims of a previous run back
         self.prepare()
         self._start_http()
-        self._start_watchers()
+        if self.store.engine.dialect.name == "postgresql":
+            self._join_cluster()
+        else:
+            self._start_watchers()
         self._sender_thread = threading.Thread(target=self._sender_loop, name="outbox", daemon=True)
         self._sender_thread.start()
         self.scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
@@ -516,19 +544,65 @@ class Daemon:
         interval = self.notifier.watchdog_interval()
         return max(1.0, min(interval, HEARTBEAT_SECONDS)) if interval else HEARTBEAT_SECONDS
 
-    def _start_watchers(self) -> None:
-        for name, role, folder in watched_folders(self.runtime.config):
-            watcher = FolderWatcher(self, name, role, folder)
-            watcher.start()
-            self.watchers.append(watcher)
+    def _join_cluster(self) -> None:
+        """Several daemons may share this database: serve the mailboxes whose lease this daemon holds."""
+        cluster = self.cluster = Coordinator(
+            self.store, mailboxes=lambda: [m.name for m in self.runtime.config.mailboxes],
+            on_acquire=self._serve_mailbox, on_release=self._leave_mailbox, renew_claims=self._renew_claims)
+        self.sender.worker = cluster.name
+        self.processor.fence = cluster.fence
+        self.sender.claim_lease = timedelta(seconds=CLAIM_SECONDS)
+        self.sender.owns = cluster.serves
+        # Each daemon sends the mail of the mailboxes it serves: one SMTP session per mailbox and batch, as alone.
+        self.sender.sends_for = lambda: [m.name for m in self.runtime.config.mailboxes if cluster.serves(m.name)]
+        cluster.start()
+        log.info("nodes.joined", node=cluster.name, serving=sorted(cluster.held()))
+
+    def may_watch(self, mailbox: str) -> bool:
+        """Whether this daemon serves the mailbox now (always, alone with its database)."""
+        return self.cluster is None or self.cluster.serves(mailbox)
+
+    def _renew_claims(self, conn: Any) -> None:
+        assert self.cluster is not None
+        store_nodes.renew_outbox_claims(conn, self.sender.in_flight, self.cluster.name,
+                                        self.clock.now() + timedelta(seconds=CLAIM_SECONDS))
+
+    def _serve_mailbox(self, name: str) -> None:
+        log.info("mailbox.serving", mailbox=name, node=self.cluster.name if self.cluster else self.node)
+        self._start_watchers(only={name})
+        self.outbox_event.set()
+
+    def _leave_mailbox(self, name: str) -> None:
+        with self._watchers_lock:
+            leaving = [w for w in self.watchers if w.mailbox_name == name]
+        # Bounded: the heartbeat waits meanwhile. A watcher still busy after this is fenced out by the lease.
+        self._join_watchers(leaving, timeout=5.0)
+        log.info("mailbox.left", mailbox=name, node=self.cluster.name if self.cluster else self.node)
+        self.publish_status()
+
+    def _start_watchers(self, only: set[str] | None = None) -> None:
+        with self._watchers_lock:
+            for name, role, folder in watched_folders(self.runtime.config):
+                if only is not None and name not in only:
+                    continue
+                watcher = FolderWatcher(self, name, role, folder)
+                watcher.start()
+                self.watchers.append(watcher)
 
     def _stop_watchers(self, timeout: float = 20.0) -> None:
-        for watcher in self.watchers:
+        with self._watchers_lock:
+            leaving = list(self.watchers)
+        self._join_watchers(leaving, timeout)
+
+    def _join_watchers(self, watchers: list[FolderWatcher], timeout: float = 20.0) -> None:
+        """Stop these watchers and wait for them (each reports itself down on the way out), then forget them."""
+        for watcher in watchers:
             watcher.stop()
         deadline = time.monotonic() + timeout
-        for watcher in self.watchers:
+        for watcher in watchers:
             watcher.join(max(0.1, deadline - time.monotonic()))
-        self.watchers = []
+        with self._watchers_lock:
+            self.watchers = [w for w in self.watchers if w not in watchers]
 
     def _poll_all(self) -> None:
         for watcher in self.watchers:
@@ -541,8 +615,10 @@ class Daemon:
             self.outbox_event.clear()
             if self.stop_event.is_set():
                 break
+            if self.cluster is not None and not self.cluster.alive():
+                continue  # cut off from the database: our claims may lapse, so nothing is sent
             try:
-                result = self.sender.flush(should_stop=self.stop_event.is_set)
+                result = self.sender.flush(should_stop=self._sender_should_stop)
                 if result.sent == 200:
                     self.outbox_event.set()  # more may be waiting
             except TransientError as exc:  # the database is down or full: nothing was lost, it is tried again
@@ -553,14 +629,24 @@ class Daemon:
                 self.stop_event.wait(5.0)
         self.sender.close()
 
+    def _sender_should_stop(self) -> bool:
+        return self.stop_event.is_set() or (self.cluster is not None and not self.cluster.alive())
+
     def tick(self) -> None:
+        if self.cluster is not None and not self.cluster.leads():
+            return  # another daemon holds the tick
         with self.metrics.tick_seconds.time():
             self._tick()
 
     def _tick(self) -> None:
         """Logins about to expire, then the tick's three steps (:func:`inboxd.service.duework.run_tick`)."""
         self._check_login_expiry()
-        if run_tick(self.store, lambda: self.runtime, self.clock):
+        if self.cluster is None:
+            queued = run_tick(self.store, lambda: self.runtime, self.clock)
+        else:  # several daemons: due items are claimed in the node's name, with a lease its heartbeat renews
+            queued = run_tick(self.store, lambda: self.runtime, self.clock, worker=self.cluster.name,
+                              lease=timedelta(seconds=CLAIM_SECONDS))
+        if queued:
             self.outbox_event.set()
         try:
             if run_weekly_report(self.store, self.runtime, self.clock.now()):
@@ -582,6 +668,11 @@ class Daemon:
         folders = [(w.status.up, w.status.last_poll, w.status.error) for w in self.watchers]
         smtp = [state.error for state in self.sender.smtp_state.values() if state.error]
         line = format_status_line(folders, queue, failed, quarantined, smtp)
+        cluster = self.cluster
+        if cluster is not None:  # several daemons: what this one serves of the configured mailboxes
+            names = [m.name for m in self.runtime.config.mailboxes]
+            served = sum(1 for name in names if cluster.serves(name))
+            line += f"; serving {served} of {len(names)} mailboxes{', tick leader' if cluster.leads() else ''}"
         return f"{line}; {self.reload_rejected}, running on the previous one" if self.reload_rejected else line
 
     def status_rows(self) -> list[dict[str, Any]]:
@@ -668,12 +759,8 @@ class Daemon:
         self.runtime = replace(runtime, message_id_secret=self.runtime.message_id_secret)
         if watched_folders(config) != watched_folders(old) or [m.imap for m in config.mailboxes] != [
                 m.imap for m in old.mailboxes]:
-            self._stop_watchers()
-            try:
-                self._record_first_starts()  # a mailbox or folder added by this reload starts now
-            except Exception as exc:  # noqa: BLE001 - its first sync then starts from the mail there at login
-                log.warning("folder.first_start_not_recorded", error=str(exc))
-            self._start_watchers()
+            with self.cluster.lock if self.cluster is not None else contextlib.nullcontext():
+                self._restart_watchers(config)
         else:
             for watcher in self.watchers:
                 watcher.retry_now()
@@ -681,6 +768,20 @@ class Daemon:
         log.info("config.reloaded", path=str(self.config_path))
         self.notifier.notify("READY=1", f"STATUS={self.status_line()}")
         return True
+
+    def _restart_watchers(self, config: Config) -> None:
+        """Watch the folders of a reloaded configuration (with several daemons, while no mailbox changes hands)."""
+        self._stop_watchers()
+        try:
+            self._record_first_starts()  # a mailbox or folder added by this reload starts now
+        except Exception as exc:  # noqa: BLE001 - its first sync then starts from the mail there at login
+            log.warning("folder.first_start_not_recorded", error=str(exc))
+        cluster = self.cluster
+        if cluster is None:
+            self._start_watchers()
+        else:  # the mailboxes this daemon holds; the next heartbeat takes or gives up the others
+            names = {m.name for m in config.mailboxes}
+            self._start_watchers(only={name for name in names if cluster.serves(name)})
 
     def shutdown(self) -> None:
         self.notifier.notify("STOPPING=1")
@@ -690,10 +791,16 @@ class Daemon:
             self.http = None
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
+        if self.cluster is not None:
+            self.cluster.halt()
         self._stop_watchers()
         self.outbox_event.set()
         if self._sender_thread is not None:
             self._sender_thread.join(20)
+        if self.cluster is not None:
+            self.cluster.leave()  # the others take its mailboxes at once
+        if self._daemon_lock is not None:
+            self._daemon_lock.release()
         self.store.dispose()
         log.info("daemon.stopped")
 

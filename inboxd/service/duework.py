@@ -21,7 +21,7 @@ import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import structlog
@@ -52,12 +52,15 @@ def tick_settings(rt: Runtime) -> tick.TickSettings:
                              quiet=f.update_policy(rt.config))
 
 
-def run_tick(store: repo.Store, runtime: Callable[[], Runtime], clock: Clock) -> bool:
+def run_tick(store: repo.Store, runtime: Callable[[], Runtime], clock: Clock, worker: str = WORKER,
+             lease: timedelta = repo.SCHEDULE_LEASE) -> bool:
     """One tick, its three steps in order (:mod:`inboxd.core.tick`); True when mail was queued.
 
-    A step that fails leaves its work for the next tick and does not keep the others from running.
+    A step that fails leaves its work for the next tick and does not keep the others from running. ``worker``
+    and ``lease``: the claims on due items (with several daemons, the node's name and a short lease).
     """
-    queued = _guarded("due_work.deferred", "due_work.failed", lambda: run_due_work(store, runtime, clock))
+    queued = _guarded("due_work.deferred", "due_work.failed",
+                      lambda: run_due_work(store, runtime, clock, worker=worker, lease=lease))
     queued += _guarded("delay_notices.deferred", "delay_notices.failed",
                        lambda: run_delay_notices(store, runtime(), clock.now()))
     _guarded("tick.deferred", "tick.failed", lambda: break_overdue_promises(store, clock.now()))
@@ -74,17 +77,25 @@ def _guarded(deferred: str, failed: str, step: Callable[[], int]) -> int:
     return 0
 
 
-def run_due_work(store: repo.Store, runtime: Callable[[], Runtime], clock: Clock, limit: int = 100) -> int:
-    """Handle every item that is due now; return how many were handled. Wakes the outbox via the result."""
+def run_due_work(store: repo.Store, runtime: Callable[[], Runtime], clock: Clock, limit: int = 100,
+                 worker: str = WORKER, lease: timedelta = repo.SCHEDULE_LEASE) -> int:
+    """Handle every item that is due now; return how many were handled. Wakes the outbox via the result.
+
+    Each item is handled only while ``worker``'s claim on it stands (``repo.holds_claim``, which locks the row
+    for the item's transaction): a daemon whose claim lapsed and was taken over leaves the item to the other.
+    """
     now = clock.now()
     with store.begin() as conn:
         ensure_digest(conn, runtime(), now)
-        items = repo.claim_due(conn, now, WORKER, limit)
+        items = repo.claim_due(conn, now, worker, limit, lease)
     handled = 0
     for claimed in items:
         rt = runtime()
         try:
             with store.begin() as conn:
+                if not repo.holds_claim(conn, claimed.id, worker):
+                    log.warning("due_item.claim_lost", key=claimed.key, worker=worker)
+                    continue
                 if handle_due(conn, rt, claimed, clock.now()):
                     handled += 1
         except StoreUnavailable as exc:

@@ -3,8 +3,9 @@
 The estimate itself (``inboxd.core.eta``) is pure; this is the shell around it: three indexed queries
 (waiting cases, recent first responses, recent team promises), then :func:`inboxd.core.eta.fit`. Fitting
 for every message of a backlog would be wasted work, so a fitted model is reused for
-``REFIT_SECONDS``; cases opened since are added to its queue in memory, so each acknowledgement still
-counts every case ahead of it.
+``REFIT_SECONDS``; cases opened since are added to its queue, so each acknowledgement still counts every case
+ahead of it: counted in memory by a daemon alone with its database, read from the database (one primary-key
+range) where several daemons share it (``Forecaster(shared=True)``): each opens only its own mailboxes' cases.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ def fit_model(conn: Connection, rt: Runtime, now: datetime) -> tuple[eta.PaceMod
 class Forecaster:
     """A fitted model, refitted every few seconds; thread-safe."""
 
-    def __init__(self) -> None:
+    def __init__(self, shared: bool = False) -> None:
+        self.shared = shared  # other daemons open cases too: count the newer ones in the database
+        self._last_id = 0  # the newest case id when the model was fitted
         self._lock = threading.Lock()
         self._model: eta.PaceModel | None = None
         self._queue: eta.QueueSnapshot | None = None
@@ -58,7 +61,15 @@ class Forecaster:
             if stale:
                 self._model, self._queue = fit_model(conn, rt, now)
                 self._fitted_at, self._runtime, self._opened_since = now, rt, {}
+                self._last_id = repo.last_case_id(conn) if self.shared else 0
                 ahead = self._queue.ahead_of(now, priority, number=number)
+            elif self.shared:
+                assert self._queue is not None
+                rank = eta.PRIORITIES.index(priority) if priority in eta.PRIORITIES else 2
+                newer = repo.waiting_opened_after(conn, self._last_id, besides=number)
+                ahead = self._queue.ahead_of(now, priority, number=number) + sum(
+                    count for name, count in newer.items()
+                    if (eta.PRIORITIES.index(name) if name in eta.PRIORITIES else 2) <= rank)
             else:
                 assert self._queue is not None
                 rank = eta.PRIORITIES.index(priority) if priority in eta.PRIORITIES else 2

@@ -68,6 +68,8 @@ class Processor:
         self.clock = clock
         self.on_enqueued = on_enqueued
         self.forecaster = Forecaster()
+        # Several daemons: raises unless this daemon holds the mailbox's lease (inboxd.service.nodes.Coordinator.fence).
+        self.fence: Callable[[Connection, str], None] = lambda conn, mailbox: None
 
     def process(self, mailbox: MailboxConfig, role: FolderRole, folder: str, uidvalidity: int | None,
                 uid: int | None, raw: bytes, arrived_at: datetime | None = None,
@@ -83,6 +85,7 @@ class Processor:
             now = self.clock.now()
             try:
                 with self.store.begin() as conn:
+                    self.fence(conn, mailbox.name)
                     outcome = self._process(conn, rt, mailbox, role, folder, uidvalidity, uid, raw, now,
                                             arrived_at, watch_started_at)
             except WriteConflict as exc:

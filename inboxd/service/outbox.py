@@ -99,6 +99,14 @@ class Sender:
         self.on_state_change: Callable[[], None] = lambda: None
         self.on_error: Callable[[str], None] = lambda mailbox: None
         self._sessions: dict[str, _Session] = {}
+        # Several daemons (PostgreSQL): the claims' owner, their lease (renewed by the node's heartbeat while in
+        # flight), and whether this daemon serves a mailbox (it files that mailbox's Sent copies).
+        self.worker: str | None = None
+        self.claim_lease = repo.SEND_LEASE
+        self.owns: Callable[[str], bool] = lambda mailbox: True
+        self.sends_for: Callable[[], list[str] | None] = lambda: None  # the mailboxes served here; None: all
+        self.in_flight: frozenset[int] = frozenset()
+
 
     def _session(self, mailbox: str) -> Any:
         """The mailbox's open SMTP session, or a new one (connect errors pass through to the caller)."""
@@ -150,7 +158,19 @@ class Sender:
         self._close_idle()
         self._record_unrecorded()
         with self.store.begin() as conn:
-            claimed = repo.claim_outbox(conn, self.clock.now(), limit)
+            claimed = repo.claim_outbox(conn, self.clock.now(), limit, worker=self.worker, lease=self.claim_lease,
+                                        mailboxes=self.sends_for())
+        self.in_flight = frozenset(row.id for row in claimed)
+        try:
+            self._send_claimed(claimed, result, should_stop)
+        finally:
+            self.in_flight = frozenset()
+        if self.imap_factory is not None:
+            self._file_copies(result)
+        return result
+
+    def _send_claimed(self, claimed: list[repo.QueuedMail], result: FlushResult,
+                      should_stop: Callable[[], bool]) -> None:
         by_mailbox: dict[str, list[repo.QueuedMail]] = defaultdict(list)
         for row in claimed:
             by_mailbox[row.mailbox].append(row)
@@ -163,9 +183,6 @@ class Sender:
                 log.exception("outbox.flush_failed", mailbox=mailbox, error=str(exc))
                 result.errors.append(str(exc))
                 self._give_back(rows)
-        if self.imap_factory is not None:
-            self._file_copies(result)
-        return result
 
     def _send_mailbox(self, mailbox: str, rows: list[repo.QueuedMail], result: FlushResult,
                       should_stop: Callable[[], bool]) -> None:
@@ -209,7 +226,7 @@ class Sender:
                 if (session := self._sessions.get(mailbox)) is not None:
                     session.last_used = time.monotonic()
                 result.sent += 1
-                if not self._record(self._sent_recorder(row, self.clock.now())):
+                if not self._record(self._sent_recorder(row, self.clock.now(), self.worker)):
                     # The rest of the batch keeps its lease: it is claimed again once that lapses.
                     return
                 self.last_error = None
@@ -220,9 +237,13 @@ class Sender:
             raise
 
     @staticmethod
-    def _sent_recorder(row: repo.QueuedMail, now: datetime) -> Callable[[Connection], None]:
+    def _sent_recorder(row: repo.QueuedMail, now: datetime, worker: str | None = None) -> Callable[[Connection], None]:
         def record(conn: Connection) -> None:
-            repo.mark_sent(conn, row.id, now)
+            if not repo.mark_sent(conn, row.id, now, worker):
+                # Our claim lapsed (this daemon was cut off from the database) and another daemon took the
+                # message: its record stands, and the mail went out twice, with the same Message-ID.
+                log.warning("outbox.claim_lost", message_id=row.message_id, worker=worker)
+                return
             repo.add_event(conn, f"{row.kind}.sent", now, case_id=row.case_ref,
                            data={"message_id": row.message_id, "to": row.rcpt_to})
         return record
@@ -270,7 +291,7 @@ class Sender:
         delay = self._server_backoff(mailbox).next_delay() * (5 if isinstance(exc, AuthError | SecretError) else 1)
         with self.store.begin() as conn:
             repo.mark_deferred(conn, [row.id for row in rows], error,
-                               self.clock.now() + timedelta(seconds=delay))
+                               self.clock.now() + timedelta(seconds=delay), self.worker)
         result.retried += len(rows)
         log.warning("smtp.unavailable", mailbox=mailbox, waiting=len(rows), error=error, retry_in=round(delay, 1))
 
@@ -278,7 +299,7 @@ class Sender:
         now = self.clock.now()
         with self.store.begin() as conn:
             for row in rows:
-                repo.mark_retry(conn, row.id, "released at shutdown", now)
+                repo.mark_retry(conn, row.id, "released at shutdown", now, self.worker)
 
     def _give_back(self, rows: list[repo.QueuedMail]) -> None:
         try:
@@ -295,13 +316,15 @@ class Sender:
             self._fail(row, f"gave up after {attempts} attempts: {error}", result)
             return
         with self.store.begin() as conn:
-            repo.mark_retry(conn, row.id, error, now + timedelta(seconds=retry_delay(attempts)))
+            repo.mark_retry(conn, row.id, error, now + timedelta(seconds=retry_delay(attempts)), self.worker)
         result.retried += 1
 
     def _fail(self, row: repo.QueuedMail, error: str, result: FlushResult) -> None:
         now = self.clock.now()
         with self.store.begin() as conn:
-            repo.mark_failed(conn, row.id, error, now)
+            if not repo.mark_failed(conn, row.id, error, now, self.worker):
+                log.warning("outbox.claim_lost", message_id=row.message_id, worker=self.worker)
+                return
             repo.add_event(conn, f"{row.kind}.failed", now, case_id=row.case_ref,
                            data={"message_id": row.message_id, "error": error[:500]})
         result.failed += 1
@@ -342,6 +365,8 @@ class Sender:
         for row in copies:
             by_mailbox[row.mailbox].append(row)
         for mailbox, rows in by_mailbox.items():
+            if not self.owns(mailbox):
+                continue  # the daemon serving this mailbox files its copies
             try:
                 sent_folder = self.runtime().mailbox(mailbox).imap.folders.sent
             except LookupError:

@@ -515,6 +515,20 @@ def waiting_for_first_response(conn: Connection) -> list[WaitingCase]:
     return [WaitingCase(opened_at=r.opened_at, priority=r.priority, number=r.number) for r in rows]
 
 
+def last_case_id(conn: Connection) -> int:
+    return int(conn.execute(select(func.max(cases.c.id))).scalar() or 0)
+
+
+def waiting_opened_after(conn: Connection, case_id: int, *, besides: int | None = None) -> dict[str, int]:
+    """Cases waiting for their first response with an id above ``case_id`` (opened since), by priority, leaving
+    out case number ``besides``: what every daemon opened since a queue snapshot was taken (primary key range)."""
+    query = (select(cases.c.priority, func.count()).where(cases.c.id > case_id, cases.c.first_response_at.is_(None),
+                                                          cases.c.status == "waiting_on_us"))
+    if besides is not None:
+        query = query.where(cases.c.number != besides)
+    return {str(priority): int(count) for priority, count in conn.execute(query.group_by(cases.c.priority))}
+
+
 def recent_first_responses(conn: Connection, since: datetime, limit: int = 1000) -> list[FirstResponse]:
     """First responses since ``since``, newest first."""
     rows = conn.execute(select(cases.c.opened_at, cases.c.first_response_at, cases.c.priority)
@@ -662,7 +676,8 @@ class ClaimedItem:
     payload: dict[str, Any]
 
 
-def claim_due(conn: Connection, now: datetime, worker: str, limit: int = 100) -> list[ClaimedItem]:
+def claim_due(conn: Connection, now: datetime, worker: str, limit: int = 100,
+              lease: timedelta = SCHEDULE_LEASE) -> list[ClaimedItem]:
     """Claim items that are due (a lease, like the outbox's): each is handled by one daemon."""
     rows = conn.execute(
         select(scheduled.c.id, scheduled.c.key, scheduled.c.kind, scheduled.c.case_id, scheduled.c.due_at,
@@ -673,7 +688,7 @@ def claim_due(conn: Connection, now: datetime, worker: str, limit: int = 100) ->
         .with_for_update(skip_locked=True)).all()
     if rows:
         conn.execute(update(scheduled).where(scheduled.c.id.in_([r.id for r in rows]))
-                     .values(claimed_by=worker, claimed_until=now + SCHEDULE_LEASE))
+                     .values(claimed_by=worker, claimed_until=now + lease))
     return [ClaimedItem(id=r.id, key=r.key or str(r.id), kind=r.kind, case_ref=r.case_id, due_at=r.due_at,
                         payload=dict(r.payload or {})) for r in rows]
 
@@ -683,6 +698,14 @@ def finish_scheduled(conn: Connection, item_id: int, now: datetime) -> bool:
     result = conn.execute(update(scheduled).where(scheduled.c.id == item_id, scheduled.c.done_at.is_(None))
                           .values(done_at=now))
     return bool(result.rowcount)
+
+
+def holds_claim(conn: Connection, item_id: int, worker: str) -> bool:
+    """Whether ``worker`` still holds its claim on an item that is not done; on PostgreSQL the row stays locked
+    until the caller's transaction ends, so nobody can claim or finish it meanwhile (the fence on completion)."""
+    row = conn.execute(select(scheduled.c.claimed_by).where(scheduled.c.id == item_id, scheduled.c.done_at.is_(None))
+                       .with_for_update()).first()
+    return row is not None and row.claimed_by == worker
 
 
 def release_claims(conn: Connection) -> int:
@@ -808,18 +831,23 @@ class QueuedMail:
     case_ref: int | None
 
 
-def claim_outbox(conn: Connection, now: datetime, limit: int = 100) -> list[QueuedMail]:
+def claim_outbox(conn: Connection, now: datetime, limit: int = 100, *, worker: str | None = None,
+                 lease: timedelta = SEND_LEASE, mailboxes: Sequence[str] | None = None) -> list[QueuedMail]:
     """Claim due messages for sending. A claim is a lease: if the sender dies, it expires and
-    another sender (or the restarted daemon) takes the message over."""
+    another sender (or the restarted daemon) takes the message over. With several daemons, ``worker``
+    names the claim's owner: only it may complete the message (the ``worker`` of ``mark_sent`` …), and
+    ``mailboxes`` the mailboxes it sends for (those it serves)."""
+    only = () if mailboxes is None else (outbox.c.mailbox.in_(list(mailboxes)),)
     rows = conn.execute(
         select(outbox.c.id, outbox.c.mailbox, outbox.c.mail_from, outbox.c.rcpt_to, outbox.c.raw,
                outbox.c.attempts, outbox.c.message_id, outbox.c.kind, outbox.c.case_id)
-        .where(or_(outbox.c.state == "pending", outbox.c.state == "sending"), outbox.c.next_attempt_at <= now)
+        .where(or_(outbox.c.state == "pending", outbox.c.state == "sending"), outbox.c.next_attempt_at <= now,
+               *only)
         .order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit)
         .with_for_update(skip_locked=True)).all()
     if rows:
         conn.execute(update(outbox).where(outbox.c.id.in_([r.id for r in rows]))
-                     .values(state="sending", next_attempt_at=now + SEND_LEASE))
+                     .values(state="sending", next_attempt_at=now + lease, claimed_by=worker))
     return [QueuedMail(id=r.id, mailbox=r.mailbox, mail_from=r.mail_from, rcpt_to=list(r.rcpt_to), raw=r.raw,
                        attempts=int(r.attempts), message_id=r.message_id, kind=r.kind, case_ref=r.case_id)
             for r in rows]
@@ -839,28 +867,42 @@ def release_outbox_claims(conn: Connection, outbox_ids: list[int], next_attempt_
     return int(result.rowcount or 0)
 
 
-def mark_sent(conn: Connection, outbox_id: int, now: datetime) -> None:
-    conn.execute(update(outbox).where(outbox.c.id == outbox_id)
-                 .values(state="sent", sent_at=now, attempts=outbox.c.attempts + 1, last_error=None))
+def _claimed(outbox_id: int, worker: str | None) -> tuple[Any, ...]:
+    """The row, and with ``worker`` only while that worker's claim on it stands (fencing)."""
+    if worker is None:
+        return (outbox.c.id == outbox_id,)
+    return (outbox.c.id == outbox_id, outbox.c.state == "sending", outbox.c.claimed_by == worker)
 
 
-def mark_retry(conn: Connection, outbox_id: int, error: str, next_attempt_at: datetime) -> None:
-    conn.execute(update(outbox).where(outbox.c.id == outbox_id)
-                 .values(state="pending", attempts=outbox.c.attempts + 1, last_error=error[:2000],
-                         next_attempt_at=next_attempt_at))
+def mark_sent(conn: Connection, outbox_id: int, now: datetime, worker: str | None = None) -> bool:
+    """Record a message as sent; False when ``worker``'s claim on it had lapsed and another daemon took it."""
+    result = conn.execute(update(outbox).where(*_claimed(outbox_id, worker))
+                          .values(state="sent", sent_at=now, attempts=outbox.c.attempts + 1, last_error=None))
+    return bool(result.rowcount)
 
 
-def mark_deferred(conn: Connection, outbox_ids: list[int], error: str, next_attempt_at: datetime) -> None:
+def mark_retry(conn: Connection, outbox_id: int, error: str, next_attempt_at: datetime,
+               worker: str | None = None) -> bool:
+    result = conn.execute(update(outbox).where(*_claimed(outbox_id, worker))
+                          .values(state="pending", attempts=outbox.c.attempts + 1, last_error=error[:2000],
+                                  next_attempt_at=next_attempt_at))
+    return bool(result.rowcount)
+
+
+def mark_deferred(conn: Connection, outbox_ids: list[int], error: str, next_attempt_at: datetime,
+                  worker: str | None = None) -> None:
     """Put claimed messages back to wait for their server, without counting an attempt: the server was down,
     the messages were not tried."""
-    conn.execute(update(outbox).where(outbox.c.id.in_(outbox_ids), outbox.c.state == "sending")
+    mine = () if worker is None else (outbox.c.claimed_by == worker,)
+    conn.execute(update(outbox).where(outbox.c.id.in_(outbox_ids), outbox.c.state == "sending", *mine)
                  .values(state="pending", last_error=error[:2000], next_attempt_at=next_attempt_at))
 
 
-def mark_failed(conn: Connection, outbox_id: int, error: str, now: datetime) -> None:
-    conn.execute(update(outbox).where(outbox.c.id == outbox_id)
-                 .values(state="failed", attempts=outbox.c.attempts + 1, last_error=error[:2000],
-                         next_attempt_at=now))
+def mark_failed(conn: Connection, outbox_id: int, error: str, now: datetime, worker: str | None = None) -> bool:
+    result = conn.execute(update(outbox).where(*_claimed(outbox_id, worker))
+                          .values(state="failed", attempts=outbox.c.attempts + 1, last_error=error[:2000],
+                                  next_attempt_at=now))
+    return bool(result.rowcount)
 
 
 @dataclass(frozen=True)

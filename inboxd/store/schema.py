@@ -194,6 +194,8 @@ outbox = Table(
     # The one address a message goes to (None for several): acknowledgements are limited per
     # recipient, not only per sender, so a forged Reply-To cannot aim them at someone (0010).
     Column("recipient", String(320)),
+    # The daemon whose claim this is while state is "sending" (0012): only it may complete the message.
+    Column("claimed_by", String(200)),
     Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
     Index("ix_outbox_recipient_kind_created_at", "recipient", "kind", "created_at"),  # acks per recipient (0012)
     Index("ix_outbox_kind_created_at", "kind", "created_at"),
@@ -268,4 +270,31 @@ watch_status = Table(
     Column("last_error_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("mailbox", "channel"),
+)
+
+# Daemons sharing a PostgreSQL database (0012): one row per running daemon (``name`` = host:pid/random), kept
+# alive by its heartbeat. A row whose heartbeat is older than ``inboxd.service.nodes.LEASE_SECONDS`` is a daemon that
+# is gone; its leases lapse at the same time.
+nodes = Table(
+    "nodes",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("host", String(200), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=False),
+    Column("mailboxes", JSON, nullable=False),  # the mailboxes its configuration names
+)
+
+# Who holds what (0012): "mailbox:<name>" (its folders are watched by the holder alone) and "tick" (the one
+# daemon that runs due work and delay notices). A lease lapses at expires_at unless its holder renews it;
+# ``token`` grows with every new holder (a fencing token).
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(300), primary_key=True),
+    Column("holder", String(200)),
+    Column("token", BigInteger, nullable=False, server_default="0"),
+    Column("acquired_at", DateTime(timezone=True)),
+    Column("expires_at", DateTime(timezone=True)),
 )

@@ -210,6 +210,16 @@ class ImapConnection:
                 self._idling = False
             return changed
 
+    def arrived_since_last_command(self) -> bool:
+        """Whether the server reports new mail (EXISTS) since the last command: a NOOP just before IDLE.
+
+        Mail that arrives between a sync's SELECT and the IDLE command is not announced once IDLE starts (Dovecot
+        reports only what changes during IDLE); the NOOP's answer reports it.
+        """
+        with _translated("noop"):
+            _text, responses = self.client.noop()
+        return any(isinstance(r, tuple) and len(r) >= 2 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
+
     def end_idle(self) -> None:
         if self._idling:
             with _translated("idle done"):
