@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from inboxd.cli import main
+from inboxd.cli.main import main
 from inboxd.dev.demo import sample_mail
 from inboxd.dev.mailserver import Dovecot, SmtpHub
 from inboxd.store.db import make_engine

@@ -64,14 +64,14 @@ def test_only_the_claim_s_owner_completes_a_message(store):
         _enqueue(conn, "k1")
         (row,) = repo.claim_outbox(conn, NOW, worker="n1", lease=TTL)
         # n1 renews while it sends; then it is cut off, the claim lapses and n2 takes the message over.
-        assert store_nodes.renew_outbox_claims(conn, [row["id"]], "n1", NOW + timedelta(seconds=20)) == 1
+        assert store_nodes.renew_outbox_claims(conn, [row.id], "n1", NOW + timedelta(seconds=20)) == 1
         assert repo.claim_outbox(conn, NOW + timedelta(seconds=19), worker="n2", lease=TTL) == []
         (again,) = repo.claim_outbox(conn, NOW + timedelta(seconds=21), worker="n2", lease=TTL)
-        assert again["id"] == row["id"]
-        assert store_nodes.renew_outbox_claims(conn, [row["id"]], "n1", NOW + timedelta(minutes=1)) == 0
-        assert not repo.mark_sent(conn, row["id"], NOW, "n1")
-        assert not repo.mark_retry(conn, row["id"], "451", NOW, "n1")
-        assert repo.mark_sent(conn, row["id"], NOW, "n2")
+        assert again.id == row.id
+        assert store_nodes.renew_outbox_claims(conn, [row.id], "n1", NOW + timedelta(minutes=1)) == 0
+        assert not repo.mark_sent(conn, row.id, NOW, "n1")
+        assert not repo.mark_retry(conn, row.id, "451", NOW, "n1")
+        assert repo.mark_sent(conn, row.id, NOW, "n2")
         assert repo.outbox_counts(conn) == {"sent": 1}
 
 
@@ -88,9 +88,9 @@ def test_a_due_item_is_handled_only_while_its_claim_stands(store):
     with store.begin() as conn:
         repo.schedule(conn, key="reminder:1", kind="reminder", case_id=None, due_at=NOW, payload={}, now=NOW)
         (item,) = repo.claim_due(conn, NOW, "n1", lease=TTL)
-        assert repo.holds_claim(conn, item["id"], "n1") and not repo.holds_claim(conn, item["id"], "n2")
+        assert repo.holds_claim(conn, item.id, "n1") and not repo.holds_claim(conn, item.id, "n2")
         (again,) = repo.claim_due(conn, NOW + timedelta(seconds=16), "n2", lease=TTL)
-        assert not repo.holds_claim(conn, item["id"], "n1") and repo.holds_claim(conn, item["id"], "n2")
+        assert not repo.holds_claim(conn, item.id, "n1") and repo.holds_claim(conn, item.id, "n2")
 
 
 class Node:
