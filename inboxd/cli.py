@@ -385,10 +385,20 @@ def explain_message(rt: Any, raw: bytes, conn: Any = None) -> dict[str, Any]:
         what = "record an internal note"
     else:
         what = "record it and never answer"
+    from inboxd.language import choose_language, detect_message_language
+
+    case_language = None
+    if case is not None and conn is not None:
+        state = repo.case_state(conn, case)
+        case_language = state.language if state is not None else None
+    language = choose_language(
+        rule=rules.language, case_language=case_language,
+        detected=detect_message_language(msg.subject, msg.reply_text) if verdict.kind == "customer" else None,
+        served=cfg.cases.served_languages, default=cfg.cases.default_language).language
     return {
         "kind": verdict.kind, "would_acknowledge": would_ack, "reason": verdict.reason,
         "rules": list(rules.matched), "priority": rules.priority or cfg.cases.default_priority,
-        "language": rules.language or cfg.cases.default_language,
+        "language": language,
         "reply_text": msg.reply_text,
         "case": case, "action": what,
     }

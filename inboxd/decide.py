@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from inboxd.cases import CaseState, after_customer_message, after_staff_reply
+from inboxd.language import choose_language
 from inboxd.mail.classify import Classification
 from inboxd.mail.parse import ParsedMessage
 from inboxd.notes import NoteCommand, NoteError
@@ -26,6 +27,8 @@ class OpenCase:
     language: str
     linked_to: int | None = None  # the case this one was split from (a closed case, a foreign token)
     update_overrides: dict[str, str | bool] = field(default_factory=dict)  # cadences rules set
+    language_source: str = "default"  # rule, case, detected or default (inboxd.language.Choice)
+    detected_language: str | None = None  # what the detector found, served or not
 
 
 @dataclass(frozen=True)
@@ -182,6 +185,8 @@ class MessageContext:
     acknowledge_max_age: timedelta | None = None  # mail this much older than that start is history: no ack
     ack_to: str = ""  # where an acknowledgement would go: the Reply-To, else the From ("": the From)
     forged: str | None = None  # why a trusted server found the sender forged (DMARC fail …), or None
+    detected_language: str | None = None  # the language the customer's reply text is written in, if clear
+    served_languages: tuple[str, ...] = ()  # cases.languages: detected languages outside it get the default
 
 
 def _history(ctx: MessageContext) -> bool:
@@ -251,9 +256,13 @@ def decide_message(ctx: MessageContext) -> list[Action]:
         actions = [Note("case.too_old_to_reopen", {"case": ctx.case.number})]
         link_to = ctx.case.number
     priority = ctx.rules.priority or ctx.default_priority
-    language = ctx.rules.language or ctx.default_language
+    # A case continued from an old one keeps the old one's language, as a reopened case would.
+    choice = choose_language(rule=ctx.rules.language, case_language=ctx.case.language if ctx.case else None,
+                             detected=ctx.detected_language, served=ctx.served_languages or (ctx.default_language,),
+                             default=ctx.default_language)
+    language = choice.language
     actions.append(OpenCase(msg.from_addr, msg.from_name, msg.subject, priority, language, link_to,
-                            dict(ctx.rules.updates)))
+                            dict(ctx.rules.updates), choice.source, choice.detected))
     to = (ctx.ack_to or msg.from_addr).lower()
     history, limits = ctx.history, ctx.limits
     if _history(ctx):

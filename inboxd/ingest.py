@@ -36,6 +36,7 @@ from inboxd.followups import (
 )
 from inboxd.forecast import Forecaster
 from inboxd.humanize import phrase_due, phrase_in_offset
+from inboxd.language import detect_message_language
 from inboxd.mail.auth import forged_sender
 from inboxd.mail.autoresponse import AckTiming
 from inboxd.mail.classify import FolderRole, classify
@@ -154,6 +155,7 @@ class Processor:
         case = repo.case_state(conn, match.case_number) if match and match.attach else None
         history = d.SenderHistory()
         forged: str | None = None
+        detected: str | None = None
         guards = cfg.loop_guard
         limits = d.Limits(guards.acks_per_sender.count, guards.sender_burst.count, guards.acks_total.count)
         sent_at = min(msg.date, now) if msg.date else now
@@ -169,6 +171,7 @@ class Processor:
                 acks_total=repo.acks_total(conn, now - guards.acks_total.period.as_timedelta()))
             # With trusted servers named: a sender they found forged gets no acknowledgement (backscatter).
             forged = forged_sender(msg, rt.team.trusted_authserv_ids)
+            detected = detect_message_language(msg.subject, msg.reply_text)
         bounce = getattr(classification, "bounce", None)
         feedback, opt_out = _customer_reading(conn, msg, classification.kind, case, stop_case)
         commitments, note_commands, note_errors = _staff_reading(msg, classification.kind, case, rt, now)
@@ -185,7 +188,8 @@ class Processor:
             feedback=feedback, opt_out=opt_out,
             arrived_at=arrived_at, watch_started_at=watch_started_at,
             acknowledge_max_age=mailbox.imap.acknowledge_max_age.as_timedelta(),
-            ack_to=ack_to, forged=forged)
+            ack_to=ack_to, forged=forged,
+            detected_language=detected, served_languages=cfg.cases.served_languages)
         actions = d.decide_message(ctx)
         applier = _Applier(conn, rt, mailbox, msg, now, self.forecaster)
         case_id = repo.case_id(conn, case.number) if case else None
@@ -309,7 +313,9 @@ class _Applier:
 
     def apply(self, action: d.Action) -> None:
         if isinstance(action, d.OpenCase):
-            self.event("case.opened", {"customer": action.customer, "priority": action.priority})
+            self.event("case.opened", {"customer": action.customer, "priority": action.priority,
+                                       "language": action.language, "language_source": action.language_source,
+                                       "detected_language": action.detected_language})
         elif isinstance(action, d.JoinCase):
             self.event("case.joined", {"how": action.how})
             if self.number is not None:
@@ -581,7 +587,9 @@ def _ack_timing(conn: Connection, msg: ParsedMessage, now: datetime) -> AckTimin
 
 
 # The subject of an acknowledgement to an address other than the sender's: nothing the sender wrote.
-NEUTRAL_SUBJECTS = {"en": "Your message to {team}", "de": "Ihre Nachricht an {team}"}
+NEUTRAL_SUBJECTS = {"en": "Your message to {team}", "de": "Ihre Nachricht an {team}",
+                    "fr": "Votre message à {team}", "es": "Su mensaje a {team}", "it": "Il Suo messaggio a {team}",
+                    "nl": "Uw bericht aan {team}", "pt": "A sua mensagem para {team}"}
 
 
 def _ack_context(rt: Runtime, msg: ParsedMessage, token: str, number: int, estimate: Estimate,
@@ -599,11 +607,11 @@ def _ack_context(rt: Runtime, msg: ParsedMessage, token: str, number: int, estim
         offset = msg.date.utcoffset() or timedelta(0)
         # A +00:00 Date usually comes from a server, not from where the customer lives: say nothing then.
         if offset and offset != estimate.due.astimezone(tz).utcoffset():
-            customer_phrase = phrase_in_offset(estimate.due, offset)
+            customer_phrase = phrase_in_offset(estimate.due, offset, language)
     subject = msg.subject or "(no subject)"
     name, customer = msg.from_name, msg.from_addr
     if neutral_to is not None:
-        subject = NEUTRAL_SUBJECTS.get(language, NEUTRAL_SUBJECTS["en"]).format(team=rt.config.team.name)
+        subject = NEUTRAL_SUBJECTS.get(language.split("-")[0], NEUTRAL_SUBJECTS["en"]).format(team=rt.config.team.name)
         name, customer = "", neutral_to
     return {
         "case": number,
