@@ -394,7 +394,7 @@ def explain_message(rt: Any, raw: bytes, conn: Any = None) -> dict[str, Any]:
     language = choose_language(
         rule=rules.language, case_language=case_language,
         detected=detect_message_language(msg.subject, msg.reply_text) if verdict.kind == "customer" else None,
-        served=cfg.cases.served_languages, default=cfg.cases.default_language).language
+        served=rt.served_languages, default=cfg.cases.default_language).language
     return {
         "kind": verdict.kind, "would_acknowledge": would_ack, "reason": verdict.reason,
         "rules": list(rules.matched), "priority": rules.priority or cfg.cases.default_priority,

@@ -934,14 +934,16 @@ class CasesConfig(_Model):
                                            f"({', '.join(self.languages)}): add it there, or pick one of them")])
         return self
 
-    @property
-    def served_languages(self) -> tuple[str, ...]:
-        """The languages customers are answered in: ``languages``, else the shipped ones and the default."""
+    def served_languages(self, available: Sequence[str] | None = None) -> tuple[str, ...]:
+        """The languages customers are answered in: ``languages``; unset, the default and the ``available``
+        ones (the languages the template directory has an acknowledgement in; None: those inboxd ships)."""
         if self.languages is not None:
             return tuple(self.languages)
-        from inboxd.language import SHIPPED_LANGUAGES
+        if available is None:
+            from inboxd.language import SHIPPED_LANGUAGES
 
-        return tuple(dict.fromkeys((self.default_language, *SHIPPED_LANGUAGES)))
+            available = SHIPPED_LANGUAGES
+        return tuple(dict.fromkeys((self.default_language, *available)))
 
     @field_validator("subject_token")
     @classmethod

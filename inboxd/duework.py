@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy import Connection
@@ -26,6 +27,7 @@ from inboxd.humanize import phrase_due
 from inboxd.mail.threading import format_token, stop_address
 from inboxd.mailer import queue_template_mail, staff_recipients
 from inboxd.runtime import Runtime
+from inboxd.staff_text import digest_counts, due_detail, waiting_detail
 from inboxd.store import repo
 
 log = structlog.get_logger("inboxd.duework")
@@ -80,40 +82,27 @@ def _send_digests(conn: Connection, rt: Runtime, item_key: str, now: datetime) -
         if today in member.absent_dates:
             continue
         lead = member.role == "lead"
+        language = rt.config.team.language_for([member.email])
         commitments = [f.DigestLine(format_token(token_format, r["number"]), r["subject"], r["customer"],
-                                    _due_phrase(r["due_at"], now, cal.tz), r["text"])
+                                    due_detail(r["due_at"], now, cal.tz, language), r["text"])
                        for r in repo.digest_commitments(conn, member.email, end_of_today)]
         waiting = [f.DigestLine(format_token(token_format, r["number"]), r["subject"], r["customer"],
-                                f"waiting {_waited(r['last_activity_at'], now, rt)}")
+                                waiting_detail(cal.business_time_between(r["last_activity_at"], now), language))
                    for r in repo.digest_waiting(conn, member.email, include_unassigned=lead)]
         at_risk = [f.DigestLine(format_token(token_format, r["number"]), r["subject"], r["customer"],
-                                _due_phrase(r["due_at"], now, cal.tz))
+                                due_detail(r["due_at"], now, cal.tz, language))
                    for r in repo.digest_team_promises(conn, next_business_close)] if lead else []
         digest = f.build_digest(member.email, commitments=commitments, waiting=waiting, at_risk=at_risk)
         if digest is None:
             continue
-        counts = ", ".join(part for part in (
-            f"{len(digest.commitments)} promise(s) due" if digest.commitments else "",
-            f"{len(digest.waiting)} case(s) waiting" if digest.waiting else "",
-            f"{len(digest.at_risk)} team promise(s) due soon" if digest.at_risk else "") if part)
+        counts = digest_counts(len(digest.commitments), len(digest.waiting), len(digest.at_risk), language)
         queued = queue_template_mail(
             conn, rt, rt.config.mailboxes[0], key=f"{item_key}:{member.email}", kind="digest", to=[member.email],
-            template="digest", language="en", now=now, case_id=None, from_name=f"inboxd ({rt.config.team.name})",
+            template="digest", language=language, now=now, case_id=None, from_name=f"inboxd ({rt.config.team.name})",
             context={"commitments": digest.commitments, "waiting": digest.waiting, "at_risk": digest.at_risk,
                      "counts": counts})
         sent += queued is not None
     return sent
-
-
-def _due_phrase(due: datetime, now: datetime, tz: Any) -> str:
-    if due < now:
-        return f"overdue since {due.astimezone(tz):%a %d %b %H:%M}"
-    return f"due {phrase_due(due, now, tz).removeprefix('by ')}"
-
-
-def _waited(since: datetime, now: datetime, rt: Runtime) -> str:
-    hours = rt.calendar.business_time_between(since, now).total_seconds() / 3600
-    return f"{hours:.0f} business hours" if hours < 16 else f"{hours / 8:.0f} business days"
 
 
 def _handle_customer_item(conn: Connection, rt: Runtime, item: f.DueItem, case_id: int | None,
@@ -283,7 +272,8 @@ def _announce_delay(conn: Connection, rt: Runtime, promise: dict[str, Any], revi
     if recipients:
         queue_template_mail(
             conn, rt, mailbox, key=f"alert:delay:{promise['id']}", kind="alert", to=recipients, template="alert",
-            language="en", now=now, case_id=promise["case_id"], from_name=f"inboxd ({rt.config.team.name})",
+            language=rt.config.team.language_for(recipients), now=now, case_id=promise["case_id"],
+            from_name=f"inboxd ({rt.config.team.name})",
             context={"subject": f"Promise at risk on {token}: customer told the new time",
                      "headline": f"Case {token} will not get its first response by the time we promised.",
                      "lines": [f"Promised: {promise['due_at'].astimezone(tz):%a %d %b %H:%M %Z}",
@@ -293,6 +283,14 @@ def _announce_delay(conn: Connection, rt: Runtime, promise: dict[str, Any], revi
     log.warning("promise.delay_notice", case=number, old_due=promise["due_at"].isoformat(),
                 new_due=revised.due.isoformat())
     return 1
+
+
+def staff_due_context(context: Mapping[str, Any], now: datetime, tz: ZoneInfo, language: str) -> dict[str, Any]:
+    """A reminder's or escalation's context with its due time in words: ``due_phrase`` in the staff member's
+    language ("bis Montag, 30. November, 13:00 Uhr (CET)"), and ``due_local``, the English phrase without
+    its "by" that templates written before staff languages use."""
+    return {**context, "due_local": phrase_due(context["due"], now, tz).removeprefix("by "),
+            "due_phrase": phrase_due(context["due"], now, tz, language)}
 
 
 def _handle(conn: Connection, rt: Runtime, row: dict[str, Any], now: datetime) -> bool:
@@ -322,10 +320,10 @@ def _handle(conn: Connection, rt: Runtime, row: dict[str, Any], now: datetime) -
                 repo.add_event(conn, f"promise.{action.state}", now, case_id=case_id,
                                data={"promise": action.promise_id, "by": item.kind})
         elif isinstance(action, f.StaffMail):
-            context = dict(action.context)
-            context["due_local"] = phrase_due(context["due"], now, rt.calendar.tz).removeprefix("by ")
+            language = rt.config.team.language_for(action.to)
+            context = staff_due_context(action.context, now, rt.calendar.tz, language)
             queued = queue_template_mail(conn, rt, mailbox, key=action.key, kind=action.template, to=action.to,
-                                         template=action.template, language="en", context=context, now=now,
+                                         template=action.template, language=language, context=context, now=now,
                                          case_id=case_id, in_reply_to=action.in_reply_to,
                                          from_name=f"inboxd ({rt.config.team.name})")
             if queued:

@@ -189,7 +189,7 @@ class Processor:
             arrived_at=arrived_at, watch_started_at=watch_started_at,
             acknowledge_max_age=mailbox.imap.acknowledge_max_age.as_timedelta(),
             ack_to=ack_to, forged=forged,
-            detected_language=detected, served_languages=cfg.cases.served_languages)
+            detected_language=detected, served_languages=rt.served_languages)
         actions = d.decide_message(ctx)
         applier = _Applier(conn, rt, mailbox, msg, now, self.forecaster)
         case_id = repo.case_id(conn, case.number) if case else None
@@ -399,7 +399,7 @@ class _Applier:
             return
         queued = queue_template_mail(
             self.conn, self.rt, self.mailbox, key=key, kind="alert", to=recipients, template="alert",
-            language="en", now=self.now, case_id=self.case_id,
+            language=self.rt.config.team.language_for(recipients), now=self.now, case_id=self.case_id,
             from_name=f"inboxd ({self.rt.config.team.name})",
             context={"subject": subject, "headline": headline, "lines": lines,
                      "token": self.token() if self.number else None})
@@ -485,7 +485,8 @@ class _Applier:
     def answer_note(self, author: str, *, done: list[str], errors: list[NoteError]) -> None:
         queued = queue_template_mail(
             self.conn, self.rt, self.mailbox, key=f"note_reply:{self.msg.message_id}", kind="note_reply",
-            to=[author], template="note_reply", language="en", now=self.now, case_id=self.case_id,
+            to=[author], template="note_reply", language=self.rt.config.team.language_for([author]), now=self.now,
+            case_id=self.case_id,
             in_reply_to=self.msg.message_id, references=self.msg.references,
             from_name=f"inboxd ({self.rt.config.team.name})",
             context={"subject": self.msg.subject, "done": done, "errors": errors,

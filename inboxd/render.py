@@ -122,6 +122,16 @@ class Renderer:
             raise TemplateError(f"{template.filename or template.name}:{line_of(exc, template.filename)}: "
                                 f"{type(exc).__name__}: {exc}") from exc
 
+    def languages(self) -> list[str]:
+        """The languages this directory has an acknowledgement template in (``<lang>/ack.txt.j2``)."""
+        try:
+            names = self.env.list_templates()
+        except (TypeError, OSError):
+            return []
+        found = sorted(name.split("/")[0] for name in names if name.count("/") == 1 and name.endswith("/ack.txt.j2"))
+        # English first: the shipped fallback, and the usual default.
+        return sorted(found, key=lambda language: language != "en")
+
     def check(self, name: str, language: str = "en") -> None:
         """Raise when the template is missing or has a syntax error."""
         self.env.get_template(f"{language}/{name}.txt.j2")

@@ -60,8 +60,8 @@ def _staff_due(kind: str) -> Callable[[Runtime, datetime, str], list[dict[str, A
 
     def build(rt: Runtime, now: datetime, language: str) -> list[dict[str, Any]]:
         from inboxd.cases import CaseState
+        from inboxd.duework import staff_due_context
         from inboxd.followups import DueItem, PromiseView, StaffMail, decide_due
-        from inboxd.humanize import phrase_due
 
         due = rt.calendar.add(now, rt.config.promises.fallback["normal"])
         case = CaseState(number=1042, status="waiting_on_customer", customer="ann@example.org", priority="normal",
@@ -75,9 +75,7 @@ def _staff_due(kind: str) -> Callable[[Runtime, datetime, str], list[dict[str, A
         for action in decide_due(item, case, promise, escalate_to=["alice@example.com"], token=token, now=now):
             if isinstance(action, StaffMail) and action.template == kind:
                 # As duework._handle adds it.
-                context = dict(action.context)
-                context["due_local"] = phrase_due(context["due"], now, rt.calendar.tz).removeprefix("by ")
-                contexts.append(_with_team(rt, context))
+                contexts.append(_with_team(rt, staff_due_context(action.context, now, rt.calendar.tz, language)))
         return contexts
 
     return build
@@ -115,12 +113,19 @@ def _digest(rt: Runtime, now: datetime, language: str) -> list[dict[str, Any]]:
     from inboxd.followups import DigestLine
 
     token = rt.config.cases.format_subject_token(1042)
-    line = DigestLine(token, "Printer does not print", "ann@example.org", "due today by 14:00",
-                      "I'll call you tomorrow at 2pm.")
-    return [_with_team(rt, {"commitments": (line,), "waiting": (line,), "at_risk": (line,),
-                            "counts": "1 promise(s) due, 1 case(s) waiting, 1 team promise(s) due soon"}),
-            _with_team(rt, {"commitments": (), "waiting": (line,), "at_risk": (),
-                            "counts": "1 case(s) waiting"})]
+    from inboxd.staff_text import digest_counts, due_detail, waiting_detail
+
+    tz = rt.calendar.tz
+    due = DigestLine(token, "Printer does not print", "ann@example.org",
+                     due_detail(now + timedelta(hours=2), now, tz, language), "I'll call you tomorrow at 2pm.")
+    late = DigestLine(token, "Printer does not print", "ann@example.org",
+                      due_detail(now - timedelta(hours=2), now, tz, language), "I'll call you tomorrow at 2pm.")
+    waiting = DigestLine(token, "Printer does not print", "ann@example.org",
+                         waiting_detail(timedelta(hours=20), language))
+    return [_with_team(rt, {"commitments": (due, late), "waiting": (waiting,), "at_risk": (due,),
+                            "counts": digest_counts(2, 1, 1, language)}),
+            _with_team(rt, {"commitments": (), "waiting": (waiting,), "at_risk": (),
+                            "counts": digest_counts(0, 1, 0, language)})]
 
 
 def _customer(template: str) -> Callable[[Runtime, datetime, str], list[dict[str, Any]]]:

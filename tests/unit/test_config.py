@@ -799,14 +799,16 @@ def with_cases(lines: str) -> str:
 
 def test_languages_default_to_the_shipped_ones_and_the_default() -> None:
     config = load_config_text(BASE, "inboxd.yaml")
-    assert config.cases.served_languages == ("en", "de", "fr", "es", "it", "nl", "pt")
+    assert config.cases.served_languages() == ("en", "de", "fr", "es", "it", "nl", "pt")
     config = load_config_text(with_cases("  default_language: sv\n"), "inboxd.yaml")
-    assert config.cases.served_languages[0] == "sv"
+    assert config.cases.served_languages()[0] == "sv"
+    # With a template directory of its own, the languages it has an acknowledgement in.
+    assert config.cases.served_languages(["de", "en"]) == ("sv", "de", "en")
 
 
 def test_languages_listed_are_the_served_ones() -> None:
     config = load_config_text(with_cases("  languages: [en, de, pt-BR]\n"), "inboxd.yaml")
-    assert config.cases.served_languages == ("en", "de", "pt-BR")
+    assert config.cases.served_languages() == ("en", "de", "pt-BR")
 
 
 @pytest.mark.parametrize(
