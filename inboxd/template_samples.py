@@ -26,7 +26,8 @@ from inboxd.render import line_of, split_subject
 if TYPE_CHECKING:
     from inboxd.runtime import Runtime
 
-__all__ = ["TEMPLATE_NAMES", "check_templates", "sample_context", "sample_contexts"]
+__all__ = ["CUSTOMER_TEMPLATES", "STAFF_TEMPLATES", "TEMPLATE_NAMES", "check_templates", "configured_languages",
+           "sample_context", "sample_contexts"]
 
 _SAMPLE_MAIL = (
     b"From: Ann Example <ann@example.org>\r\n"
@@ -200,6 +201,52 @@ _BUILDERS: dict[str, Callable[[Runtime, datetime, str], list[dict[str, Any]]]] =
 
 #: Every template the daemon renders; each must exist at least in English.
 TEMPLATE_NAMES: tuple[str, ...] = tuple(_BUILDERS)
+#: The templates customers get, in the case's language; the others go to staff, in the staff member's.
+CUSTOMER_TEMPLATES: tuple[str, ...] = ("ack", "update", "delay", "waiting", "nudge", "resolved")
+STAFF_TEMPLATES: tuple[str, ...] = tuple(name for name in TEMPLATE_NAMES if name not in CUSTOMER_TEMPLATES)
+
+
+def configured_languages(rt: Runtime) -> tuple[dict[str, str], dict[str, str]]:
+    """The languages inboxd may write in, each with where it is configured: (customer, staff).
+
+    Customers: the served languages (``cases.languages``, else what the template directory offers), the
+    default and any a rule sets. Staff: ``team.staff_language`` and every ``team.staff[].language``.
+    """
+    cfg = rt.config
+    customer: dict[str, str] = {}
+    where = "cases.languages" if cfg.cases.languages is not None else "the template directory (cases.languages unset)"
+    customer.setdefault(cfg.cases.default_language, "cases.default_language")
+    for language in rt.served_languages:
+        customer.setdefault(language, where)
+    for index, rule in enumerate(cfg.rules):
+        if rule.set_ is not None and rule.set_.language is not None:
+            customer.setdefault(rule.set_.language, f"rules[{index}].set.language ({rule.name})")
+    staff: dict[str, str] = {cfg.team.staff_language: "team.staff_language"}
+    for index, member in enumerate(cfg.team.staff):
+        if member.language is not None:
+            staff.setdefault(member.language, f"team.staff[{index}].language ({member.email})")
+    return customer, staff
+
+
+def _missing_languages(rt: Runtime, names: list[str]) -> list[str]:
+    """Every configured language must have every template it is written in; a regional variant (``pt-BR``)
+    may use its base language's (``pt``). English is checked on its own above."""
+    present = set(names)
+    problems: list[str] = []
+    customer, staff = configured_languages(rt)
+    for languages, templates in ((customer, CUSTOMER_TEMPLATES), (staff, STAFF_TEMPLATES)):
+        for language, where in languages.items():
+            candidates = list(dict.fromkeys((language, language.split("-")[0])))
+            if "en" in candidates:
+                continue
+            for name in templates:
+                for suffix in ("txt", "html"):
+                    if suffix == "html" and f"en/{name}.html.j2" not in present:
+                        continue  # no HTML twin in English either: plain text is all there is
+                    if not any(f"{lang}/{name}.{suffix}.j2" in present for lang in candidates):
+                        problems.append(f"templates: language {language!r} has no {language}/{name}.{suffix}.j2 "
+                                        f"(in {rt.renderer.directory}; {language!r} is configured by {where})")
+    return problems
 
 
 def sample_contexts(rt: Runtime, name: str, now: datetime, language: str = "en") -> list[dict[str, Any]]:
@@ -238,6 +285,7 @@ def check_templates(rt: Runtime, now: datetime) -> list[str]:
             problems.append(f"templates: en/{name}.txt.j2 is missing (every language falls back to it)")
         except TemplateSyntaxError:
             pass  # reported with its line below
+    problems += _missing_languages(rt, names)
     for path in names:
         found = _TEMPLATE_FILE.match(path)
         if found is None:
