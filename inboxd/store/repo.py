@@ -731,7 +731,7 @@ def list_cases(conn: Connection, *, status: str | None = None, limit: int = 50) 
                                                              promises.c.state == "open")
                     .correlate(cases).scalar_subquery())
     query = select(cases.c.number, cases.c.status, cases.c.priority, cases.c.customer, cases.c.subject,
-                   cases.c.opened_at, cases.c.first_response_at, open_promise.label("promised_by"))
+                   cases.c.language, cases.c.opened_at, cases.c.first_response_at, open_promise.label("promised_by"))
     if status:
         query = query.where(cases.c.status == status)
     rows = conn.execute(query.order_by(cases.c.number.desc()).limit(limit))
