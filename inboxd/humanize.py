@@ -9,7 +9,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_time, format_timedelta, match_skeleton
+from babel.dates import format_date, format_time, match_skeleton
 
 QUARTER = timedelta(minutes=15)
 
@@ -112,6 +112,13 @@ def phrase_time(at: datetime | time, language: str = "en") -> str:
     return str(format_time(at, "short", locale=babel_locale(language)))
 
 
+def phrase_moment(at: datetime, language: str = "en") -> str:
+    """A moment in its own zone, for staff: ``Mon 30 Nov 13:00 CET``; German ``Montag, 30. November, 13:00 CET``."""
+    if _base(language) not in _WORDS or _base(language) == "en":
+        return f"{at:%a %d %b %H:%M %Z}"  # as staff have always read it
+    return f"{phrase_day(at.date(), language)}, {phrase_time(at, language)} {at.tzname()}"
+
+
 def phrase_due(due: datetime, now: datetime, tz: ZoneInfo, language: str = "en") -> str:
     """``today by 15:00 CET``, ``tomorrow (Tuesday) by 13:00 CET``, ``by Monday 30 November, 13:00 CET``.
 
@@ -137,8 +144,3 @@ def phrase_in_offset(due: datetime, offset: timedelta, language: str = "en") -> 
     return _words(language).offset.format(weekday=weekday_name(local.date(), language),
                                           time=phrase_time(local, language),
                                           offset=f"UTC{sign}{minutes // 60:02d}:{minutes % 60:02d}")
-
-
-def phrase_duration(duration: timedelta, language: str = "en") -> str:
-    """A length of time in words, rounded to its largest unit: ``2 days``, ``3 Stunden``, ``45 minutes``."""
-    return str(format_timedelta(duration, threshold=1.1, locale=babel_locale(language)))

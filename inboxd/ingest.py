@@ -35,7 +35,7 @@ from inboxd.followups import (
     waiting_schedule,
 )
 from inboxd.forecast import Forecaster
-from inboxd.humanize import phrase_due, phrase_in_offset
+from inboxd.humanize import phrase_due, phrase_in_offset, phrase_moment
 from inboxd.language import detect_message_language
 from inboxd.mail.auth import forged_sender
 from inboxd.mail.autoresponse import AckTiming
@@ -437,6 +437,7 @@ class _Applier:
         """Apply every command of a staff note (all were understood), then confirm to its author."""
         assert self.case_id is not None and self.number is not None
         done: list[str] = []
+        language = self.rt.config.team.language_for([action.author])
         for index, command in enumerate(action.commands):
             when = command.when
             if command.name == "remind" and when is not None:
@@ -479,7 +480,7 @@ class _Applier:
             self.event(f"note.{command.name}", {"by": action.author, "line": command.line,
                                                 "when": when.isoformat() if when else None})
             done.append(command.line if when is None else
-                        f"{command.line}  ({when.astimezone(self.rt.calendar.tz):%a %d %b %H:%M %Z})")
+                        f"{command.line}  ({phrase_moment(when.astimezone(self.rt.calendar.tz), language)})")
         self.answer_note(action.author, done=done, errors=[])
 
     def answer_note(self, author: str, *, done: list[str], errors: list[NoteError]) -> None:

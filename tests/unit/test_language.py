@@ -111,3 +111,24 @@ def test_served_match_prefers_the_exact_language() -> None:
     assert served_match("pt", ("pt-BR", "pt")) == "pt"
     assert served_match("PT", ("en", "pt-PT")) == "pt-PT"
     assert served_match("de", ("en", "fr")) is None
+
+
+def test_explain_says_the_language_a_case_would_get() -> None:
+    from inboxd.cli import explain_message
+    from inboxd.config import load_config
+    from inboxd.demo import sample_mail
+    from inboxd.render import default_template_dirs
+    from inboxd.runtime import build_runtime
+
+    example = default_template_dirs()[0].parent / "examples" / "inboxd.yaml"
+    rt = build_runtime(load_config(example), example.parent, check_templates=False)
+
+    def language(subject: str, body: str, **headers: str) -> str:
+        raw = sample_mail("claire@customer.example", "Claire", "support@example.com", subject, body, **headers)
+        return str(explain_message(rt, raw)["language"])
+
+    assert language("Commande 48213", "Bonjour, ma commande n'est toujours pas arrivée. Pouvez-vous vérifier ?") \
+        == "fr"
+    assert language("Zamówienie", "Dzień dobry, moje zamówienie nadal nie dotarło.") == "en"  # not served
+    # The example's rule for Content-Language: de wins over the French text.
+    assert language("Commande", "Bonjour, ma commande n'est pas arrivée.", Content_Language="de") == "de"
