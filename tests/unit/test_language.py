@@ -123,12 +123,12 @@ def test_explain_says_the_language_a_case_would_get() -> None:
     example = default_template_dirs()[0].parent / "examples" / "inboxd.yaml"
     rt = build_runtime(load_config(example), example.parent, check_templates=False)
 
-    def language(subject: str, body: str, **headers: str) -> str:
-        raw = sample_mail("claire@customer.example", "Claire", "support@example.com", subject, body, **headers)
+    def language(subject: str, body: str, head: bytes = b"") -> str:
+        raw = head + sample_mail("claire@customer.example", "Claire", "support@example.com", subject, body)
         return str(explain_message(rt, raw)["language"])
 
     assert language("Commande 48213", "Bonjour, ma commande n'est toujours pas arrivée. Pouvez-vous vérifier ?") \
         == "fr"
     assert language("Zamówienie", "Dzień dobry, moje zamówienie nadal nie dotarło.") == "en"  # not served
     # The example's rule for Content-Language: de wins over the French text.
-    assert language("Commande", "Bonjour, ma commande n'est pas arrivée.", Content_Language="de") == "de"
+    assert language("Commande", "Bonjour, ma commande n'est pas arrivée.", b"Content-Language: de\r\n") == "de"
