@@ -26,6 +26,7 @@ perf: venv dovecot chromium  ## benchmarks: print throughput, latency and memory
 	$(BIN)/python tests/perf/bench_parse.py
 	$(BIN)/python tests/perf/bench_classify.py
 	$(BIN)/python tests/perf/score_commitments.py
+	$(BIN)/python tests/perf/bench_language.py  # detectors on short texts: accuracy, memory, time per text
 	$(BIN)/python tests/perf/bench_eta_store.py
 	$(BIN)/python tests/perf/bench_status_page.py  # GET /, /metrics and the browser load with 100,000 cases
 	$(BIN)/python tests/perf/bench_eta.py --jobs 2  # the simulated workloads against the issue's targets

@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "inboxd"
 CORE = ["calendar.py", "durations.py", "eta.py", "humanize.py", "cases.py", "decide.py", "rules.py",
         "backoff.py", "simulate.py", "mail/parse.py", "mail/classify.py", "mail/threading.py", "mail/reply.py",
         "mail/compose.py", "mail/bounces.py", "mail/auth.py", "commitments.py", "mail/html.py",
-        "notes.py", "followups.py", "stats.py", "reasons.py"]
+        "notes.py", "followups.py", "stats.py", "reasons.py", "language.py", "staff_text.py"]
 FORBIDDEN = {"imapclient", "smtplib", "sqlalchemy", "alembic", "apscheduler", "socket", "subprocess",
              "inboxd.store", "inboxd.transport", "inboxd.daemon", "inboxd.ingest", "inboxd.outbox",
              "inboxd.devmail", "structlog"}
