@@ -30,6 +30,7 @@ from inboxd.config import Config, MailboxConfig, load_config, resolve_secret
 from inboxd.duework import run_delay_notices, run_due_work
 from inboxd.errors import AuthError, ConfigError, FolderMissing, ImapError, InboxdError, SecretError, TransientError
 from inboxd.ingest import Processor
+from inboxd.language import load_detector
 from inboxd.mail.classify import FolderRole
 from inboxd.mailer import queue_template_mail, staff_recipients
 from inboxd.oauthlogin import TokenSources, expiring_logins, grant_fingerprint, state_directory
@@ -450,6 +451,8 @@ class Daemon:
         with self.store.begin() as conn:
             secret = repo.message_id_secret(conn)
         self.runtime = replace(self.runtime, message_id_secret=secret)
+        # The language detector's model, loaded before the first customer's mail waits for it.
+        load_detector()
         if self.store.engine.dialect.name == "sqlite":
             # One daemon per SQLite file: claims left by a previous run of this daemon are ours to retry.
             with self.store.begin() as conn:
