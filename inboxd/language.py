@@ -4,8 +4,9 @@ Detection uses py3langid (a maintained fork of langid.py: a naive Bayes model ov
 inside the package, no network). It was chosen over lingua-language-detector on inboxd's short-text set
 (``tests/data/language/short_texts.tsv``; ``tests/perf/bench_language.py`` prints the figures): as accurate
 as lingua's high-accuracy mode on 1–3 sentences, and better than its low-accuracy mode on texts of five
-words or fewer, at a fifth of the memory of the former (about 110 MiB against 550 MiB) and a tenth to a
-twentieth of its time per text (0.07–0.2 ms against 1.5–3 ms on a 2-core machine).
+words or fewer, with a ninth of the former's memory (inboxd's detector adds about 60 MiB to the daemon,
+lingua's high-accuracy mode some 550 MiB) and a tenth to a twentieth of its time per text (0.07–0.2 ms
+against 1.5–3 ms on a 2-core machine).
 
 The detector chooses among :data:`CANDIDATES`, the languages support mail commonly comes in: a smaller
 choice is more accurate on short texts, and a language outside it is rarely one a team serves. A text too
