@@ -74,3 +74,40 @@ def test_a_rule_overrides_the_detected_language(tmp_path, dovecot, smtp_hub, mai
     assert _case_language(daemon, swiss) == "de"
     (ack,) = dovecot.wait_for(french, count=1)
     assert ack.get_body(("plain",)).get_content().startswith("Bonjour Camille Client,")
+
+
+def test_staff_get_inboxds_mail_in_their_language(tmp_path, dovecot, smtp_hub, mailboxes):
+    from datetime import UTC, datetime
+
+    from inboxd.clock import FrozenClock
+    from inboxd.daemon import Daemon
+
+    setup = make_setup(tmp_path, dovecot, smtp_hub, mailboxes)
+    text = setup.config_path.read_text()
+    setup.config_path.write_text(text.replace("  holidays: {country: DE, subdivision: BE}\n",
+                                              "  holidays: {country: DE, subdivision: BE}\n  staff_language: de\n"))
+    clock = FrozenClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))  # Monday 10:00 in Berlin
+    daemon = Daemon(setup.config_path, setup.database_url, clock=clock)
+    daemon.prepare()
+    daemon.run_once()
+    customer = mailboxes("customer")
+    _write(setup, customer, "A Customer", "Server down", "Our server has been down since this morning, please help.")
+    daemon.run_once()
+    [case] = cases(daemon)
+    note = sample_mail(setup.staff, "Staff", setup.support, f"[#{case['number']}] note",
+                       "#remind tomorrow 10:00 call the ISP", Date="Mon, 23 Nov 2026 10:05:00 +0100")
+    setup.deliver(note, sender=setup.staff)
+    daemon.run_once()
+    [confirmation] = [m for m in dovecot.fetch_all(setup.staff) if str(m["Subject"]).startswith("Re: [#")]
+    body = confirmation.get_body(("plain",)).get_content()
+    # German words, and the reminder's time in German from Babel; the customer still got English.
+    assert body.startswith(f"Erledigt in Vorgang [#{case['number']}]:")
+    assert "Dienstag, 24. November, 10:00 CET" in body and "inboxd für Example Support" in body
+    clock.set(datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
+    daemon.run_once()
+    [reminder] = [m for m in dovecot.fetch_all(setup.staff) if str(m["Subject"]).startswith("Erinnerung")]
+    assert "Sie wollten jetzt erinnert werden, an Vorgang" in reminder.get_body(("plain",)).get_content()
+    # The customer wrote in English: the acknowledgement and the next day's update are English.
+    to_customer = dovecot.fetch_all(customer)
+    assert len(to_customer) == 2
+    assert all(m.get_body(("plain",)).get_content().startswith("Hello ") for m in to_customer)
