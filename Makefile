@@ -31,6 +31,7 @@ perf: venv dovecot chromium  ## benchmarks: print throughput, latency and memory
 	$(BIN)/python tests/perf/bench_rules.py  # hostile patterns against 50 kB bodies: per-message cost of the rules
 	$(BIN)/python tests/perf/score_commitments.py
 	$(BIN)/python tests/perf/score_replies.py  # reply text: exact and leak rates, tuned and held-out splits
+	$(BIN)/python tests/perf/bench_language.py  # detectors on short texts: accuracy, memory, time per text
 	$(BIN)/python tests/perf/bench_eta_store.py
 	$(BIN)/python tests/perf/bench_status_page.py  # GET /, /metrics and the browser load with 100,000 cases
 	$(BIN)/python tests/perf/bench_history.py  # ingest, tick, cases list, stats with 1,000,000 cases (cached in /tmp)

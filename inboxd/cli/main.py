@@ -342,7 +342,9 @@ def explain_message(rt: Any, raw: bytes, store: Any = None, *, now: datetime | N
     return {
         "kind": kind, "would_acknowledge": would_ack, "reason": ctx.classification.reason,
         "rules": list(ctx.rules.matched), "priority": ctx.rules.priority or rt.config.cases.default_priority,
-        "language": ctx.rules.language or rt.config.cases.default_language,
+        "language": next((a.language for a in actions if isinstance(a, d.OpenCase)), None)
+        or (ctx.case.language if ctx.case is not None else None) or ctx.rules.language
+        or rt.config.cases.default_language,
         "tags": list(ctx.rules.tags), "assignee": ctx.rules.assignee, "template_set": ctx.rules.template_set,
         "reply_text": msg.reply_text,
         "case": case, "action": what, "mailbox": box.name, "actions": listed,

@@ -384,6 +384,8 @@ class StaffMember(_Model):
     role: Literal["lead", "agent"] = "agent"
     hours: WeeklyHoursField | None = None
     absent: DateRangesField = Field(default_factory=list)
+    # The language inboxd writes to this person in (reminders, escalations, digests); else team.staff_language.
+    language: LanguageField | None = None
 
     @cached_property
     def weekly_hours(self) -> dict[int, tuple[tuple[time, time], ...]] | None:
@@ -416,6 +418,17 @@ class TeamConfig(_Model):
     # Microsoft 365: "X-MS-Exchange-Organization-AuthAs: Internal" proves a staff sender (Exchange
     # Online sets it for mail from inside the organisation and removes copies arriving from outside).
     trusted_exchange_org_auth: bool = False
+    # The language of inboxd's mail to staff who set none of their own (staff[].language).
+    staff_language: LanguageField = "en"
+
+    def language_for(self, addresses: Sequence[str]) -> str:
+        """The language of a mail to staff: the first recipient's own, else ``staff_language``.
+
+        A mail to several people is written once, in the first one's language.
+        """
+        by_email = {member.email.lower(): member.language for member in self.staff}
+        first = by_email.get(addresses[0].lower()) if addresses else None
+        return first or self.staff_language
 
     @field_validator("timezone")
     @classmethod
@@ -916,6 +929,41 @@ class CasesConfig(_Model):
     message_id_domain: DomainField | None = None
     default_priority: Priority = "normal"
     default_language: LanguageField = "en"
+    # The languages the team answers customers in. A customer writing in one of them is answered in it;
+    # in any other, in default_language. Unset: the languages inboxd ships templates for.
+    languages: list[LanguageField] | None = None
+
+    @field_validator("languages")
+    @classmethod
+    def _languages_listed_once(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValueError("list at least one language, e.g. [en, de], or leave cases.languages out")
+        seen: set[str] = set()
+        for language in value:
+            if language.lower() in seen:
+                raise ValueError(f"{language!r} is listed twice")
+            seen.add(language.lower())
+        return value
+
+    @model_validator(mode="after")
+    def _default_is_served(self) -> Self:
+        if self.languages is not None and self.default_language.lower() not in {x.lower() for x in self.languages}:
+            _fail([(("default_language",), f"{self.default_language!r} is not one of cases.languages "
+                                           f"({', '.join(self.languages)}): add it there, or pick one of them")])
+        return self
+
+    def served_languages(self, available: Sequence[str] | None = None) -> tuple[str, ...]:
+        """The languages customers are answered in: ``languages``; unset, the default and the ``available``
+        ones (the languages the template directory has an acknowledgement in; None: those inboxd ships)."""
+        if self.languages is not None:
+            return tuple(self.languages)
+        if available is None:
+            from inboxd.core.language import SHIPPED_LANGUAGES
+
+            available = SHIPPED_LANGUAGES
+        return tuple(dict.fromkeys((self.default_language, *available)))
 
     @field_validator("subject_token")
     @classmethod

@@ -25,6 +25,8 @@ from inboxd.core.cases import (
 )
 from inboxd.core.durations import Duration
 from inboxd.core.followups import PromiseView, UpdatePolicy, staff_message_keeps
+from inboxd.core.humanize import phrase_moment
+from inboxd.core.language import choose_language
 from inboxd.core.notes import NoteCommand, NoteError
 from inboxd.core.rules import RuleOutcome
 from inboxd.mail.classify import Classification
@@ -43,6 +45,8 @@ class OpenCase:
     tags: tuple[str, ...] = ()  # set by rules
     assignee: str | None = None  # set by a rule
     template_set: str | None = None  # the rule-chosen templates for this case's acknowledgement and updates
+    language_source: str = "default"  # rule, case, detected or default (inboxd.core.language.Choice)
+    detected_language: str | None = None  # what the detector found, served or not
 
 
 @dataclass(frozen=True)
@@ -282,6 +286,9 @@ class MessageContext:
     case_policy: UpdatePolicy | None = None  # the update cadences of ``case``
     new_case_policy: UpdatePolicy | None = None  # … and of a case this message would open
     update_after_waiting: Duration = Duration(2, "bh")  # updates.after_waiting
+    detected_language: str | None = None  # the language the customer's reply text is written in, if clear
+    served_languages: tuple[str, ...] = ()  # cases.languages: detected languages outside it get the default
+    staff_language: str = "en"  # the language of the staff member who wrote (their note's confirmation)
 
 
 def _history(ctx: MessageContext) -> bool:
@@ -386,10 +393,15 @@ def _decide(ctx: MessageContext) -> list[Action]:
         actions = [Note("case.too_old_to_reopen", {"case": ctx.case.number})]
         link_to = ctx.case.number
     priority = ctx.rules.priority or ctx.default_priority
-    language = ctx.rules.language or ctx.default_language
+    # A case continued from an old one keeps the old one's language, as a reopened case would.
+    choice = choose_language(rule=ctx.rules.language, case_language=ctx.case.language if ctx.case else None,
+                             detected=ctx.detected_language, served=ctx.served_languages or (ctx.default_language,),
+                             default=ctx.default_language)
+    language = choice.language
     rules = ctx.rules
     actions.append(OpenCase(msg.from_addr, msg.from_name, msg.subject, priority, language, link_to,
-                            dict(rules.updates), rules.tags, rules.assignee, rules.template_set))
+                            dict(rules.updates), rules.tags, rules.assignee, rules.template_set, choice.source,
+                            choice.detected))
     to = (ctx.ack_to or msg.from_addr).lower()
     history, limits = ctx.history, ctx.limits
     if rules.no_ack_by is not None:
@@ -478,7 +490,7 @@ def note_actions(ctx: MessageContext, author: str, commands: tuple[NoteCommand, 
                                                      "when": when.isoformat() if when else None}))
         tz = ctx.calendar.tz if ctx.calendar is not None else None
         done.append(command.line if when is None else
-                    f"{command.line}  ({when.astimezone(tz):%a %d %b %H:%M %Z})")
+                    f"{command.line}  ({phrase_moment(when.astimezone(tz), ctx.staff_language)})")
     actions.append(ConfirmNote(author, tuple(done)))
     return actions
 

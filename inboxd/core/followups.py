@@ -390,7 +390,9 @@ _OPT_OUT = re.compile(
     r"^\W*(?:please\s+|bitte\s+)?(?:stop(?:\s+(?:sending|the)\s+(?:updates|emails|mails|reminders))?|unsubscribe|"
     r"no\s+more\s+(?:updates|emails|mails|reminders)|(?:keine\s+)?(?:updates|e-?mails|mails|erinnerungen)\s+"
     r"(?:mehr|abbestellen)|abmelden|keine\s+(?:updates|e-?mails|mails)\s+mehr)"
-    r"(?:\s*,?\s*(?:please|thanks|thank\s+you|bitte|danke))?\W*$",
+    # The templates in every language ask for the word "stop"; a polite word in the customer's own may follow.
+    r"(?:\s*,?\s*(?:please|thanks|thank\s+you|bitte|danke|merci|s['’]il\s+vous\s+pla[iî]t|por\s+favor|gracias|"
+    r"per\s+favore|grazie|alstublieft|bedankt|dank\s+u(?:\s+wel)?|obrigad[oa]))?\W*$",
     re.IGNORECASE | re.MULTILINE,
 )
 

@@ -43,10 +43,58 @@ _TEXT: dict[str, dict[Kind, str]] = {
                 "ihres Eingangs und kommen so schnell wie möglich zu Ihrer.",
         "absence": "Ein Teil unseres Teams ist bis {day}, abwesend; deshalb brauchen wir etwas länger als üblich.",
     },
+    "fr": {
+        "holiday": "Nous sommes fermés le {day} (jour férié : « {name} »).",
+        "closed": "Nos bureaux sont fermés le {day}.",
+        "after_hours": "Nous sommes actuellement en dehors de nos heures d’ouverture et serons de retour {when} "
+                       "à {time}.",
+        "busy": "Plus de demandes que d’habitude nous sont parvenues avant la vôtre ; nous les traitons dans "
+                "leur ordre d’arrivée et reviendrons vers vous dès que possible.",
+        "absence": "Une partie de notre équipe est absente jusqu’au {day} ; il nous faut donc un peu plus de "
+                   "temps que d’habitude.",
+    },
+    "es": {
+        "holiday": "Permaneceremos cerrados el {day} por el festivo «{name}».",
+        "closed": "Nuestra oficina permanecerá cerrada el {day}.",
+        "after_hours": "En este momento estamos fuera de nuestro horario de atención y volveremos {when} "
+                       "a las {time}.",
+        "busy": "Tenemos más solicitudes de lo habitual por delante de la suya; las atendemos por orden de "
+                "llegada y nos ocuparemos de la suya lo antes posible.",
+        "absence": "Parte de nuestro equipo estará ausente hasta el {day}, por lo que necesitaremos algo más de "
+                   "tiempo de lo habitual.",
+    },
+    "it": {
+        "holiday": "Siamo chiusi {day} per la festività «{name}».",
+        "closed": "I nostri uffici sono chiusi {day}.",
+        "after_hours": "In questo momento siamo fuori dal nostro orario di lavoro e torneremo {when} alle {time}.",
+        "busy": "Prima della Sua ci sono più richieste del solito; le gestiamo in ordine di arrivo e ci "
+                "occuperemo della Sua il prima possibile.",
+        "absence": "Parte del nostro team è assente fino a {day}, per cui ci serve un po’ più di tempo del solito.",
+    },
+    "nl": {
+        "holiday": "Wij zijn op {day} gesloten vanwege de feestdag ‘{name}’.",
+        "closed": "Ons kantoor is op {day} gesloten.",
+        "after_hours": "Wij zijn op dit moment buiten onze werktijden en {when} om {time} uur weer bereikbaar.",
+        "busy": "Er staan meer aanvragen dan gebruikelijk vóór de uwe; wij behandelen ze in volgorde van "
+                "binnenkomst en komen zo snel mogelijk bij die van u.",
+        "absence": "Een deel van ons team is afwezig tot {day}; daardoor hebben wij iets meer tijd nodig "
+                   "dan gebruikelijk.",
+    },
+    "pt": {
+        "holiday": "Estaremos encerrados na {day}, devido ao feriado «{name}».",
+        "closed": "O nosso escritório estará encerrado na {day}.",
+        "after_hours": "Neste momento estamos fora do nosso horário de atendimento e voltamos {when} às {time}.",
+        "busy": "Há mais pedidos do que o habitual à frente do seu; respondemos pela ordem de chegada e "
+                "trataremos do seu o mais depressa possível.",
+        "absence": "Parte da nossa equipa está ausente até {day}, pelo que precisamos de um pouco mais de "
+                   "tempo do que o habitual.",
+    },
 }
 # When the team is back after hours: today, or on a named weekday.
-_TODAY = {"en": "today", "de": "heute"}
-_ON = {"en": "on {weekday}", "de": "am {weekday}"}
+_TODAY = {"en": "today", "de": "heute", "fr": "aujourd’hui", "es": "hoy", "it": "oggi", "nl": "vandaag",
+          "pt": "hoje"}
+_ON = {"en": "on {weekday}", "de": "am {weekday}", "fr": "{weekday}", "es": "el {weekday}", "it": "{weekday}",
+       "nl": "op {weekday}", "pt": "na {weekday}"}
 
 LANGUAGES = tuple(_TEXT)
 """The languages reasons can be said in; any other falls back to English."""

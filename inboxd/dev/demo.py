@@ -132,13 +132,20 @@ def run_demo(keep: bool = False) -> int:
         print("Cases:")
         for case in reversed(cases):
             due = case["promised_by"].astimezone(daemon.runtime.calendar.tz) if case["promised_by"] else None
-            print(f"  #{case['number']}  {case['status']:<14} {case['customer']:<24} {case['subject']}"
+            print(f"  #{case['number']}  {case['status']:<14} {case['language']:<3} {case['customer']:<24} "
+                  f"{case['subject']}"
                   + (f"  (promised by {due:%a %d %b %H:%M %Z})" if due else ""))
         print("\nThe acknowledgement Ann received:\n")
         for m in dovecot.fetch_all("ann@customer.example"):
             text = m.get_body(("plain",))  # the plain-text part of a multipart/alternative acknowledgement
             print(textwrap.indent(f"Subject: {m['Subject']}\nAuto-Submitted: {m['Auto-Submitted']}\n\n"
                                   f"{text.get_content() if text is not None else ''}", "    "))
+        # Ben wrote in German: his case and its acknowledgement are in German.
+        for m in dovecot.fetch_all("ben@customer.example"):
+            text = m.get_body(("plain",))
+            lines = (text.get_content() if text is not None else "").splitlines()[:7]
+            print("The acknowledgement Ben received (he wrote in German), its first lines:\n")
+            print(textwrap.indent(f"Subject: {m['Subject']}\n\n" + "\n".join(lines), "    ") + "\n")
         print("The out-of-office reply and Ann's follow-up were not acknowledged; "
               f"{len(hub.messages)} mail(s) left inboxd in all.")
         return 0

@@ -142,6 +142,15 @@ class Renderer:
         """Whether ``[sets/<set>/]<language>/<name>.txt.j2`` exists (no fallback)."""
         prefix = f"sets/{template_set}/" if template_set else ""
         return (self.directory / f"{prefix}{language}/{name}.txt.j2").is_file()
+    def languages(self) -> list[str]:
+        """The languages this directory has an acknowledgement template in (``<lang>/ack.txt.j2``)."""
+        try:
+            names = self.env.list_templates()
+        except (TypeError, OSError):
+            return []
+        found = sorted(name.split("/")[0] for name in names if name.count("/") == 1 and name.endswith("/ack.txt.j2"))
+        # English first: the shipped fallback, and the usual default.
+        return sorted(found, key=lambda language: language != "en")
 
     def check(self, name: str, language: str = "en") -> None:
         """Raise when the template is missing or has a syntax error."""

@@ -28,6 +28,7 @@ from sqlalchemy.exc import DBAPIError
 from inboxd.config import Config, MailboxConfig, load_config, resolve_secret
 from inboxd.core.backoff import Backoff
 from inboxd.core.clock import Clock, SystemClock
+from inboxd.core.language import load_detector
 from inboxd.core.status import HEARTBEAT_SECONDS
 from inboxd.core.status import status_line as format_status_line
 from inboxd.errors import AuthError, ConfigError, FolderMissing, ImapError, InboxdError, SecretError, TransientError
@@ -472,6 +473,8 @@ class Daemon:
         self.runtime = replace(self.runtime, message_id_secret=secret)
         # Other daemons open cases too: the forecast counts the queue in the database, not in this process.
         self.processor.forecaster.shared = self.store.engine.dialect.name == "postgresql"
+        # The language detector's model, loaded before the first customer's mail waits for it.
+        load_detector()
         if self.store.engine.dialect.name == "sqlite":
             # One daemon per SQLite file: claims left by a previous run of this daemon are ours to retry.
             with self.store.begin() as conn:

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy import Connection
@@ -34,6 +35,7 @@ from inboxd.core.clock import Clock
 from inboxd.core.eta import fallback_estimate
 from inboxd.core.followups import DueKind
 from inboxd.core.humanize import phrase_due
+from inboxd.core.staff_text import digest_counts, due_detail, waiting_detail
 from inboxd.errors import StoreUnavailable, TransientError
 from inboxd.mail.threading import format_token, stop_address
 from inboxd.service.forecast import fit_model
@@ -179,10 +181,10 @@ def apply_due(conn: Connection, rt: Runtime, work: DueWork, actions: list[tick.D
             assert found is not None
             _queue_customer_mail(conn, rt, mailbox, found, action, now)
         elif isinstance(action, f.StaffMail):
-            context = dict(action.context)
-            context["due_local"] = phrase_due(context["due"], now, rt.calendar.tz).removeprefix("by ")
+            language = rt.config.team.language_for(action.to)
+            context = staff_due_context(action.context, now, rt.calendar.tz, language)
             queued = queue_template_mail(conn, rt, mailbox, key=action.key, kind=action.template, to=action.to,
-                                         template=action.template, language="en", context=context, now=now,
+                                         template=action.template, language=language, context=context, now=now,
                                          case_id=case_ref, in_reply_to=action.in_reply_to,
                                          from_name=f"inboxd ({rt.config.team.name})")
             if queued:
@@ -218,40 +220,36 @@ def _send_digests(conn: Connection, rt: Runtime, item_key: str, now: datetime) -
         if today in member.absent_dates:
             continue
         lead = member.role == "lead"
+        language = rt.config.team.language_for([member.email])
         commitments = [f.DigestLine(format_token(token_format, r.number), r.subject, r.customer,
-                                    _due_phrase(r.at, now, cal.tz), r.text)
+                                    due_detail(r.at, now, cal.tz, language), r.text)
                        for r in repo.digest_commitments(conn, member.email, end_of_today)]
         waiting = [f.DigestLine(format_token(token_format, r.number), r.subject, r.customer,
-                                f"waiting {_waited(r.at, now, rt)}")
+                                waiting_detail(cal.business_time_between(r.at, now), language))
                    for r in repo.digest_waiting(conn, member.email, include_unassigned=lead)]
         at_risk = [f.DigestLine(format_token(token_format, r.number), r.subject, r.customer,
-                                _due_phrase(r.at, now, cal.tz))
+                                due_detail(r.at, now, cal.tz, language))
                    for r in repo.digest_team_promises(conn, next_business_close)] if lead else []
         digest = f.build_digest(member.email, commitments=commitments, waiting=waiting, at_risk=at_risk)
         if digest is None:
             continue
-        counts = ", ".join(part for part in (
-            f"{len(digest.commitments)} promise(s) due" if digest.commitments else "",
-            f"{len(digest.waiting)} case(s) waiting" if digest.waiting else "",
-            f"{len(digest.at_risk)} team promise(s) due soon" if digest.at_risk else "") if part)
+        counts = digest_counts(len(digest.commitments), len(digest.waiting), len(digest.at_risk), language)
         queued = queue_template_mail(
             conn, rt, rt.config.mailboxes[0], key=f"{item_key}:{member.email}", kind="digest", to=[member.email],
-            template="digest", language="en", now=now, case_id=None, from_name=f"inboxd ({rt.config.team.name})",
+            template="digest", language=language, now=now, case_id=None,
+            from_name=f"inboxd ({rt.config.team.name})",
             context={"commitments": digest.commitments, "waiting": digest.waiting, "at_risk": digest.at_risk,
                      "counts": counts})
         sent += queued is not None
     return sent
 
 
-def _due_phrase(due: datetime, now: datetime, tz: Any) -> str:
-    if due < now:
-        return f"overdue since {due.astimezone(tz):%a %d %b %H:%M}"
-    return f"due {phrase_due(due, now, tz).removeprefix('by ')}"
-
-
-def _waited(since: datetime, now: datetime, rt: Runtime) -> str:
-    hours = rt.calendar.business_time_between(since, now).total_seconds() / 3600
-    return f"{hours:.0f} business hours" if hours < 16 else f"{hours / 8:.0f} business days"
+def staff_due_context(context: Mapping[str, Any], now: datetime, tz: ZoneInfo, language: str) -> dict[str, Any]:
+    """A reminder's or escalation's context with its due time in words: ``due_phrase`` in the staff member's
+    language ("bis Montag, 30. November, 13:00 Uhr (CET)"), and ``due_local``, the English phrase without
+    its "by" that templates written before staff languages use."""
+    return {**context, "due_local": phrase_due(context["due"], now, tz).removeprefix("by "),
+            "due_phrase": phrase_due(context["due"], now, tz, language)}
 
 
 def customer_context(rt: Runtime, number: int, subject: str, customer_name: str | None, customer: str,
@@ -370,7 +368,8 @@ def apply_delay_notice(conn: Connection, rt: Runtime, notice: tick.DelayNotice, 
     if recipients:
         queue_template_mail(
             conn, rt, mailbox, key=f"alert:delay:{promise.id}", kind="alert", to=recipients, template="alert",
-            language="en", now=now, case_id=promise.case_ref, from_name=f"inboxd ({rt.config.team.name})",
+            language=rt.config.team.language_for(recipients), now=now, case_id=promise.case_ref,
+            from_name=f"inboxd ({rt.config.team.name})",
             context={"subject": f"Promise at risk on {token}: customer told the new time",
                      "headline": f"Case {token} will not get its first response by the time we promised.",
                      "lines": [f"Promised: {promise.due_at.astimezone(tz):%a %d %b %H:%M %Z}",

@@ -20,6 +20,7 @@ from inboxd.core import decide as d
 from inboxd.core.cases import CaseState
 from inboxd.core.commitments import extract_commitments, resolve_when
 from inboxd.core.followups import asks_to_stop_updates, feedback_score, update_policy
+from inboxd.core.language import detect_message_language
 from inboxd.core.notes import NoteCommand, NoteError, parse_note
 from inboxd.mail.auth import forged_sender
 from inboxd.mail.autoresponse import AckTiming
@@ -96,6 +97,7 @@ def gather_message(conn: Connection, rt: Runtime, mailbox: MailboxConfig, role: 
 
     history = d.SenderHistory()
     forged: str | None = None
+    detected: str | None = None  # the customer's language, from what they wrote
     ack_to_bounced = False
     if classification.kind == "customer" and (case is None or not case.reopenable(now, reopen_within)):
         acks_since = now - guards.acks_per_sender.period.as_timedelta()
@@ -108,6 +110,7 @@ def gather_message(conn: Connection, rt: Runtime, mailbox: MailboxConfig, role: 
         # With trusted servers named: a sender they found forged gets no acknowledgement (backscatter).
         forged = forged_sender(msg, rt.team.trusted_authserv_ids)
         ack_to_bounced = repo.is_bounced(conn, ack_to)
+        detected = detect_message_language(msg.subject, msg.reply_text)
     bounce = getattr(classification, "bounce", None)
     feedback, opt_out = _customer_reading(conn, msg, classification.kind, case, stop_case)
     commitments, note_commands, note_errors = _staff_reading(msg, classification.kind, case, rt, now)
@@ -122,7 +125,8 @@ def gather_message(conn: Connection, rt: Runtime, mailbox: MailboxConfig, role: 
         bounced_recipients=tuple(bounce.permanent) if bounce is not None else (),
         sender_bounced=classification.kind == "customer" and repo.is_bounced(conn, msg.from_addr),
         commitments=commitments, note_commands=note_commands, note_errors=note_errors,
-        feedback=feedback, opt_out=opt_out, forged=forged,
+        feedback=feedback, opt_out=opt_out, forged=forged, detected_language=detected,
+        served_languages=rt.served_languages, staff_language=rt.config.team.language_for([msg.from_addr]),
         ack_to_ours=rt.team.is_ours(ack_to), ack_to_bounced=ack_to_bounced, open_promises=promises,
         case_policy=update_policy(cfg, row["priority"], row["update_overrides"]) if row is not None else None)
 

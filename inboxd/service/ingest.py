@@ -215,7 +215,9 @@ class _Applier:
 
     def apply(self, action: d.Action) -> None:
         if isinstance(action, d.OpenCase):
-            opened: dict[str, Any] = {"customer": action.customer, "priority": action.priority}
+            opened: dict[str, Any] = {"customer": action.customer, "priority": action.priority,
+                                      "language": action.language, "language_source": action.language_source,
+                                      "detected_language": action.detected_language}
             # What rules gave the case, for replay to compare against.
             opened.update({key: value for key, value in (("tags", list(action.tags)), ("assignee", action.assignee),
                                                           ("template_set", action.template_set)) if value})
@@ -321,7 +323,7 @@ class _Applier:
             return
         queued = queue_template_mail(
             self.conn, self.rt, self.mailbox, key=key, kind="alert", to=recipients, template="alert",
-            language="en", now=self.now, case_id=self.case_id,
+            language=self.rt.config.team.language_for(recipients), now=self.now, case_id=self.case_id,
             from_name=f"inboxd ({self.rt.config.team.name})",
             context={"subject": subject, "headline": headline, "lines": lines,
                      "token": self.token() if self.number else None})
@@ -353,7 +355,8 @@ class _Applier:
     def answer_note(self, author: str, *, done: list[str], errors: list[NoteError]) -> None:
         queued = queue_template_mail(
             self.conn, self.rt, self.mailbox, key=f"note_reply:{self.msg.message_id}", kind="note_reply",
-            to=[author], template="note_reply", language="en", now=self.now, case_id=self.case_id,
+            to=[author], template="note_reply", language=self.rt.config.team.language_for([author]), now=self.now,
+            case_id=self.case_id,
             in_reply_to=self.msg.message_id, references=self.msg.references,
             from_name=f"inboxd ({self.rt.config.team.name})",
             context={"subject": self.msg.subject, "done": done, "errors": errors,
@@ -430,7 +433,9 @@ class _Applier:
 
 
 # The subject of an acknowledgement to an address other than the sender's: nothing the sender wrote.
-NEUTRAL_SUBJECTS = {"en": "Your message to {team}", "de": "Ihre Nachricht an {team}"}
+NEUTRAL_SUBJECTS = {"en": "Your message to {team}", "de": "Ihre Nachricht an {team}",
+                    "fr": "Votre message à {team}", "es": "Su mensaje a {team}", "it": "Il Suo messaggio a {team}",
+                    "nl": "Uw bericht aan {team}", "pt": "A sua mensagem para {team}"}
 
 
 def _ack_context(rt: Runtime, msg: ParsedMessage, token: str, number: int, estimate: Estimate,
@@ -448,11 +453,11 @@ def _ack_context(rt: Runtime, msg: ParsedMessage, token: str, number: int, estim
         offset = msg.date.utcoffset() or timedelta(0)
         # A +00:00 Date usually comes from a server, not from where the customer lives: say nothing then.
         if offset and offset != estimate.due.astimezone(tz).utcoffset():
-            customer_phrase = phrase_in_offset(estimate.due, offset)
+            customer_phrase = phrase_in_offset(estimate.due, offset, language)
     subject = msg.subject or "(no subject)"
     name, customer = msg.from_name, msg.from_addr
     if neutral_to is not None:
-        subject = NEUTRAL_SUBJECTS.get(language, NEUTRAL_SUBJECTS["en"]).format(team=rt.config.team.name)
+        subject = NEUTRAL_SUBJECTS.get(language.split("-")[0], NEUTRAL_SUBJECTS["en"]).format(team=rt.config.team.name)
         name, customer = "", neutral_to
     return {
         "case": number,

@@ -44,6 +44,11 @@ class Runtime:
 
         return compile_rules(self.config.rules)
 
+    @cached_property
+    def served_languages(self) -> tuple[str, ...]:
+        """The languages customers are answered in (``cases.languages``, or what the templates offer)."""
+        return self.config.cases.served_languages(self.renderer.languages())
+
     def mailbox(self, name: str) -> MailboxConfig:
         for mailbox in self.config.mailboxes:
             if mailbox.name == name:

@@ -26,7 +26,8 @@ from inboxd.mail.render import line_of, split_subject
 if TYPE_CHECKING:
     from inboxd.service.runtime import Runtime
 
-__all__ = ["TEMPLATE_NAMES", "check_templates", "sample_context", "sample_contexts"]
+__all__ = ["CUSTOMER_TEMPLATES", "STAFF_TEMPLATES", "TEMPLATE_NAMES", "check_templates", "configured_languages",
+           "sample_context", "sample_contexts"]
 
 _SAMPLE_MAIL = (
     b"From: Ann Example <ann@example.org>\r\n"
@@ -61,7 +62,7 @@ def _staff_due(kind: str) -> Callable[[Runtime, datetime, str], list[dict[str, A
     def build(rt: Runtime, now: datetime, language: str) -> list[dict[str, Any]]:
         from inboxd.core.cases import CaseState
         from inboxd.core.followups import DueItem, DueKind, PromiseView, StaffMail, decide_due
-        from inboxd.core.humanize import phrase_due
+        from inboxd.service.duework import staff_due_context
 
         due = rt.calendar.add(now, rt.config.promises.fallback["normal"])
         case = CaseState(number=1042, status="waiting_on_customer", customer="ann@example.org", priority="normal",
@@ -75,9 +76,7 @@ def _staff_due(kind: str) -> Callable[[Runtime, datetime, str], list[dict[str, A
         for action in decide_due(item, case, promise, escalate_to=["alice@example.com"], token=token, now=now):
             if isinstance(action, StaffMail) and action.template == kind:
                 # As duework.apply_due adds it.
-                context = dict(action.context)
-                context["due_local"] = phrase_due(context["due"], now, rt.calendar.tz).removeprefix("by ")
-                contexts.append(_with_team(rt, context))
+                contexts.append(_with_team(rt, staff_due_context(action.context, now, rt.calendar.tz, language)))
         return contexts
 
     return build
@@ -115,12 +114,19 @@ def _digest(rt: Runtime, now: datetime, language: str) -> list[dict[str, Any]]:
     from inboxd.core.followups import DigestLine
 
     token = rt.config.cases.format_subject_token(1042)
-    line = DigestLine(token, "Printer does not print", "ann@example.org", "due today by 14:00",
-                      "I'll call you tomorrow at 2pm.")
-    return [_with_team(rt, {"commitments": (line,), "waiting": (line,), "at_risk": (line,),
-                            "counts": "1 promise(s) due, 1 case(s) waiting, 1 team promise(s) due soon"}),
-            _with_team(rt, {"commitments": (), "waiting": (line,), "at_risk": (),
-                            "counts": "1 case(s) waiting"})]
+    from inboxd.core.staff_text import digest_counts, due_detail, waiting_detail
+
+    tz = rt.calendar.tz
+    due = DigestLine(token, "Printer does not print", "ann@example.org",
+                     due_detail(now + timedelta(hours=2), now, tz, language), "I'll call you tomorrow at 2pm.")
+    late = DigestLine(token, "Printer does not print", "ann@example.org",
+                      due_detail(now - timedelta(hours=2), now, tz, language), "I'll call you tomorrow at 2pm.")
+    waiting = DigestLine(token, "Printer does not print", "ann@example.org",
+                         waiting_detail(timedelta(hours=20), language))
+    return [_with_team(rt, {"commitments": (due, late), "waiting": (waiting,), "at_risk": (due,),
+                            "counts": digest_counts(2, 1, 1, language)}),
+            _with_team(rt, {"commitments": (), "waiting": (waiting,), "at_risk": (),
+                            "counts": digest_counts(0, 1, 0, language)})]
 
 
 def _customer(template: str) -> Callable[[Runtime, datetime, str], list[dict[str, Any]]]:
@@ -195,6 +201,52 @@ _BUILDERS: dict[str, Callable[[Runtime, datetime, str], list[dict[str, Any]]]] =
 
 #: Every template the daemon renders; each must exist at least in English.
 TEMPLATE_NAMES: tuple[str, ...] = tuple(_BUILDERS)
+#: The templates customers get, in the case's language; the others go to staff, in the staff member's.
+CUSTOMER_TEMPLATES: tuple[str, ...] = ("ack", "update", "delay", "waiting", "nudge", "resolved")
+STAFF_TEMPLATES: tuple[str, ...] = tuple(name for name in TEMPLATE_NAMES if name not in CUSTOMER_TEMPLATES)
+
+
+def configured_languages(rt: Runtime) -> tuple[dict[str, str], dict[str, str]]:
+    """The languages inboxd may write in, each with where it is configured: (customer, staff).
+
+    Customers: the served languages (``cases.languages``, else what the template directory offers), the
+    default and any a rule sets. Staff: ``team.staff_language`` and every ``team.staff[].language``.
+    """
+    cfg = rt.config
+    customer: dict[str, str] = {}
+    where = "cases.languages" if cfg.cases.languages is not None else "the template directory (cases.languages unset)"
+    customer.setdefault(cfg.cases.default_language, "cases.default_language")
+    for language in rt.served_languages:
+        customer.setdefault(language, where)
+    for index, rule in enumerate(cfg.rules):
+        if rule.set_ is not None and rule.set_.language is not None:
+            customer.setdefault(rule.set_.language, f"rules[{index}].set.language ({rule.name})")
+    staff: dict[str, str] = {cfg.team.staff_language: "team.staff_language"}
+    for index, member in enumerate(cfg.team.staff):
+        if member.language is not None:
+            staff.setdefault(member.language, f"team.staff[{index}].language ({member.email})")
+    return customer, staff
+
+
+def _missing_languages(rt: Runtime, names: list[str]) -> list[str]:
+    """Every configured language must have every template it is written in; a regional variant (``pt-BR``)
+    may use its base language's (``pt``). English is checked on its own above."""
+    present = set(names)
+    problems: list[str] = []
+    customer, staff = configured_languages(rt)
+    for languages, templates in ((customer, CUSTOMER_TEMPLATES), (staff, STAFF_TEMPLATES)):
+        for language, where in languages.items():
+            candidates = list(dict.fromkeys((language, language.split("-")[0])))
+            if "en" in candidates:
+                continue
+            for name in templates:
+                for suffix in ("txt", "html"):
+                    if suffix == "html" and f"en/{name}.html.j2" not in present:
+                        continue  # no HTML twin in English either: plain text is all there is
+                    if not any(f"{lang}/{name}.{suffix}.j2" in present for lang in candidates):
+                        problems.append(f"templates: language {language!r} has no {language}/{name}.{suffix}.j2 "
+                                        f"(in {rt.renderer.directory}; {language!r} is configured by {where})")
+    return problems
 
 
 def sample_contexts(rt: Runtime, name: str, now: datetime, language: str = "en") -> list[dict[str, Any]]:
@@ -234,6 +286,7 @@ def check_templates(rt: Runtime, now: datetime) -> list[str]:
             problems.append(f"templates: en/{name}.txt.j2 is missing (every language falls back to it)")
         except TemplateSyntaxError:
             pass  # reported with its line below
+    problems += _missing_languages(rt, names)
     for path in names:
         found = _TEMPLATE_FILE.match(path)
         if found is None:

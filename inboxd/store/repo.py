@@ -944,7 +944,8 @@ def list_cases(conn: Connection, *, status: str | None = None, limit: int = 50, 
                                                              promises.c.state == "open")
                     .correlate(cases).scalar_subquery())
     query = select(cases.c.number, cases.c.status, cases.c.priority, cases.c.customer, cases.c.subject,
-                   cases.c.opened_at, cases.c.first_response_at, open_promise.label("promised_by"), cases.c.tags,
+                   cases.c.language, cases.c.opened_at, cases.c.first_response_at, open_promise.label("promised_by"),
+                   cases.c.tags,
                    cases.c.assignee)
     if status:
         query = query.where(cases.c.status == status)

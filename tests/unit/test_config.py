@@ -797,3 +797,47 @@ def test_acks_total_is_a_validated_rate(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="loop_guard.acks_total"):
         load_config_text(variant("  acks_per_sender: 5/1d\n", "  acks_per_sender: 5/1d\n  acks_total: lots\n"),
                          "inboxd.yaml")
+
+
+# --------------------------------------------------------------------------- languages
+
+
+def with_cases(lines: str) -> str:
+    return BASE.replace("cases:\n", "cases:\n" + lines, 1)
+
+
+def test_languages_default_to_the_shipped_ones_and_the_default() -> None:
+    config = load_config_text(BASE, "inboxd.yaml")
+    assert config.cases.served_languages() == ("en", "de", "fr", "es", "it", "nl", "pt")
+    config = load_config_text(with_cases("  default_language: sv\n"), "inboxd.yaml")
+    assert config.cases.served_languages()[0] == "sv"
+    # With a template directory of its own, the languages it has an acknowledgement in.
+    assert config.cases.served_languages(["de", "en"]) == ("sv", "de", "en")
+
+
+def test_languages_listed_are_the_served_ones() -> None:
+    config = load_config_text(with_cases("  languages: [en, de, pt-BR]\n"), "inboxd.yaml")
+    assert config.cases.served_languages() == ("en", "de", "pt-BR")
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        ("  languages: [de, fr]\n", "cases.default_language: 'en' is not one of cases.languages (de, fr)"),
+        ("  languages: [en, de, de]\n", "cases.languages: 'de' is listed twice"),
+        ("  languages: []\n", "cases.languages: list at least one language"),
+        ("  languages: [en, deutsch]\n", "cases.languages[1]: 'deutsch' is not a language code"),
+    ],
+)
+def test_languages_are_validated(section: str, expected: str) -> None:
+    problems = problems_of(with_cases(section))
+    assert any(expected in problem for problem in problems), problems
+
+
+def test_staff_language_is_the_recipients_own_or_the_teams() -> None:
+    text = BASE.replace("    - email: alice@example.com\n", "    - email: alice@example.com\n      language: de\n")
+    config = load_config_text(text.replace("  timezone: Europe/Berlin\n",
+                                           "  timezone: Europe/Berlin\n  staff_language: fr\n"), "inboxd.yaml")
+    assert config.team.language_for(["alice@example.com"]) == "de"
+    assert config.team.language_for(["Bob@example.com", "alice@example.com"]) == "fr"
+    assert config.team.language_for([]) == "fr"

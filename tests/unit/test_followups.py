@@ -122,6 +122,9 @@ def test_feedback_score(text: str, score: int | None, rest: str) -> None:
     ("Stop", True), ("Please stop sending updates", True), ("No more updates, please", True),
     ("Keine Updates mehr, danke", True), ("unsubscribe", True),
     ("Stop charging my card twice", False), ("When will you stop the outage?", False), ("Thanks!", False),
+    # The word every language's templates ask for, with a polite word in the customer's own.
+    ("Stop, merci", True), ("stop por favor", True), ("Stop, grazie!", True), ("Stop, dank u wel", True),
+    ("Stop, obrigada", True), ("Merci", False), ("Stop le prélèvement", False),
 ])
 def test_opt_out_requests(text: str, stop: bool) -> None:
     assert f.asks_to_stop_updates(text, "Re: [#1001] VPN") is stop

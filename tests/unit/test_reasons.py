@@ -77,7 +77,7 @@ def test_a_holiday_without_a_german_name_keeps_its_english_name_in_the_german_se
     assert reason.text("de") == "Wir haben am Dienstag, 14. Juli, wegen des Feiertags „National Day“ geschlossen."
 
 
-@pytest.mark.parametrize("language", ["pt-BR", "fr", "", "EN-gb"])
+@pytest.mark.parametrize("language", ["sv", "pl-PL", "", "EN-gb"])
 def test_other_languages_get_english(language: str) -> None:
     assert language_of(language) == "en"
     assert CHRISTMAS.text(language) == "We are closed for Christmas Day on Friday 25 December."
@@ -155,3 +155,17 @@ def test_a_german_acknowledgement_gives_its_reasons_in_german() -> None:
     english = _ack_context(rt, msg, "[#1042]", 1042, estimate, now, "en")["promise"]["reason"]
     assert english == ("Our office is closed on Thursday 24 December. "
                        "We are closed for Christmas Day on Friday 25 December.")
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence"),
+    [
+        ("fr", "Nous sommes fermés le vendredi 25 décembre (jour férié : « Christmas Day »)."),
+        ("es", "Permaneceremos cerrados el viernes, 25 de diciembre por el festivo «Christmas Day»."),
+        ("it", "Siamo chiusi venerdì 25 dicembre per la festività «Christmas Day»."),
+        ("nl", "Wij zijn op vrijdag 25 december gesloten vanwege de feestdag ‘Christmas Day’."),
+        ("pt-BR", "Estaremos encerrados na sexta-feira, 25 de dezembro, devido ao feriado «Christmas Day»."),
+    ],
+)
+def test_every_shipped_language_has_its_wording_with_babel_dates(language: str, sentence: str) -> None:
+    assert CHRISTMAS.text(language) == sentence
