@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -20,11 +21,20 @@ def setup(tmp_path, dovecot, smtp_hub, mailboxes, database_url):
     return make_setup(tmp_path, dovecot, smtp_hub, mailboxes, database_url=database_url)
 
 
+# A line the daemon running in this process logs (console format) while a command's output is captured.
+_DAEMON_LOG = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[")
+
+
 def _cli(capsys, *argv: str) -> tuple[int, str, str]:
+    """Run a command; its stdout and stderr without the lines the daemon in this process logs meanwhile."""
     capsys.readouterr()
     code = main(list(argv))
     out, err = capsys.readouterr()
-    return code, out, err
+
+    def own(text: str) -> str:
+        return "".join(line for line in text.splitlines(keepends=True) if not _DAEMON_LOG.match(line))
+
+    return code, own(out), own(err)
 
 
 def _outbox_rows(daemon) -> list[dict]:
