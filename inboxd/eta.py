@@ -84,6 +84,7 @@ __all__ = [
     "WaitingCase",
     "LATE_RISK_LEVEL",
     "RISK_LEVEL",
+    "adaptive_offset",
     "at_risk",
     "closure_reason_keys",
     "closure_reasons",
@@ -144,6 +145,9 @@ _NOTICE_Z = NormalDist().inv_cdf(NOTICE_QUANTILE)
 _BOOST_GAIN = 0.5  # Extra spreads per target-sized shortfall of the recent kept share…
 _MAX_BOOST = 2.0  # …up to this many…
 _MIN_BOOST = -0.5  # …and narrower by at most this many when a full window of recent ones were all kept.
+_ADAPT_STEP = 0.25  # Adaptive calibration: spreads added per broken promise beyond the target's share…
+_ADAPT_MEMORY = timedelta(days=4).total_seconds()  # …forgotten at this time constant (a leaky integral)…
+_ADAPT_RANGE = (-0.75, 2.5)  # …and kept within these many spreads.
 _FEW_OUTCOMES = 5  # A priority's own answered promises that already count as a floor on its margin.
 _RADIUS = 0.5  # Predictions within this distance in log1p(bh) count as alike for calibration.
 _PRIOR_OUTCOMES = 40.0  # The model's own spread weighs like this many answered promises.
@@ -543,6 +547,7 @@ class PaceModel:
     typical_promise_bh: float | None  # median length of recent promises, business hours
     surge: tuple[float, ...]  # by priority rank: arrivals in the last hour beyond what is usual
     capacity_per_hour: float  # first responses per calendar hour the coming weeks' coverage allows
+    adaptive: tuple[float, ...] = ()  # by priority rank, then all: the adaptive correction in spreads (see adapt)
     _margins: dict[tuple[int, int, float | None], float] = field(
         default_factory=dict, init=False, repr=False, compare=False)
 
@@ -558,7 +563,20 @@ class PaceModel:
         """
         if self.outcomes < MIN_OUTCOMES:
             return None
-        return self._quantile(predicted_bh, priority, None) + self.boost
+        return self._quantile(predicted_bh, priority, None) + self.boost + self.adapt(priority)
+
+    def adapt(self, priority: str = "normal") -> float:
+        """The adaptive correction of ``priority``'s margin, in spreads (:func:`adaptive_offset`).
+
+        The errors' quantile assumes that the next promises err like the last ones did; after a shift (a
+        burst that jumps the queue, a slow week, someone away unannounced) they do not, and errors of
+        promises made together break together. Replayed over the first promises that fell due, in order,
+        each broken one widens the margin and each kept one narrows it a little, so that the kept share
+        returns to the target whatever the shift (adaptive conformal inference, Gibbs & Candès 2021).
+        """
+        if not self.adaptive:
+            return 0.0
+        return self.adaptive[_rank(priority)]
 
     def usual(self, predicted_bh: float, priority: str = "normal") -> float:
         """Where, in spreads from the prediction, :data:`NOTICE_QUANTILE` of such cases have been answered."""
@@ -715,7 +733,11 @@ class PaceModel:
             # or the staffing over the wait (in proportion to its length).
             service = _SERVICE_CV / self.pace * math.sqrt(1.0 + work / (staffed * staffed))
             arrivals = math.sqrt(max(work - ahead - 1.0, 0.0)) / (self.pace * staffed)
-            spread = max(_MIN_SPREAD_BH, math.sqrt(service**2 + arrivals**2 + (_DRIFT * hours) ** 2))
+            # A surge of higher priorities may stop now or go on twice as long: one burst moves every
+            # waiting case at once, so its uncertainty is its whole size, not a Poisson square root.
+            surging = surge / (self.pace * staffed)
+            spread = max(_MIN_SPREAD_BH,
+                         math.sqrt(service**2 + arrivals**2 + surging**2 + (_DRIFT * hours) ** 2))
             predictions.append(Prediction(at=moment, bh=hours, spread_bh=spread, ahead=ahead))
         return predictions
 
@@ -783,7 +805,8 @@ class PaceModel:
             kept = "n/a" if self.recent_kept is None else f"{self.recent_kept:.0%}"
             basis = (f"{prediction.ahead} ahead, pace {self.pace:.2f}/staffed hour, predicted "
                      f"{prediction.bh:.1f}bh ± {prediction.spread_bh:.1f}, margin {margin:+.2f} spreads "
-                     f"calibrated on {self.outcomes} answered promises (recent kept {kept})")
+                     f"calibrated on {self.outcomes} answered promises (recent kept {kept}, "
+                     f"adaptive {self.adapt(priority):+.2f})")
         if not_before is not None:
             raw = max(raw, not_before)
         raw = max(raw, now + timedelta(minutes=15))
@@ -838,7 +861,8 @@ def fit(now: datetime, queue: QueueSnapshot, history: PaceHistory, calibration: 
     """Measure the pace and calibrate the margin from history, as of ``now``."""
     now_ts = _ts(now)
     measured = _measure(now_ts, queue, history, coverage)
-    errors, outcomes, (recent_kept, recent_settled), typical = _calibrate(now_ts, calibration, calendar)
+    errors, outcomes, (recent_kept, recent_settled), typical, adaptive = _calibrate(
+        now_ts, calibration, calendar, config.target_kept_rate)
     return PaceModel(now=now, calendar=calendar, coverage=coverage, config=config,
                      pace=measured.pace, pace_steady=measured.steady,
                      pace_recent=measured.recent, evidence_hours=measured.evidence,
@@ -847,7 +871,7 @@ def fit(now: datetime, queue: QueueSnapshot, history: PaceHistory, calibration: 
                      outcomes=outcomes, target_kept_rate=config.target_kept_rate, recent_kept=recent_kept,
                      recent_settled=recent_settled,
                      typical_promise_bh=typical, surge=measured.surge,
-                     capacity_per_hour=_capacity(now_ts, coverage, measured.pace))
+                     capacity_per_hour=_capacity(now_ts, coverage, measured.pace), adaptive=adaptive)
 
 
 def _capacity(now: float, coverage: Coverage, pace: float) -> float:
@@ -1081,9 +1105,9 @@ _Error = tuple[float, float, bool, float]
 """A past prediction's error: (log1p of its length in bh, standardised error, censored, when it was made)."""
 
 
-def _calibrate(now: float, records: Sequence[PromiseRecord],
-               calendar: BusinessCalendar,
-               ) -> tuple[tuple[tuple[_Error, ...], ...], int, tuple[float | None, int], float | None]:
+def _calibrate(now: float, records: Sequence[PromiseRecord], calendar: BusinessCalendar, target: float = 0.95,
+               ) -> tuple[tuple[tuple[_Error, ...], ...], int, tuple[float | None, int], float | None,
+                          tuple[float, ...]]:
     """(errors by priority rank and then all, each sorted by predicted length; answered promises; the kept
     share of the promises that fell due most recently and how many those were; median promise length in bh).
 
@@ -1099,12 +1123,13 @@ def _calibrate(now: float, records: Sequence[PromiseRecord],
             if len(usable) >= MAX_CALIBRATION:
                 break
     if not usable:
-        return tuple(() for _ in range(len(PRIORITIES) + 1)), 0, (None, 0), None
+        return tuple(() for _ in range(len(PRIORITIES) + 1)), 0, (None, 0), None, ()
     earliest = min(record.made_at.timestamp() for record in usable)
     index = BusinessTimeIndex(calendar, earliest, now)
     errors: list[list[_Error]] = [[] for _ in range(len(PRIORITIES) + 1)]
     answered_count = 0
     outcomes: list[tuple[float, bool]] = []  # (due, kept) of promises whose due time has passed
+    by_rank: list[list[tuple[float, bool]]] = [[] for _ in PRIORITIES]
     lengths: list[float] = []
     for record in usable:
         made = record.made_at.timestamp()
@@ -1113,7 +1138,9 @@ def _calibrate(now: float, records: Sequence[PromiseRecord],
         if answered is not None and answered > now:
             answered = None
         if due <= now and record.first:
-            outcomes.append((due, answered is not None and answered <= due))
+            outcome = (due, answered is not None and answered <= due)
+            outcomes.append(outcome)
+            by_rank[_rank(record.priority)].append(outcome)
             lengths.append(index.hours(made, due))
         if record.predicted_bh is None or record.spread_bh is None:
             continue
@@ -1131,7 +1158,34 @@ def _calibrate(now: float, records: Sequence[PromiseRecord],
     outcomes.sort(reverse=True)
     latest = outcomes[:KEPT_WINDOW]
     recent_kept = sum(1 for _, kept in latest if kept) / len(latest) if latest else None
-    return tuple(tuple(sorted(pool)) for pool in errors), answered_count, (recent_kept, len(latest)), typical
+    overall = adaptive_offset(outcomes, target, now)
+    adaptive = tuple(adaptive_offset(own, target, now) if len(own) >= MIN_OUTCOMES else overall
+                     for own in by_rank) + (overall,)
+    return (tuple(tuple(sorted(pool)) for pool in errors), answered_count, (recent_kept, len(latest)), typical,
+            adaptive)
+
+
+def adaptive_offset(outcomes: Sequence[tuple[float, bool]], target: float, now: float) -> float:
+    """The adaptive correction, in spreads, after the promises ``(due, kept)`` that fell due (any order).
+
+    Replayed in order of due time: a broken promise adds :data:`_ADAPT_STEP` × (1 − miss share allowed),
+    a kept one takes off :data:`_ADAPT_STEP` × the miss share allowed, so at the target kept rate it stays
+    where it is (adaptive conformal inference, Gibbs & Candès 2021, on the margin rather than the level).
+    It leaks away at :data:`_ADAPT_MEMORY`: a shift that has passed stops widening later promises, and a team
+    whose promises have all been kept for a while is promised a little tighter. Kept within :data:`_ADAPT_RANGE`.
+    """
+    allowed = 1.0 - target
+    low, high = _ADAPT_RANGE
+    offset = 0.0
+    last: float | None = None
+    for due, kept in sorted(outcomes):
+        if last is not None:
+            offset *= math.exp(-(due - last) / _ADAPT_MEMORY)
+        offset = min(high, max(low, offset + _ADAPT_STEP * ((0.0 if kept else 1.0) - allowed)))
+        last = due
+    if last is not None:
+        offset *= math.exp(-max(now - last, 0.0) / _ADAPT_MEMORY)
+    return offset
 
 
 def _margin(errors: Sequence[_Error], position: float, target: float, *, minimum: int = MIN_OUTCOMES,

@@ -301,7 +301,8 @@ def test_recent_promises_all_kept_narrow_the_margin_a_little() -> None:
     errors = [rng.gauss(0, 1) for _ in range(150)]
     at_target = margin_after(errors, promised=1.645)
     all_kept = margin_after(errors, promised=6.0)
-    assert at_target - 0.6 < all_kept < at_target
+    # At most half a spread for the recent kept share and three quarters for the adaptive correction.
+    assert at_target - 1.3 < all_kept < at_target - 0.1
 
 
 def test_few_outcomes_lean_on_the_models_own_spread() -> None:
