@@ -16,7 +16,8 @@ How a promise is made (:func:`estimate`, or :func:`fit` then :meth:`PaceModel.es
    is noticed within a day. A small prior stands in while there is little history.
 4. **The prediction.** Walking forward through coverage until the capacity covers the work gives the
    predicted first response (:class:`Prediction`), its length in business hours and a spread: the
-   handling times of the work ahead, the Poisson noise of the arrivals that preempt it, and drift.
+   handling times of the work ahead, the Poisson noise of the arrivals that preempt it, a surge of
+   higher priorities still coming in (its whole size: it may stop now or go on as long again), and drift.
 5. **The calibration.** Every promise is stored with its prediction and spread (:class:`PromiseRecord`).
    The standardised errors of recent promises of the same priority whose predictions were alike in
    length (unanswered ones counted as censored, Kaplan–Meier) give the margin: the ``target_kept_rate``
@@ -24,7 +25,11 @@ How a promise is made (:func:`estimate`, or :func:`fit` then :meth:`PaceModel.es
    — as tight as the data allows, never tighter. The kept share of the acknowledgements that fell due
    lately corrects it: wider when it falls short, a little narrower when a full window was all kept.
    Delay notices' revised promises do not count towards that share: they are made for the cases that
-   look late, and their kept share says nothing about what an acknowledgement should promise. Until
+   look late, and their kept share says nothing about what an acknowledgement should promise. Errors of
+   promises made together are not independent (a burst of urgent mail or a slow day moves a whole backlog
+   at once), so an adaptive correction per priority follows the acknowledgements as they fall due, in
+   order: each broken one widens the margin, each kept one narrows it a little, and the correction leaks
+   away as the shift passes (adaptive conformal inference, Gibbs & Candès 2021; :func:`adaptive_offset`). Until
    :data:`MIN_OUTCOMES` promises have been answered, the configured fallback stands.
 6. **Room for a delay notice.** A promise is due no earlier than ``updates.delay_notice_before`` after the
    time by which :data:`NOTICE_QUANTILE` of such cases are answered, so that the tick does not find it at
