@@ -22,14 +22,14 @@ How a promise is made (:func:`estimate`, or :func:`fit` then :meth:`PaceModel.es
    The standardised errors of recent promises of the same priority whose predictions were alike in
    length (unanswered ones counted as censored, Kaplan–Meier) give the margin: the ``target_kept_rate``
    quantile, read with a confidence bound, leaning towards the model's own spread while few were answered
-   — as tight as the data allows, never tighter. The kept share of the acknowledgements that fell due
-   lately corrects it: wider when it falls short, a little narrower when a full window was all kept.
-   Delay notices' revised promises do not count towards that share: they are made for the cases that
-   look late, and their kept share says nothing about what an acknowledgement should promise. Errors of
-   promises made together are not independent (a burst of urgent mail or a slow day moves a whole backlog
-   at once), so an adaptive correction per priority follows the acknowledgements as they fall due, in
-   order: each broken one widens the margin, each kept one narrows it a little, and the correction leaks
-   away as the shift passes (adaptive conformal inference, Gibbs & Candès 2021; :func:`adaptive_offset`). Until
+   — as tight as the data allows, never tighter. An adaptive correction per priority follows the
+   acknowledgements as they fell due, in order: each broken one widens the margin, each kept one narrows
+   it a little, so that the kept share returns to the target after a shift (adaptive conformal inference,
+   Gibbs & Candès 2021; :func:`adaptive_offset`). Errors of promises made together are not independent
+   (a burst of urgent mail or a slow day moves a whole backlog at once), so the promises made within the
+   same hour count as one observation. Delay notices' revised promises do not count: they are made for
+   the cases that look late, and their kept share says nothing about what an acknowledgement should
+   promise. Until
    :data:`MIN_OUTCOMES` promises have been answered, the configured fallback stands.
 6. **Room for a delay notice.** A promise is due no earlier than ``updates.delay_notice_before`` after the
    time by which :data:`NOTICE_QUANTILE` of such cases are answered, so that the tick does not find it at
@@ -147,12 +147,9 @@ longer than usual may break without ever looking likely to, so a smaller risk is
 """
 
 _NOTICE_Z = NormalDist().inv_cdf(NOTICE_QUANTILE)
-_BOOST_GAIN = 0.5  # Extra spreads per target-sized shortfall of the recent kept share…
-_MAX_BOOST = 2.0  # …up to this many…
-_MIN_BOOST = -0.5  # …and narrower by at most this many when a full window of recent ones were all kept.
-_ADAPT_STEP = 0.25  # Adaptive calibration: spreads added per broken promise beyond the target's share…
-_ADAPT_MEMORY = timedelta(days=4).total_seconds()  # …forgotten at this time constant (a leaky integral)…
-_ADAPT_RANGE = (-0.75, 2.5)  # …and kept within these many spreads.
+_ADAPT_STEP = 0.3  # Adaptive calibration: spreads added per hour's promises broken beyond the target's share…
+_ADAPT_BATCH = 3600.0  # …promises made within the same hour counting as one (they break together)…
+_ADAPT_RANGE = (-0.75, 2.0)  # …kept within these many spreads.
 _FEW_OUTCOMES = 5  # A priority's own answered promises that already count as a floor on its margin.
 _RADIUS = 0.5  # Predictions within this distance in log1p(bh) count as alike for calibration.
 _PRIOR_OUTCOMES = 40.0  # The model's own spread weighs like this many answered promises.
@@ -564,11 +561,11 @@ class PaceModel:
         short waits err like handling times do, long ones like the pace and the queue do, and a low-priority
         case waits behind whatever arrives; one margin for all would be too wide for some and too narrow
         for others. A priority with too few answered promises of its own borrows everyone's. The margin is
-        corrected by :attr:`boost`.
+        corrected by :meth:`adapt`.
         """
         if self.outcomes < MIN_OUTCOMES:
             return None
-        return self._quantile(predicted_bh, priority, None) + self.boost + self.adapt(priority)
+        return self._quantile(predicted_bh, priority, None) + self.adapt(priority)
 
     def adapt(self, priority: str = "normal") -> float:
         """The adaptive correction of ``priority``'s margin, in spreads (:func:`adaptive_offset`).
@@ -577,7 +574,9 @@ class PaceModel:
         burst that jumps the queue, a slow week, someone away unannounced) they do not, and errors of
         promises made together break together. Replayed over the first promises that fell due, in order,
         each broken one widens the margin and each kept one narrows it a little, so that the kept share
-        returns to the target whatever the shift (adaptive conformal inference, Gibbs & Candès 2021).
+        returns to the target whatever the shift (adaptive conformal inference, Gibbs & Candès 2021). The
+        promises made within the same hour count as one: a shock breaks them together, and one shock is
+        one piece of evidence, not thirty.
         """
         if not self.adaptive:
             return 0.0
@@ -610,23 +609,6 @@ class PaceModel:
                              _margin(own, position, self.target_kept_rate, minimum=_FEW_OUTCOMES, level=level))
             self._margins[key] = margin
         return self._margins[key]
-
-    @property
-    def boost(self) -> float:
-        """The margin's correction, in spreads, by the kept share of the promises that fell due lately.
-
-        Errors measured on the past miss what has just changed (a hidden absence, a burst); the kept share
-        of recent acknowledgements is the first to show it. Kept less often than the target, the margin widens;
-        kept (nearly) always, it narrows a little — the recent promises themselves show that it can.
-        """
-        if self.recent_kept is None:
-            return 0.0
-        shortfall = (self.target_kept_rate - self.recent_kept) / (1.0 - self.target_kept_rate)
-        boost = max(_MIN_BOOST, min(_MAX_BOOST, _BOOST_GAIN * shortfall))
-        if boost < 0:
-            # Narrowing needs a full window of kept promises; a few lucky ones show little.
-            boost *= min(1.0, self.recent_settled / KEPT_WINDOW)
-        return boost
 
     # ---- predictions ----------------------------------------------------------------------
 
@@ -1134,7 +1116,8 @@ def _calibrate(now: float, records: Sequence[PromiseRecord], calendar: BusinessC
     errors: list[list[_Error]] = [[] for _ in range(len(PRIORITIES) + 1)]
     answered_count = 0
     outcomes: list[tuple[float, bool]] = []  # (due, kept) of promises whose due time has passed
-    by_rank: list[list[tuple[float, bool]]] = [[] for _ in PRIORITIES]
+    by_rank: list[list[tuple[float, bool, float]]] = [[] for _ in PRIORITIES]  # (due, kept, made)
+    made_all: list[tuple[float, bool, float]] = []
     lengths: list[float] = []
     for record in usable:
         made = record.made_at.timestamp()
@@ -1143,8 +1126,9 @@ def _calibrate(now: float, records: Sequence[PromiseRecord], calendar: BusinessC
         if answered is not None and answered > now:
             answered = None
         if due <= now and record.first:
-            outcome = (due, answered is not None and answered <= due)
-            outcomes.append(outcome)
+            outcome = (due, answered is not None and answered <= due, made)
+            outcomes.append(outcome[:2])
+            made_all.append(outcome)
             by_rank[_rank(record.priority)].append(outcome)
             lengths.append(index.hours(made, due))
         if record.predicted_bh is None or record.spread_bh is None:
@@ -1163,33 +1147,36 @@ def _calibrate(now: float, records: Sequence[PromiseRecord], calendar: BusinessC
     outcomes.sort(reverse=True)
     latest = outcomes[:KEPT_WINDOW]
     recent_kept = sum(1 for _, kept in latest if kept) / len(latest) if latest else None
-    overall = adaptive_offset(outcomes, target, now)
-    adaptive = tuple(adaptive_offset(own, target, now) if len(own) >= MIN_OUTCOMES else overall
+    overall = adaptive_offset(made_all, target)
+    adaptive = tuple(adaptive_offset(own, target) if len(own) >= MIN_OUTCOMES else overall
                      for own in by_rank) + (overall,)
     return (tuple(tuple(sorted(pool)) for pool in errors), answered_count, (recent_kept, len(latest)), typical,
             adaptive)
 
 
-def adaptive_offset(outcomes: Sequence[tuple[float, bool]], target: float, now: float) -> float:
-    """The adaptive correction, in spreads, after the promises ``(due, kept)`` that fell due (any order).
+def adaptive_offset(outcomes: Sequence[tuple[float, bool, float]], target: float) -> float:
+    """The adaptive correction, in spreads, after the promises ``(due, kept, made)`` that fell due (any order).
 
-    Replayed in order of due time: a broken promise adds :data:`_ADAPT_STEP` × (1 − miss share allowed),
-    a kept one takes off :data:`_ADAPT_STEP` × the miss share allowed, so at the target kept rate it stays
-    where it is (adaptive conformal inference, Gibbs & Candès 2021, on the margin rather than the level).
-    It leaks away at :data:`_ADAPT_MEMORY`: a shift that has passed stops widening later promises, and a team
-    whose promises have all been kept for a while is promised a little tighter. Kept within :data:`_ADAPT_RANGE`.
+    Promises made within the same hour (:data:`_ADAPT_BATCH`) form one batch: a burst that overtakes them
+    or a slow day breaks them together, so each batch is one observation, its broken share. Replayed in
+    order of the batches' last due time, a batch adds :data:`_ADAPT_STEP` × (its broken share − the share
+    the target allows): all broken, the margin widens by nearly a step; all kept, it narrows by a twentieth
+    of one at a 0.95 target. At the target kept rate it stays where it is, and over the calibration's
+    window the kept share of the batches is driven to the target whatever the shift (adaptive conformal
+    inference, Gibbs & Candès 2021, on the margin in spreads rather than on the quantile level). Kept
+    within :data:`_ADAPT_RANGE`; no outcomes, no correction.
     """
     allowed = 1.0 - target
+    batches: dict[int, list[float]] = {}  # made hour -> [last due, promises, broken]
+    for due, kept, made in outcomes:
+        batch = batches.setdefault(int(made // _ADAPT_BATCH), [due, 0.0, 0.0])
+        batch[0] = max(batch[0], due)
+        batch[1] += 1.0
+        batch[2] += 0.0 if kept else 1.0
     low, high = _ADAPT_RANGE
     offset = 0.0
-    last: float | None = None
-    for due, kept in sorted(outcomes):
-        if last is not None:
-            offset *= math.exp(-(due - last) / _ADAPT_MEMORY)
-        offset = min(high, max(low, offset + _ADAPT_STEP * ((0.0 if kept else 1.0) - allowed)))
-        last = due
-    if last is not None:
-        offset *= math.exp(-max(now - last, 0.0) / _ADAPT_MEMORY)
+    for _last_due, count, broken in sorted(batches.values()):
+        offset = min(high, max(low, offset + _ADAPT_STEP * (broken / count - allowed)))
     return offset
 
 
