@@ -1158,11 +1158,12 @@ def adaptive_offset(outcomes: Sequence[tuple[float, bool, float]], target: float
     """The adaptive correction, in spreads, after the promises ``(due, kept, made)`` that fell due (any order).
 
     Promises made within the same hour (:data:`_ADAPT_BATCH`) form one batch: a burst that overtakes them
-    or a slow day breaks them together, so each batch is one observation, its broken share. Replayed in
-    order of the batches' last due time, a batch adds :data:`_ADAPT_STEP` × (its broken share − the share
-    the target allows): all broken, the margin widens by nearly a step; all kept, it narrows by a twentieth
-    of one at a 0.95 target. At the target kept rate it stays where it is, and over the calibration's
-    window the kept share of the batches is driven to the target whatever the shift (adaptive conformal
+    or a slow day breaks them together, so a batch of n weighs like sqrt(n) independent promises. Replayed
+    in order of the batches' last due time, a batch adds :data:`_ADAPT_STEP` × sqrt(n) × (its broken share −
+    the share the target allows): one broken promise widens the margin by nearly a step, nine broken together
+    by nearly three; each kept one narrows it by a twentieth of that at a 0.95 target. At the target kept
+    rate it stays where it is, and over the calibration's window the kept share is driven to the target
+    whatever the shift (adaptive conformal
     inference, Gibbs & Candès 2021, on the margin in spreads rather than on the quantile level). Kept
     within :data:`_ADAPT_RANGE`; no outcomes, no correction.
     """
@@ -1176,7 +1177,9 @@ def adaptive_offset(outcomes: Sequence[tuple[float, bool, float]], target: float
     low, high = _ADAPT_RANGE
     offset = 0.0
     for _last_due, count, broken in sorted(batches.values()):
-        offset = min(high, max(low, offset + _ADAPT_STEP * (broken / count - allowed)))
+        # A batch of n promises that broke together weighs like sqrt(n) independent ones: more than one
+        # (a backlog a shock hit goes on breaking what is promised next), less than n.
+        offset = min(high, max(low, offset + _ADAPT_STEP * math.sqrt(count) * (broken / count - allowed)))
     return offset
 
 

@@ -301,8 +301,12 @@ def test_recent_promises_all_kept_narrow_the_margin_a_little() -> None:
     errors = [rng.gauss(0, 1) for _ in range(150)]
     at_target = margin_after(errors, promised=1.645)
     all_kept = margin_after(errors, promised=6.0)
-    # By the adaptive correction: at most three quarters of a spread.
-    assert at_target - 0.8 < all_kept < at_target - 0.1
+    assert all_kept < at_target - 0.1
+    # By the adaptive correction: at most three quarters of a spread below the errors' own quantile.
+    now = berlin(11, 23, 11)
+    model = fit(now, EMPTY, steady_history(now, 1.5), outcomes(now, errors, promised=6.0), CALENDAR, TWO, CONFIG)
+    assert -0.75 <= model.adapt("normal") < -0.1
+    assert all_kept == pytest.approx(model._quantile(2.0, "normal", None) + model.adapt("normal"))
 
 
 def test_few_outcomes_lean_on_the_models_own_spread() -> None:

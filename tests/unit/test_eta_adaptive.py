@@ -53,13 +53,12 @@ def test_broken_promises_lately_widen_and_kept_ones_bring_it_back() -> None:
 
 
 def test_promises_made_in_the_same_hour_break_together_and_count_as_one() -> None:
-    # Thirty promises made within one hour, all broken by one burst that overtook them…
-    together = [(NOW - index * 60.0, False, NOW - 8 * HOUR + index * 60.0) for index in range(30)]
-    # …against thirty broken ones made an hour apart (thirty separate failures).
-    apart = fell_due([False] * 30)
+    # Ten promises made within one hour, all broken by one burst that overtook them, weigh like three…
+    together = [(NOW - index * 60.0, False, NOW - 8 * HOUR + index * 60.0) for index in range(10)]
     one_shock = adaptive_offset(together, 0.95)
-    assert 0.2 < one_shock < 0.35
-    assert adaptive_offset(apart, 0.95) > one_shock + 1.0
+    assert 0.3 * 0.95 * 3.0 < one_shock < 0.3 * 0.95 * 3.3
+    # …against ten broken ones made an hour apart (ten separate failures, up to the cap).
+    assert adaptive_offset(fell_due([False] * 10), 0.95) > one_shock + 0.9
 
 
 def test_promises_all_kept_for_long_narrow_within_bounds() -> None:
