@@ -22,14 +22,15 @@ How a promise is made (:func:`estimate`, or :func:`fit` then :meth:`PaceModel.es
    The standardised errors of recent promises of the same priority whose predictions were alike in
    length (unanswered ones counted as censored, Kaplan–Meier) give the margin: the ``target_kept_rate``
    quantile, read with a confidence bound, leaning towards the model's own spread while few were answered
-   — as tight as the data allows, never tighter. An adaptive correction per priority follows the
-   acknowledgements as they fell due, in order: each broken one widens the margin, each kept one narrows
-   it a little, so that the kept share returns to the target after a shift (adaptive conformal inference,
-   Gibbs & Candès 2021; :func:`adaptive_offset`). Errors of promises made together are not independent
-   (a burst of urgent mail or a slow day moves a whole backlog at once), so the promises made within the
-   same hour count as one observation. Delay notices' revised promises do not count: they are made for
-   the cases that look late, and their kept share says nothing about what an acknowledgement should
-   promise. Until
+   — as tight as the data allows, never tighter. The kept share of the acknowledgements that fell due
+   lately corrects it: wider when it falls short, a little narrower when a full window was all kept.
+   So does, per priority, an adaptive correction that replays the acknowledgements as they fell due:
+   each broken one widens the margin, each kept one narrows it a little (adaptive conformal inference,
+   Gibbs & Candès 2021; :func:`adaptive_offset`), the larger of the two applying. Errors of promises made
+   together are not independent (a burst of urgent mail or a slow day moves a whole backlog at once), so
+   the promises made within the same hour weigh like the square root of their number. Delay notices'
+   revised promises do not count: they are made for the cases that look late, and their kept share says
+   nothing about what an acknowledgement should promise. Until
    :data:`MIN_OUTCOMES` promises have been answered, the configured fallback stands.
 6. **Room for a delay notice.** A promise is due no earlier than ``updates.delay_notice_before`` after the
    time by which :data:`NOTICE_QUANTILE` of such cases are answered, so that the tick does not find it at
@@ -147,6 +148,9 @@ longer than usual may break without ever looking likely to, so a smaller risk is
 """
 
 _NOTICE_Z = NormalDist().inv_cdf(NOTICE_QUANTILE)
+_BOOST_GAIN = 0.5  # Extra spreads per target-sized shortfall of the recent kept share…
+_MAX_BOOST = 2.0  # …up to this many…
+_MIN_BOOST = -0.5  # …and narrower by at most this many when a full window of recent ones were all kept.
 _ADAPT_STEP = 0.3  # Adaptive calibration: spreads added per hour's promises broken beyond the target's share…
 _ADAPT_BATCH = 3600.0  # …promises made within the same hour counting as one (they break together)…
 _ADAPT_RANGE = (-0.75, 2.0)  # …kept within these many spreads.
@@ -561,11 +565,12 @@ class PaceModel:
         short waits err like handling times do, long ones like the pace and the queue do, and a low-priority
         case waits behind whatever arrives; one margin for all would be too wide for some and too narrow
         for others. A priority with too few answered promises of its own borrows everyone's. The margin is
-        corrected by :meth:`adapt`.
+        corrected by the larger of :attr:`boost` (all priorities' recent kept share) and :meth:`adapt` (the
+        priority's own record, replayed).
         """
         if self.outcomes < MIN_OUTCOMES:
             return None
-        return self._quantile(predicted_bh, priority, None) + self.adapt(priority)
+        return self._quantile(predicted_bh, priority, None) + max(self.boost, self.adapt(priority))
 
     def adapt(self, priority: str = "normal") -> float:
         """The adaptive correction of ``priority``'s margin, in spreads (:func:`adaptive_offset`).
@@ -609,6 +614,23 @@ class PaceModel:
                              _margin(own, position, self.target_kept_rate, minimum=_FEW_OUTCOMES, level=level))
             self._margins[key] = margin
         return self._margins[key]
+
+    @property
+    def boost(self) -> float:
+        """The margin's correction, in spreads, by the kept share of the promises that fell due lately.
+
+        Errors measured on the past miss what has just changed (a hidden absence, a burst); the kept share
+        of recent acknowledgements is the first to show it. Kept less often than the target, the margin widens;
+        kept (nearly) always, it narrows a little — the recent promises themselves show that it can.
+        """
+        if self.recent_kept is None:
+            return 0.0
+        shortfall = (self.target_kept_rate - self.recent_kept) / (1.0 - self.target_kept_rate)
+        boost = max(_MIN_BOOST, min(_MAX_BOOST, _BOOST_GAIN * shortfall))
+        if boost < 0:
+            # Narrowing needs a full window of kept promises; a few lucky ones show little.
+            boost *= min(1.0, self.recent_settled / KEPT_WINDOW)
+        return boost
 
     # ---- predictions ----------------------------------------------------------------------
 

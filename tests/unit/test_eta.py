@@ -301,12 +301,7 @@ def test_recent_promises_all_kept_narrow_the_margin_a_little() -> None:
     errors = [rng.gauss(0, 1) for _ in range(150)]
     at_target = margin_after(errors, promised=1.645)
     all_kept = margin_after(errors, promised=6.0)
-    assert all_kept < at_target - 0.1
-    # By the adaptive correction: at most three quarters of a spread below the errors' own quantile.
-    now = berlin(11, 23, 11)
-    model = fit(now, EMPTY, steady_history(now, 1.5), outcomes(now, errors, promised=6.0), CALENDAR, TWO, CONFIG)
-    assert -0.75 <= model.adapt("normal") < -0.1
-    assert all_kept == pytest.approx(model._quantile(2.0, "normal", None) + model.adapt("normal"))
+    assert at_target - 0.6 < all_kept < at_target
 
 
 def test_few_outcomes_lean_on_the_models_own_spread() -> None:
@@ -326,6 +321,7 @@ def test_a_burst_of_broken_promises_lately_widens_the_next_promises() -> None:
     a = fit(now, EMPTY, history, calm, CALENDAR, TWO, CONFIG)
     b = fit(now, EMPTY, history, stormy, CALENDAR, TWO, CONFIG)
     assert b.recent_kept is not None and a.recent_kept is not None and b.recent_kept < a.recent_kept
+    assert b.boost > a.boost
     assert b.adapt("normal") > a.adapt("normal") + 1.0
     assert (b.margin(2.0) or 0.0) > (a.margin(2.0) or 0.0) + 1.0
 
