@@ -26,7 +26,8 @@ How a promise is made (:func:`estimate`, or :func:`fit` then :meth:`PaceModel.es
    lately corrects it: wider when it falls short, a little narrower when a full window was all kept.
    So does, per priority, an adaptive correction that replays the acknowledgements as they fell due:
    each broken one widens the margin, each kept one narrows it a little (adaptive conformal inference,
-   Gibbs & Candès 2021; :func:`adaptive_offset`), the larger of the two applying. Errors of promises made
+   Gibbs & Candès 2021; :func:`adaptive_offset`), the larger of the two applying with
+   ``EtaConfig.adaptive_margin`` (off by default; shown in the basis either way). Errors of promises made
    together are not independent (a burst of urgent mail or a slow day moves a whole backlog at once), so
    the promises made within the same hour weigh like the square root of their number. Delay notices'
    revised promises do not count: they are made for the cases that look late, and their kept share says
@@ -315,6 +316,10 @@ class EtaConfig:
     target_kept_rate: float = 0.95
     fallback: Mapping[str, Duration] = field(default_factory=lambda: dict(DEFAULT_FALLBACK))
     delay_notice_before: Duration = Duration(2, "h")
+    # Widen a priority's margin by its own adaptive correction when that exceeds the recent kept share's
+    # boost (:meth:`PaceModel.adapt`). Off by default: on random workloads it keeps more promises after
+    # shocks, but it pads two of the shipped workloads past the slack bound; not yet a configuration key.
+    adaptive_margin: bool = False
 
     @classmethod
     def from_config(cls, config: Config) -> EtaConfig:
@@ -565,12 +570,13 @@ class PaceModel:
         short waits err like handling times do, long ones like the pace and the queue do, and a low-priority
         case waits behind whatever arrives; one margin for all would be too wide for some and too narrow
         for others. A priority with too few answered promises of its own borrows everyone's. The margin is
-        corrected by the larger of :attr:`boost` (all priorities' recent kept share) and :meth:`adapt` (the
-        priority's own record, replayed).
+        corrected by :attr:`boost` (all priorities' recent kept share) or, with ``adaptive_margin`` set, by
+        the larger of that and :meth:`adapt` (the priority's own record, replayed).
         """
         if self.outcomes < MIN_OUTCOMES:
             return None
-        return self._quantile(predicted_bh, priority, None) + max(self.boost, self.adapt(priority))
+        correction = max(self.boost, self.adapt(priority)) if self.config.adaptive_margin else self.boost
+        return self._quantile(predicted_bh, priority, None) + correction
 
     def adapt(self, priority: str = "normal") -> float:
         """The adaptive correction of ``priority``'s margin, in spreads (:func:`adaptive_offset`).
@@ -815,7 +821,7 @@ class PaceModel:
             basis = (f"{prediction.ahead} ahead, pace {self.pace:.2f}/staffed hour, predicted "
                      f"{prediction.bh:.1f}bh ± {prediction.spread_bh:.1f}, margin {margin:+.2f} spreads "
                      f"calibrated on {self.outcomes} answered promises (recent kept {kept}, "
-                     f"adaptive {self.adapt(priority):+.2f})")
+                     f"adaptive {self.adapt(priority):+.2f}{'' if self.config.adaptive_margin else ' not applied'})")
         if not_before is not None:
             raw = max(raw, not_before)
         raw = max(raw, now + timedelta(minutes=15))

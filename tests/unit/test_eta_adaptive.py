@@ -76,12 +76,17 @@ def test_the_correction_is_per_priority() -> None:
     broken_low = [dataclasses.replace(record, priority="low", due_at=now - timedelta(minutes=10 * (index + 1)),
                                       first_response_at=None)
                   for index, record in enumerate(records[:MIN_OUTCOMES])]
-    model = fit(now, EMPTY, steady_history(now, 1.5), broken_low + records[MIN_OUTCOMES:], CALENDAR, TWO, CONFIG)
+    adaptive = dataclasses.replace(CONFIG, adaptive_margin=True)
+    model = fit(now, EMPTY, steady_history(now, 1.5), broken_low + records[MIN_OUTCOMES:], CALENDAR, TWO, adaptive)
     assert model.adapt("low") > model.adapt("normal") + 1.0
     low, normal = model.margin(2.0, "low"), model.margin(2.0, "normal")
-    assert low is not None and normal is not None and low > normal
+    assert low is not None and normal is not None and low > normal + 1.0
     promise = model.estimate(now, "normal", EMPTY)
-    assert "adaptive" in promise.basis
+    assert "adaptive" in promise.basis and "not applied" not in promise.basis
+    # Off (the default): shown in the basis, the margin as the recent kept share alone makes it.
+    plain = fit(now, EMPTY, steady_history(now, 1.5), broken_low + records[MIN_OUTCOMES:], CALENDAR, TWO, CONFIG)
+    assert plain.margin(2.0, "low") == pytest.approx(plain._quantile(2.0, "low", None) + plain.boost)
+    assert "not applied" in plain.estimate(now, "normal", EMPTY).basis
 
 
 def test_a_surge_of_higher_priorities_widens_the_spread_by_its_size() -> None:
