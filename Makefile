@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DOVECOT_PKGS := dovecot-imapd dovecot-lmtpd dovecot-sieve
 
-.PHONY: demo test venv dovecot chromium unit middle lint perf clean
+.PHONY: demo test venv dovecot chromium unit middle lint perf sweep sweep-held-out clean
 
 demo: venv dovecot  ## run inboxd against a local Dovecot + SMTP hub with sample mail, print what it did
 	$(BIN)/inboxd demo
@@ -39,6 +39,14 @@ perf: venv dovecot chromium  ## benchmarks: print throughput, latency and memory
 	$(BIN)/python tests/perf/bench_eta.py --jobs 2  # the simulated workloads against the issue's targets
 	$(BIN)/python tests/perf/soak_oauth.py  # 5 minutes from the installed wheel on OAuth, tokens expiring every minute
 	if [ -n "$$INBOXD_TEST_POSTGRES_URL" ]; then $(BIN)/python tests/perf/bench_nodes.py; fi  # two daemons vs one
+
+SWEEP_COUNT ?= 200
+SWEEP_JOBS ?= 2
+sweep: venv  ## the estimate on SWEEP_COUNT random workloads (hours on 2 cores; resumable, rows in sweep.jsonl)
+	$(BIN)/python tests/perf/sweep_eta.py --count $(SWEEP_COUNT) --jobs $(SWEEP_JOBS) --out sweep.jsonl
+
+sweep-held-out: venv  ## the same on the held-out seeds, once, for final figures (never to tune on)
+	$(BIN)/python tests/perf/sweep_eta.py --held-out --count $(SWEEP_COUNT) --jobs $(SWEEP_JOBS) --out sweep-held-out.jsonl
 
 venv: $(VENV)/.installed
 

@@ -16,15 +16,22 @@ How a promise is made (:func:`estimate`, or :func:`fit` then :meth:`PaceModel.es
    is noticed within a day. A small prior stands in while there is little history.
 4. **The prediction.** Walking forward through coverage until the capacity covers the work gives the
    predicted first response (:class:`Prediction`), its length in business hours and a spread: the
-   handling times of the work ahead, the Poisson noise of the arrivals that preempt it, and drift.
+   handling times of the work ahead, the Poisson noise of the arrivals that preempt it, a surge of
+   higher priorities still coming in (its whole size: it may stop now or go on as long again), and drift.
 5. **The calibration.** Every promise is stored with its prediction and spread (:class:`PromiseRecord`).
    The standardised errors of recent promises of the same priority whose predictions were alike in
    length (unanswered ones counted as censored, Kaplan–Meier) give the margin: the ``target_kept_rate``
    quantile, read with a confidence bound, leaning towards the model's own spread while few were answered
    — as tight as the data allows, never tighter. The kept share of the acknowledgements that fell due
    lately corrects it: wider when it falls short, a little narrower when a full window was all kept.
-   Delay notices' revised promises do not count towards that share: they are made for the cases that
-   look late, and their kept share says nothing about what an acknowledgement should promise. Until
+   So does, per priority, an adaptive correction that replays the acknowledgements as they fell due:
+   each broken one widens the margin, each kept one narrows it a little (adaptive conformal inference,
+   Gibbs & Candès 2021; :func:`adaptive_offset`), the larger of the two applying with
+   ``EtaConfig.adaptive_margin`` (off by default; shown in the basis either way). Errors of promises made
+   together are not independent (a burst of urgent mail or a slow day moves a whole backlog at once), so
+   the promises made within the same hour weigh like the square root of their number. Delay notices'
+   revised promises do not count: they are made for the cases that look late, and their kept share says
+   nothing about what an acknowledgement should promise. Until
    :data:`MIN_OUTCOMES` promises have been answered, the configured fallback stands.
 6. **Room for a delay notice.** A promise is due no earlier than ``updates.delay_notice_before`` after the
    time by which :data:`NOTICE_QUANTILE` of such cases are answered, so that the tick does not find it at
@@ -84,6 +91,7 @@ __all__ = [
     "WaitingCase",
     "LATE_RISK_LEVEL",
     "RISK_LEVEL",
+    "adaptive_offset",
     "at_risk",
     "closure_reason_keys",
     "closure_reasons",
@@ -144,6 +152,9 @@ _NOTICE_Z = NormalDist().inv_cdf(NOTICE_QUANTILE)
 _BOOST_GAIN = 0.5  # Extra spreads per target-sized shortfall of the recent kept share…
 _MAX_BOOST = 2.0  # …up to this many…
 _MIN_BOOST = -0.5  # …and narrower by at most this many when a full window of recent ones were all kept.
+_ADAPT_STEP = 0.3  # Adaptive calibration: spreads added per hour's promises broken beyond the target's share…
+_ADAPT_BATCH = 3600.0  # …promises made within the same hour counting as one (they break together)…
+_ADAPT_RANGE = (-0.75, 2.0)  # …kept within these many spreads.
 _FEW_OUTCOMES = 5  # A priority's own answered promises that already count as a floor on its margin.
 _RADIUS = 0.5  # Predictions within this distance in log1p(bh) count as alike for calibration.
 _PRIOR_OUTCOMES = 40.0  # The model's own spread weighs like this many answered promises.
@@ -305,6 +316,10 @@ class EtaConfig:
     target_kept_rate: float = 0.95
     fallback: Mapping[str, Duration] = field(default_factory=lambda: dict(DEFAULT_FALLBACK))
     delay_notice_before: Duration = Duration(2, "h")
+    # Widen a priority's margin by its own adaptive correction when that exceeds the recent kept share's
+    # boost (:meth:`PaceModel.adapt`). Off by default: on random workloads it keeps more promises after
+    # shocks, but it pads two of the shipped workloads past the slack bound; not yet a configuration key.
+    adaptive_margin: bool = False
 
     @classmethod
     def from_config(cls, config: Config) -> EtaConfig:
@@ -543,6 +558,7 @@ class PaceModel:
     typical_promise_bh: float | None  # median length of recent promises, business hours
     surge: tuple[float, ...]  # by priority rank: arrivals in the last hour beyond what is usual
     capacity_per_hour: float  # first responses per calendar hour the coming weeks' coverage allows
+    adaptive: tuple[float, ...] = ()  # by priority rank, then all: the adaptive correction in spreads (see adapt)
     _margins: dict[tuple[int, int, float | None], float] = field(
         default_factory=dict, init=False, repr=False, compare=False)
 
@@ -554,11 +570,28 @@ class PaceModel:
         short waits err like handling times do, long ones like the pace and the queue do, and a low-priority
         case waits behind whatever arrives; one margin for all would be too wide for some and too narrow
         for others. A priority with too few answered promises of its own borrows everyone's. The margin is
-        corrected by :attr:`boost`.
+        corrected by :attr:`boost` (all priorities' recent kept share) or, with ``adaptive_margin`` set, by
+        the larger of that and :meth:`adapt` (the priority's own record, replayed).
         """
         if self.outcomes < MIN_OUTCOMES:
             return None
-        return self._quantile(predicted_bh, priority, None) + self.boost
+        correction = max(self.boost, self.adapt(priority)) if self.config.adaptive_margin else self.boost
+        return self._quantile(predicted_bh, priority, None) + correction
+
+    def adapt(self, priority: str = "normal") -> float:
+        """The adaptive correction of ``priority``'s margin, in spreads (:func:`adaptive_offset`).
+
+        The errors' quantile assumes that the next promises err like the last ones did; after a shift (a
+        burst that jumps the queue, a slow week, someone away unannounced) they do not, and errors of
+        promises made together break together. Replayed over the first promises that fell due, in order,
+        each broken one widens the margin and each kept one narrows it a little, so that the kept share
+        returns to the target whatever the shift (adaptive conformal inference, Gibbs & Candès 2021). The
+        promises made within the same hour count as one: a shock breaks them together, and one shock is
+        one piece of evidence, not thirty.
+        """
+        if not self.adaptive:
+            return 0.0
+        return self.adaptive[_rank(priority)]
 
     def usual(self, predicted_bh: float, priority: str = "normal") -> float:
         """Where, in spreads from the prediction, :data:`NOTICE_QUANTILE` of such cases have been answered."""
@@ -715,7 +748,11 @@ class PaceModel:
             # or the staffing over the wait (in proportion to its length).
             service = _SERVICE_CV / self.pace * math.sqrt(1.0 + work / (staffed * staffed))
             arrivals = math.sqrt(max(work - ahead - 1.0, 0.0)) / (self.pace * staffed)
-            spread = max(_MIN_SPREAD_BH, math.sqrt(service**2 + arrivals**2 + (_DRIFT * hours) ** 2))
+            # A surge of higher priorities may stop now or go on twice as long: one burst moves every
+            # waiting case at once, so its uncertainty is its whole size, not a Poisson square root.
+            surging = surge / (self.pace * staffed)
+            spread = max(_MIN_SPREAD_BH,
+                         math.sqrt(service**2 + arrivals**2 + surging**2 + (_DRIFT * hours) ** 2))
             predictions.append(Prediction(at=moment, bh=hours, spread_bh=spread, ahead=ahead))
         return predictions
 
@@ -783,7 +820,8 @@ class PaceModel:
             kept = "n/a" if self.recent_kept is None else f"{self.recent_kept:.0%}"
             basis = (f"{prediction.ahead} ahead, pace {self.pace:.2f}/staffed hour, predicted "
                      f"{prediction.bh:.1f}bh ± {prediction.spread_bh:.1f}, margin {margin:+.2f} spreads "
-                     f"calibrated on {self.outcomes} answered promises (recent kept {kept})")
+                     f"calibrated on {self.outcomes} answered promises (recent kept {kept}, "
+                     f"adaptive {self.adapt(priority):+.2f}{'' if self.config.adaptive_margin else ' not applied'})")
         if not_before is not None:
             raw = max(raw, not_before)
         raw = max(raw, now + timedelta(minutes=15))
@@ -838,7 +876,8 @@ def fit(now: datetime, queue: QueueSnapshot, history: PaceHistory, calibration: 
     """Measure the pace and calibrate the margin from history, as of ``now``."""
     now_ts = _ts(now)
     measured = _measure(now_ts, queue, history, coverage)
-    errors, outcomes, (recent_kept, recent_settled), typical = _calibrate(now_ts, calibration, calendar)
+    errors, outcomes, (recent_kept, recent_settled), typical, adaptive = _calibrate(
+        now_ts, calibration, calendar, config.target_kept_rate)
     return PaceModel(now=now, calendar=calendar, coverage=coverage, config=config,
                      pace=measured.pace, pace_steady=measured.steady,
                      pace_recent=measured.recent, evidence_hours=measured.evidence,
@@ -847,7 +886,7 @@ def fit(now: datetime, queue: QueueSnapshot, history: PaceHistory, calibration: 
                      outcomes=outcomes, target_kept_rate=config.target_kept_rate, recent_kept=recent_kept,
                      recent_settled=recent_settled,
                      typical_promise_bh=typical, surge=measured.surge,
-                     capacity_per_hour=_capacity(now_ts, coverage, measured.pace))
+                     capacity_per_hour=_capacity(now_ts, coverage, measured.pace), adaptive=adaptive)
 
 
 def _capacity(now: float, coverage: Coverage, pace: float) -> float:
@@ -1081,9 +1120,9 @@ _Error = tuple[float, float, bool, float]
 """A past prediction's error: (log1p of its length in bh, standardised error, censored, when it was made)."""
 
 
-def _calibrate(now: float, records: Sequence[PromiseRecord],
-               calendar: BusinessCalendar,
-               ) -> tuple[tuple[tuple[_Error, ...], ...], int, tuple[float | None, int], float | None]:
+def _calibrate(now: float, records: Sequence[PromiseRecord], calendar: BusinessCalendar, target: float = 0.95,
+               ) -> tuple[tuple[tuple[_Error, ...], ...], int, tuple[float | None, int], float | None,
+                          tuple[float, ...]]:
     """(errors by priority rank and then all, each sorted by predicted length; answered promises; the kept
     share of the promises that fell due most recently and how many those were; median promise length in bh).
 
@@ -1099,12 +1138,14 @@ def _calibrate(now: float, records: Sequence[PromiseRecord],
             if len(usable) >= MAX_CALIBRATION:
                 break
     if not usable:
-        return tuple(() for _ in range(len(PRIORITIES) + 1)), 0, (None, 0), None
+        return tuple(() for _ in range(len(PRIORITIES) + 1)), 0, (None, 0), None, ()
     earliest = min(record.made_at.timestamp() for record in usable)
     index = BusinessTimeIndex(calendar, earliest, now)
     errors: list[list[_Error]] = [[] for _ in range(len(PRIORITIES) + 1)]
     answered_count = 0
     outcomes: list[tuple[float, bool]] = []  # (due, kept) of promises whose due time has passed
+    by_rank: list[list[tuple[float, bool, float]]] = [[] for _ in PRIORITIES]  # (due, kept, made)
+    made_all: list[tuple[float, bool, float]] = []
     lengths: list[float] = []
     for record in usable:
         made = record.made_at.timestamp()
@@ -1113,7 +1154,10 @@ def _calibrate(now: float, records: Sequence[PromiseRecord],
         if answered is not None and answered > now:
             answered = None
         if due <= now and record.first:
-            outcomes.append((due, answered is not None and answered <= due))
+            outcome = (due, answered is not None and answered <= due, made)
+            outcomes.append(outcome[:2])
+            made_all.append(outcome)
+            by_rank[_rank(record.priority)].append(outcome)
             lengths.append(index.hours(made, due))
         if record.predicted_bh is None or record.spread_bh is None:
             continue
@@ -1131,7 +1175,40 @@ def _calibrate(now: float, records: Sequence[PromiseRecord],
     outcomes.sort(reverse=True)
     latest = outcomes[:KEPT_WINDOW]
     recent_kept = sum(1 for _, kept in latest if kept) / len(latest) if latest else None
-    return tuple(tuple(sorted(pool)) for pool in errors), answered_count, (recent_kept, len(latest)), typical
+    overall = adaptive_offset(made_all, target)
+    adaptive = tuple(adaptive_offset(own, target) if len(own) >= MIN_OUTCOMES else overall
+                     for own in by_rank) + (overall,)
+    return (tuple(tuple(sorted(pool)) for pool in errors), answered_count, (recent_kept, len(latest)), typical,
+            adaptive)
+
+
+def adaptive_offset(outcomes: Sequence[tuple[float, bool, float]], target: float) -> float:
+    """The adaptive correction, in spreads, after the promises ``(due, kept, made)`` that fell due (any order).
+
+    Promises made within the same hour (:data:`_ADAPT_BATCH`) form one batch: a burst that overtakes them
+    or a slow day breaks them together, so a batch of n weighs like sqrt(n) independent promises. Replayed
+    in order of the batches' last due time, a batch adds :data:`_ADAPT_STEP` × sqrt(n) × (its broken share −
+    the share the target allows): one broken promise widens the margin by nearly a step, nine broken together
+    by nearly three; each kept one narrows it by a twentieth of that at a 0.95 target. At the target kept
+    rate it stays where it is, and over the calibration's window the kept share is driven to the target
+    whatever the shift (adaptive conformal
+    inference, Gibbs & Candès 2021, on the margin in spreads rather than on the quantile level). Kept
+    within :data:`_ADAPT_RANGE`; no outcomes, no correction.
+    """
+    allowed = 1.0 - target
+    batches: dict[int, list[float]] = {}  # made hour -> [last due, promises, broken]
+    for due, kept, made in outcomes:
+        batch = batches.setdefault(int(made // _ADAPT_BATCH), [due, 0.0, 0.0])
+        batch[0] = max(batch[0], due)
+        batch[1] += 1.0
+        batch[2] += 0.0 if kept else 1.0
+    low, high = _ADAPT_RANGE
+    offset = 0.0
+    for _last_due, count, broken in sorted(batches.values()):
+        # A batch of n promises that broke together weighs like sqrt(n) independent ones: more than one
+        # (a backlog a shock hit goes on breaking what is promised next), less than n.
+        offset = min(high, max(low, offset + _ADAPT_STEP * math.sqrt(count) * (broken / count - allowed)))
+    return offset
 
 
 def _margin(errors: Sequence[_Error], position: float, target: float, *, minimum: int = MIN_OUTCOMES,

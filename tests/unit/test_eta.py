@@ -322,6 +322,8 @@ def test_a_burst_of_broken_promises_lately_widens_the_next_promises() -> None:
     b = fit(now, EMPTY, history, stormy, CALENDAR, TWO, CONFIG)
     assert b.recent_kept is not None and a.recent_kept is not None and b.recent_kept < a.recent_kept
     assert b.boost > a.boost
+    assert b.adapt("normal") > a.adapt("normal") + 1.0
+    assert (b.margin(2.0) or 0.0) > (a.margin(2.0) or 0.0) + 0.5
 
 
 # --------------------------------------------------------------------------------------------
