@@ -183,9 +183,17 @@ _MAX_ATTRIBUTION = 400
 _MAX_FORWARD_DEPTH = 3
 
 
+# Only this many lines of a body are read: the author's words come first, and what follows so far down is quoted
+# history, a pasted log or a body built to make the rules slow (each line may be tried as an attribution).
+MAX_LINES = 3000
+
+
 def reply_text(text: str) -> str:
-    """The text the author wrote in this message, without what they quoted, forwarded under it or signed."""
-    return _new_words(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), 0)
+    """The text the author wrote in this message, without what they quoted, forwarded under it or signed.
+
+    Of a longer body, the first :data:`MAX_LINES` lines are read (the cost stays bounded whatever arrives)."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n", MAX_LINES)
+    return _new_words(lines[:MAX_LINES], 0)
 
 
 def _new_words(lines: list[str], depth: int) -> str:

@@ -336,3 +336,18 @@ def test_html_odd_inputs_give_text_not_errors(html: str) -> None:
     assert "<div>" not in result
     if "deep" in html:
         assert result == "deep"
+
+
+def test_only_the_head_of_a_huge_body_is_read() -> None:
+    """A body of hundreds of thousands of lines (a pasted log, or one built so each line is tried as an
+    attribution) is read to MAX_LINES: the author's words on top are kept, the cost stays bounded."""
+    from inboxd.mail.reply import MAX_LINES
+
+    head = "Hello,\nthe export fails again, log below.\nAnna\n"
+    lines = [f"On Mon, 3 Nov 2026 at 10:{i % 60:02d}, someone{i} <a{i}@example.com> wrote something:"
+             for i in range(10 * MAX_LINES)]
+    body = head + "\n".join(lines)
+    result = reply_text(body)
+    assert result.startswith("Hello,\nthe export fails again, log below.")
+    assert result == reply_text("\n".join(body.split("\n")[:MAX_LINES]))
+    assert f"someone{MAX_LINES}" not in result
