@@ -68,7 +68,7 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            if conn.get_execution_options().get(READ_ONLY) or conn.info.get("inboxd.read_only"):
+            if conn.get_execution_options().get(READ_ONLY):
                 # Deferred: a read snapshot and no lock; under WAL, writers go on while it reads.
                 conn.exec_driver_sql("BEGIN")
             else:

@@ -24,7 +24,7 @@ from inboxd.core.eta import FirstResponse, PromiseRecord, WaitingCase
 from inboxd.core.followups import PromiseView
 from inboxd.core.tick import OpenTeamPromise, OverduePromise
 from inboxd.errors import InboxdError, StoreUnavailable, WriteConflict
-from inboxd.store.db import read_connection
+from inboxd.store.db import READ_ONLY, read_connection
 from inboxd.store.schema import (
     bounced_addresses,
     case_number_seq,
@@ -115,7 +115,7 @@ class Store:
                 return
             dbapi = conn.connection.dbapi_connection
             assert dbapi is not None
-            conn.info[READ_ONLY] = True
+            conn.execution_options(**{READ_ONLY: True})  # a deferred BEGIN (inboxd.store.db)
             dbapi.execute("PRAGMA query_only = ON")
             try:
                 transaction = conn.begin()
@@ -125,14 +125,10 @@ class Store:
                     transaction.rollback()
             finally:
                 dbapi.execute("PRAGMA query_only = OFF")
-                conn.info.pop(READ_ONLY, None)
 
     def dispose(self) -> None:
         self.engine.dispose()
 
-
-# Set in a connection's info while Store.read_only uses it: SQLite then begins without taking the write lock.
-READ_ONLY = "inboxd.read_only"
 
 
 # -- faults of the database ---------------------------------------------------------------------

@@ -33,7 +33,7 @@ from inboxd.dev.mailserver import Dovecot, SmtpHub
 from inboxd.store.db import make_engine
 from inboxd.store.schema import cases, leases, messages, outbox, promises
 from tests.conftest import POSTGRES_URL_ENV, _postgres_schema_url
-from tests.integration.harness import wait_until
+from tests.integration.harness import many_mailboxes_config, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -48,24 +48,6 @@ def postgres_url() -> Iterator[str]:
     if not base:
         pytest.skip(f"{POSTGRES_URL_ENV} is not set")
     yield from _postgres_schema_url(base)
-
-
-def write_config(tmp_path: Path, addresses: list[str], imap_port: int, smtp_port: int) -> Path:
-    secret = tmp_path / "imap-password"
-    secret.write_text("secret\n")
-    lines = ["team:", "  name: Example Support", "  timezone: Europe/Berlin",
-             '  business_hours: {mon-fri: "09:00-17:00"}', "  holidays: {country: DE, subdivision: BE}",
-             "  staff: []", "mailboxes:"]
-    for index, address in enumerate(addresses):
-        lines += [f"  - name: box{index}",
-                  f"    address: {address}",
-                  f"    imap: {{host: 127.0.0.1, port: {imap_port}, security: none, username: {address},",
-                  f"           password_file: {secret}, folders: {{inbox: INBOX, sent: Sent}}, idle: true,",
-                  "           poll_interval: 5s, initial_sync: all}",
-                  f"    smtp: {{host: 127.0.0.1, port: {smtp_port}, security: none, save_copy: true}}"]
-    config = tmp_path / "inboxd.yaml"
-    config.write_text("\n".join(lines) + "\n")
-    return config
 
 
 class Daemon:
@@ -107,7 +89,7 @@ def test_a_killed_daemon_s_mailbox_moves_and_nothing_is_lost_or_doubled(tmp_path
     for address in addresses:
         with dovecot.imap(address) as client:
             client.create_folder("Sent")
-    config = write_config(tmp_path, addresses, dovecot.imap_port, smtp_hub.port)
+    config = many_mailboxes_config(tmp_path, addresses, dovecot.imap_port, smtp_hub.port, sent_copies=True)
     engine = make_engine(postgres_url)
     daemons = [Daemon(i, config, postgres_url, tmp_path) for i in range(DAEMONS)]
     try:

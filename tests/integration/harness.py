@@ -107,3 +107,25 @@ def case_detail(daemon: Daemon, number: int) -> dict[str, Any]:
         detail = repo.case_detail(conn, number)
     assert detail is not None
     return detail
+
+
+def many_mailboxes_config(tmp_path: Path, addresses: list[str], imap_port: int, smtp_port: int, *,
+                          sent_copies: bool = False) -> Path:
+    """A configuration with one mailbox per address (``box0``, ``box1`` …) on one Dovecot and SMTP hub."""
+    secret = tmp_path / "imap-password"
+    secret.write_text("secret\n")
+    folders = "{inbox: INBOX, sent: Sent}" if sent_copies else "{inbox: INBOX}"
+    lines = ["team:", "  name: Example Support", "  timezone: Europe/Berlin",
+             '  business_hours: {mon-fri: "09:00-17:00"}', "  holidays: {country: DE, subdivision: BE}",
+             "  staff: []", "mailboxes:"]
+    for index, address in enumerate(addresses):
+        lines += [f"  - name: box{index}",
+                  f"    address: {address}",
+                  f"    imap: {{host: 127.0.0.1, port: {imap_port}, security: none, username: {address},",
+                  f"           password_file: {secret}, folders: {folders}, idle: true,",
+                  "           poll_interval: 5s, initial_sync: all}",
+                  f"    smtp: {{host: 127.0.0.1, port: {smtp_port}, security: none, "
+                  f"save_copy: {'true' if sent_copies else 'false'}}}"]
+    config = tmp_path / "inboxd.yaml"
+    config.write_text("\n".join(lines) + "\n")
+    return config

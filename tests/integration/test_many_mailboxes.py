@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -19,30 +18,12 @@ from inboxd.service.daemon import Daemon
 from inboxd.store import repo
 from inboxd.store.db import current_revision, make_engine
 from inboxd.store.schema import cases as cases_table
-from tests.integration.harness import wait_until
+from tests.integration.harness import many_mailboxes_config, wait_until
 
 pytestmark = pytest.mark.integration
 
 MAILBOXES = 12
 BACKLOG = 8
-
-
-def _config(tmp_path: Path, addresses: list[str], imap_port: int, smtp_port: int) -> Path:
-    secret = tmp_path / "imap-password"
-    secret.write_text("secret\n")
-    lines = ["team:", "  name: Example Support", "  timezone: Europe/Berlin",
-             '  business_hours: {mon-fri: "09:00-17:00"}', "  holidays: {country: DE, subdivision: BE}",
-             "  staff: []", "mailboxes:"]
-    for index, address in enumerate(addresses):
-        lines += [f"  - name: box{index}",
-                  f"    address: {address}",
-                  f"    imap: {{host: 127.0.0.1, port: {imap_port}, security: none, username: {address},",
-                  f"           password_file: {secret}, folders: {{inbox: INBOX}}, idle: true,",
-                  "           poll_interval: 5s, initial_sync: all}",
-                  f"    smtp: {{host: 127.0.0.1, port: {smtp_port}, security: none, save_copy: false}}"]
-    config = tmp_path / "inboxd.yaml"
-    config.write_text("\n".join(lines) + "\n")
-    return config
 
 
 def test_every_message_of_many_mailboxes_gets_its_own_case(tmp_path, dovecot, smtp_hub, mailboxes, database_url):
@@ -53,7 +34,7 @@ def test_every_message_of_many_mailboxes_gets_its_own_case(tmp_path, dovecot, sm
                 sender = f"c{i}-{j}@customer.example"
                 client.append("INBOX", sample_mail(sender, "A Customer", address, f"Request {i}/{j}", "Help."))
     total = MAILBOXES * BACKLOG
-    daemon = Daemon(_config(tmp_path, addresses, dovecot.imap_port, smtp_hub.port), database_url)
+    daemon = Daemon(many_mailboxes_config(tmp_path, addresses, dovecot.imap_port, smtp_hub.port), database_url)
     daemon.start()
     try:
         def recorded() -> dict[str, int]:
@@ -121,7 +102,7 @@ def test_one_message_met_by_several_daemons_at_once_is_recorded_once(tmp_path, d
     import threading
 
     address = mailboxes("support")
-    config = _config(tmp_path, [address], dovecot.imap_port, smtp_hub.port)
+    config = many_mailboxes_config(tmp_path, [address], dovecot.imap_port, smtp_hub.port)
     daemons = [Daemon(config, database_url) for _ in range(6)]
     daemons[0].prepare()
     raw = sample_mail("race@customer.example", "A Customer", address, "Seen by everyone", "Help.")
