@@ -128,9 +128,33 @@ def handle_batch(conn: Connection, rt: Runtime, items: list[repo.ClaimedItem], w
     if not mine:
         return 0
     reads = DueReads(conn, mine)
-    with repo.buffered_events(conn):
-        for claimed in mine:
-            handle_due(conn, rt, claimed, now, reads)
+    settings = tick_settings(rt)
+    pending = mine
+    while pending:
+        # A round: the next item of each case. Its items are decided first, then applied in order with their
+        # mail, schedule and events written together; an item on a case a round already had waits for the
+        # next round, and reads what that one wrote.
+        round_: list[repo.ClaimedItem] = []
+        later: list[repo.ClaimedItem] = []
+        seen: set[int] = set()
+        for claimed in pending:
+            if claimed.case_ref is not None and claimed.case_ref in seen:
+                later.append(claimed)
+            else:
+                round_.append(claimed)
+                if claimed.case_ref is not None:
+                    seen.add(claimed.case_ref)
+        decided = []
+        for claimed in round_:
+            work = gather_due(conn, rt, claimed, reads)
+            decided.append((claimed, work, tick.decide_due_work(work.due, settings, now) if work else []))
+        actions = [action for _, _, item_actions in decided for action in item_actions]
+        outbox_keys = [a.key for a in actions if isinstance(a, (f.CustomerMail, f.StaffMail))]
+        schedule_keys = [a.key for a in actions if isinstance(a, f.Schedule)]
+        with repo.buffered_writes(conn, outbox_keys=outbox_keys, schedule_keys=schedule_keys):
+            for claimed, work, item_actions in decided:
+                apply_decided(conn, rt, claimed, work, item_actions, now, reads)
+        pending = later
     return repo.finish_scheduled(conn, [claimed.id for claimed in mine], now)
 
 
@@ -202,16 +226,13 @@ class DueWork:
     claimed: repo.ClaimedItem
 
 
-def handle_due(conn: Connection, rt: Runtime, claimed: repo.ClaimedItem, now: datetime,
-               reads: DueReads | None = None) -> None:
-    """Gather, decide and apply one claimed item (its caller marks it done)."""
-    reads = reads or DueReads(conn, [claimed])
-    work = gather_due(conn, rt, claimed, reads)
+def apply_decided(conn: Connection, rt: Runtime, claimed: repo.ClaimedItem, work: DueWork | None,
+                  actions: list[tick.DueAction], now: datetime, reads: DueReads) -> None:
+    """Apply what was decided on one item; an item of a kind this version does not know is set aside."""
     if work is None:
         repo.add_event(conn, f"{claimed.kind}.skipped", now, case_id=claimed.case_ref,
                        data={"reason": f"unknown kind {claimed.kind!r}"})
         return
-    actions = tick.decide_due_work(work.due, tick_settings(rt), now)
     apply_due(conn, rt, work, actions, now, reads)
     log.info("due_item.done", kind=str(work.due.item.kind), key=claimed.key,
              case=work.case.state.number if work.case else None, actions=len(actions))
@@ -385,7 +406,7 @@ def _queue_customer_mail(conn: Connection, rt: Runtime, mailbox: MailboxConfig, 
         extra_headers=(("List-Unsubscribe", f"<mailto:{stop}?subject=stop>"),),
         template_set=found.template_set)
     if queued:
-        repo.update_case(conn, number, last_heard_at=now)
+        repo.mark_heard(conn, number, now)
         repo.add_event(conn, f"{action.template}.queued", now, case_id=case_ref, data={"to": case.customer})
 
 

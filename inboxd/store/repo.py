@@ -407,42 +407,82 @@ def update_case(conn: Connection, number: int, **values: Any) -> None:
     conn.execute(update(cases).where(cases.c.number == number).values(**values))
 
 
-_EVENT_BUFFER = "inboxd.event_buffer"
+_WRITE_BUFFER = "inboxd.write_buffer"
 
 
 def add_event(conn: Connection, kind: str, now: datetime, *, case_id: int | None = None,
               message_ref: int | None = None, data: dict[str, Any] | None = None) -> None:
     row = {"at": now, "case_id": case_id, "message_ref": message_ref, "kind": kind, "data": data}
-    buffer = conn.info.get(_EVENT_BUFFER)
+    buffer = conn.info.get(_WRITE_BUFFER)
     if buffer is not None:
-        buffer.append(row)
+        buffer.events.append(row)
         return
     conn.execute(insert(events), row)
 
 
+class _WriteBuffer:
+    """What :func:`buffered_writes` holds back: events, the outbox's and the schedule's new rows (for the keys
+    it was told of, whose existing rows it read first), and the times cases were last heard."""
+
+    def __init__(self, conn: Connection, outbox_keys: Iterable[str], schedule_keys: Iterable[str]) -> None:
+        self.outbox_keys, self.schedule_keys = set(outbox_keys), set(schedule_keys)
+        self.outbox_taken = {str(k) for k in conn.execute(select(outbox.c.idempotency_key).where(
+            outbox.c.idempotency_key.in_(sorted(self.outbox_keys))))} if self.outbox_keys else set()
+        self.schedule_taken = {str(k) for k in conn.execute(select(scheduled.c.key).where(
+            scheduled.c.key.in_(sorted(self.schedule_keys))))} if self.schedule_keys else set()
+        self.events: list[dict[str, Any]] = []
+        self.outbox_rows: list[dict[str, Any]] = []
+        self.scheduled_rows: list[dict[str, Any]] = []
+        self.heard: dict[int, datetime] = {}  # case number → last heard
+
+    def flush(self, conn: Connection) -> None:
+        if self.outbox_rows:
+            conn.execute(_insert_new(conn, outbox, "idempotency_key", returning=False), self.outbox_rows)
+        if self.scheduled_rows:
+            conn.execute(_insert_new(conn, scheduled, "key", returning=False), self.scheduled_rows)
+        by_time: dict[datetime, list[int]] = {}
+        for number, at in self.heard.items():
+            by_time.setdefault(at, []).append(number)
+        for at, numbers in by_time.items():
+            conn.execute(update(cases).where(cases.c.number.in_(sorted(numbers))).values(last_heard_at=at))
+        if self.events:
+            conn.execute(insert(events), self.events)
+
+
 @contextmanager
-def buffered_events(conn: Connection) -> Iterator[None]:
-    """Within this block, :func:`add_event` collects the events and they are written on leaving it, in one
-    statement (an ``executemany``), in the order they were added. Nothing in the block may read them back;
-    when the block raises, they are dropped with the transaction they belong to."""
-    if _EVENT_BUFFER in conn.info:
-        raise RuntimeError("events are buffered already")
-    buffer: list[dict[str, Any]] = []
-    conn.info[_EVENT_BUFFER] = buffer
+def buffered_writes(conn: Connection, *, outbox_keys: Iterable[str] = (),
+                    schedule_keys: Iterable[str] = ()) -> Iterator[None]:
+    """Within this block, some writes are collected and made on leaving it, a statement (an ``executemany``)
+    for each kind, in the order they were asked for: :func:`add_event`; :func:`enqueue` and :func:`schedule` for
+    the keys given here (which rows with these keys exist is read once, on entering); :func:`mark_heard`.
+    Nothing in the block may read these back; when the block raises, they are dropped with the transaction."""
+    if _WRITE_BUFFER in conn.info:
+        raise RuntimeError("writes are buffered already")
+    buffer = _WriteBuffer(conn, outbox_keys, schedule_keys)
+    conn.info[_WRITE_BUFFER] = buffer
     try:
         yield
     finally:
-        conn.info.pop(_EVENT_BUFFER, None)
-    if buffer:
-        conn.execute(insert(events), buffer)
+        conn.info.pop(_WRITE_BUFFER, None)
+    buffer.flush(conn)
 
 
-def _insert_new(conn: Connection, table: Any, key: str) -> Any:
+def mark_heard(conn: Connection, number: int, now: datetime) -> None:
+    """The case's customer heard from us at ``now`` (``last_heard_at``)."""
+    buffer = conn.info.get(_WRITE_BUFFER)
+    if buffer is not None:
+        buffer.heard[number] = now
+        return
+    update_case(conn, number, last_heard_at=now)
+
+
+def _insert_new(conn: Connection, table: Any, key: str, returning: bool = True) -> Any:
     """``INSERT … ON CONFLICT (key) DO NOTHING RETURNING id``: one statement where a check and an insert were
     two, and a concurrent writer of the same key makes it a no-op instead of failing the transaction. Whether a
     row was written is whether one comes back (on PostgreSQL, where ``rowcount`` does not tell)."""
     if conn.dialect.name == "postgresql":
-        return pg_dialect.insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c.id)
+        statement = pg_dialect.insert(table).on_conflict_do_nothing(index_elements=[key])
+        return statement.returning(table.c.id) if returning else statement
     return sqlite_dialect.insert(table).on_conflict_do_nothing(index_elements=[key])
 
 
@@ -694,8 +734,15 @@ SCHEDULE_LEASE = timedelta(minutes=5)
 def schedule(conn: Connection, *, key: str, kind: str, case_id: int | None, due_at: datetime,
              payload: dict[str, Any], now: datetime) -> bool:
     """Schedule an item once: a second call with the same key changes nothing (and returns False)."""
-    result = conn.execute(_insert_new(conn, scheduled, "key"), {
-        "key": key, "kind": kind, "case_id": case_id, "due_at": due_at, "payload": payload, "created_at": now})
+    row = {"key": key, "kind": kind, "case_id": case_id, "due_at": due_at, "payload": payload, "created_at": now}
+    buffer = conn.info.get(_WRITE_BUFFER)
+    if buffer is not None and key in buffer.schedule_keys:
+        if key in buffer.schedule_taken:
+            return False
+        buffer.schedule_taken.add(key)
+        buffer.scheduled_rows.append(row)
+        return True
+    result = conn.execute(_insert_new(conn, scheduled, "key"), row)
     return _inserted(result)
 
 
@@ -910,13 +957,20 @@ def enqueue(conn: Connection, *, idempotency_key: str, message_id: str, kind: st
             copy_wanted: bool) -> bool:
     """Queue a message; return False when one with the same idempotency key already exists."""
     # One statement: a concurrent writer with the same key makes it a no-op (False), not a failed transaction.
-    result = conn.execute(_insert_new(conn, outbox, "idempotency_key"), {
+    row = {
         "idempotency_key": idempotency_key, "message_id": message_id, "kind": kind, "case_id": case_id,
         "mailbox": mailbox, "mail_from": mail_from, "rcpt_to": list(rcpt_to), "raw": raw, "state": "pending",
         "recipient": rcpt_to[0].lower()[:320] if len(rcpt_to) == 1 else None,
         "attempts": 0, "next_attempt_at": now, "created_at": now,
-        "copy_state": "pending" if copy_wanted else None})
-    return _inserted(result)
+        "copy_state": "pending" if copy_wanted else None}
+    buffer = conn.info.get(_WRITE_BUFFER)
+    if buffer is not None and idempotency_key in buffer.outbox_keys:
+        if idempotency_key in buffer.outbox_taken:
+            return False
+        buffer.outbox_taken.add(idempotency_key)
+        buffer.outbox_rows.append(row)
+        return True
+    return _inserted(conn.execute(_insert_new(conn, outbox, "idempotency_key"), row))
 
 
 def outbox_has_key(conn: Connection, idempotency_key: str) -> bool:
