@@ -80,6 +80,10 @@ _FIRST_PERSON = frozenset("i we ich wir je nous yo io jag jeg ik wij ja я мы"
 _OPENER = re.compile(
     r"(?:^|(?<=[.!?)。！？]\s)|(?<=[.!?)]\s\s))(?:on|am|le|el|op|il|em|den|på|w\s+dniu|dnia|dne|στις|în|pe|vào|pada"
     r"|в|у|в[іи]д|on\s+\w+day)\s", re.IGNORECASE)
+# The same, capitalised after a word or dashes with no punctuation between ("reply On Wed, … wrote:", "thanks--- On …
+# wrote:", as older Yahoo and some webmailers write it): the capital tells the opener from a preposition.
+_OPENER_MID_LINE = re.compile(
+    r"(?:(?<=\S\s)|(?<=-{2}))(?:On|Am|Le|El|Op|Il|Em|Den|På|W\s+dniu|Dnia|Dne|Στις|În|Pe|Vào|Pada|В|У)\s")
 # Android and Zoho frame the attribution in dashes: "---- Ann wrote ----", "---- On <date> Ann wrote ----".
 _FRAMED = re.compile(r"^-{2,}\s*(.{1,300}?)\s*-{2,}$")
 
@@ -87,6 +91,7 @@ _FRAMED = re.compile(r"^-{2,}\s*(.{1,300}?)\s*-{2,}$")
 # one (see _history_block), so this list only needs the ones that may stand alone.
 _SEPARATOR_WORDS = (
     r"original\s+message|original|forwarded\s+message|reply\s+message|ursp?r[üu]ngliche\s+nachricht|originalnachricht"
+    r"|antwort\s+nachricht|urspr[üu]ngliche\s+e-?mail|message\s+original|mensaje\s+de\s+origen|oorspronkelijk\s+e-?mailbericht"
     r"|weitergeleitete\s+nachricht|oprindelig\s+(?:meddelelse|besked)|opprinnelig\s+melding|videresendt\s+melding"
     r"|ursprungligt\s+meddelande|vidarebefordrat\s+meddelande|alkuper[äa]inen\s+viesti|v[äa]litetty\s+viesti"
     r"|oorspronkelijk\s+bericht|doorgestuurd\s+bericht|message\s+d'origine|message\s+transf[ée]r[ée]"
@@ -112,6 +117,17 @@ _FORWARD = re.compile(
 )
 # A dashed title of any wording ("----- Původní zpráva -----"): history when a header field follows it.
 _DASHED_TITLE = re.compile(r"^\s*-{2,}\s*[^\d\s-][^\d]{1,60}?\s*-{2,}\s*$")
+# A dashed title naming a message, in the languages above ("----- Message d'origine -----", "-----Antwort
+# Nachricht-----", "------ 回复的邮件 ------"): a separator even with nothing recognisable under it.
+_MESSAGE_NOUN = re.compile(
+    r"message|nachricht|mail|mensaje|messaggio|mensagem|bericht|meddelelse|besked|melding|meddelande|viesti"
+    r"|wiadomo[śs][ćc]|zpr[áa]va|сообщени|повідомлен|письм|лист|ileti|mesaj|[üu]zenet|μήνυμα|הודעה|رسالة|missatge"
+    r"|pesan|th[ưu]|ข้อความ|संदेश|邮件|郵件|信件|メッセージ|메시지",
+    re.IGNORECASE,
+)
+# Separators that clients (or a conversion of their HTML) glue to the header block on the same line:
+# "-------- Ursprüngliche Nachricht --------Von: Ann …".
+_SEPARATOR_PREFIX = re.compile(rf"^\s*-{{2,}}\s*(?:{_SEPARATOR_WORDS})\s*-{{2,}}\s*(?=\S)", re.IGNORECASE)
 # Help desks put a marker above the quoted notification: the reply is what is written above it.
 _REPLY_ABOVE = re.compile(
     r"^\W*(?:.{0,40}(?:reply|write|type|respond|answer)\b.{0,40}\babove\s+this\s+line|.{0,60}\bno\s+escriba\s+debajo"
@@ -125,18 +141,20 @@ _REPLY_ABOVE_HINT = re.compile(r"line|zeile|ligne|l[íi]nea|riga|regel|lijn|linh
                                re.IGNORECASE)
 
 # Header fields, by kind, in the languages above. A header block is two or more of them in a row.
-_FROM_FIELD = (r"from|von|absender|de|de\s+la|da|van|fra|fr[åa]n|avs[äa]ndare|afsender|od|от|від|kimden|من|מאת"
+_FROM_FIELD = (r"from|von|absender|de|de\s+la|da|van|nadawca|fra|fr[åa]n|avs[äa]ndare|afsender|od|от|від|kimden|من|מאת"
                r"|από|feladó|lähettäjä|dari|từ|จาก|प्रेषक|发件人|寄件者|寄件人|差出人|보낸\s*사람|expéditeur|remitente")
 _SENT_FIELD = (r"sent|date\s+sent|gesendet|envoy[ée](?:\s+le)?|enviado(?:\s+el)?|enviat|inviato|verzonden|sendt"
                r"|skickat|wys[łl]ano|wys[łl]ane|odesl[áa]no|отправлено|надіслано|g[öo]nderildi|gönderilme\s+tarihi"
                r"|تم\s+الإرسال|تاريخ\s+الإرسال|נשלח|στάλθηκε|trimis|elk[üu]ldve|l[äa]hetetty|dikirim|terkirim"
                r"|đã\s+gửi|ส่ง|भेजा\s+गया|发送时间|發送時間|寄件日期|送信日時|보낸\s*날짜")
-_DATE_FIELD = (r"date|datum|data|dato|fecha|дата|tarih|d[áa]tum|dat[ăa]|ημερομηνία|תאריך|التاريخ|tanggal|ngày"
+_DATE_FIELD = (r"date|message\s+du|datum|data|dato|fecha"
+               r"|дата|tarih|d[áa]tum|dat[ăa]|ημερομηνία|תאריך|التاريخ|tanggal|ngày"
                r"|วันที่|दिनांक|p[äa]iv[äa]m[äa][äa]r[äa]|日期|時間|时间|日付|날짜")
-_TO_FIELD = (r"to|an|[àa]|para|aan|til|till|do|komu|кому|kime|إلى|אל|προς|c[ăa]tre|c[íi]mzett|vastaanottaja"
+_TO_FIELD = (r"to|an|[àa]|para|aan|til|till|do|copie\s+[àa]|adresat|odbiorca"
+             r"|komu|кому|kime|إلى|אל|προς|c[ăa]tre|c[íi]mzett|vastaanottaja"
              r"|kepada|đến|ถึง|प्रति|收件人|收件者|宛先|받는\s*사람|cc|bcc|kopie|kopia|dw|копия|копія|bilgi|"
              r"nuskha|عنوان|עותק|κοιν|másolat|kopio|抄送|副本|참조|tembusan|đồng\s+gửi|สำเนา")
-_SUBJECT_FIELD = (r"subject|betreff|objet|asunto|oggetto|onderwerp|assunto|assumpte|emne|[äa]mne|temat|тема|konu"
+_SUBJECT_FIELD = (r"subject|betreff|objet|sujet|asunto|oggetto|onderwerp|assunto|assumpte|emne|[äa]mne|temat|тема|konu"
                   r"|الموضوع|נושא|θέμα|subiect|t[áa]rgy|aihe|subjek|perihal|chủ\s+đề|เรื่อง|विषय|p[řr]edm[ěe]t"
                   r"|主题|主旨|件名|제목|tema")
 _HEADER_KIND = re.compile(
@@ -144,8 +162,14 @@ _HEADER_KIND = re.compile(
     rf"|(?P<to>{_TO_FIELD})|(?P<subject>{_SUBJECT_FIELD}))\s*(?:\*{{1,2}}|\|)?\s*[:：|]",
     re.IGNORECASE,
 )
+# A field inside a line: after a space, a digit or punctuation (a conversion may glue "13:46Nadawca:"), not a letter.
+_INLINE_FIELD = re.compile(
+    rf"(?<![^\W\d_])(?:(?P<from>{_FROM_FIELD})|(?P<sent>{_SENT_FIELD})|(?P<date>{_DATE_FIELD})|(?P<to>{_TO_FIELD})"
+    rf"|(?P<subject>{_SUBJECT_FIELD}))\s*[:：]",
+    re.IGNORECASE,
+)
 _HEADER_FIELD = re.compile(r"^\s*>?\s*(?:\*{1,2}|\|)?[^\W\d][\w .'-]{0,30}?(?:\*{1,2}|\|)?\s*[:：|]", re.IGNORECASE)
-_RULE = re.compile(r"^\s*(?:_{10,}|-{10,}|—{5,})\s*$")
+_RULE = re.compile(r"^\s*(?:_{10,}|-{10,}|—{5,}|={4,}|\*{10,})\s*$")
 _LIST_FOOTER = re.compile(r"mailing\s+list\s*$", re.IGNORECASE)
 _SIGNATURE = frozenset({"--", "-- ", "__"})
 # "Sent from my iPhone" in the languages above, and the app footers of Outlook, Yahoo, GMX, Web.de, Yandex, mail.ru.
@@ -293,7 +317,11 @@ def _plain(text: str) -> str:
 def _history_block(lines: list[str], index: int) -> int:
     """How many lines a forward marker, "Original Message" separator or header block opener at ``index`` takes."""
     stripped = _plain(lines[index].strip()).strip("* ") or "*"
-    if _FORWARD.match(stripped):
+    if _FORWARD.match(stripped) or _DASHED_TITLE.match(stripped) and _MESSAGE_NOUN.search(stripped) and len(
+            stripped.strip("- ").split()) <= 4:
+        return 1
+    glued = _SEPARATOR_PREFIX.match(stripped)
+    if glued and _HEADER_KIND.match(stripped[glued.end():]) or stripped.count(":") >= 3 and _flattened_block(stripped):
         return 1
     if (_RULE.match(stripped) or _DASHED_TITLE.match(stripped)) and _next_line(
             lines[index + 1:index + 4], 0, lambda line: _HEADER_KIND.match(_plain(line))):
@@ -322,6 +350,17 @@ def _history_block(lines: list[str], index: int) -> int:
                 or {"from", "date", "subject"} <= kinds and not any(ch.isdigit() for ch in from_value)):
             return 1
     return 0
+
+
+def _flattened_block(line: str) -> bool:
+    """Whether ``line`` is a whole header block on one line, as a conversion of an HTML block (or a webmailer) leaves
+    it: "From: Ann <ann@x> Sent: Monday, 2 November 2026 10:00 To: Bob Subject: Invoice", "Temat: RE: … Nadawca:
+    "Ann" ann@x Adresat: …". It starts with a field, names three kinds of field and an address or a time."""
+    first = _HEADER_KIND.match(line)
+    if not first or len(line) > _MAX_ATTRIBUTION:
+        return False
+    kinds = {first.lastgroup} | {match.lastgroup for match in _INLINE_FIELD.finditer(line, first.end())}
+    return len(kinds) >= 3 and bool(kinds & {"from", "sent"}) and ("@" in line or bool(_TIME_OR_YEAR.search(line)))
 
 
 def _unwrapped(lines: list[str], start: int, depth: int) -> str:
@@ -377,6 +416,29 @@ def _attribution_span(lines: list[str], index: int) -> int:
             if line[-1] in ".!?…。" and _TIME_OR_YEAR.search(rest) and _is_attribution(rest, lines, index + extra + 1):
                 return 0
             return extra + 1
+    return _scattered_attribution_span(lines, index, line)
+
+
+def _scattered_attribution_span(lines: list[str], index: int, line: str) -> int:
+    """Polymail scatters its attribution over lines, blank ones too, around the address: "On Tue, Apr 11, 2017 at
+    10:07 PM Ann\n\n<\nmailto:Ann <ann@x>\n> wrote:". Up to six lines from an opener and a date, the last one
+    holding the verb and the colon."""
+    if not _OPENER.match(line) or not _TIME_OR_YEAR.search(line):
+        return 0
+    parts = [line]
+    for extra in range(1, 6):
+        if index + extra >= len(lines):
+            break
+        following = _plain(lines[index + extra].strip())
+        if not following:
+            continue
+        if len(following) > 120:
+            break
+        parts.append(following)
+        if following[-1] in ":：":
+            if _verbs(following) and _is_attribution(" ".join(parts), lines, index + extra + 1):
+                return extra + 1
+            break
     return 0
 
 
@@ -436,11 +498,11 @@ def _attribution_ending_line(plain: str, lines: list[str], index: int) -> str | 
     """The reply's part of a line that ends in an attribution ("Thanks! On Mon, … wrote:"), or None."""
     if plain[-1:] not in ":：" or len(plain) > _MAX_ATTRIBUTION + 200 or not _verbs(plain):
         return None
-    for opener in _OPENER.finditer(plain):
+    for opener in (*_OPENER.finditer(plain), *_OPENER_MID_LINE.finditer(plain)):
         if opener.start() == 0:
             continue
         if _is_attribution(plain[opener.start():], lines, index + 1) and "@" in plain[opener.start():]:
-            return plain[:opener.start()].rstrip()
+            return plain[:opener.start()].rstrip().rstrip("-").rstrip() or None
     return None
 
 

@@ -91,7 +91,6 @@ REPLIES = Path(__file__).resolve().parents[1] / "data" / "replies"
 # Cases inboxd still gets wrong, with the reason; strict, so a fix shows up as a failure to clean up here.
 KNOWN_MISSES = {
     "quote-4.txt": "a line of '>>>' arrows in prose reads as a quote",
-    "discourse-embedded-email-12.txt": "an attribution broken over blank lines, its address on a line of its own",
 }
 
 
