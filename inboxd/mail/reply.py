@@ -117,8 +117,9 @@ _FORWARD = re.compile(
 )
 # A dashed title of any wording ("----- Původní zpráva -----"): history when a header field follows it.
 _DASHED_TITLE = re.compile(r"^\s*-{2,}\s*[^\d\s-][^\d]{1,60}?\s*-{2,}\s*$")
-# A dashed title naming a message, in the languages above ("----- Message d'origine -----", "-----Antwort
-# Nachricht-----", "------ 回复的邮件 ------"): a separator even with nothing recognisable under it.
+# A dashed title naming a message in up to three words, in the languages above ("----- Message d'origine -----",
+# "-----Antwort Nachricht-----", "------ 回复的邮件 ------"), five dashes or more each side as clients write them: a
+# separator even with nothing recognisable under it (a person's heading, "---- Message of the day ----", is shorter).
 _MESSAGE_NOUN = re.compile(
     r"message|nachricht|mail|mensaje|messaggio|mensagem|bericht|meddelelse|besked|melding|meddelande|viesti"
     r"|wiadomo[śs][ćc]|zpr[áa]va|сообщени|повідомлен|письм|лист|ileti|mesaj|[üu]zenet|μήνυμα|הודעה|رسالة|missatge"
@@ -168,11 +169,17 @@ _INLINE_FIELD = re.compile(
     rf"|(?P<subject>{_SUBJECT_FIELD}))\s*[:：]",
     re.IGNORECASE,
 )
+# A number standing on its own, not the tail of a word: "5 December", "10:00", not "ann1984".
+_STANDALONE_NUMBER = re.compile(r"(?<!\w)\d")
 _HEADER_FIELD = re.compile(r"^\s*>?\s*(?:\*{1,2}|\|)?[^\W\d][\w .'-]{0,30}?(?:\*{1,2}|\|)?\s*[:：|]", re.IGNORECASE)
 _RULE = re.compile(r"^\s*(?:_{10,}|-{10,}|—{5,}|={4,}|\*{10,})\s*$")
 _LIST_FOOTER = re.compile(r"mailing\s+list\s*$", re.IGNORECASE)
 _SIGNATURE = frozenset({"--", "-- ", "__"})
 # "Sent from my iPhone" in the languages above, and the app footers of Outlook, Yahoo, GMX, Web.de, Yandex, mail.ru.
+# What phones and mail apps name in their footers ("Enviado do iPhone", "Envoyé depuis Courrier pour Windows").
+_DEVICES = (r"iphone|ipad|ipod|android|samsung|galaxy|huawei|xiaomi|redmi|honor|oppo|motorola|nokia|pixel|blackberry"
+            r"|smartphone|celular|tel[ée]fono|telem[óo]vel|m[óo]vil|dispositivo|tablet|t[ée]l[ée]phone|mobile|portable"
+            r"|outlook|yahoo|gmail|courrier|correo|e-?mail|mail|aol|gmx|proton")
 _SENT_FROM = re.compile(
     r"^\s*(?:sent\s+from\s|sent\s+(?:with|via|using)\s+(?:proton|spark|superhuman|blackberry|zoho|tutanota|fastmail"
     r"|airmail|edison|newton|aquamail|k-9|fairemail|polymail|front|yahoo|outlook)|get\s+outlook\s+for\s"
@@ -180,8 +187,12 @@ _SENT_FROM = re.compile(
     r"(?:iphone|ipad|android|handy|smartphone|tablet|mail|outlook|gmx|web\.de|1&1|t-online|freenet|app)\b"
     r"|sent\s+(?:with|via|using)\s+(?:the\s+|my\s+|a\s+)?.{0,30}\b(?:app|mail|mobile|phone|device|iphone|ipad|android"
     r"|tablet)\b\.?$|(?:\w+\s+){0,3}outlook\s+(?:for|f[üu]r|pour|para|per|voor|f[öo]r|til|dla|для|pro|za)\s+(?:ios|android)|holen\s+sie\s+sich\s+outlook|outlook\s+f[üu]r\s+\w+\s+herunterladen"
-    r"|diese\s+nachricht\s+wurde\s+von\s+meinem\s|envoy[ée]\s+(?:de|depuis|à\s+partir\s+de)\s+(?:mon|ma|l'|outlook|yahoo)"
-    r"|t[ée]l[ée]charger\s+outlook|enviado\s+(?:desde|de|do|a\s+partir\s+do)\s+(?:mi|meu|minha|o\s+meu|outlook|yahoo)"
+    r"|diese\s+nachricht\s+wurde\s+von\s+meinem\s|envoy[ée]\s+(?:de|depuis|à\s+partir\s+de|avec)\s+(?:mon|ma|l'"
+    rf"|{_DEVICES})|t[ée]l[ée]charger\s+outlook"
+    rf"|enviado\s+(?:desde|de|do|da|a\s+partir\s+do)\s+(?:(?:el\s+|la\s+|o\s+|a\s+)?(?:mi|meu|minha)\s|o\s+|a\s+)?(?:{_DEVICES})"
+    r"|enviado\s+(?:desde|de|do|a\s+partir\s+do)\s+(?:mi|meu|minha|o\s+meu)\s|dihantar\s+dari\s"
+    r"|(?:来自|发自|發自)\s*(?:我的)?\s*\S{0,12}(?:iphone|ipad|android|手机|手機|邮箱|郵箱|客户端|客戶端)"
+    r"|从\s*windows\s*版邮件发送|從\s*windows\s*版郵件傳送"
     r"|obtener\s+outlook|obter\s+o\s+outlook|inviato\s+da|scarica\s+outlook|verzonden\s+(?:vanaf|met|via)\s"
     r"|verzonden\s+vanuit\s|verstuurd\s+(?:vanaf|vanuit|met)\s|download\s+outlook|skickat\s+fr[åa]n\s|h[äa]mta\s+outlook|sendt\s+fra\s"
     r"|hent\s+outlook|l[äa]hetetty\s+\S+(?:sta|stä|lta|ltä)\b|wys[łl]an[eo]\s+z\s|pobierz\s+(?:aplikacj[ęe]\s+)?outlook"
@@ -317,8 +328,8 @@ def _plain(text: str) -> str:
 def _history_block(lines: list[str], index: int) -> int:
     """How many lines a forward marker, "Original Message" separator or header block opener at ``index`` takes."""
     stripped = _plain(lines[index].strip()).strip("* ") or "*"
-    if _FORWARD.match(stripped) or _DASHED_TITLE.match(stripped) and _MESSAGE_NOUN.search(stripped) and len(
-            stripped.strip("- ").split()) <= 4:
+    if _FORWARD.match(stripped) or stripped.startswith("-----") and stripped.endswith("-----") and _DASHED_TITLE.match(
+            stripped) and _MESSAGE_NOUN.search(stripped) and len(stripped.strip("- ").split()) <= 3:
         return 1
     glued = _SEPARATOR_PREFIX.match(stripped)
     if glued and _HEADER_KIND.match(stripped[glued.end():]) or stripped.count(":") >= 3 and _flattened_block(stripped):
@@ -342,12 +353,13 @@ def _history_block(lines: list[str], index: int) -> int:
                 kinds.add(match.lastgroup)
                 if match.lastgroup == "from":
                     from_value = plain[match.end():]
-        # Some clients start the block with the date: "Date: …\nTo: ann@x" is one too, when it names an address.
+        # (A user name may have digits, "Sally54721"; a date or a place with a time has numbers of their own.)
+    # Some clients start the block with the date: "Date: …\nTo: ann@x" is one too, when it names an address.
         if len(kinds) < 2 or not kinds & {"from", "sent"} and not (first.lastgroup == "date"
                                                                    and any("@" in line for line in block)):
             return 0
         if (any("@" in line for line in block) or "sent" in kinds
-                or {"from", "date", "subject"} <= kinds and not any(ch.isdigit() for ch in from_value)):
+                or {"from", "date", "subject"} <= kinds and not _STANDALONE_NUMBER.search(from_value)):
             return 1
     return 0
 

@@ -188,6 +188,29 @@ def test_held_out_split_is_apart_complete_and_listed() -> None:
         pytest.param("Lähetetty iPhonesta", id="fi iPhone footer"),
         pytest.param("iPhone에서 보냄", id="ko iPhone footer"),
         pytest.param("Gesendet mit der WEB.DE Mail App", id="Web.de app footer"),
+        pytest.param("Enviado do iPhone", id="pt iPhone footer without 'meu'"),
+        pytest.param("Envoyé depuis Courrier pour Windows", id="fr Windows Mail footer"),
+        pytest.param("Enviado desde Correo para Windows", id="es Windows Mail footer"),
+        pytest.param("Dihantar dari iPhone saya", id="ms iPhone footer"),
+        pytest.param("发自网易邮箱大师", id="zh 163 app footer"),
+        pytest.param("从 Windows 版邮件发送", id="zh Windows Mail footer"),
+        pytest.param("-------- Message original --------\nSupport\n\nold", id="fr Android separator, no block under"),
+        pytest.param("-----Antwort Nachricht-----\n\nalt", id="de 'Antwort Nachricht' separator"),
+        pytest.param("------ Mensaje de origen ------\n\nviejo", id="dashed title naming a message"),
+        pytest.param("-------- Ursprüngliche Nachricht --------Von: Support <s@x.example> Datum: 02.11.26 10:00 An: "
+                     "Ann Betreff: Rechnung\n\nalt", id="de separator glued to its block, one line"),
+        pytest.param("-------- Mensaje original --------De: Support <s@x.example> Fecha: 2/11/26 10:00 Para: Ann\n\n"
+                     "viejo", id="es separator glued to its block"),
+        pytest.param("From: Support <s@x.example> Sent: Monday, 2 November 2026 10:00 To: Ann Subject: Invoice\n\nold",
+                     id="Outlook block flattened to one line"),
+        pytest.param("Temat: RE: Faktura 2026-11-02 10:00Nadawca: \"Support\" s@x.example Adresat: Ann\n\nstary",
+                     id="pl webmail block flattened, fields glued"),
+        pytest.param("====\n\nMessage du : 02/11/2026 10:00\nDe : \"Support\" <s@x.example>\nA : ann@x.example\n"
+                     "Copie à : \nSujet : Facture\n\nancien", id="fr webmail block under a rule of ="),
+        pytest.param("Da: support1042\nData: lunedì 2 novembre 2026 10:00\nA: Ann\nOggetto: Fattura\n\nvecchio",
+                     id="it block, a user name with digits in From"),
+        pytest.param("On Mon, Nov 2, 2026 at 10:00 AM Support\n\n<\nmailto:Support <s@x.example>\n> wrote:\nold",
+                     id="Polymail attribution scattered over lines"),
         pytest.param("\u202bבתאריך יום ב׳, 2 בנוב׳ 2026 ב-10:00 מאת \u202aSupport\u202c\u200f <\u202as@x.example"
                      "\u202c\u200f>:\u202c\n> ישן", id="he Gmail, with bidirectional marks"),
     ],
@@ -209,6 +232,20 @@ def test_a_forwarded_block_in_bold_with_blank_lines_between_fields_is_dropped() 
 def test_attribution_sharing_the_line_with_the_reply() -> None:
     text = "Thanks, that works. On Mon, 2 Nov 2026 at 10:00, Support <s@x.example> wrote:\n> old\n"
     assert reply_text(text) == "Thanks, that works."
+
+
+@pytest.mark.parametrize(
+    ("text", "reply"),
+    [
+        pytest.param("thanks On Mon, 2 Nov 2026 at 10:00, s@x.example wrote:\n> old", "thanks", id="after a word"),
+        pytest.param("thanks--- On Mon, 2 Nov 2026 at 10:00, s@x.example wrote:\n> old", "thanks",
+                     id="after dashes"),
+        pytest.param("ok\nfine - see you--- On Mon, 2 Nov 2026 at 10:00, s@x.example wrote:\n> old",
+                     "ok\nfine - see you", id="after dashes, a dash in the reply"),
+    ],
+)
+def test_attribution_glued_to_the_reply_without_punctuation(text: str, reply: str) -> None:
+    assert reply_text(text) == reply
 
 
 def test_attribution_wrapped_under_a_line_of_the_reply_keeps_that_line() -> None:
@@ -258,6 +295,12 @@ def test_html_outlook_block_in_another_language_is_cut() -> None:
         pytest.param("Thanks.\nSent with love from Berlin\nAnn", id="'Sent with' in a greeting"),
         pytest.param("Gesendet mit der Post am Montag.\nBitte prüfen.", id="'Gesendet mit der Post'"),
         pytest.param("Hi,\n\nOn 2 Nov I wrote the ticket:\nthe app crashes.", id="'On <date> I wrote …:', no year"),
+        pytest.param("Please book:\nFrom: Berlin 10:00\nDate: 5 December\nSubject: trip", id="booking with a time"),
+        pytest.param("Notes:\nFrom: 2 Nov To: 6 Nov Subject: maths Date: 1 Nov", id="a timetable on one line"),
+        pytest.param("Hi,\n---- Message of the day ----\nBe kind.", id="dashed heading naming a message"),
+        pytest.param("Hi,\n-- Mail --\nIt bounced.", id="short dashed heading naming mail"),
+        pytest.param("I will call On Monday and update the ticket:\nit is open.", id="capitalised 'On' in prose"),
+        pytest.param("Enviado do armazém ontem, chega sexta.", id="pt 'Enviado do' in a sentence"),
     ],
 )
 def test_look_alikes_are_kept(text: str) -> None:
