@@ -6,7 +6,8 @@ earlier message must not count twice, and a customer's answer must not drown in 
 What counts as history, by the clients that write it, in the thirty or so languages most mail is written in
 (English, Chinese, Spanish, Arabic, Hindi, Portuguese, Russian, Japanese, German, French, Korean, Italian, Turkish,
 Polish, Dutch, Vietnamese, Indonesian, Ukrainian, Thai, Swedish, Danish, Norwegian, Finnish, Czech, Greek, Hebrew,
-Romanian, Hungarian, Catalan):
+Romanian, Hungarian, Catalan; Gmail's attribution and Outlook's header block also in Bengali, Persian, Urdu, Swahili,
+Filipino, Malay, Slovak, Croatian, Serbian, Bulgarian, Lithuanian, Estonian, Latvian and Slovenian):
 
 - Attribution lines (Gmail, Apple Mail, Thunderbird, Yahoo, Polymail, Front, Android clients, 163, Yandex, mail.ru):
   a date or an address and a "wrote" verb of one of these languages ("On Mon, 2 Nov 2026 at 10:00, Ann <ann@x>
@@ -19,7 +20,10 @@ Romanian, Hungarian, Catalan):
   "发件人:/发送时间:", Korean "보낸 사람:/보낸 날짜:" …), often under a rule of underscores; separators such as
   "-----Original Message-----", "-----Oprindelig meddelelse-----", "------------------ 原始邮件 ------------------"
   and any dashed line followed by such a block.
-- Help desks' "Please type your reply above this line" markers (Zendesk, Freshdesk, Help Scout and the like).
+  Also a whole block on one line ("From: Ann <ann@x> Sent: … To: … Subject: …", fields even glued to the value
+  before them, as conversions of HTML leave it) and a separator glued to its block.
+- Help desks' "Please type your reply above this line" markers (Zendesk, Freshdesk, Help Scout and the like); Zendesk's
+  "##- … -##" frame in any language.
 - ``>``-quoted lines anywhere.
 
 An attribution followed by ``>``-quoted lines only frames that quote: text after the quote is the writer's again
@@ -49,8 +53,10 @@ _VERBS_WORD = (
     r"wrote|writes|schrieb|geschrieben|[ée]crit|escribi[óo]|escreveu|scritto|scrisse|schreef|geschreven|skrev"
     r"|kirjoitti|napisa[łl]\(a\)|napisa[łl]a?|napisana|pisze|naps[ae]l(?:\(a\)|a)?|nap[íi]sal|написал(?:\(а\)|а)?|пишет"
     r"|написав(?:\(ла\))?|пише|yazd[ıi]|έγραψε|a\s+scris|[íi]rta|va\s+escriure|escrit|đã\s+viết|viết|menulis"
+    r"|aliandika|sumulat|napisao|napisala|написао|написа|rašė|kirjutas|rakstīja|napísal"
 )
-_VERBS_OTHER = r"كتب|كتابة|כתב/ה|כתבה|כתב|เขียนว่า|ने\s*लिखा|写道|寫道|のメール|のメッセージ|작성|쓴\s*글"
+_VERBS_OTHER = (r"كتب|كتابة|כתב/ה|כתבה|כתב|เขียนว่า|ने\s*लिखा|写道|寫道|のメール|のメッセージ|작성|쓴\s*글|লিখেছেন|نوشت"
+                r"|نے\s*لکھا")
 # Matched on lower-cased text (a case-insensitive match is several times slower), the others only on non-ASCII text.
 _VERB_WORD = re.compile(rf"(?<!\w)(?:{_VERBS_WORD})(?!\w)")
 _VERB_OTHER = re.compile(_VERBS_OTHER)
@@ -131,20 +137,24 @@ _MESSAGE_NOUN = re.compile(
 _SEPARATOR_PREFIX = re.compile(rf"^\s*-{{2,}}\s*(?:{_SEPARATOR_WORDS})\s*-{{2,}}\s*(?=\S)", re.IGNORECASE)
 # Help desks put a marker above the quoted notification: the reply is what is written above it.
 _REPLY_ABOVE = re.compile(
-    r"^\W*(?:.{0,40}(?:reply|write|type|respond|answer)\b.{0,40}\babove\s+this\s+line|.{0,60}\bno\s+escriba\s+debajo"
+    # Zendesk frames its marker in "##- … -##" in every language it is translated to.
+    r"^##-.{4,150}-##$"
+    r"|^\W*(?:.{0,40}(?:reply|write|type|respond|answer)\b.{0,40}\babove\s+this\s+line|.{0,60}\bno\s+escriba\s+debajo"
     r"|.{0,60}(?:über|oberhalb)\s+dieser\s+zeile|.{0,60}au-dessus\s+de\s+cette\s+ligne|.{0,60}encima\s+de\s+esta\s+l[íi]nea"
     r"|.{0,60}sopra\s+questa\s+riga|.{0,60}boven\s+deze\s+(?:regel|lijn)|.{0,60}acima\s+desta\s+linha"
     r"|.{0,60}ovanför\s+denna\s+rad|.{0,60}over\s+denne\s+linje|.{0,60}nad\s+t[ąa]\s+lini[ąa]|.{0,60}выше\s+этой\s+строки)",
     re.IGNORECASE,
 )
 
-_REPLY_ABOVE_HINT = re.compile(r"line|zeile|ligne|l[íi]nea|riga|regel|lijn|linha|rad|linje|lini|строки|debajo",
+_REPLY_ABOVE_HINT = re.compile(r"^##-|line|zeile|ligne|l[íi]nea|riga|regel|lijn|linha|rad|linje|lini|строки|debajo",
                                re.IGNORECASE)
 
 # Header fields, by kind, in the languages above. A header block is two or more of them in a row.
-_FROM_FIELD = (r"from|von|absender|de|de\s+la|da|van|nadawca|fra|fr[åa]n|avs[äa]ndare|afsender|od|от|від|kimden|من|מאת"
+_FROM_FIELD = (r"from|von|absender|de|de\s+la|da|van|nadawca|daripada|از|প্রেরক|[šs]alje|nuo|saatja|no|од"
+               r"|fra|fr[åa]n|avs[äa]ndare|afsender|od|от|від|kimden|من|מאת"
                r"|από|feladó|lähettäjä|dari|từ|จาก|प्रेषक|发件人|寄件者|寄件人|差出人|보낸\s*사람|expéditeur|remitente")
-_SENT_FIELD = (r"sent|date\s+sent|gesendet|envoy[ée](?:\s+le)?|enviado(?:\s+el)?|enviat|inviato|verzonden|sendt"
+_SENT_FIELD = (r"sent|date\s+sent|gesendet|envoy[ée](?:\s+le)?|enviad[oa](?:\s+el|\s+em)?|enviat|dihantar|ارسال\s+شده"
+               r"|প্রেরিত|poslano|послато|изпратено|odoslan[ée]|i[šs]si[ųu]sta|saadetud|nos[ūu]t[īi]ts|inviato|verzonden|sendt"
                r"|skickat|wys[łl]ano|wys[łl]ane|odesl[áa]no|отправлено|надіслано|g[öo]nderildi|gönderilme\s+tarihi"
                r"|تم\s+الإرسال|تاريخ\s+الإرسال|נשלח|στάλθηκε|trimis|elk[üu]ldve|l[äa]hetetty|dikirim|terkirim"
                r"|đã\s+gửi|ส่ง|भेजा\s+गया|发送时间|發送時間|寄件日期|送信日時|보낸\s*날짜")
@@ -153,9 +163,10 @@ _DATE_FIELD = (r"date|message\s+du|datum|data|dato|fecha"
                r"|วันที่|दिनांक|p[äa]iv[äa]m[äa][äa]r[äa]|日期|時間|时间|日付|날짜")
 _TO_FIELD = (r"to|an|[àa]|para|aan|til|till|do|copie\s+[àa]|adresat|odbiorca"
              r"|komu|кому|kime|إلى|אל|προς|c[ăa]tre|c[íi]mzett|vastaanottaja"
-             r"|kepada|đến|ถึง|प्रति|收件人|收件者|宛先|받는\s*사람|cc|bcc|kopie|kopia|dw|копия|копія|bilgi|"
+             r"|kepada|đến|ถึง|به|প্রাপক|prima|за|до|kam|adressaat|za|प्रति|收件人|收件者|宛先|받는\s*사람|cc|bcc|kopie|kopia|dw|копия|копія|bilgi|"
              r"nuskha|عنوان|עותק|κοιν|másolat|kopio|抄送|副本|참조|tembusan|đồng\s+gửi|สำเนา")
-_SUBJECT_FIELD = (r"subject|betreff|objet|sujet|asunto|oggetto|onderwerp|assunto|assumpte|emne|[äa]mne|temat|тема|konu"
+_SUBJECT_FIELD = (r"subject|betreff|objet|sujet|perkara|موضوع|বিষয়|predmet|teema|t[ēe]ma|zadeva"
+                  r"|asunto|oggetto|onderwerp|assunto|assumpte|emne|[äa]mne|temat|тема|konu"
                   r"|الموضوع|נושא|θέμα|subiect|t[áa]rgy|aihe|subjek|perihal|chủ\s+đề|เรื่อง|विषय|p[řr]edm[ěe]t"
                   r"|主题|主旨|件名|제목|tema")
 _HEADER_KIND = re.compile(

@@ -268,6 +268,155 @@ def test_html_outlook_block_in_another_language_is_cut() -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# The clients' documented formats, language by language: Gmail's and Apple Mail's attribution, Yahoo, Yandex,
+# mail.ru, 163, Android and Samsung, help desks' markers, Outlook's header block (From/Sent/To/Subject)
+# --------------------------------------------------------------------------------------------
+
+SENDER = "Ann Example <ann@example.com>"
+DOCUMENTED = {
+    "gmail en": f"On Mon, Nov 2, 2026 at 10:00 AM {SENDER} wrote:\n> old",
+    "gmail de": f"Am Mo., 2. Nov. 2026 um 10:00 Uhr schrieb {SENDER}:\n> old",
+    "gmail fr": f"Le lun. 2 nov. 2026 à 10:00, {SENDER} a écrit :\n> old",
+    "gmail es": "El lun, 2 nov 2026 a las 10:00, Ann Example (<ann@example.com>) escribió:\n> old",
+    "gmail it": f"Il giorno lun 2 nov 2026 alle ore 10:00 {SENDER} ha scritto:\n> old",
+    "gmail pt": f"Em seg., 2 de nov. de 2026 às 10:00, {SENDER} escreveu:\n> old",
+    "gmail nl": f"Op ma 2 nov 2026 om 10:00 schreef {SENDER}:\n> old",
+    "gmail ru": f"пн, 2 нояб. 2026 г. в 10:00, {SENDER}:\n> old",
+    "gmail pl": f"pon., 2 lis 2026 o 10:00 {SENDER} napisał(a):\n> old",
+    "gmail tr": f"{SENDER}, 2 Kas 2026 Pzt, 10:00 tarihinde şunu yazdı:\n> old",
+    "gmail ja": f"2026年11月2日(月) 10:00 {SENDER}:\n> old",
+    "gmail zh": f"{SENDER} 于2026年11月2日周一 10:00写道：\n> old",
+    "gmail zh-tw": f"{SENDER} 於 2026年11月2日 週一 上午10:00寫道：\n> old",
+    "gmail ko": f"2026년 11월 2일 (월) 오전 10:00, {SENDER}님이 작성:\n> old",
+    "gmail ar": f"في الاثنين، 2 نوفمبر 2026 في 10:00 ص تمت كتابة ما يلي بواسطة {SENDER}:\n> old",
+    "gmail hi": f"सोम, 2 नव॰ 2026 को 10:00 am बजे को {SENDER} ने लिखा:\n> old",
+    "gmail vi": f"Vào Th 2, 2 thg 11, 2026 vào lúc 10:00 {SENDER} đã viết:\n> old",
+    "gmail id": f"Pada tanggal Sen, 2 Nov 2026 pukul 10.00 {SENDER} menulis:\n> old",
+    "gmail th": f"เมื่อ จ. 2 พ.ย. 2026 เวลา 10:00 {SENDER} เขียนว่า:\n> old",
+    "gmail sv": f"Den mån 2 nov. 2026 kl 10:00 skrev {SENDER}:\n> old",
+    "gmail da": f"Den man. 2. nov. 2026 kl. 10.00 skrev {SENDER}:\n> old",
+    "gmail no": f"man. 2. nov. 2026 kl. 10:00 skrev {SENDER}:\n> old",
+    "gmail fi": "ma 2.11.2026 klo 10.00 Ann Example (ann@example.com) kirjoitti:\n> old",
+    "gmail cs": f"po 2. 11. 2026 v 10:00 odesílatel {SENDER} napsal:\n> old",
+    "gmail uk": f"пн, 2 лист. 2026 р. о 10:00 {SENDER} пише:\n> old",
+    "gmail el": f"Στις Δευ 2 Νοε 2026 στις 10:00, ο/η {SENDER} έγραψε:\n> old",
+    "gmail ro": f"În lun., 2 nov. 2026 la 10:00, {SENDER} a scris:\n> old",
+    "gmail hu": f"{SENDER} ezt írta (időpont: 2026. nov. 2., H, 10:00):\n> old",
+    "gmail ca": "El dl., 2 de nov. 2026 a les 10:00, Ann Example (<ann@example.com>) va escriure:\n> old",
+    "gmail bn": f"সোম, ২ নভে, ২০২৬ ১০:০০ AM এ {SENDER} লিখেছেন:\n> old",
+    "gmail fa": f"در تاریخ دوشنبه ۲ نوامبر ۲۰۲۶ ساعت ۱۰:۰۰ {SENDER} نوشت:\n> old",
+    "gmail ur": f"پیر، 2 نومبر، 2026 کو 10:00 {SENDER} نے لکھا:\n> old",
+    "gmail sw": f"Mnamo Jumatatu, 2 Nov 2026 saa 10:00 {SENDER} aliandika:\n> old",
+    "gmail tl": f"Noong Lun, Nob 2, 2026 nang 10:00 AM, sumulat si {SENDER}:\n> old",
+    "gmail ms": f"Pada Isn, 2 Nov 2026 pada 10:00 PG {SENDER} menulis:\n> old",
+    "gmail en unquoted": f"On Mon, Nov 2, 2026 at 10:00 AM {SENDER} wrote:\nold",
+    "apple fr": f"Le 2 nov. 2026 à 10:00, {SENDER} a écrit :\n\nold",
+    "apple ja": f"2026/11/02 10:00、{SENDER}のメール:\n\nold",
+    "apple ru": f"2 нояб. 2026 г., в 10:00, {SENDER} написал(а):\n\nold",
+    "apple nl": f"Op 2 nov. 2026 om 10:00 heeft {SENDER} het volgende geschreven:\n\nold",
+    "apple sv": f"2 nov. 2026 kl. 10:00 skrev {SENDER}:\n\nold",
+    "apple pt": f"Em 2 de nov. de 2026, à(s) 10:00, {SENDER} escreveu:\n\nold",
+    "apple tr": f"2 Kas 2026 tarihinde 10:00 saatinde, {SENDER} şunları yazdı:\n\nold",
+    "apple pl": f"Wiadomość napisana przez {SENDER} w dniu 02.11.2026, o godz. 10:00:\n\nold",
+    "apple es": f"El 2 nov 2026, a las 10:00, {SENDER} escribió:\n\nold",
+    "apple it": f"Il giorno 2 nov 2026, alle ore 10:00, {SENDER} ha scritto:\n\nold",
+    "apple de": f"Am 02.11.2026 um 10:00 schrieb {SENDER}:\n\nold",
+    "apple zh": f"2026年11月2日 10:00，{SENDER} 写道：\n\nold",
+    "apple ko": f"2026. 11. 2. 오전 10:00, {SENDER} 작성:\n\nold",
+    "yahoo en": f"On Monday, November 2, 2026, 10:00:00 AM GMT+1, {SENDER} wrote:\n\nold",
+    "yahoo fr": f"Le lundi 2 novembre 2026, 10:00:00 UTC+1, {SENDER} a écrit :\n\nold",
+    "yahoo de": f"Am Montag, 2. November 2026, 10:00:00 MEZ hat {SENDER} Folgendes geschrieben:\n\nold",
+    "yahoo es": f"El lunes, 2 de noviembre de 2026, 10:00:00 CET, {SENDER} escribió:\n\nold",
+    "yahoo it": f"Il lunedì 2 novembre 2026, 10:00:00 CET, {SENDER} ha scritto:\n\nold",
+    "yahoo pt": f"Em segunda-feira, 2 de novembro de 2026, 10:00:00 BRT, {SENDER} escreveu:\n\nold",
+    "yandex": '02.11.2026, 10:00, "Ann Example" <ann@example.com>:\n\nold',
+    "mailru": f"Понедельник, 2 ноября 2026, 10:00 +03:00 от {SENDER}:\n\nold",
+    "163": '在 2026-11-02 10:00:00，"Ann Example" <ann@example.com> 写道：\n\nold',
+    "android": "---- Ann Example wrote ----\n\nold",
+    "android de": "---- Ann Example schrieb ----\n\nold",
+    "android fr": "---- Ann Example a écrit ----\n\nold",
+    "android date": f"---- On Mon, 02 Nov 2026 10:00:00 +0100 {SENDER} wrote ----\n\nold",
+    "samsung": f"-------- Original message --------\nFrom: {SENDER}\nDate: 02/11/2026 10:00 (GMT+01:00)\n"
+        f"To: s@x.example\nSubject: Re: x\n\nold",
+    "samsung de": f"-------- Ursprüngliche Nachricht --------\nVon: {SENDER}\nDatum: 02.11.26 10:00 (GMT+01:00)\n"
+        f"An: s@x.example\nBetreff: x\n\nold",
+    "samsung fr": f"-------- Message d'origine --------\nDe : {SENDER}\nDate : 02/11/2026 10:00 (GMT+01:00)\n"
+        f"À : s@x.example\nObjet : x\n\nold",
+    "samsung es": f"-------- Mensaje original --------\nDe: {SENDER}\nFecha: 2/11/26 10:00 (GMT+01:00)\n"
+        f"Para: s@x.example\nAsunto: x\n\nold",
+    "samsung pt": f"-------- Mensagem original --------\nDe: {SENDER}\nData: 02/11/2026 10:00 (GMT-03:00)\n"
+        f"Para: s@x.example\nAssunto: x\n\nold",
+    "samsung it": f"-------- Messaggio originale --------\nDa: {SENDER}\nData: 02/11/26 10:00 (GMT+01:00)\n"
+        f"A: s@x.example\nOggetto: x\n\nold",
+    "zendesk en": "##- Please type your reply above this line -##\n\nold",
+    "zendesk ja": "##- このラインより上に返信を入力してください -##\n\nold",
+    "zendesk zh": "##- 请在此行上方键入回复内容 -##\n\nold",
+    "zendesk ko": "##- 이 줄 위에 회신을 입력하십시오 -##\n\nold",
+    "zendesk tr": "##- Lütfen yanıtınızı bu satırın üstüne yazın -##\n\nold",
+    "zendesk fi": "##- Kirjoita vastauksesi tämän rivin yläpuolelle -##\n\nold",
+    "zendesk cs": "##- Svou odpověď napište nad tento řádek -##\n\nold",
+    "freshdesk": "-- Please reply above this line --\n\nold",
+}
+
+
+def _outlook_block(fields: tuple[str, str, str, str]) -> str:
+    sender, sent, to, subject = fields
+    return f"{sender}: {SENDER}\n{sent}: 2 November 2026 10:00\n{to}: Support\n{subject}: Invoice\n\nold"
+
+
+OUTLOOK_FIELDS = {
+    "en": ("From", "Sent", "To", "Subject"),
+    "de": ("Von", "Gesendet", "An", "Betreff"),
+    "fr": ("De", "Envoyé", "À", "Objet"),
+    "es": ("De", "Enviado el", "Para", "Asunto"),
+    "it": ("Da", "Inviato", "A", "Oggetto"),
+    "pt": ("De", "Enviada em", "Para", "Assunto"),
+    "pt-br": ("De", "Enviado", "Para", "Assunto"),
+    "nl": ("Van", "Verzonden", "Aan", "Onderwerp"),
+    "ru": ("От", "Отправлено", "Кому", "Тема"),
+    "pl": ("Od", "Wysłano", "Do", "Temat"),
+    "tr": ("Kimden", "Gönderildi", "Kime", "Konu"),
+    "ja": ("差出人", "送信日時", "宛先", "件名"),
+    "zh": ("发件人", "发送时间", "收件人", "主题"),
+    "zh-tw": ("寄件者", "寄件日期", "收件者", "主旨"),
+    "ko": ("보낸 사람", "보낸 날짜", "받는 사람", "제목"),
+    "ar": ("من", "تم الإرسال", "إلى", "الموضوع"),
+    "sv": ("Från", "Skickat", "Till", "Ämne"),
+    "da": ("Fra", "Sendt", "Til", "Emne"),
+    "no": ("Fra", "Sendt", "Til", "Emne"),
+    "fi": ("Lähettäjä", "Lähetetty", "Vastaanottaja", "Aihe"),
+    "cs": ("Od", "Odesláno", "Komu", "Předmět"),
+    "uk": ("Від", "Надіслано", "Кому", "Тема"),
+    "el": ("Από", "Στάλθηκε", "Προς", "Θέμα"),
+    "he": ("מאת", "נשלח", "אל", "נושא"),
+    "hu": ("Feladó", "Elküldve", "Címzett", "Tárgy"),
+    "ro": ("De la", "Trimis", "Către", "Subiect"),
+    "vi": ("Từ", "Đã gửi", "Đến", "Chủ đề"),
+    "id": ("Dari", "Dikirim", "Kepada", "Perihal"),
+    "th": ("จาก", "ส่ง", "ถึง", "เรื่อง"),
+    "hi": ("प्रेषक", "भेजा गया", "प्रति", "विषय"),
+    "ca": ("De", "Enviat", "A", "Assumpte"),
+    "ms": ("Daripada", "Dihantar", "Kepada", "Perkara"),
+    "fa": ("از", "ارسال شده", "به", "موضوع"),
+    "bn": ("প্রেরক", "প্রেরিত", "প্রাপক", "বিষয়"),
+    "sk": ("Od", "Odoslané", "Komu", "Predmet"),
+    "hr": ("Šalje", "Poslano", "Prima", "Predmet"),
+    "sr": ("Од", "Послато", "За", "Тема"),
+    "bg": ("От", "Изпратено", "До", "Тема"),
+    "lt": ("Nuo", "Išsiųsta", "Kam", "Tema"),
+    "et": ("Saatja", "Saadetud", "Adressaat", "Teema"),
+    "lv": ("No", "Nosūtīts", "Kam", "Tēma"),
+    "sl": ("Od", "Poslano", "Za", "Zadeva"),
+}
+for _lang, _fields in OUTLOOK_FIELDS.items():
+    DOCUMENTED["outlook " + _lang] = _outlook_block(_fields)
+
+@pytest.mark.parametrize("rest", list(DOCUMENTED.values()), ids=list(DOCUMENTED))
+def test_documented_client_formats_are_history(rest: str) -> None:
+    assert reply_text(NEW + "\n\n" + rest) == NEW
+
+
+# --------------------------------------------------------------------------------------------
 # Words that look like history markers but are the writer's own
 # --------------------------------------------------------------------------------------------
 
