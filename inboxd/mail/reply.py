@@ -587,6 +587,7 @@ _HTML_REMOVE = (
 )
 # Outlook does not nest the history: it starts it with a marker and lets it run to the end of the document.
 # Outlook on the web and new Outlook: #appendonsend, #divRplyFwdMsg, #mail-editor-reference-message-container.
+# Outlook for Mac (2011 to 2016): #OLK_SRC_BODY_SECTION.
 # Outlook for Windows and Mac, Windows Mail: a div with a top border holding the From:/Sent: block. Zimbra: hr#zwchr.
 # Hotmail: hr#stopSpelling. Older Outlook, Outlook Express, Comcast and many webmailers: an <hr> and then the block
 # (a browser shows the rule as a line break; the text conversion does not, so the text rules would not see it).
@@ -595,6 +596,7 @@ _HTML_CUT_FROM = (
     "//*[@id='appendonsend']",
     "//*[@id='divRplyFwdMsg']",
     "//*[@id='mail-editor-reference-message-container']",
+    "//*[@id='OLK_SRC_BODY_SECTION']",
     "//hr[@id='zwchr']",
     "//hr[@id='stopSpelling']",
     f"//div[re:test(@style, 'border-top', 'i') and re:test(string(.), '^\\s*(?:{_FROM_FIELD})\\s*[:：]', 'i')]",
@@ -604,7 +606,8 @@ _HTML_CUT_FROM = (
 
 # Every expression above needs one of these in the markup; without any, there is nothing to remove.
 _HTML_MARKERS = ("blockquote", "gmail_quote", "moz-cite-prefix", "yahoo_quoted", "appendonsend", "divrplyfwdmsg",
-                 "mail-editor-reference-message-container", "zwchr", "stopspelling", "border-top", "<hr")
+                 "mail-editor-reference-message-container", "olk_src_body_section", "zwchr", "stopspelling",
+                 "border-top", "<hr")
 
 
 def reply_text_html(html: str, *, text: str | None = None) -> str:

@@ -416,6 +416,85 @@ def test_documented_client_formats_are_history(rest: str) -> None:
     assert reply_text(NEW + "\n\n" + rest) == NEW
 
 
+HTML_REPLY = "<div>Thanks, that fixed it.</div>"
+HTML_DOCUMENTED = {
+    "owa": (HTML_REPLY + '<div id="appendonsend"></div><hr style="display:inline-block;width:98%" tabindex="-1">'
+             '<div id="divRplyFwdMsg" dir="ltr"><font face="Calibri"><b>From:</b> Ann &lt;ann@x.example&gt;<br><b>'
+             'Sent:</b> Monday, November 2, 2026 10:00 AM<br><b>To:</b> Support<br><b>Subject:</b> Invoice</font>'
+             '<div>&nbsp;</div></div><div>old</div>'),
+    "owa de": (HTML_REPLY + '<div id="appendonsend"></div><hr><div id="divRplyFwdMsg" dir="ltr"><b>Von:</b> Ann<br><b>'
+             'Gesendet:</b> Montag, 2. November 2026 10:00<br><b>An:</b> Support<br><b>Betreff:</b> Rechnung</div>'
+             '<div>alt</div>'),
+    "gmail": (HTML_REPLY + '<br><div class="gmail_quote"><div dir="ltr" class="gmail_attr">'
+             'On Mon, Nov 2, 2026 at 10:00 AM Ann &lt;<a href="mailto:ann@x.example">ann@x.example</a>'
+             '&gt; wrote:<br></div>'
+             '<blockquote class="gmail_quote" style="margin:0px 0px 0px 0.8ex;border-left:1px solid rgb(204,204,20'
+             '4);padding-left:1ex">old</blockquote></div>'),
+    "yahoo": (HTML_REPLY + '<div id="yahoo_quoted_123" class="yahoo_quoted"><div style="font-family:Helvetica"><div>'
+             'On Monday, November 2, 2026, 10:00:00 AM GMT+1, Ann &lt;ann@x.example&gt; wrote:</div><div>old</div>'
+             '</div></div>'),
+    "thunderbird": (HTML_REPLY + '<div class="moz-cite-prefix">On 02/11/2026 10:00, Ann wrote:<br></div>'
+             '<blockquote type="cite" cite="mid:x@y">old</blockquote>'),
+    "apple inside": (HTML_REPLY + '<div><br><blockquote type="cite"><div>'
+             'On 2 Nov 2026, at 10:00, Ann &lt;ann@x.example&gt; wrote:</div>'
+             '<br class="Apple-interchange-newline"><div>old</div></blockquote></div>'),
+    "apple outside fr": (HTML_REPLY + '<div><br><div>Le 2 nov. 2026 à 10:00, Ann &lt;ann@x.example&gt; a écrit :</div>'
+             '<br class="Apple-interchange-newline"><blockquote type="cite"><div>ancien</div></blockquote></div>'),
+    "plain blockquote": HTML_REPLY + "<blockquote>old</blockquote>",
+    "hr from": HTML_REPLY + "<hr><b>From:</b> Ann<br><b>Sent:</b> Monday<br><b>Subject:</b> x<br>old",
+    "hr attribution": (HTML_REPLY + "<hr><div>On Mon, 2 Nov 2026 at 10:00, Ann &lt;ann@x.example&gt; wrote:</div><div>"
+             "old</div>"),
+    "outlook desktop ja": (HTML_REPLY + '<div style="border:none;border-top:solid #E1E1E1 1.0pt;padding:3.0pt 0cm 0cm '
+             '0cm"><p class="MsoNormal"><b>差出人:</b> Ann<br><b>送信日時:</b> 2026年11月2日 10:00<br>'
+             '<b>宛先:</b> Support<br>'
+             '<b>件名:</b> 請求書</p></div><p class="MsoNormal">古い</p>'),
+    "outlook 2003": (HTML_REPLY + '<div class="OutlookMessageHeader" lang="en-us" dir="ltr" align="left">'
+             '<hr tabindex="-1"><font face="Tahoma" size="2"><b>From:</b> Ann<br><b>Sent:</b> Monday<br><b>To:</b>'
+             ' Support<br><b>Subject:</b> x<br></font><br></div><div>old</div>'),
+    "new outlook mac": (HTML_REPLY + '<div id="mail-editor-reference-message-container">'
+             '<div class="ms-outlook-mobile-reference-message"><b>From: </b>Ann &lt;ann@x.example&gt;<br><b>'
+             'Date: </b>Monday, 2 November 2026 at 10:00<br></div><div>old</div></div>'),
+    "olk mac": (HTML_REPLY + '<span id="OLK_SRC_BODY_SECTION"><div><span>From: </span>Ann<br><span>Date: </span>'
+             'Monday<br></div><div>old</div></span>'),
+    "gmx": (HTML_REPLY + '<div name="quote" style="margin:10px 5px 5px 10px; padding: 10px 0 10px 10px; border-left:2p'
+             'x solid #C3D9E5;"><div style="margin:0 0 10px 0;"><b>Gesendet:</b>'
+             '&nbsp;Montag, 02. November 2026 um 10:00 Uhr<br><b>Von:</b>&nbsp;Ann<br><b>An:</b>&nbsp;Support<br>'
+             '<b>Betreff:</b>&nbsp;Rechnung</div><div name="quoted-content">alt</div></div>'),
+    "protonmail": (HTML_REPLY + '<div class="protonmail_quote">'
+             'On Monday, November 2nd, 2026 at 10:00, Ann &lt;ann@x.example&gt; wrote:<br>'
+             '<blockquote class="protonmail_quote" type="cite">old</blockquote></div>'),
+    "zoho": (HTML_REPLY + '<div class="zmail_extra_hr" style="border-top: 1px solid #ccc;"></div>'
+             '<div class="zmail_extra"><div><br></div><div id="Zm-_Id_-Sgn1">'
+             '---- On Mon, 02 Nov 2026 10:00:00 +0100 <b>Ann &lt;ann@x.example&gt;</b> wrote ---</div>'
+             '<blockquote style="border-left: 1px solid #0000FF;">old</blockquote></div>'),
+    "qq": (HTML_REPLY + '<div><br></div><div style="font-size: 12px;font-family: Arial Narrow;padding:2px 0 2px 0;">'
+             '------------------&nbsp;原始邮件&nbsp;------------------</div>'
+             '<div style="font-size: 12px;background:#efefef;padding:8px;"><div><b>发件人:</b>'
+             '&nbsp;"Ann"&lt;ann@x.example&gt;;</div><div><b>发送时间:</b>'
+             '&nbsp;2026年11月2日(星期一) 上午10:00</div></div>'
+             '<div>旧</div>'),
+    "mailru": (HTML_REPLY + '<br><br><br>'
+             'Понедельник, 2 ноября 2026, 10:00 +03:00 от Ann &lt;<a href="mailto:ann@x.example">ann@x.example</a>'
+             '&gt;:<br><blockquote style="border-left:1px solid #0857A6; margin:10px; padding:0 0 0 10px;">'
+             'старый</blockquote>'),
+    "yandex": (HTML_REPLY + '<div>&nbsp;</div><div>02.11.2026, 10:00, "Ann" &lt;ann@x.example&gt;:</div><blockquote>'
+             'старый</blockquote>'),
+    "front": (HTML_REPLY + '<div class="front-blockquote"><br><div>'
+             'On Mon, Nov 2, 2026 at 10:00 AM, Ann &lt;ann@x.example&gt; wrote:</div><blockquote type="cite">'
+             'old</blockquote></div>'),
+    "android samsung": (HTML_REPLY + "<div><br></div><div><br></div><div>-------- Original message --------</div><div>"
+             "From: Ann &lt;ann@x.example&gt; </div><div>Date: 02/11/2026 10:00 (GMT+01:00) </div><div>"
+             "To: Support </div><div>Subject: x </div><div><br></div>old"),
+    "outlook ios": (HTML_REPLY + '<div id="ms-outlook-mobile-signature"><div>Get <a href="https://aka.ms/o0ukef">'
+             'Outlook for iOS</a></div></div><hr style="display:inline-block;width:98%">'
+             '<div id="divRplyFwdMsg" dir="ltr"><b>From:</b> Ann<br><b>Sent:</b> Monday<br></div><div>old</div>'),
+}
+
+@pytest.mark.parametrize("html", list(HTML_DOCUMENTED.values()), ids=list(HTML_DOCUMENTED))
+def test_documented_html_quotes_are_history(html: str) -> None:
+    assert reply_text_html(html) == "Thanks, that fixed it."
+
+
 # --------------------------------------------------------------------------------------------
 # Words that look like history markers but are the writer's own
 # --------------------------------------------------------------------------------------------
