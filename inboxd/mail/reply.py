@@ -150,7 +150,7 @@ _REPLY_ABOVE_HINT = re.compile(r"^##-|line|zeile|ligne|l[íi]nea|riga|regel|lijn
                                re.IGNORECASE)
 
 # Header fields, by kind, in the languages above. A header block is two or more of them in a row.
-_FROM_FIELD = (r"from|von|absender|de|de\s+la|da|van|nadawca|daripada|از|প্রেরক|[šs]alje|nuo|saatja|no|од"
+_FROM_FIELD = (r"from|von|absender|de|de\s+la|da|van|nadawca|daripada|از|প্রেরক|[šs]alje|nuo|saatja|од"
                r"|fra|fr[åa]n|avs[äa]ndare|afsender|od|от|від|kimden|من|מאת"
                r"|από|feladó|lähettäjä|dari|từ|จาก|प्रेषक|发件人|寄件者|寄件人|差出人|보낸\s*사람|expéditeur|remitente")
 _SENT_FIELD = (r"sent|date\s+sent|gesendet|envoy[ée](?:\s+le)?|enviad[oa](?:\s+el|\s+em)?|enviat|dihantar|ارسال\s+شده"
@@ -378,12 +378,15 @@ def _history_block(lines: list[str], index: int) -> int:
 def _flattened_block(line: str) -> bool:
     """Whether ``line`` is a whole header block on one line, as a conversion of an HTML block (or a webmailer) leaves
     it: "From: Ann <ann@x> Sent: Monday, 2 November 2026 10:00 To: Bob Subject: Invoice", "Temat: RE: … Nadawca:
-    "Ann" ann@x Adresat: …". It starts with a field, names three kinds of field and an address or a time."""
+    "Ann" ann@x Adresat: …". It starts with a field and names three kinds of field."""
     first = _HEADER_KIND.match(line)
     if not first or len(line) > _MAX_ATTRIBUTION:
         return False
     kinds = {first.lastgroup} | {match.lastgroup for match in _INLINE_FIELD.finditer(line, first.end())}
-    return len(kinds) >= 3 and bool(kinds & {"from", "sent"}) and ("@" in line or bool(_TIME_OR_YEAR.search(line)))
+    # As for a block over several lines: an address or a Sent field, or a Date and a Subject under a From; a time or
+    # a year besides, which a form of places ("From: Berlin To: Munich Date: 5 December") lacks.
+    return len(kinds) >= 3 and bool(kinds & {"from", "sent"}) and (
+        "@" in line or "sent" in kinds or {"from", "date", "subject"} <= kinds and bool(_TIME_OR_YEAR.search(line)))
 
 
 def _unwrapped(lines: list[str], start: int, depth: int) -> str:

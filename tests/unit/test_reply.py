@@ -405,7 +405,6 @@ OUTLOOK_FIELDS = {
     "bg": ("От", "Изпратено", "До", "Тема"),
     "lt": ("Nuo", "Išsiųsta", "Kam", "Tema"),
     "et": ("Saatja", "Saadetud", "Adressaat", "Teema"),
-    "lv": ("No", "Nosūtīts", "Kam", "Tēma"),
     "sl": ("Od", "Poslano", "Za", "Zadeva"),
 }
 for _lang, _fields in OUTLOOK_FIELDS.items():
@@ -525,6 +524,8 @@ def test_documented_html_quotes_are_history(html: str) -> None:
         pytest.param("Hi,\n\nOn 2 Nov I wrote the ticket:\nthe app crashes.", id="'On <date> I wrote …:', no year"),
         pytest.param("Please book:\nFrom: Berlin 10:00\nDate: 5 December\nSubject: trip", id="booking with a time"),
         pytest.param("Notes:\nFrom: 2 Nov To: 6 Nov Subject: maths Date: 1 Nov", id="a timetable on one line"),
+        pytest.param("Trip:\nFrom: Berlin To: Munich Date: 5 December 2026", id="a trip on one line, with a year"),
+        pytest.param("No: the parcel did not arrive.\nTo: ann@x.example, as asked.", id="'No:' then 'To:' an address"),
         pytest.param("Hi,\n---- Message of the day ----\nBe kind.", id="dashed heading naming a message"),
         pytest.param("Hi,\n-- Mail --\nIt bounced.", id="short dashed heading naming mail"),
         pytest.param("I will call On Monday and update the ticket:\nit is open.", id="capitalised 'On' in prose"),
