@@ -176,6 +176,7 @@ class DueReads:
         self.team_promises = repo.open_team_promises_of(conn, customer_cases)
         self.threads = repo.threads_of(conn, customer_cases)
         self.prefetched = set(refs)
+        self.customer_prefetched = set(customer_cases)  # their team promises and thread ids too
         self.changed: set[int] = set()  # cases an action wrote to: read afresh
         self.settled: set[int] = set()  # promises an action settled: read afresh
         self._written: set[int] = set()
@@ -204,12 +205,12 @@ class DueReads:
         return repo.promise_view(self.conn, promise_id)
 
     def open_team_promise(self, ref: int) -> PromiseView | None:
-        if ref in self.prefetched and ref not in self.changed:
+        if ref in self.customer_prefetched and ref not in self.changed:
             return self.team_promises.get(ref)
         return repo.open_team_promise(self.conn, ref)
 
     def thread_ids(self, ref: int) -> tuple[str | None, str | None, str | None]:
-        if ref in self.prefetched and ref not in self.changed:
+        if ref in self.customer_prefetched and ref not in self.changed:
             return self.threads.get(ref, (None, None, None))
         return repo.thread_ids(self.conn, ref)
 
