@@ -535,6 +535,15 @@ _FIXED_HOLIDAYS = {
     "new year's eve": (12, 31), "new years eve": (12, 31), "new year": (1, 1), "new year's": (1, 1),
     "new year's day": (1, 1), "new years day": (1, 1),
     "heiligabend": (12, 24), "weihnachten": (12, 24), "silvester": (12, 31), "neujahr": (1, 1),
+    "halloween": (10, 31), "valentine's day": (2, 14), "valentines day": (2, 14), "independence day": (7, 4),
+    "the fourth of july": (7, 4), "fourth of july": (7, 4),
+}
+# Holidays on the nth weekday of a month (US and UK shopping calendars customers write in): (month, weekday,
+# n, days added); n = -1 is the last such weekday.
+_NTH_WEEKDAY_HOLIDAYS = {
+    "thanksgiving": (11, 3, 4, 0), "thanksgiving day": (11, 3, 4, 0), "black friday": (11, 3, 4, 1),
+    "cyber monday": (11, 3, 4, 4), "labor day": (9, 0, 1, 0), "labour day": (9, 0, 1, 0),
+    "memorial day": (5, 0, -1, 0),
 }
 _EASTER_HOLIDAYS = {  # days from Easter Sunday
     "good friday": -2, "easter": 0, "easter sunday": 0, "easter monday": 1,
@@ -557,6 +566,15 @@ def _easter(year: int) -> date:
 
 
 def _holiday_date(name: str, year: int) -> date:
+    if name in _NTH_WEEKDAY_HOLIDAYS:
+        month, weekday, nth, plus = _NTH_WEEKDAY_HOLIDAYS[name]
+        if nth > 0:
+            first = date(year, month, 1)
+            day = first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (nth - 1))
+        else:
+            last = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+            day = last - timedelta(days=(last.weekday() - weekday) % 7)
+        return day + timedelta(days=plus)
     if name in _EASTER_HOLIDAYS:
         return _easter(year) + timedelta(days=_EASTER_HOLIDAYS[name])
     month, day = _FIXED_HOLIDAYS[name]
@@ -603,11 +621,18 @@ def _today_eod(m: re.Match[str], lang: str, ctx: _Context) -> _Piece:
     return _Piece(m.start(), m.end(), "eod", day=ctx.today)
 
 
+_CLOCK_NEXT = re.compile(r"\s*,?\s*(?:at\s+)?\d{1,2}(?:[:.]\d{2})?\s*(?:[ap]\.?m\b|:|\.\d)|\s*,?\s*(?:noon|midday|eod|cob)\b",
+                         re.IGNORECASE)
+_DAY_PREP_BEFORE = re.compile(r"\b(?:by|on|before|until|till|next|this|coming)\s+$", re.IGNORECASE)
+
+
 def _weekday_piece(m: re.Match[str], lang: str, ctx: _Context) -> _Piece | None:
     name = m.group("wd")
     table = _EN_WEEKDAYS if lang == "en" else _DE_WEEKDAYS
-    if lang == "en" and not name.lower().endswith("day") and not name[0].isupper():
-        # Abbreviations ("wed", "thu") may be other words; only the capitalised forms name days.
+    if lang == "en" and not name.lower().endswith("day") and not name[0].isupper() and not (
+            _CLOCK_NEXT.match(m.string, m.end()) or _DAY_PREP_BEFORE.search(m.string[:m.start()])):
+        # Abbreviations ("wed", "thu") may be other words; lower-case, they name days only next to a clock
+        # time ("fri 5pm") or after a preposition that takes a day ("by fri", "on thurs").
         return None
     day = _weekday(ctx, table[name.lower()], m.groupdict().get("mod"), bool(m.groupdict().get("nw")))
     part = m.groupdict().get("part")
@@ -708,10 +733,14 @@ def _grammar(rules: list[tuple[str, _PieceMaker]]) -> _Grammar:
 
 
 # "within", or a request to wait: "give me two days", "allow us 5 business days".
-_EN_WITHIN = r"(?:(?:with)?in|(?:give|allow)\s+(?:me|us)(?:\s+(?:another|an\s+extra|a\s+further))?)"
+_EN_WITHIN = (r"(?:(?:with)?in|(?:give|allow)\s+(?:me|us)(?:\s+(?:another|an\s+extra|a\s+further))?(?:\s+up\s+to)?|"
+              r"allow(?:\s+up\s+to)?|"
+              r"(?:bear|stay|be\s+patient)\s+with\s+(?:me|us)\s+for(?:\s+(?:another|an\s+extra|a\s+further))?|"
+              r"(?:bear|stay|be\s+patient)\s+with\s+(?:me|us)\s+(?:another|an\s+extra|a\s+further))")
 _EN_HOLIDAY = (r"(?P<h>Christmas\s+Eve|Christmas\s+Day|Christmas|Boxing\s+Day|New\s+Year(?:['\u2019]?s)?\s+Eve|"
                r"New\s+Year(?:['\u2019]?s)?\s+Day|New\s+Year(?:['\u2019]s)?|Good\s+Friday|Easter\s+Sunday|"
-               r"Easter\s+Monday|Easter)")
+               r"Easter\s+Monday|Easter|Thanksgiving(?:\s+Day)?|Black\s+Friday|Cyber\s+Monday|Labou?r\s+Day|"
+               r"Memorial\s+Day|Halloween|Valentine(?:['\u2019]?s)?\s+Day|Independence\s+Day|(?:the\s+)?Fourth\s+of\s+July)")
 
 _EN_GRAMMAR = _grammar([
     # Spans that resolve on their own.
@@ -1181,7 +1210,7 @@ _EN_SUBJECT = (
 _EN_FUTURE = re.compile(
     rf"\b{_EN_SUBJECT}\s*(?:'ll|\s+will|\s+shall|(?:'m|'re|\s+am|\s+are|\s+is)\s+going\s+to|"
     # Hedged promises still name a deadline: "I should be able to …", "we hope to …", "I'm hoping to …".
-    r"\s+should(?!\s+have\s+(?:been|\w+ed|sent|got|gotten|done|made|told|given|written|seen|heard|known|"
+    r"\s+(?:should|ought\s+to)(?!\s+have\s+(?:been|\w+ed|sent|got|gotten|done|made|told|given|written|seen|heard|known|"
     r"spoken|rung|thought|left|gone|come)\b)(?!\s+(?:you|we|I|it)\b)|"
     r"(?:'d|\s+would)\s+(?:hope|expect)\s+to|(?:'m|'re|\s+am|\s+are)\s+aiming\s+for|"
     r"\s+hope\s+(?:that\s+)?(?:(?-i:I)|we)\s*(?:can|will|'ll|should)|"
@@ -1192,6 +1221,23 @@ _EN_FUTURE = re.compile(
     re.IGNORECASE,
 )
 _EN_FIRST_PERSON = re.compile(rf"\b{_EN_SUBJECT}(?:'\w+)?\b", re.IGNORECASE)
+# "Hopefully I can get the build through review by Monday", "with luck we can …": a hedged "can" is a promise.
+_EN_HEDGED_CAN = re.compile(
+    rf"\b(?:hopefully|with\s+(?:any\s+)?luck|all\s+being\s+well|fingers\s+crossed|if\s+all\s+goes\s+well)\b,?\s+"
+    rf"{_EN_SUBJECT}\s+can\b(?P<rest>.*)",
+    re.IGNORECASE)
+# What we do to the customer's thing, with the thing as the subject: "Your bike will be ready before Wednesday",
+# "Your new card should be with you by Thursday", "The staging site ought to be back up by tomorrow afternoon",
+# "Your prints go out to you on Monday", "the tracking number will come from me on Monday".
+_EN_THING_DONE = re.compile(
+    r"^\s*(?:(?:and|so|then)\s+)?(?:your|the)\s+(?:[\w-]+\s+){0,3}?"
+    r"(?:(?:will|'ll|should|ought\s+to|is\s+going\s+to|are\s+going\s+to)\s+(?:be\s+(?:ready|fixed|repaired|done|"
+    r"finished|shipped|dispatched|delivered|sent|posted|refunded|credited|processed|replaced|restored|reactivated|"
+    r"activated|resolved|updated|upgraded|installed|live|back\s+(?:up|online|to\s+normal)|with\s+you|on\s+(?:its|their)"
+    r"\s+way|in\s+your\s+(?:account|inbox|mailbox))|(?:arrive|reach\s+you|go\s+out|ship|come\s+(?:to\s+you\s+)?from\s+"
+    r"(?:me|us|our))\b)|(?:goes|go)\s+out\s+to\s+you|ships?\s+(?:out\s+)?to\s+you|"
+    r"(?:is|are)\s+(?:going\s+out|being\s+(?:sent|shipped|dispatched))\s+to\s+you)\b",
+    re.IGNORECASE)
 _EN_CONTINUED = re.compile(
     r"^\s*(?:and|but)\s+(?:will|shall|am\s+going\s+to|are\s+going\s+to)\s+(?P<rest>.*)", re.IGNORECASE)
 _EN_ELLIPTICAL = re.compile(
@@ -1208,7 +1254,8 @@ _EN_TERSE_NOT = re.compile(r"\b(?:is|was|are|were|helps?|helped|fixed|means|take
                            re.IGNORECASE)
 # A status fragment before an elliptical "will …": "Out of the office today, will call you tomorrow".
 _EN_STATUS_LEAD = re.compile(
-    r"^\s*(?:(?-i:I)(?:'m|\s+am)\b|we(?:'re|\s+are)\b|(?:out|leaving|back|off|away|travel\w*|busy|offline|"
+    r"^\s*(?:(?:sure|ok|okay|yes|yep|noted|got\s+it|understood|no\s+problem|will\s+do)\s*[.!]?\s*$|"
+    r"(?-i:I)(?:'m|\s+am)\b|we(?:'re|\s+are)\b|(?:out|leaving|back|off|away|travel\w*|busy|offline|"
     r"in\s+(?:a|the|training|meetings?)|on\s+(?:leave|holiday|vacation|site|the\s+road))\b)",
     re.IGNORECASE,
 )
@@ -1238,23 +1285,42 @@ _EN_IMPERATIVE_NOT = re.compile(
     # "You'll have to return the router", "you should get the unit back to us": the customer's task.
     r"^\s*to\b|\b(?:back\s+to\s+us|to\s+us|ready)\b|"
     r"\bfrom\s+(?!me\b|us\b|our\b|my\b)(?:the\s+|your\s+|a\s+|an\s+)?\w+|\b(?:delays?|disruptions?|downtime|"
-    r"outages?|interruptions?|slow\w*|times|problems?|issues?|errors?|some)\b",
+    r"outages?|interruptions?|slow\w*|times|problems?|issues?|errors?|some|newsletters?|phishing|spam|scams?|"
+    r"promotions?|promotional|marketing|sales?)\b",
     re.IGNORECASE,
 )
 # A request to wait is our promise for the time it names: "Give me two days", "bear with me until Friday".
 _WAIT_LEAD = re.compile(
-    r"(?:\b(?:give|allow)\s+(?:me|us)\s+(?:(?:until|till|bis)\s+)?|\bgeben\s+Sie\s+(?:mir|uns)\s+(?:noch\s+)?"
-    r"(?:bis\s+)?|\b(?:bear\s+with\s+(?:me|us)|hang\s+(?:on|tight|in\s+there)|hold\s+(?:on|tight)|sit\s+tight)"
+    r"(?:\b(?:give|allow)\s+(?:me|us)\s+(?:(?:until|till|bis)\s+)?|\bgeben\s+Sie\s+(?:mir|uns)\s+(?:bitte\s+)?"
+    r"(?:noch\s+)?(?:bis\s+)?|\b(?:bear\s+with\s+(?:me|us)|hang\s+(?:on|tight|in\s+there)|hold\s+(?:on|tight)|sit\s+tight)"
     r"\s+(?:until|till)\s+)$",
     re.IGNORECASE,
 )
-_WAIT_START = re.compile(r"(?:give|allow)\s+(?:me|us)\b|geben\s+Sie\s+(?:mir|uns)\b", re.IGNORECASE)
+_WAIT_START = re.compile(
+    r"(?:give|allow)\s+(?:me|us)\b|geben\s+Sie\s+(?:mir|uns)\b|(?:bear|stay|be\s+patient)\s+with\s+(?:me|us)\b",
+    re.IGNORECASE)
+# "Please allow 3-5 business days": a request to wait with no pronoun, only at the start of what is asked (not
+# "we allow 30 days for returns", a policy).
+_ALLOW_START = re.compile(r"allow\b", re.IGNORECASE)
+_ALLOW_LEAD = re.compile(r"(?:^|[.!?:;,–—-]\s*|\b(?:please|kindly|just|so)\s+)$", re.IGNORECASE)
 
 
 def _waits(sentence: str, whens: list[_When]) -> bool:
     """Whether a time expression is the time of a request to wait ("give me until Thursday")."""
     return any(_WAIT_START.match(sentence, when.start)
-               or _WAIT_LEAD.search(sentence[max(0, when.start - 40):when.start]) for when in whens)
+               or _ALLOW_START.match(sentence, when.start) and _ALLOW_LEAD.search(sentence[:when.start])
+               or _wait_lead(sentence, when) for when in whens)
+
+
+# "Geben Sie mir bis Freitag Zeit" asks for time; "Geben Sie mir bis Freitag Bescheid" asks the customer for news.
+_DE_WAIT_UNTIL = re.compile(r"\bgeben\s+Sie\b.*\bbis\s+$", re.IGNORECASE)
+
+
+def _wait_lead(sentence: str, when: _When) -> bool:
+    lead = _WAIT_LEAD.search(sentence[max(0, when.start - 40):when.start])
+    if lead and _DE_WAIT_UNTIL.search(lead.group(0)):
+        return re.match(r"\s*Zeit\b", sentence[when.end:]) is not None
+    return lead is not None
 
 
 # "they will" right after a clause that named our team ("… our second-level team, and they will …").
@@ -1327,7 +1393,9 @@ _DE_HEAR_FROM = re.compile(
     r"\bSie\b.*\b(?:hören|erhalten|bekommen|haben|kriegen)\b.*\bvon\s+(?:mir|uns|unserem|unserer|unseren)\b|"
     r"\b(?:hören|erhalten|bekommen|haben|kriegen)\s+Sie\b.*\bvon\s+(?:mir|uns|unserem|unserer|unseren)\b|"
     r"\bvon\s+(?:mir|uns)\b.*\b(?:hören|erhalten|bekommen|haben|kriegen)\s+Sie\b|"
-    r"\b(?:unser|unsere|unseren|mein|meine|meinen)\s+\w+\s+(?:erhalten|bekommen|haben)\s+Sie\b",
+    r"\b(?:unser|unsere|unseren|mein|meine|meinen)\s+\w+\s+(?:erhalten|bekommen|haben)\s+Sie\b|"
+    # "Rechnen Sie morgen mit einem Anruf von mir", "Erwarten Sie bis Freitag Post von uns".
+    r"^\s*(?i:(?:(?:bitte|dann|also)\s+)?(?:rechnen|erwarten))\s+Sie\b.*\bvon\s+(?:mir|uns|unserem|unserer|unseren)\b",
 )
 # Verbs that make an ich/wir sentence something other than a promise: past and perfect auxiliaries, copulas
 # (closures, absences), wishes and offers, thanks and hopes, and requests ("wir benötigen … bis Freitag").
@@ -1453,7 +1521,7 @@ def _en_anchor(clause: str, earlier: str) -> bool:
         # you tomorrow."
         match = _EN_ELLIPTICAL.match(text)
     if match is None:
-        match = _EN_PLAN.search(text)
+        match = _EN_PLAN.search(text) or _EN_HEDGED_CAN.search(text)
     if match is None and not earlier.strip():
         terse = _EN_TERSE.match(text)
         match = terse if terse and not _EN_TERSE_NOT.search(terse.group("rest")) else None
@@ -1462,13 +1530,23 @@ def _en_anchor(clause: str, earlier: str) -> bool:
         if ing and ing.lower() in _EN_NOT_ING:
             return False
         return _en_promise_rest(match.group("rest"))
-    return bool(_EN_LET_ME.search(text) or _EN_HEAR_FROM.search(text))
+    return bool(_EN_LET_ME.search(text) or _EN_HEAR_FROM.search(text) or _EN_THING_DONE.match(text))
+
+
+_DE_HEDGED_SHOULD = re.compile(
+    r"^\s*(?:(?:und|dann|also)\s+)?(?:ich|wir)\s+(?:sollte|sollten)\b(?!\s+(?:eigentlich|uns|Sie|lieber|besser)\b)"
+    r"(?P<rest>.*?)(?:\s+(?:haben|sein|können|bekommen|erhalten))?\s*[.!]?\s*$",
+    re.IGNORECASE)
 
 
 def _de_anchor(clause: str, earlier: str) -> bool:
     """Whether a German clause holds a first-person (present or future) promise (time aside)."""
     if _DE_HEAR_FROM.search(clause):
         return True
+    hedged = _DE_HEDGED_SHOULD.match(clause)
+    if hedged:
+        # "Ich sollte bis Freitag eine Rückmeldung vom Gutachter haben": a hedge with a deadline is a promise.
+        return not _DE_NOT_PROMISE.search(hedged.group("rest"))
     continued = _DE_CONTINUED.match(clause) is not None and bool(
         _DE_FIRST_PERSON.search(earlier) or _DE_OUR_PEOPLE.search(earlier))
     if not (continued or _DE_FIRST_PERSON.search(clause) or _DE_OUR_PEOPLE.search(clause)):
@@ -1508,7 +1586,8 @@ def _analyse(clause: _Clause, lang: str, earlier: str, is_last: bool, sentence_q
         or (lang == "en" and _EN_REQUEST.search(masked) and not (_EN_HEAR_FROM.search(masked) or waits
                                                                   or imperative))
         # A customer's if-clause: its time is theirs ("if you send the logs by Friday").
-        or (conditional.match(masked) and not (clause.whens and clause.whens[0].start == clause.start))
+        # "If you can bear with me until Wednesday, I'll …" is still a request to wait.
+        or (conditional.match(masked) and not (clause.whens and clause.whens[0].start == clause.start) and not waits)
     )
     clause.anchored = waits or imperative or (
         _en_anchor(masked, earlier) if lang == "en" else _de_anchor(masked, earlier))
