@@ -634,6 +634,8 @@ def _weekday_piece(m: re.Match[str], lang: str, ctx: _Context) -> _Piece | None:
         # Abbreviations ("wed", "thu") may be other words; lower-case, they name days only next to a clock
         # time ("fri 5pm") or after a preposition that takes a day ("by fri", "on thurs").
         return None
+    if lang == "en" and _POSSESSIVE.match(m.string, m.end()) and not _POSSESSIVE_LEAD.search(m.string[:m.start()]):
+        return None  # "Friday's update was late"; but "before Friday's induction" is a day
     day = _weekday(ctx, table[name.lower()], m.groupdict().get("mod"), bool(m.groupdict().get("nw")))
     part = m.groupdict().get("part")
     plain = not m.groupdict().get("mod") and not m.groupdict().get("nw")
@@ -780,7 +782,7 @@ _EN_GRAMMAR = _grammar([
     (r"\btoday\b", _day_offset(0)),
     (r"\b(?:the\s+)?day\s+after\s+tomorrow\b", _day_offset(2)),
     (r"\btomorrow\b(?!['\u2019]s)", _day_offset(1)),
-    (rf"\b(?:(?P<mod>next|this\s+coming|this|coming)\s+)?(?P<wd>{_EN_WEEKDAY})\b(?!['\u2019]s)"
+    (rf"\b(?:(?P<mod>next|this\s+coming|this|coming)\s+)?(?P<wd>{_EN_WEEKDAY})\b"
      r"(?:\s+(?:of\s+)?(?P<nw>next\s+week))?", _weekday_piece),
     (rf"\b(?:the\s+)?(?P<d>\d{{1,2}})(?:st|nd|rd|th)?(?:\s+of)?\s+(?P<mon>{_EN_MONTH})\.?(?:,?\s+(?P<y>\d{{4}}))?\b",
      _date_dm),
@@ -889,6 +891,10 @@ _WAIT_UNTIL = re.compile(
     r"\bhold\s+(?:on|tight)|\bsit\s+tight)\s+(?:until|till)\s+$",
     re.IGNORECASE)
 _NOT_DUE_AFTER = re.compile(r"^(?:['\u2019]s\b|\s+ago\b)", re.IGNORECASE)
+# "before Friday's induction", "by Monday's meeting": a weekday's event dates the promise.
+_POSSESSIVE = re.compile(r"['\u2019]s\b")
+_POSSESSIVE_LEAD = re.compile(r"\b(?:before|by|ahead\s+of|in\s+time\s+for)\s+(?:this\s+|next\s+|the\s+)?$",
+                              re.IGNORECASE)
 # What may stand between two pieces of one expression: "Tuesday, 24 November, at 11:00", "Montag, den 7.".
 _JOINER = re.compile(
     r"^(?:\s|,|(?<![\w])(?:at|on|by|around|about|the|of|um|am|den|gegen|spätestens|latest|at\s+the\s+latest)(?![\w]))*$",
@@ -923,7 +929,8 @@ def _pieces(sentence: str, lang: str, ctx: _Context) -> list[_Piece]:
         lead = sentence[max(0, piece.start - 40):piece.start]
         if not_due_before.search(lead[-20:]) and not _WAIT_UNTIL.search(lead):
             continue
-        if _NOT_DUE_AFTER.match(sentence[piece.end:piece.end + 6]):
+        if _NOT_DUE_AFTER.match(sentence[piece.end:piece.end + 6]) and not (
+                piece.weekday and _POSSESSIVE.match(sentence, piece.end) and _POSSESSIVE_LEAD.search(lead)):
             continue
         if piece.kind == "day" and (before.search(lead) or _BEFORE_START.match(sentence, piece.start)):
             piece = replace(piece, before=True)
@@ -1223,16 +1230,25 @@ _EN_FUTURE = re.compile(
 _EN_FIRST_PERSON = re.compile(rf"\b{_EN_SUBJECT}(?:'\w+)?\b", re.IGNORECASE)
 # "Hopefully I can get the build through review by Monday", "with luck we can …": a hedged "can" is a promise.
 _EN_HEDGED_CAN = re.compile(
-    rf"\b(?:hopefully|with\s+(?:any\s+)?luck|all\s+being\s+well|fingers\s+crossed|if\s+all\s+goes\s+well)\b,?\s+"
+    rf"\b(?:hopefully|with\s+(?:any\s+)?luck|all\s+being\s+well|fingers\s+crossed|if\s+all\s+goes\s+well|"
+    rf"{_EN_SUBJECT}(?:'m|'re|\s+am|\s+are)\s+(?:fairly\s+|quite\s+|pretty\s+|very\s+)?(?:confident|sure|certain)"
+    rf"(?:\s+that)?)\b,?\s+"
     rf"{_EN_SUBJECT}\s+can\b(?P<rest>.*)",
     re.IGNORECASE)
+_EN_CONFIDENT = re.compile(
+    rf"^\s*{_EN_SUBJECT}(?:'m|'re|\s+am|\s+are)\s+(?:fairly\s+|quite\s+|pretty\s+|very\s+)?(?:confident|sure|certain)"
+    r"(?:\s+that)?\s+(?=(?:your|the)\b)", re.IGNORECASE)
 # What we do to the customer's thing, with the thing as the subject: "Your bike will be ready before Wednesday",
 # "Your new card should be with you by Thursday", "The staging site ought to be back up by tomorrow afternoon",
 # "Your prints go out to you on Monday", "the tracking number will come from me on Monday".
 _EN_THING_DONE = re.compile(
-    r"^\s*(?:(?:and|so|then)\s+)?(?:your|the)\s+(?:[\w-]+\s+){0,3}?"
+    # The subject's words are separated by single spaces: a masked time inside it ("Prints ordered on <time> will
+    # ship") is no subject of ours.
+    r"^\s*(?:(?:and|so|then)\s+)?(?:(?:your|the) |(?-i:[A-Z])(?=[\w-]* (?:[\w-]+ ){0,2}?(?:will|'ll|should|ought|"
+    r"is|are|go|goes|ship|ships)\b))(?:[\w-]+ ){0,3}?"
     r"(?:(?:will|'ll|should|ought\s+to|is\s+going\s+to|are\s+going\s+to)\s+(?:be\s+(?:ready|fixed|repaired|done|"
-    r"finished|shipped|dispatched|delivered|sent|posted|refunded|credited|processed|replaced|restored|reactivated|"
+    r"finished|shipped|dispatched|delivered|sent|posted|refunded|credited|processed|replaced|restored|reactivated|up|"
+    r"online|available|uploaded|published|"
     r"activated|resolved|updated|upgraded|installed|live|back\s+(?:up|online|to\s+normal)|with\s+you|on\s+(?:its|their)"
     r"\s+way|in\s+your\s+(?:account|inbox|mailbox))|(?:arrive|reach\s+you|go\s+out|ship|come\s+(?:to\s+you\s+)?from\s+"
     r"(?:me|us|our))\b)|(?:goes|go)\s+out\s+to\s+you|ships?\s+(?:out\s+)?to\s+you|"
@@ -1387,6 +1403,7 @@ _DE_CONTINUED = re.compile(rf"^\s*und\s+(?:{_DE_PROMISE_VERBS})\b", re.IGNORECAS
 _DE_OUR_PEOPLE = re.compile(
     r"\b(?i:unser|unsere|mein|meine)\s+(?:[\w-]+\s+)?(?:[\w-]*Team|[\w-]*[Tt]echniker(?:in|innen)?|[\w-]*Entwickler(?:in|innen)?|"
     r"Kolleg(?:e|in|en|innen)|Support|Kundenservice|Kundendienst|Außendienst|Service|Mitarbeiter(?:in)?|"
+    r"[\w-]*[Mm]onteur(?:in|e)?|Fahrer(?:in)?|Kurier|[\w-]*[Bb]erater(?:in)?|Handwerker|"
     r"[\w-]*[Aa]bteilung|Experten|Spezialisten)\b",
 )
 _DE_HEAR_FROM = re.compile(
@@ -1530,7 +1547,9 @@ def _en_anchor(clause: str, earlier: str) -> bool:
         if ing and ing.lower() in _EN_NOT_ING:
             return False
         return _en_promise_rest(match.group("rest"))
-    return bool(_EN_LET_ME.search(text) or _EN_HEAR_FROM.search(text) or _EN_THING_DONE.match(text))
+    confident = _EN_CONFIDENT.match(text)
+    return bool(_EN_LET_ME.search(text) or _EN_HEAR_FROM.search(text) or _EN_THING_DONE.match(text)
+                or confident and _EN_THING_DONE.match(text, confident.end()))
 
 
 _DE_HEDGED_SHOULD = re.compile(
