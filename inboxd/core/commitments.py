@@ -735,7 +735,7 @@ def _grammar(rules: list[tuple[str, _PieceMaker]]) -> _Grammar:
 
 
 # "within", or a request to wait: "give me two days", "allow us 5 business days".
-_EN_WITHIN = (r"(?:(?:with)?in|(?:give|allow)\s+(?:me|us)(?:\s+(?:another|an\s+extra|a\s+further))?(?:\s+up\s+to)?|"
+_EN_WITHIN = (r"(?:(?:with)?in|(?:give|allow)\s+(?:me|us|(?:our|my)\s+(?:[\w-]+\s+){0,2}?(?:team|teams|engineers?|developers?|technicians?|colleagues?|department|staff|support|specialists?))(?:\s+(?:another|an\s+extra|a\s+further))?(?:\s+up\s+to)?|"
               r"allow(?:\s+up\s+to)?|"
               r"(?:bear|stay|be\s+patient)\s+with\s+(?:me|us)\s+for(?:\s+(?:another|an\s+extra|a\s+further))?|"
               r"(?:bear|stay|be\s+patient)\s+with\s+(?:me|us)\s+(?:another|an\s+extra|a\s+further))")
@@ -826,10 +826,10 @@ _DE_GRAMMAR = _grammar([
      _fixed_days(2)),
     (rf"\b(?:innerhalb|binnen|in)\s+(?:von\s+|der\s+(?:nächsten|kommenden)\s+|den\s+(?:nächsten|kommenden)\s+)?"
      rf"{_DE_COUNT}\s+Tag(?:en|es|e)?\b", _calendar_days),
-    (rf"\bgeben\s+Sie\s+(?:mir|uns)(?:\s+noch)?\s+{_DE_COUNT}\s+Tage?\b", _calendar_days),
-    (rf"\bgeben\s+Sie\s+(?:mir|uns)(?:\s+noch)?\s+{_DE_COUNT}\s+(?:Werk|Arbeits|Geschäfts)tage?\b", _business_days),
-    (rf"\bgeben\s+Sie\s+(?:mir|uns)(?:\s+noch)?\s+{_DE_COUNT}\s+(?P<unit>Stunden?|Minuten?)\b", _hours_or_minutes),
-    (rf"\bgeben\s+Sie\s+(?:mir|uns)(?:\s+noch)?\s+{_DE_COUNT}\s+Wochen?\b", _weeks),
+    (rf"\bgeben\s+Sie\s+(?:mir|uns)(?:\s+bitte)?(?:\s+noch)?\s+{_DE_COUNT}\s+Tage?\b", _calendar_days),
+    (rf"\bgeben\s+Sie\s+(?:mir|uns)(?:\s+bitte)?(?:\s+noch)?\s+{_DE_COUNT}\s+(?:Werk|Arbeits|Geschäfts)tage?\b", _business_days),
+    (rf"\bgeben\s+Sie\s+(?:mir|uns)(?:\s+bitte)?(?:\s+noch)?\s+{_DE_COUNT}\s+(?P<unit>Stunden?|Minuten?)\b", _hours_or_minutes),
+    (rf"\bgeben\s+Sie\s+(?:mir|uns)(?:\s+bitte)?(?:\s+noch)?\s+{_DE_COUNT}\s+Wochen?\b", _weeks),
     (rf"\b(?:innerhalb|binnen|in)\s+(?:von\s+|der\s+(?:nächsten|kommenden)\s+|den\s+(?:nächsten|kommenden)\s+)?"
      rf"{_DE_COUNT}\s+Wochen?\b", _weeks),
     (r"\b(?:noch\s+)?(?:in\s+)?diese[rn]?\s+Woche\b|\bim\s+Laufe\s+(?:der|dieser)\s+Woche\b|"
@@ -1221,7 +1221,7 @@ _EN_FUTURE = re.compile(
     r"spoken|rung|thought|left|gone|come)\b)(?!\s+(?:you|we|I|it)\b)|"
     r"(?:'d|\s+would)\s+(?:hope|expect)\s+to|(?:'m|'re|\s+am|\s+are)\s+aiming\s+for|"
     r"\s+hope\s+(?:that\s+)?(?:(?-i:I)|we)\s*(?:can|will|'ll|should)|"
-    r"(?:\s+|'m\s+|'re\s+|\s+am\s+|\s+are\s+)(?:hope|hoping|aim|aiming|expect|expecting)\s+to|"
+    r"(?:\s+|'m\s+|'re\s+|\s+am\s+|\s+are\s+)(?:hope|hoping|aim|aiming|expect|expecting|looking)\s+to|"
     r"(?:'m|'re|\s+am|\s+are)\s+planning\s+to|\s+plan\s+to|\s+intend\s+to|\s+promise\s+to|"
     r"(?:'m|'re|\s+am|\s+are|\s+is)\s+(?!going\b|planning\b|hoping\b|aiming\b|expecting\b)(?P<ing>\w+ing)\b)"
     r"(?P<rest>.*)",
@@ -1245,14 +1245,20 @@ _EN_THING_DONE = re.compile(
     # The subject's words are separated by single spaces: a masked time inside it ("Prints ordered on <time> will
     # ship") is no subject of ours.
     r"^\s*(?:(?:and|so|then)\s+)?(?:(?:your|the) |(?-i:[A-Z])(?=[\w-]* (?:[\w-]+ ){0,2}?(?:will|'ll|should|ought|"
-    r"is|are|go|goes|ship|ships)\b))(?:[\w-]+ ){0,3}?"
+    r"is|are|go|goes|ship|ships|coming)\b))(?:[\w-]+ ){0,3}?"
     r"(?:(?:will|'ll|should|ought\s+to|is\s+going\s+to|are\s+going\s+to)\s+(?:be\s+(?:ready|fixed|repaired|done|"
     r"finished|shipped|dispatched|delivered|sent|posted|refunded|credited|processed|replaced|restored|reactivated|up|"
     r"online|available|uploaded|published|"
     r"activated|resolved|updated|upgraded|installed|live|back\s+(?:up|online|to\s+normal)|with\s+you|on\s+(?:its|their)"
     r"\s+way|in\s+your\s+(?:account|inbox|mailbox))|(?:arrive|reach\s+you|go\s+out|ship|come\s+(?:to\s+you\s+)?from\s+"
     r"(?:me|us|our))\b)|(?:goes|go)\s+out\s+to\s+you|ships?\s+(?:out\s+)?to\s+you|"
-    r"(?:is|are)\s+(?:going\s+out|being\s+(?:sent|shipped|dispatched))\s+to\s+you)\b",
+    r"(?:is|are)\s+(?:going\s+out|being\s+(?:sent|shipped|dispatched))\s+to\s+you|"
+    r"(?:(?:is|are)\s+)?coming\s+(?:your\s+way|(?:over\s+)?to\s+you))\b",
+    re.IGNORECASE)
+# Present tense with the customer's own thing: "Your replacement unit ships tomorrow".
+_EN_YOUR_THING_SHIPS = re.compile(
+    r"^\s*(?:(?:and|so|then)\s+)?(?:your|the)\s+(?:[\w-]+ ){0,3}?(?:ships|goes\s+out|(?:is|are)\s+(?:dispatched|shipped|"
+    r"posted|sent\s+out))\b(?!\s+(?:within|in)\b)",
     re.IGNORECASE)
 _EN_CONTINUED = re.compile(
     r"^\s*(?:and|but)\s+(?:will|shall|am\s+going\s+to|are\s+going\s+to)\s+(?P<rest>.*)", re.IGNORECASE)
@@ -1286,11 +1292,13 @@ _EN_HEAR_FROM = re.compile(
 # inbox tomorrow", "You can expect the corrected invoice within two working days".
 _EN_IMPERATIVE = re.compile(
     r"^\s*(?:(?:so|and|then|just|please)\s+)*(?:expect|look\s+out\s+for|look\s+for|watch\s+(?:out\s+)?for|"
-    r"watch\s+your\s+(?:inbox|e-?mail|mailbox|phone)|keep\s+an\s+eye\s+(?:on|out\s+for)|you\s+can\s+expect|"
+    r"watch\s+your\s+(?:inbox|e-?mails?|mailbox|phone|post|letterbox|mail|texts|messages)|keep\s+an\s+eye\s+(?:on|out\s+for)|you\s+can\s+expect|"
     r"you\s+should\s+(?:receive|get|see|have)|you(?:'ll|\s+will)\s+(?:receive|get|see|have))\b(?P<rest>.*)",
     re.IGNORECASE,
 )
 _EN_IMPERATIVE_OURS = re.compile(
+    r"\byour\s+(?:[\w-]+\s+)?[\w-]+\s+to\s+(?:arrive|land|reach\s+you|turn\s+up|be\s+(?:delivered|back|with\s+you|ready|"
+    r"fixed|shipped|dispatched|credited|refunded))\b|"
     r"\b(?:from\s+(?:me|us|our|my)|my|our|call|calls|callback|e-?mail|mail|update|reply|answer|response|invoice|"
     r"refund|replacement|quote|credit|tracking|confirmation|details|card|router|parcel|package|licen[cs]e|inbox|"
     r"report|statement|link|code|password|login|device|unit|part|order|shipment|fix|patch|visit|technician|"
@@ -1313,7 +1321,7 @@ _WAIT_LEAD = re.compile(
     re.IGNORECASE,
 )
 _WAIT_START = re.compile(
-    r"(?:give|allow)\s+(?:me|us)\b|geben\s+Sie\s+(?:mir|uns)\b|(?:bear|stay|be\s+patient)\s+with\s+(?:me|us)\b",
+    r"(?:give|allow)\s+(?:me|us|(?:our|my)\s+(?:[\w-]+\s+){0,2}?(?:team|teams|engineers?|developers?|technicians?|colleagues?|department|staff|support|specialists?))\b|geben\s+Sie\s+(?:mir|uns)\b|(?:bear|stay|be\s+patient)\s+with\s+(?:me|us)\b",
     re.IGNORECASE)
 # "Please allow 3-5 business days": a request to wait with no pronoun, only at the start of what is asked (not
 # "we allow 30 days for returns", a policy).
@@ -1330,10 +1338,19 @@ def _waits(sentence: str, whens: list[_When]) -> bool:
 
 # "Geben Sie mir bis Freitag Zeit" asks for time; "Geben Sie mir bis Freitag Bescheid" asks the customer for news.
 _DE_WAIT_UNTIL = re.compile(r"\bgeben\s+Sie\b.*\bbis\s+$", re.IGNORECASE)
+# "Bitte haben Sie bis Freitag Geduld", "Gedulden Sie sich bitte noch bis Freitag": a request to wait.
+_DE_PATIENCE_LEAD = re.compile(
+    r"(?:\bhaben\s+Sie\s+(?:bitte\s+)?(?:noch\s+)?(?:etwas\s+)?bis\s+|\bgedulden\s+Sie\s+sich\s+(?:bitte\s+)?(?:noch\s+)?bis\s+)$",
+    re.IGNORECASE)
 
 
 def _wait_lead(sentence: str, when: _When) -> bool:
-    lead = _WAIT_LEAD.search(sentence[max(0, when.start - 40):when.start])
+    window = sentence[max(0, when.start - 40):when.start]
+    patience = _DE_PATIENCE_LEAD.search(window)
+    if patience and ("gedulden" in patience.group(0).lower()
+                     or re.match(r"\s*(?:\w+\s+)?Geduld\b", sentence[when.end:]) is not None):
+        return True
+    lead = _WAIT_LEAD.search(window)
     if lead and _DE_WAIT_UNTIL.search(lead.group(0)):
         return re.match(r"\s*Zeit\b", sentence[when.end:]) is not None
     return lead is not None
@@ -1412,7 +1429,8 @@ _DE_HEAR_FROM = re.compile(
     r"\bvon\s+(?:mir|uns)\b.*\b(?:hören|erhalten|bekommen|haben|kriegen)\s+Sie\b|"
     r"\b(?:unser|unsere|unseren|mein|meine|meinen)\s+\w+\s+(?:erhalten|bekommen|haben)\s+Sie\b|"
     # "Rechnen Sie morgen mit einem Anruf von mir", "Erwarten Sie bis Freitag Post von uns".
-    r"^\s*(?i:(?:(?:bitte|dann|also)\s+)?(?:rechnen|erwarten))\s+Sie\b.*\bvon\s+(?:mir|uns|unserem|unserer|unseren)\b",
+    r"^\s*(?i:(?:(?:bitte|dann|also)\s+)?(?:rechnen|erwarten))\s+Sie\b.*(?:\bvon\s+(?:mir|uns|unserem|unserer|unseren)\b|"
+    r"\b(?i:unser|unsere|unseren|unserem|mein|meine|meinen|meinem)\s+\w+)",
 )
 # Verbs that make an ich/wir sentence something other than a promise: past and perfect auxiliaries, copulas
 # (closures, absences), wishes and offers, thanks and hopes, and requests ("wir benötigen … bis Freitag").
@@ -1549,7 +1567,8 @@ def _en_anchor(clause: str, earlier: str) -> bool:
         return _en_promise_rest(match.group("rest"))
     confident = _EN_CONFIDENT.match(text)
     return bool(_EN_LET_ME.search(text) or _EN_HEAR_FROM.search(text) or _EN_THING_DONE.match(text)
-                or confident and _EN_THING_DONE.match(text, confident.end()))
+                or _EN_YOUR_THING_SHIPS.match(text)
+                or confident is not None and _EN_THING_DONE.match(text[confident.end():]) is not None)
 
 
 _DE_HEDGED_SHOULD = re.compile(
@@ -1558,9 +1577,20 @@ _DE_HEDGED_SHOULD = re.compile(
     re.IGNORECASE)
 
 
+# What we do to the customer's thing, with the thing as the subject: "Das Austauschgerät geht am 25.11. an Sie
+# raus", "Das Update sollte bis Montag verfügbar sein", "Ihre Rufnummer ist bis Freitag portiert".
+_DE_THING_DONE = re.compile(
+    r"^\s*(?:(?:und|dann)\s+)?(?i:Ihr|Ihre|Ihren|das|die|der|den)\s+(?:[\w-]+ ){0,2}?[\w-]+ "
+    r"(?i:sollte|sollten|wird|werden|geht|gehen|ist|sind|kommt|kommen)\b.*"
+    r"\b(?i:verfügbar|fertig|behoben|repariert|verschickt|versendet|versandt|raus|hinaus|heraus|bei\s+Ihnen|an\s+Sie|"
+    r"erledigt|freigeschaltet|online|aktiv|eingerichtet|zugestellt|geliefert|gutgeschrieben|erstattet|portiert|"
+    r"ausgetauscht|unterwegs)\b",
+)
+
+
 def _de_anchor(clause: str, earlier: str) -> bool:
     """Whether a German clause holds a first-person (present or future) promise (time aside)."""
-    if _DE_HEAR_FROM.search(clause):
+    if _DE_HEAR_FROM.search(clause) or _DE_THING_DONE.match(clause):
         return True
     hedged = _DE_HEDGED_SHOULD.match(clause)
     if hedged:
