@@ -570,11 +570,11 @@ def _holiday_date(name: str, year: int) -> date:
         month, weekday, nth, plus = _NTH_WEEKDAY_HOLIDAYS[name]
         if nth > 0:
             first = date(year, month, 1)
-            day = first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (nth - 1))
+            nth_day = first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (nth - 1))
         else:
             last = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
-            day = last - timedelta(days=(last.weekday() - weekday) % 7)
-        return day + timedelta(days=plus)
+            nth_day = last - timedelta(days=(last.weekday() - weekday) % 7)
+        return nth_day + timedelta(days=plus)
     if name in _EASTER_HOLIDAYS:
         return _easter(year) + timedelta(days=_EASTER_HOLIDAYS[name])
     month, day = _FIXED_HOLIDAYS[name]
@@ -621,8 +621,8 @@ def _today_eod(m: re.Match[str], lang: str, ctx: _Context) -> _Piece:
     return _Piece(m.start(), m.end(), "eod", day=ctx.today)
 
 
-_CLOCK_NEXT = re.compile(r"\s*,?\s*(?:at\s+)?\d{1,2}(?:[:.]\d{2})?\s*(?:[ap]\.?m\b|:|\.\d)|\s*,?\s*(?:noon|midday|eod|cob)\b",
-                         re.IGNORECASE)
+_CLOCK_NEXT = re.compile(
+    r"\s*,?\s*(?:at\s+)?\d{1,2}(?:[:.]\d{2})?\s*(?:[ap]\.?m\b|:|\.\d)|\s*,?\s*(?:noon|midday|eod|cob)\b", re.IGNORECASE)
 _DAY_PREP_BEFORE = re.compile(r"\b(?:by|on|before|until|till|next|this|coming)\s+$", re.IGNORECASE)
 
 
@@ -735,7 +735,11 @@ def _grammar(rules: list[tuple[str, _PieceMaker]]) -> _Grammar:
 
 
 # "within", or a request to wait: "give me two days", "allow us 5 business days".
-_EN_WITHIN = (r"(?:(?:with)?in|(?:give|allow)\s+(?:me|us|(?:our|my)\s+(?:[\w-]+\s+){0,2}?(?:team|teams|engineers?|developers?|technicians?|colleagues?|department|staff|support|specialists?))(?:\s+(?:another|an\s+extra|a\s+further))?(?:\s+up\s+to)?|"
+# "give me", "allow us", "give our backup team": whose time is asked for.
+_EN_WAIT_WHO = (r"(?:me|us|(?:our|my)\s+(?:[\w-]+\s+){0,2}?(?:team|teams|engineers?|developers?|technicians?|"
+                r"colleagues?|department|staff|support|specialists?))")
+_EN_WITHIN = (rf"(?:(?:with)?in|(?:give|allow)\s+{_EN_WAIT_WHO}(?:\s+(?:another|an\s+extra|a\s+further))?"
+              r"(?:\s+up\s+to)?|"
               r"allow(?:\s+up\s+to)?|"
               r"(?:bear|stay|be\s+patient)\s+with\s+(?:me|us)\s+for(?:\s+(?:another|an\s+extra|a\s+further))?|"
               r"(?:bear|stay|be\s+patient)\s+with\s+(?:me|us)\s+(?:another|an\s+extra|a\s+further))")
@@ -827,8 +831,10 @@ _DE_GRAMMAR = _grammar([
     (rf"\b(?:innerhalb|binnen|in)\s+(?:von\s+|der\s+(?:nächsten|kommenden)\s+|den\s+(?:nächsten|kommenden)\s+)?"
      rf"{_DE_COUNT}\s+Tag(?:en|es|e)?\b", _calendar_days),
     (rf"\bgeben\s+Sie\s+(?:mir|uns)(?:\s+bitte)?(?:\s+noch)?\s+{_DE_COUNT}\s+Tage?\b", _calendar_days),
-    (rf"\bgeben\s+Sie\s+(?:mir|uns)(?:\s+bitte)?(?:\s+noch)?\s+{_DE_COUNT}\s+(?:Werk|Arbeits|Geschäfts)tage?\b", _business_days),
-    (rf"\bgeben\s+Sie\s+(?:mir|uns)(?:\s+bitte)?(?:\s+noch)?\s+{_DE_COUNT}\s+(?P<unit>Stunden?|Minuten?)\b", _hours_or_minutes),
+    (rf"\bgeben\s+Sie\s+(?:mir|uns)(?:\s+bitte)?(?:\s+noch)?\s+{_DE_COUNT}\s+(?:Werk|Arbeits|Geschäfts)tage?\b",
+     _business_days),
+    (rf"\bgeben\s+Sie\s+(?:mir|uns)(?:\s+bitte)?(?:\s+noch)?\s+{_DE_COUNT}\s+(?P<unit>Stunden?|Minuten?)\b",
+     _hours_or_minutes),
     (rf"\bgeben\s+Sie\s+(?:mir|uns)(?:\s+bitte)?(?:\s+noch)?\s+{_DE_COUNT}\s+Wochen?\b", _weeks),
     (rf"\b(?:innerhalb|binnen|in)\s+(?:von\s+|der\s+(?:nächsten|kommenden)\s+|den\s+(?:nächsten|kommenden)\s+)?"
      rf"{_DE_COUNT}\s+Wochen?\b", _weeks),
@@ -1257,7 +1263,8 @@ _EN_THING_DONE = re.compile(
     re.IGNORECASE)
 # Present tense with the customer's own thing: "Your replacement unit ships tomorrow".
 _EN_YOUR_THING_SHIPS = re.compile(
-    r"^\s*(?:(?:and|so|then)\s+)?(?:your|the)\s+(?:[\w-]+ ){0,3}?(?:ships|goes\s+out|(?:is|are)\s+(?:dispatched|shipped|"
+    r"^\s*(?:(?:and|so|then)\s+)?(?:your|the)\s+(?:[\w-]+ ){0,3}?"
+    r"(?:ships|goes\s+out|(?:is|are)\s+(?:dispatched|shipped|"
     r"posted|sent\s+out))\b(?!\s+(?:within|in)\b)",
     re.IGNORECASE)
 _EN_CONTINUED = re.compile(
@@ -1321,7 +1328,7 @@ _WAIT_LEAD = re.compile(
     re.IGNORECASE,
 )
 _WAIT_START = re.compile(
-    r"(?:give|allow)\s+(?:me|us|(?:our|my)\s+(?:[\w-]+\s+){0,2}?(?:team|teams|engineers?|developers?|technicians?|colleagues?|department|staff|support|specialists?))\b|geben\s+Sie\s+(?:mir|uns)\b|(?:bear|stay|be\s+patient)\s+with\s+(?:me|us)\b",
+    rf"(?:give|allow)\s+{_EN_WAIT_WHO}\b|geben\s+Sie\s+(?:mir|uns)\b|(?:bear|stay|be\s+patient)\s+with\s+(?:me|us)\b",
     re.IGNORECASE)
 # "Please allow 3-5 business days": a request to wait with no pronoun, only at the start of what is asked (not
 # "we allow 30 days for returns", a policy).

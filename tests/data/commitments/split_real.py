@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (one labelled row a line: the rows are data)
 """Write ``heldout_real.jsonl`` and ``tuning_real.jsonl`` from the rows below.
 
 Each row is a support-reply sentence written for inboxd in the phrasing of a kind of public source (support
