@@ -888,7 +888,9 @@ _EN_NOT_DUE_BEFORE = re.compile(r"\b(?:last|since|from|until|till|every|each|of|
 _DE_NOT_DUE_BEFORE = re.compile(
     r"\b(?:seit|ab|letzte[nmrs]?|vergangene[nmrs]?|vorige[nmrs]?|jede[nmrs]?|vom)\s+(?:dem\s+)?$", re.IGNORECASE)
 # "before Friday", "before the 20th", "vor Donnerstag": the day is the limit, not the due day.
-_EN_BEFORE = re.compile(r"\bbefore\s+(?:the\s+)?$", re.IGNORECASE)
+_EN_BEFORE = re.compile(r"\b(?:before|ahead\s+of|in\s+advance\s+of)\s+(?:the\s+)?$", re.IGNORECASE)
+# "ahead of Thursday's deadline" is a limit, not "my email of 3 November".
+_EN_AHEAD_OF = re.compile(r"\b(?:ahead|in\s+advance)\s+of\s+(?:the\s+)?$", re.IGNORECASE)
 _DE_BEFORE = re.compile(r"\b(?:noch\s+)?vor\s+(?:dem\s+)?$", re.IGNORECASE)
 _BEFORE_START = re.compile(r"(?:before|vor)\b", re.IGNORECASE)
 # A request to wait ends in "until": "give me until Thursday", "bear with us till Friday", "geben Sie mir bis …".
@@ -899,8 +901,8 @@ _WAIT_UNTIL = re.compile(
 _NOT_DUE_AFTER = re.compile(r"^(?:['\u2019]s\b|\s+ago\b)", re.IGNORECASE)
 # "before Friday's induction", "by Monday's meeting": a weekday's event dates the promise.
 _POSSESSIVE = re.compile(r"['\u2019]s\b")
-_POSSESSIVE_LEAD = re.compile(r"\b(?:before|by|ahead\s+of|in\s+time\s+for)\s+(?:this\s+|next\s+|the\s+)?$",
-                              re.IGNORECASE)
+_POSSESSIVE_LEAD = re.compile(
+    r"\b(?:before|by|ahead\s+of|in\s+advance\s+of|in\s+time\s+for)\s+(?:this\s+|next\s+|the\s+)?$", re.IGNORECASE)
 # What may stand between two pieces of one expression: "Tuesday, 24 November, at 11:00", "Montag, den 7.".
 _JOINER = re.compile(
     r"^(?:\s|,|(?<![\w])(?:at|on|by|around|about|the|of|um|am|den|gegen|spätestens|latest|at\s+the\s+latest)(?![\w]))*$",
@@ -933,7 +935,8 @@ def _pieces(sentence: str, lang: str, ctx: _Context) -> list[_Piece]:
     pieces: list[_Piece] = []
     for piece in kept:
         lead = sentence[max(0, piece.start - 40):piece.start]
-        if not_due_before.search(lead[-20:]) and not _WAIT_UNTIL.search(lead):
+        if not_due_before.search(lead[-20:]) and not _WAIT_UNTIL.search(lead) and not (
+                lang == "en" and _EN_AHEAD_OF.search(lead)):
             continue
         if _NOT_DUE_AFTER.match(sentence[piece.end:piece.end + 6]) and not (
                 piece.weekday and _POSSESSIVE.match(sentence, piece.end) and _POSSESSIVE_LEAD.search(lead)):
@@ -1217,7 +1220,8 @@ def _clauses(sentence: str, lang: str, protected: list[_When]) -> list[_Clause]:
 # English anchors: a first-person subject with a future form.
 _EN_SUBJECT = (
     r"(?:(?-i:I)|we|(?:our|my)\s+(?:[\w-]+\s+){0,2}?(?:team|teams|engineers?|developers?|devs|technicians?|"
-    r"support|specialists?|experts?|colleagues?|department|staff|consultants?|agents?)(?:\s+(?-i:[A-Z][\w-]+)){0,2}|"
+    r"support|specialists?|experts?|colleagues?|department|staff|consultants?|agents?|fitters?|installers?|drivers?|"
+    r"couriers?|crew|mechanics?|workshop|warehouse)(?:\s+(?-i:[A-Z][\w-]+)){0,2}|"
     r"(?:someone|one)\s+(?:of|from)\s+(?:our|my)\s+(?:[\w-]+\s+){0,2}?(?:team|engineers|colleagues|technicians))"
 )
 _EN_FUTURE = re.compile(
@@ -1237,12 +1241,12 @@ _EN_FIRST_PERSON = re.compile(rf"\b{_EN_SUBJECT}(?:'\w+)?\b", re.IGNORECASE)
 # "Hopefully I can get the build through review by Monday", "with luck we can …": a hedged "can" is a promise.
 _EN_HEDGED_CAN = re.compile(
     rf"\b(?:hopefully|with\s+(?:any\s+)?luck|all\s+being\s+well|fingers\s+crossed|if\s+all\s+goes\s+well|"
-    rf"{_EN_SUBJECT}(?:'m|'re|\s+am|\s+are)\s+(?:fairly\s+|quite\s+|pretty\s+|very\s+)?(?:confident|sure|certain)"
+    rf"{_EN_SUBJECT}(?:'m|'re|\s+am|\s+are)\s+(?:fairly\s+|quite\s+|pretty\s+|very\s+)?(?:confident|sure|certain|optimistic|hopeful)"
     rf"(?:\s+that)?)\b,?\s+"
     rf"{_EN_SUBJECT}\s+can\b(?P<rest>.*)",
     re.IGNORECASE)
 _EN_CONFIDENT = re.compile(
-    rf"^\s*{_EN_SUBJECT}(?:'m|'re|\s+am|\s+are)\s+(?:fairly\s+|quite\s+|pretty\s+|very\s+)?(?:confident|sure|certain)"
+    rf"^\s*{_EN_SUBJECT}(?:'m|'re|\s+am|\s+are)\s+(?:fairly\s+|quite\s+|pretty\s+|very\s+)?(?:confident|sure|certain|optimistic|hopeful)"
     r"(?:\s+that)?\s+(?=(?:your|the)\b)", re.IGNORECASE)
 # What we do to the customer's thing, with the thing as the subject: "Your bike will be ready before Wednesday",
 # "Your new card should be with you by Thursday", "The staging site ought to be back up by tomorrow afternoon",
@@ -1251,15 +1255,16 @@ _EN_THING_DONE = re.compile(
     # The subject's words are separated by single spaces: a masked time inside it ("Prints ordered on <time> will
     # ship") is no subject of ours.
     r"^\s*(?:(?:and|so|then)\s+)?(?:(?:your|the) |(?-i:[A-Z])(?=[\w-]* (?:[\w-]+ ){0,2}?(?:will|'ll|should|ought|"
-    r"is|are|go|goes|ship|ships|coming)\b))(?:[\w-]+ ){0,3}?"
+    r"is|are|go|goes|ship|ships|coming|going)\b))(?:[\w-]+ ){0,3}?"
     r"(?:(?:will|'ll|should|ought\s+to|is\s+going\s+to|are\s+going\s+to)\s+(?:be\s+(?:ready|fixed|repaired|done|"
     r"finished|shipped|dispatched|delivered|sent|posted|refunded|credited|processed|replaced|restored|reactivated|up|"
-    r"online|available|uploaded|published|"
+    r"online|available|uploaded|published|packed|emailed|e-mailed|mailed|shared|booked|arranged|completed|approved|"
+    r"back\s+with\s+you|out\s+the\s+door|"
     r"activated|resolved|updated|upgraded|installed|live|back\s+(?:up|online|to\s+normal)|with\s+you|on\s+(?:its|their)"
     r"\s+way|in\s+your\s+(?:account|inbox|mailbox))|(?:arrive|reach\s+you|go\s+out|ship|come\s+(?:to\s+you\s+)?from\s+"
     r"(?:me|us|our))\b)|(?:goes|go)\s+out\s+to\s+you|ships?\s+(?:out\s+)?to\s+you|"
     r"(?:is|are)\s+(?:going\s+out|being\s+(?:sent|shipped|dispatched))\s+to\s+you|"
-    r"(?:(?:is|are)\s+)?coming\s+(?:your\s+way|(?:over\s+)?to\s+you))\b",
+    r"(?:(?:is|are)\s+)?coming\s+(?:your\s+way|(?:over\s+)?to\s+you)|(?:(?:is|are)\s+)?going\s+(?:out|live))\b",
     re.IGNORECASE)
 # Present tense with the customer's own thing: "Your replacement unit ships tomorrow".
 _EN_YOUR_THING_SHIPS = re.compile(
@@ -1269,6 +1274,12 @@ _EN_YOUR_THING_SHIPS = re.compile(
     re.IGNORECASE)
 _EN_CONTINUED = re.compile(
     r"^\s*(?:and|but)\s+(?:will|shall|am\s+going\s+to|are\s+going\s+to)\s+(?P<rest>.*)", re.IGNORECASE)
+# "Should have a fix for you by Thursday", "Hope to have it done by Monday": a hedge without its subject.
+_EN_ELLIPTICAL_HEDGE = re.compile(
+    r"^\s*(?:should|ought\s+to|hope\s+to|hoping\s+to|expect\s+to|aiming\s+to|aim\s+to)\s+"
+    r"(?!have\s+(?:been|\w+ed|sent|got|gotten|done|made|told|given|written|seen|heard|known|spoken|rung|thought|left|"
+    r"gone|come)\b)(?!(?:you|we|I|it|that|this|there|they|he|she)\b)(?P<rest>\w+.*)",
+    re.IGNORECASE)
 _EN_ELLIPTICAL = re.compile(
     r"^\s*(?:will|shall)\s+(?!(?:you|we|I|it|that|this|there|they|he|she|do|be)\b)(?P<rest>\w+.*)", re.IGNORECASE)
 # Terse replies drop the subject: "Plan to send the contract tomorrow", "Sending the quote over this afternoon".
@@ -1309,7 +1320,8 @@ _EN_IMPERATIVE_OURS = re.compile(
     r"\b(?:from\s+(?:me|us|our|my)|my|our|call|calls|callback|e-?mail|mail|update|reply|answer|response|invoice|"
     r"refund|replacement|quote|credit|tracking|confirmation|details|card|router|parcel|package|licen[cs]e|inbox|"
     r"report|statement|link|code|password|login|device|unit|part|order|shipment|fix|patch|visit|technician|"
-    r"engineer|follow-?up|documents?|contract|offer|voucher|results?|figures|summary|estimate)\b",
+    r"engineer|follow-?up|documents?|contract|offer|voucher|results?|figures|summary|estimate|courier|driver|fitters?|"
+    r"installers?|delivery)\b",
     re.IGNORECASE,
 )
 _EN_IMPERATIVE_NOT = re.compile(
@@ -1436,7 +1448,7 @@ _DE_HEAR_FROM = re.compile(
     r"\bvon\s+(?:mir|uns)\b.*\b(?:hören|erhalten|bekommen|haben|kriegen)\s+Sie\b|"
     r"\b(?:unser|unsere|unseren|mein|meine|meinen)\s+\w+\s+(?:erhalten|bekommen|haben)\s+Sie\b|"
     # "Rechnen Sie morgen mit einem Anruf von mir", "Erwarten Sie bis Freitag Post von uns".
-    r"^\s*(?i:(?:(?:bitte|dann|also)\s+)?(?:rechnen|erwarten))\s+Sie\b.*(?:\bvon\s+(?:mir|uns|unserem|unserer|unseren)\b|"
+    r"^\s*(?i:(?:(?:bitte|dann|also)\s+)?(?:rechnen|erwarten|achten))\s+Sie\b.*(?:\bvon\s+(?:mir|uns|unserem|unserer|unseren)\b|"
     r"\b(?i:unser|unsere|unseren|unserem|mein|meine|meinen|meinem)\s+\w+)",
 )
 # Verbs that make an ich/wir sentence something other than a promise: past and perfect auxiliaries, copulas
@@ -1561,7 +1573,7 @@ def _en_anchor(clause: str, earlier: str) -> bool:
     if match is None and (not earlier.strip() or _EN_STATUS_LEAD.match(earlier.translate(_APOSTROPHE))):
         # Terse replies leave the subject out: "Will send the invoice by Friday.", "I'm out today, will call
         # you tomorrow."
-        match = _EN_ELLIPTICAL.match(text)
+        match = _EN_ELLIPTICAL.match(text) or _EN_ELLIPTICAL_HEDGE.match(text)
     if match is None:
         match = _EN_PLAN.search(text) or _EN_HEDGED_CAN.search(text)
     if match is None and not earlier.strip():

@@ -264,6 +264,18 @@ REAL_WORLD_CASES = [
     ("unser Monteur", MON, "Unser Monteur kommt am 10.12. um 9 Uhr.", "2026-12-10T09:00:00+01:00"),
     ("bis zum day.month.", MON, "Die Gutschrift stelle ich bis zum 15.12. aus.", "2026-12-15T17:00:00+01:00"),
     ("am day.month. um", MON, "Ich rufe Sie am 5.1. um 10 Uhr an.", "2027-01-05T10:00:00+01:00"),
+    ("ahead of a weekday's event", MON, "We'll send the draft ahead of Thursday's review.",
+     "2026-12-09T17:00:00+01:00"),
+    ("ahead of a weekday", MON, "I'll update the records ahead of Wednesday.", "2026-12-08T17:00:00+01:00"),
+    ("be packed", MON, "Your order will be packed by noon.", "2026-12-07T12:00:00+01:00"),
+    ("be emailed", MON, "Minutes will be emailed by tomorrow.", "2026-12-08T17:00:00+01:00"),
+    ("back with you", MON, "Your laptop will be back with you on Friday.", "2026-12-11T17:00:00+01:00"),
+    ("going live", TUE, "New dashboard going live tomorrow.", "2026-12-09T17:00:00+01:00"),
+    ("should, no subject", MON, "Should have the figures for you by Wednesday.", "2026-12-09T17:00:00+01:00"),
+    ("optimistic we can", MON, "We're optimistic we can close this out by Thursday.", "2026-12-10T17:00:00+01:00"),
+    ("expect the driver", MON, "Expect the driver between 10 and 2 on Wednesday.", "2026-12-09T14:00:00+01:00"),
+    ("our installers will", MON, "Our installers will fit the blinds on Thursday.", "2026-12-10T17:00:00+01:00"),
+    ("Achten Sie auf … von uns", MON, "Achten Sie am Mittwoch auf eine E-Mail von uns.", "2026-12-09T17:00:00+01:00"),
 ]
 
 
@@ -287,6 +299,11 @@ def test_real_world_phrasing(sent_at: str, text: str, due: str, calendar: Busine
     "Das Austauschgerät ging am 1.12. an Sie raus.",
     "Wir sollten uns am Freitag kurz abstimmen.",
     "Ich sollte eigentlich am Freitag anrufen.",
+    "Should you need anything before Friday, just reply here.",
+    "Should have mentioned this on Monday.",
+    "Prices going up on Friday.",
+    "Expect the roads to be busy on Friday.",
+    "Our warehouse was closed on Monday.",
 ])
 def test_real_world_not_a_promise(text: str, calendar: BusinessCalendar) -> None:
     assert dues(text, TUE, calendar) == []
