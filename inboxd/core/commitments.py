@@ -535,7 +535,8 @@ _FIXED_HOLIDAYS = {
     "new year's eve": (12, 31), "new years eve": (12, 31), "new year": (1, 1), "new year's": (1, 1),
     "new year's day": (1, 1), "new years day": (1, 1),
     "heiligabend": (12, 24), "weihnachten": (12, 24), "silvester": (12, 31), "neujahr": (1, 1),
-    "halloween": (10, 31), "valentine's day": (2, 14), "valentines day": (2, 14), "independence day": (7, 4),
+    "halloween": (10, 31), "valentinstag": (2, 14), "valentine's day": (2, 14), "valentines day": (2, 14),
+    "independence day": (7, 4),
     "the fourth of july": (7, 4), "fourth of july": (7, 4),
 }
 # Holidays on the nth weekday of a month (US and UK shopping calendars customers write in): (month, weekday,
@@ -815,7 +816,8 @@ _EN_GRAMMAR = _grammar([
 
 
 _DE_WITHIN = r"(?:innerhalb|binnen|in|geben\s+Sie\s+(?:mir|uns)(?:\s+noch)?)"
-_DE_HOLIDAY = r"(?P<h>Heiligabend|Weihnachten|Silvester|Neujahr|Karfreitag|Ostersonntag|Ostermontag|Ostern)"
+_DE_HOLIDAY = (r"(?P<h>Heiligabend|Weihnachten|Silvester|Neujahr|Karfreitag|Ostersonntag|Ostermontag|Ostern|"
+               r"Valentinstag|Halloween)")
 
 _DE_GRAMMAR = _grammar([
     (r"\b(?:innerhalb|binnen|in)\s+(?:einer\s+)?halben\s+Stunde\b", _fixed_delta(timedelta(minutes=30))),
@@ -854,7 +856,8 @@ _DE_GRAMMAR = _grammar([
     (r"\b(?:bis\s+)?(?:zum\s+)?Ende\s+(?-i:Q)(?P<q>[1-4])\b", _quarter_end),
     (r"\b(?:bis\s+)?(?:zum\s+)?Ende\s+(?:des|dieses|(?P<next>des\s+nächsten|des\s+kommenden|nächsten))\s+Jahres\b|"
      r"\b(?:bis\s+(?:zum\s+)?)?Jahresende\b|\b(?:bis\s+zum|vor\s+dem)\s+Jahreswechsel\b", _year_end),
-    (rf"\b(?P<prep>bis|bis\s+vor|noch\s+vor|vor|spätestens\s+vor|bis\s+zu)\s+{_DE_HOLIDAY}\b", _holiday),
+    (rf"\b(?P<prep>bis|bis\s+vor|noch\s+vor|vor|spätestens\s+vor|bis\s+zu)\s+(?:dem\s+|zum\s+)?{_DE_HOLIDAY}\b",
+     _holiday),
     (r"\b(?:heute\s+noch|noch\s+heute|im\s+Laufe\s+des\s+(?:heutigen\s+)?Tages|später\s+am\s+Tag)\b", _today_eod),
     (r"\b(?:(?:bis|vor)\s+)?(?:zum\s+)?(?:Feierabend|Dienstschluss|Geschäftsschluss|Büroschluss|"
      r"Ende\s+des\s+(?:Arbeits|Geschäfts)?tages)\b", _eod),
@@ -1059,7 +1062,7 @@ def _ahead(group: list[_Piece], due: datetime, day: date | None, ctx: _Context) 
 # named before it, "our technician visits on Wednesday, and I'll call you the day after".
 _EN_RELATIVE = re.compile(
     rf"\b(?:the\s+)?(?:(?P<num>{_EN_NUM})\s+(?P<bd>(?:business|working)\s+)?(?P<unit>days?|hours?|minutes?|weeks?)|"
-    r"(?P<single>day|morning|afternoon|evening|week))\s+(?:after|following)\b|"
+    r"(?P<single>day|morning|afternoon|evening|week))\s+(?P<dir>after|following|before|prior\s+to)\b|"
     rf"\bwithin\s+(?P<wnum>{_EN_NUM})\s+(?P<wbd>(?:business|working)\s+)?(?P<wunit>days?|hours?|minutes?)\s+of\b",
     re.IGNORECASE,
 )
@@ -1075,10 +1078,12 @@ def _relative_due(match: re.Match[str], anchor: _When, ctx: _Context) -> tuple[d
     groups = match.groupdict()
     day = anchor.day or anchor.due.astimezone(ctx.calendar.tz).date()
     single = (groups.get("single") or "").lower()
+    # "three days before the event on the 22nd", "the day before the visit on Friday": counted backwards.
+    sign = -1 if (groups.get("dir") or "").lower().startswith(("before", "prior")) else 1
     if single:
-        following = day + timedelta(days=1)
+        following = day + timedelta(days=sign)
         if single == "week":
-            week_after = day + timedelta(days=7)
+            week_after = day + timedelta(days=7 * sign)
             last = ctx.last_business_day_of_week(week_after - timedelta(days=week_after.weekday()))
             return ctx.cob(last), last
         if single == "morning":
@@ -1092,12 +1097,17 @@ def _relative_due(match: re.Match[str], anchor: _When, ctx: _Context) -> tuple[d
         return None
     if unit.startswith(("hour", "minute")):
         delta = timedelta(hours=amount) if unit.startswith("hour") else timedelta(minutes=amount)
-        due = (anchor.due.astimezone(UTC) + delta).astimezone(ctx.calendar.tz)
+        due = (anchor.due.astimezone(UTC) + sign * delta).astimezone(ctx.calendar.tz)
         return due, due.date()
     if groups.get("bd") or groups.get("wbd"):
-        target = ctx.calendar.nth_business_day(day, amount)
+        if sign > 0:
+            target = ctx.calendar.nth_business_day(day, amount)
+        else:
+            target = day
+            for _ in range(amount):
+                target = ctx.calendar.previous_business_day(target)
         return ctx.cob(target), target
-    target = day + timedelta(days=amount * (7 if unit.startswith("week") else 1))
+    target = day + timedelta(days=sign * amount * (7 if unit.startswith("week") else 1))
     return ctx.cob(target), target
 
 
@@ -1232,6 +1242,7 @@ _EN_FUTURE = re.compile(
     r"(?:'d|\s+would)\s+(?:hope|expect)\s+to|(?:'m|'re|\s+am|\s+are)\s+aiming\s+for|"
     r"\s+hope\s+(?:that\s+)?(?:(?-i:I)|we)\s*(?:can|will|'ll|should)|"
     r"(?:\s+|'m\s+|'re\s+|\s+am\s+|\s+are\s+)(?:hope|hoping|aim|aiming|expect|expecting|looking)\s+to|"
+    r"\s+(?:anticipate|expect)\s+(?=(?:having|being\s+able|getting|sending|finishing|completing)\b)|"
     r"(?:'m|'re|\s+am|\s+are)\s+planning\s+to|\s+plan\s+to|\s+intend\s+to|\s+promise\s+to|"
     r"(?:'m|'re|\s+am|\s+are|\s+is)\s+(?!going\b|planning\b|hoping\b|aiming\b|expecting\b)(?P<ing>\w+ing)\b)"
     r"(?P<rest>.*)",
@@ -1245,23 +1256,28 @@ _EN_HEDGED_CAN = re.compile(
     rf"(?:\s+that)?)\b,?\s+"
     rf"{_EN_SUBJECT}\s+can\b(?P<rest>.*)",
     re.IGNORECASE)
+# "Report to follow by EOD", "More details to follow on Monday".
+_EN_TO_FOLLOW = re.compile(r"^\s*(?:(?:your|the|an?|more|full|further)\s+)?(?:[\w-]+ ){0,2}?[\w-]+ to follow\b",
+                           re.IGNORECASE)
+_EN_AND_THE = re.compile(r"\s(?:and|so|then)\s+(?=(?:your|the)\s)", re.IGNORECASE)
 _EN_CONFIDENT = re.compile(
-    rf"^\s*{_EN_SUBJECT}(?:'m|'re|\s+am|\s+are)\s+(?:fairly\s+|quite\s+|pretty\s+|very\s+)?(?:confident|sure|certain|optimistic|hopeful)"
-    r"(?:\s+that)?\s+(?=(?:your|the)\b)", re.IGNORECASE)
+    rf"^\s*(?:{_EN_SUBJECT}(?:'m|'re|\s+am|\s+are)\s+(?:fairly\s+|quite\s+|pretty\s+|very\s+)?"
+    r"(?:confident|sure|certain|optimistic|hopeful)(?:\s+that)?|hopefully|with\s+(?:any\s+)?luck|all\s+being\s+well|"
+    r"if\s+all\s+goes\s+well)\s+(?=(?:your|the)\b)", re.IGNORECASE)
 # What we do to the customer's thing, with the thing as the subject: "Your bike will be ready before Wednesday",
 # "Your new card should be with you by Thursday", "The staging site ought to be back up by tomorrow afternoon",
 # "Your prints go out to you on Monday", "the tracking number will come from me on Monday".
 _EN_THING_DONE = re.compile(
     # The subject's words are separated by single spaces: a masked time inside it ("Prints ordered on <time> will
     # ship") is no subject of ours.
-    r"^\s*(?:(?:and|so|then)\s+)?(?:(?:your|the) |(?-i:[A-Z])(?=[\w-]* (?:[\w-]+ ){0,2}?(?:will|'ll|should|ought|"
-    r"is|are|go|goes|ship|ships|coming|going)\b))(?:[\w-]+ ){0,3}?"
+    r"^\s*(?:(?:and|so|then)\s+)?(?:(?:your|the|an?) |(?-i:[A-Z])(?=[\w-]* (?:[\w-]+ ){0,2}?(?:will|'ll|should|ought|"
+    r"is|are|go|goes|ship|ships|coming|going)\b))(?:[\w€$£.,-]+ ){0,3}?"
     r"(?:(?:will|'ll|should|ought\s+to|is\s+going\s+to|are\s+going\s+to)\s+(?:be\s+(?:ready|fixed|repaired|done|"
     r"finished|shipped|dispatched|delivered|sent|posted|refunded|credited|processed|replaced|restored|reactivated|up|"
     r"online|available|uploaded|published|packed|emailed|e-mailed|mailed|shared|booked|arranged|completed|approved|"
-    r"back\s+with\s+you|out\s+the\s+door|"
+    r"back\s+with\s+you|out\s+the\s+door|applied|added|"
     r"activated|resolved|updated|upgraded|installed|live|back\s+(?:up|online|to\s+normal)|with\s+you|on\s+(?:its|their)"
-    r"\s+way|in\s+your\s+(?:account|inbox|mailbox))|(?:arrive|reach\s+you|go\s+out|ship|come\s+(?:to\s+you\s+)?from\s+"
+    r"\s+way|in\s+your\s+(?:account|inbox|mailbox))|(?:arrive|reach\s+you|go\s+out|ship|happen|take\s+place|come\s+(?:to\s+you\s+)?from\s+"
     r"(?:me|us|our))\b)|(?:goes|go)\s+out\s+to\s+you|ships?\s+(?:out\s+)?to\s+you|"
     r"(?:is|are)\s+(?:going\s+out|being\s+(?:sent|shipped|dispatched))\s+to\s+you|"
     r"(?:(?:is|are)\s+)?coming\s+(?:your\s+way|(?:over\s+)?to\s+you)|(?:(?:is|are)\s+)?going\s+(?:out|live))\b",
@@ -1269,7 +1285,7 @@ _EN_THING_DONE = re.compile(
 # Present tense with the customer's own thing: "Your replacement unit ships tomorrow".
 _EN_YOUR_THING_SHIPS = re.compile(
     r"^\s*(?:(?:and|so|then)\s+)?(?:your|the)\s+(?:[\w-]+ ){0,3}?"
-    r"(?:ships|goes\s+out|(?:is|are)\s+(?:dispatched|shipped|"
+    r"(?:ships|goes\s+out|(?:is|are)\s+being\s+(?:dispatched|shipped|posted|sent|prepared|packed)|(?:is|are)\s+(?:dispatched|shipped|"
     r"posted|sent\s+out))\b(?!\s+(?:within|in)\b)",
     re.IGNORECASE)
 _EN_CONTINUED = re.compile(
@@ -1290,7 +1306,8 @@ _EN_TERSE = re.compile(
     re.IGNORECASE,
 )
 _EN_PLAN = re.compile(r"\b(?:our|my)\s+(?:\w+\s+)?(?:plan|aim|goal)\s+is\s+to\s+(?P<rest>\w+.*)", re.IGNORECASE)
-_EN_TERSE_NOT = re.compile(r"\b(?:is|was|are|were|helps?|helped|fixed|means|takes|took|can|could|should)\b",
+_EN_TERSE_NOT = re.compile(r"\b(?:is|was|are|were|helps?|helped|fixed|means|takes|took|can|could|should|slows?|"
+                           r"speeds?|gets?|costs?|closes?|stops?|ends?|starts?|resumes?|will|may|might)\b",
                            re.IGNORECASE)
 # A status fragment before an elliptical "will …": "Out of the office today, will call you tomorrow".
 _EN_STATUS_LEAD = re.compile(
@@ -1309,7 +1326,7 @@ _EN_HEAR_FROM = re.compile(
 # Imperatives that promise something to the customer: "Expect a call from me on Monday", "Keep an eye on your
 # inbox tomorrow", "You can expect the corrected invoice within two working days".
 _EN_IMPERATIVE = re.compile(
-    r"^\s*(?:(?:so|and|then|just|please)\s+)*(?:expect|look\s+out\s+for|look\s+for|watch\s+(?:out\s+)?for|"
+    r"^\s*(?:(?:so|and|then|just|please)\s+)*(?:expect|look\s+out\s+for|be\s+ready\s+for|stand\s+by\s+for|look\s+for|watch\s+(?:out\s+)?for|"
     r"watch\s+your\s+(?:inbox|e-?mails?|mailbox|phone|post|letterbox|mail|texts|messages)|keep\s+an\s+eye\s+(?:on|out\s+for)|you\s+can\s+expect|"
     r"you\s+should\s+(?:receive|get|see|have)|you(?:'ll|\s+will)\s+(?:receive|get|see|have))\b(?P<rest>.*)",
     re.IGNORECASE,
@@ -1334,7 +1351,7 @@ _EN_IMPERATIVE_NOT = re.compile(
 )
 # A request to wait is our promise for the time it names: "Give me two days", "bear with me until Friday".
 _WAIT_LEAD = re.compile(
-    r"(?:\b(?:give|allow)\s+(?:me|us)\s+(?:(?:until|till|bis)\s+)?|\bgeben\s+Sie\s+(?:mir|uns)\s+(?:bitte\s+)?"
+    r"(?:\b(?:give|allow)\s+(?:me|us)\s+(?:(?:until|till|bis)\s+)?|\bgeben\s+Sie\s+(?:mir|uns|unsere[mnr]\s+\w+)\s+(?:bitte\s+)?"
     r"(?:noch\s+)?(?:bis\s+)?|\b(?:bear\s+with\s+(?:me|us)|hang\s+(?:on|tight|in\s+there)|hold\s+(?:on|tight)|sit\s+tight)"
     r"\s+(?:until|till)\s+)$",
     re.IGNORECASE,
@@ -1384,7 +1401,7 @@ _EN_OUR_PEOPLE = re.compile(
 )
 # What may follow "will be" in a promise; anything else ("closed", "on holiday", "back in the office") is a fact.
 _EN_BE_OK = re.compile(
-    r"^\s*be\s+(?:(?:back\s+)?in\s+(?:touch|contact)|back\s+to\s+you|able\s+to|on[\s-]?site|there|with\s+you|"
+    r"^\s*be\s+(?:(?:back\s+)?in\s+(?:touch|contact)|back\s+to\s+you|able\s+to|in\s+a\s+position\s+to|on[\s-]?site|there|with\s+you|"
     r"\w+ing\b)",
     re.IGNORECASE,
 )
@@ -1428,7 +1445,10 @@ _EN_QUESTION_START = re.compile(
 )
 _EN_WHEN_BACK = re.compile(
     r"^\s*(?:when|once|as\s+soon\s+as)\s+(?-i:I)(?:'m|\s+am)?\s+(?:back|return|get\s+back|come\s+back)\b|"
-    r"^\s*(?:when|once|as\s+soon\s+as)\s+we(?:'re|\s+are)?\s+(?:back|return|get\s+back|come\s+back)\b",
+    r"^\s*(?:when|once|as\s+soon\s+as)\s+we(?:'re|\s+are)?\s+(?:back|return|get\s+back|come\s+back)\b|"
+    # "I'll release the payout before I log off today": the end of our day is the promise's time.
+    r"^\s*before\s+(?:(?-i:I)|we)\s+(?:log\s+off|sign\s+off|leave|go\s+home|head\s+(?:off|out|home)|finish|"
+    r"wrap\s+up|close)\b",
     re.IGNORECASE)
 _EN_ASSURE = re.compile(r"\b(?:make\s+sure|ensure|promise|guarantee)\b", re.IGNORECASE)
 _EN_THAT_START = re.compile(r"^\s*(?:that\s+)", re.IGNORECASE)
@@ -1449,7 +1469,9 @@ _DE_HEAR_FROM = re.compile(
     r"\b(?:unser|unsere|unseren|mein|meine|meinen)\s+\w+\s+(?:erhalten|bekommen|haben)\s+Sie\b|"
     # "Rechnen Sie morgen mit einem Anruf von mir", "Erwarten Sie bis Freitag Post von uns".
     r"^\s*(?i:(?:(?:bitte|dann|also)\s+)?(?:rechnen|erwarten|achten))\s+Sie\b.*(?:\bvon\s+(?:mir|uns|unserem|unserer|unseren)\b|"
-    r"\b(?i:unser|unsere|unseren|unserem|mein|meine|meinen|meinem)\s+\w+)",
+    r"\b(?i:unser|unsere|unseren|unserem|unserer|mein|meine|meinen|meinem|meiner)\s+\w+)|"
+    r"^\s*(?i:halten)\s+Sie\b(?=.*\bAusschau\b).*(?:\bvon\s+(?:mir|uns)\b|\b(?i:unser|unsere|unseren|unserem|unserer|"
+    r"mein|meine|meinen|meinem|meiner)\s+\w+)",
 )
 # Verbs that make an ich/wir sentence something other than a promise: past and perfect auxiliaries, copulas
 # (closures, absences), wishes and offers, thanks and hopes, and requests ("wir benötigen … bis Freitag").
@@ -1585,7 +1607,10 @@ def _en_anchor(clause: str, earlier: str) -> bool:
             return False
         return _en_promise_rest(match.group("rest"))
     confident = _EN_CONFIDENT.match(text)
-    return bool(_EN_LET_ME.search(text) or _EN_HEAR_FROM.search(text) or _EN_THING_DONE.match(text)
+    # "Bear with us over the weekend and the migration will be done by Monday."
+    joined = any(_EN_THING_DONE.match(text[m.end():]) for m in _EN_AND_THE.finditer(text))
+    return joined or bool(_EN_TO_FOLLOW.match(text)) or bool(
+                _EN_LET_ME.search(text) or _EN_HEAR_FROM.search(text) or _EN_THING_DONE.match(text)
                 or _EN_YOUR_THING_SHIPS.match(text)
                 or confident is not None and _EN_THING_DONE.match(text[confident.end():]) is not None)
 
@@ -1603,7 +1628,7 @@ _DE_THING_DONE = re.compile(
     r"(?i:sollte|sollten|wird|werden|geht|gehen|ist|sind|kommt|kommen)\b.*"
     r"\b(?i:verfügbar|fertig|behoben|repariert|verschickt|versendet|versandt|raus|hinaus|heraus|bei\s+Ihnen|an\s+Sie|"
     r"erledigt|freigeschaltet|online|aktiv|eingerichtet|zugestellt|geliefert|gutgeschrieben|erstattet|portiert|"
-    r"ausgetauscht|unterwegs)\b",
+    r"ausgetauscht|unterwegs|auf\s+Ihrem\s+Konto)\b",
 )
 
 
