@@ -1232,6 +1232,9 @@ _EN_SUBJECT = (
     r"(?:(?-i:I)|we|(?:our|my)\s+(?:[\w-]+\s+){0,2}?(?:team|teams|engineers?|developers?|devs|technicians?|"
     r"support|specialists?|experts?|colleagues?|department|staff|consultants?|agents?|fitters?|installers?|drivers?|"
     r"couriers?|crew|mechanics?|workshop|warehouse)(?:\s+(?-i:[A-Z][\w-]+)){0,2}|"
+    # "The technician will come on Tuesday": the people a support reply sends are ours (a courier or driver is
+    # the carrier's, see the labelled set).
+    r"the\s+(?:technician|engineer|fitter|installer|mechanic)s?|"
     r"(?:someone|one)\s+(?:of|from)\s+(?:our|my)\s+(?:[\w-]+\s+){0,2}?(?:team|engineers|colleagues|technicians))"
 )
 _EN_FUTURE = re.compile(
@@ -1259,6 +1262,8 @@ _EN_HEDGED_CAN = re.compile(
 # "Report to follow by EOD", "More details to follow on Monday".
 _EN_TO_FOLLOW = re.compile(r"^\s*(?:(?:your|the|an?|more|full|further)\s+)?(?:[\w-]+ ){0,2}?[\w-]+ to follow\b",
                            re.IGNORECASE)
+_EN_THING_CONTINUED = re.compile(
+    r"^\s*and\s+(?:will|should)\s+(?:reach\s+you|arrive|land|be\s+(?:with\s+you|delivered|ready))\b", re.IGNORECASE)
 _EN_AND_THE = re.compile(r"\s(?:and|so|then)\s+(?=(?:your|the)\s)", re.IGNORECASE)
 _EN_CONFIDENT = re.compile(
     rf"^\s*(?:{_EN_SUBJECT}(?:'m|'re|\s+am|\s+are)\s+(?:fairly\s+|quite\s+|pretty\s+|very\s+)?"
@@ -1271,16 +1276,17 @@ _EN_THING_DONE = re.compile(
     # The subject's words are separated by single spaces: a masked time inside it ("Prints ordered on <time> will
     # ship") is no subject of ours.
     r"^\s*(?:(?:and|so|then)\s+)?(?:(?:your|the|an?) |(?-i:[A-Z])(?=[\w-]* (?:[\w-]+ ){0,2}?(?:will|'ll|should|ought|"
-    r"is|are|go|goes|ship|ships|coming|going)\b))(?:[\w€$£.,-]+ ){0,3}?"
+    r"is|are|go|goes|ship|ships|coming|going|incoming)\b))(?:[\w€$£.,-]+ ){0,3}?"
     r"(?:(?:will|'ll|should|ought\s+to|is\s+going\s+to|are\s+going\s+to)\s+(?:be\s+(?:ready|fixed|repaired|done|"
     r"finished|shipped|dispatched|delivered|sent|posted|refunded|credited|processed|replaced|restored|reactivated|up|"
     r"online|available|uploaded|published|packed|emailed|e-mailed|mailed|shared|booked|arranged|completed|approved|"
     r"back\s+with\s+you|out\s+the\s+door|applied|added|"
     r"activated|resolved|updated|upgraded|installed|live|back\s+(?:up|online|to\s+normal)|with\s+you|on\s+(?:its|their)"
-    r"\s+way|in\s+your\s+(?:account|inbox|mailbox))|(?:arrive|reach\s+you|go\s+out|ship|happen|take\s+place|come\s+(?:to\s+you\s+)?from\s+"
+    r"\s+way|in\s+your\s+(?:account|inbox|mailbox))|(?:arrive|land|reach\s+you|go\s+out|ship|happen|take\s+place|come\s+(?:to\s+you\s+)?from\s+"
     r"(?:me|us|our))\b)|(?:goes|go)\s+out\s+to\s+you|ships?\s+(?:out\s+)?to\s+you|"
     r"(?:is|are)\s+(?:going\s+out|being\s+(?:sent|shipped|dispatched))\s+to\s+you|"
-    r"(?:(?:is|are)\s+)?coming\s+(?:your\s+way|(?:over\s+)?to\s+you)|(?:(?:is|are)\s+)?going\s+(?:out|live))\b",
+    r"(?:(?:is|are)\s+)?coming\s+(?:your\s+way|(?:over\s+)?to\s+you)|(?:(?:is|are)\s+)?going\s+(?:out|live)|"
+    r"(?:(?:is|are)\s+)?incoming|(?:is|are)\s+on\s+(?:its|their)\s+way)\b",
     re.IGNORECASE)
 # Present tense with the customer's own thing: "Your replacement unit ships tomorrow".
 _EN_YOUR_THING_SHIPS = re.compile(
@@ -1411,7 +1417,7 @@ _EN_NOT_PROMISE_VERBS = re.compile(
     r"(?:need|require|wait|expect|assume|hope|appreciate|look\s+forward|miss|have\s+to\s+ask|ask\s+you|remind|"
     r"hear\s+(?:back\s+)?from\s+you|receive\s+(?:your|the\s+customer)|get\s+(?:your|a\s+reply\s+from\s+you)|"
     # What a hedge ("I should …", "we hope to …") says that is no promise to do something.
-    r"mention|note|point\s+out|add|say|stress|warn|apologi[sz]e|see\s+you|meet\s+you)\b",
+    r"mention|note|point\s+out|add(?=\s+(?:that\b|here\b|:))|say|stress|warn|apologi[sz]e|see\s+you|meet\s+you)\b",
     re.IGNORECASE,
 )
 _EN_NOT_ING = frozenset(
@@ -1607,6 +1613,8 @@ def _en_anchor(clause: str, earlier: str) -> bool:
             return False
         return _en_promise_rest(match.group("rest"))
     confident = _EN_CONFIDENT.match(text)
+    if _EN_THING_CONTINUED.match(text) and _EN_THING_DONE.match(earlier.translate(_APOSTROPHE)):
+        return True  # "Your new router is on its way and will reach you on Wednesday"
     # "Bear with us over the weekend and the migration will be done by Monday."
     joined = any(_EN_THING_DONE.match(text[m.end():]) for m in _EN_AND_THE.finditer(text))
     return joined or bool(_EN_TO_FOLLOW.match(text)) or bool(

@@ -302,6 +302,12 @@ REAL_WORLD_CASES = [
     ("Halten Sie Ausschau", MON, "Halten Sie am Donnerstag nach unserer Rechnung Ausschau.",
      "2026-12-10T17:00:00+01:00"),
     ("auf Ihrem Konto", MON, "Die Erstattung ist bis Freitag auf Ihrem Konto.", "2026-12-11T17:00:00+01:00"),
+    ("we'll add", MON, "We'll add the licences to your account on the 10th.", "2026-12-10T17:00:00+01:00"),
+    ("incoming", MON, "Patch incoming by Wednesday.", "2026-12-09T17:00:00+01:00"),
+    ("should land", MON, "The files should land in your inbox by Thursday.", "2026-12-10T17:00:00+01:00"),
+    ("is on its way", MON, "Your new router is on its way and will reach you on Wednesday.",
+     "2026-12-09T17:00:00+01:00"),
+    ("the technician will", MON, "The technician will visit on Friday morning.", "2026-12-11T12:00:00+01:00"),
 ]
 
 
@@ -335,6 +341,9 @@ def test_real_world_phrasing(sent_at: str, text: str, due: str, calendar: Busine
     "Halten Sie am Montag Ihre Kundennummer für unseren Techniker bereit.",
     "We called you the day before the visit on Monday.",
     "Two days before the gala on the 18th, the venue cancelled.",
+    "I should add that the office is closed on Friday.",
+    "The courier will deliver the parcel tomorrow.",
+    "Complaints incoming since Monday.",
 ])
 def test_real_world_not_a_promise(text: str, calendar: BusinessCalendar) -> None:
     assert dues(text, TUE, calendar) == []
