@@ -48,7 +48,8 @@ SPLIT_OF_FILE = {"labelled": "tune", "heldout": "heldout-5", "heldout_real": "he
                  "heldout_real6": "heldout-real6"}
 # The held-back splits with the phrasing targets: the phrasing classes, and the real-world phrasing set whose rows
 # are split by the SHA-1 of their source (tests/data/commitments/split_real.py).
-HELDOUT_SPLITS = ("heldout", "heldout-real", "heldout-real2", "heldout-real3", "heldout-real4", "heldout-real5", "heldout-real6")
+HELDOUT_SPLITS = ("heldout", "heldout-real", "heldout-real2", "heldout-real3", "heldout-real4", "heldout-real5",
+                  "heldout-real6")
 
 
 def calendar_from_config(path: Path) -> BusinessCalendar:
