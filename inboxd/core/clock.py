@@ -45,3 +45,21 @@ class FrozenClock:
         with self._lock:
             self._at += delta
             return self._at
+
+
+# How far back a staff message's Date header is believed: older is a wrong clock (or a resent draft).
+SAID_TRUST = timedelta(days=30)
+
+
+def said_at(date: datetime | None, now: datetime, trust: timedelta = SAID_TRUST) -> datetime:
+    """When staff mail was written, for resolving its "Friday" and "today": its Date header, within reason.
+
+    A Date up to ``trust`` in the past is believed (a note read late still means the days it named);
+    one in the future (a client's clock ahead), older than that, missing or without a timezone is not,
+    and ``now`` stands in. Never later than ``now``: no promise is made after it was read.
+    """
+    if date is None or date.tzinfo is None or date.utcoffset() is None:
+        return now
+    if date > now or now - date > trust:
+        return now
+    return date
