@@ -264,3 +264,17 @@ def test_no_due_time_precedes_the_reference_time(expression: str, moment: dateti
                 else f"I'll call you {expression}.")
     for commitment in extract_commitments(sentence, ref, calendar):
         assert commitment.due > ref, (sentence, ref, commitment.due)
+
+
+def test_german_note_commands_said_after_the_fact(calendar: BusinessCalendar) -> None:
+    ref = datetime.fromisoformat(FRIDAY_LATE)
+    commands, errors = parse_note("#followup Freitag\n#snooze bis heute\n#remind Freitag 10:00 Kunde anrufen\n"
+                                  "#waiting Lieferant bis Freitag",
+                                  lambda t: resolve_when(t, ref, calendar), [])
+    assert errors == []
+    assert [(c.name, c.when.isoformat() if c.when else None, c.text) for c in commands] == [
+        ("followup", "2026-11-27T17:00:00+01:00", ""),
+        ("snooze", NEXT_MONDAY_CLOSE, ""),
+        ("remind", "2026-11-27T10:00:00+01:00", "Kunde anrufen"),
+        ("waiting", "2026-11-27T17:00:00+01:00", "Lieferant"),
+    ]
