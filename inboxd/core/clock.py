@@ -51,15 +51,18 @@ class FrozenClock:
 SAID_TRUST = timedelta(days=30)
 
 
-def said_at(date: datetime | None, now: datetime, trust: timedelta = SAID_TRUST) -> datetime:
+def said_at(date: datetime | None, now: datetime, trust: timedelta = SAID_TRUST,
+            received: datetime | None = None) -> datetime:
     """When staff mail was written, for resolving its "Friday" and "today": its Date header, within reason.
 
-    A Date up to ``trust`` in the past is believed (a note read late still means the days it named);
-    one in the future (a client's clock ahead), older than that, missing or without a timezone is not,
-    and ``now`` stands in. Never later than ``now``: no promise is made after it was read.
+    The latest it can have been said is when the server received it (``received``, IMAP's INTERNALDATE) or,
+    unknown, ``now``. A Date up to ``trust`` before that is believed (a note read late still means the days
+    it named); one after it (a client's clock ahead), older than that, missing or without a timezone is
+    not, and that latest moment stands in. Never later than ``now``.
     """
+    latest = min(received, now) if received is not None and received.utcoffset() is not None else now
     if date is None or date.tzinfo is None or date.utcoffset() is None:
-        return now
-    if date > now or now - date > trust:
-        return now
+        return latest
+    if date > latest or latest - date > trust:
+        return latest
     return date

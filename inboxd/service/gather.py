@@ -114,7 +114,7 @@ def gather_message(conn: Connection, rt: Runtime, mailbox: MailboxConfig, role: 
         detected = detect_message_language(msg.subject, msg.reply_text)
     bounce = getattr(classification, "bounce", None)
     feedback, opt_out = _customer_reading(conn, msg, classification.kind, case, stop_case)
-    commitments, note_commands, note_errors = _staff_reading(msg, classification.kind, case, rt, now)
+    commitments, note_commands, note_errors = _staff_reading(msg, classification.kind, case, rt, now, arrived_at)
     case_id = repo.case_id(conn, case.number) if case is not None else None
     row = repo.case_row(conn, case_id) if case_id is not None else None
     # The promises a staff reply keeps, or a note's #done.
@@ -174,14 +174,16 @@ def _customer_reading(conn: Connection, msg: ParsedMessage, kind: str, case: Cas
     return None, opt_out
 
 
-def _staff_reading(msg: ParsedMessage, kind: str, case: CaseState | None, rt: Runtime, now: datetime) -> tuple[
+def _staff_reading(msg: ParsedMessage, kind: str, case: CaseState | None, rt: Runtime, now: datetime,
+                   arrived_at: datetime | None = None) -> tuple[
         tuple[tuple[str, datetime], ...], tuple[NoteCommand, ...], tuple[NoteError, ...]]:
     """From staff mail: the promises a reply makes to the customer, or the commands of an internal note.
 
-    Times resolve against when the mail was written (:func:`said_at`: its Date, within reason); one that
-    has passed by the time it is read (a note read late) is due now, never in the past.
+    Times resolve against when the mail was written (:func:`said_at`: its Date, within reason, never after
+    the server received it); one that has passed by the time it is read (a note read late) is due now,
+    never in the past.
     """
-    reference = said_at(msg.date, now)
+    reference = said_at(msg.date, now, received=arrived_at)
     if kind == "staff" and case is not None:
         found = extract_commitments(msg.reply_text, reference, rt.calendar)
         return tuple((c.text, max(c.due, now)) for c in found), (), ()

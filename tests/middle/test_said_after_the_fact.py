@@ -6,7 +6,7 @@ The example team works in Berlin, Mon-Fri 09:00-17:00; the rig starts on Tuesday
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from inboxd.store import repo
@@ -72,10 +72,16 @@ def test_a_note_dated_in_the_future_is_read_as_said_now(rig: Rig) -> None:
     assert _note_promise(rig, number)["due_at"] == datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
 
 
-def test_a_note_with_an_ancient_date_is_read_as_said_now(rig: Rig) -> None:
-    # A Date from January (a wrong clock, a draft sent months later): "Friday" is this week's.
+def test_a_note_with_an_ancient_date_is_read_as_said_when_the_server_received_it(rig: Rig) -> None:
+    # A Date from January (a wrong clock, a draft sent months later) on mail the server received an hour ago:
+    # "Friday" is this week's.
     number = _case(rig)
-    _note(rig, number, "#followup Friday", "Fri, 02 Jan 2026 17:40:00 +0100")
+    raw = staff_mail("alice@example.com", "support@example.com", f"[#{number}] note", "#followup Friday",
+                     Date="Fri, 02 Jan 2026 17:40:00 +0100")
+    rig.uid += 1
+    outcome = rig.processor.process(rig.mailbox, "inbox", "INBOX", 1, rig.uid, raw,
+                                    arrived_at=rig.clock.now() - timedelta(hours=1))
+    assert outcome.kind == "staff_note"
     promise = _note_promise(rig, number)
     assert promise["due_at"] == FRIDAY_CLOSE
     _not_in_the_past(_detail(rig, number), rig.clock.now())

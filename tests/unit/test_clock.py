@@ -31,3 +31,13 @@ def test_said_at_keeps_the_writers_offset() -> None:
     written = datetime(2026, 11, 23, 17, 40, tzinfo=timezone(timedelta(hours=1)))
     assert said_at(written, NOW).utcoffset() == timedelta(hours=1)
     assert said_at(written, NOW, trust=timedelta(hours=1)) == NOW
+
+
+def test_said_at_is_never_after_the_server_received_it() -> None:
+    received = NOW - timedelta(hours=2)
+    assert said_at(NOW - timedelta(hours=3), NOW, received=received) == NOW - timedelta(hours=3)
+    assert said_at(NOW - timedelta(hours=1), NOW, received=received) == received  # the client's clock ahead
+    assert said_at(None, NOW, received=received) == received
+    # A Date a month before it reached the server is a wrong clock: the server's time stands in.
+    assert said_at(received - SAID_TRUST - timedelta(hours=1), NOW, received=received) == received
+    assert said_at(NOW - timedelta(hours=1), NOW, received=NOW + timedelta(hours=1)) == NOW - timedelta(hours=1)
