@@ -652,10 +652,10 @@ SCHEDULE_LEASE = timedelta(minutes=5)
 
 def schedule(conn: Connection, *, key: str, kind: str, case_id: int | None, due_at: datetime,
              payload: dict[str, Any], now: datetime) -> bool:
-    """Schedule an item once: a second call with the same key changes nothing. Never in the past: at ``now``."""
+    """Schedule an item once: a second call with the same key changes nothing."""
     if conn.execute(select(scheduled.c.id).where(scheduled.c.key == key)).first():
         return False
-    conn.execute(insert(scheduled), {"key": key, "kind": kind, "case_id": case_id, "due_at": max(due_at, now),
+    conn.execute(insert(scheduled), {"key": key, "kind": kind, "case_id": case_id, "due_at": due_at,
                                      "payload": payload, "created_at": now})
     return True
 
