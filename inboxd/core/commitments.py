@@ -130,14 +130,19 @@ def resolve_when(text: str, sent_at: datetime, calendar: BusinessCalendar) -> da
         ahead = _ahead([_Piece(0, 0, "day", day=day, explicit=True)], calendar.close_of_business(day), day, ctx)
         return ahead[0] if ahead else None
     sentence = stripped.translate(_APOSTROPHE)
-    whens = _time_expressions(sentence, _language(sentence, default="en"), ctx)
-    if not whens:
-        return None
-    # The whole text must be the time expression (give or take a preposition), not a sentence that has one.
-    leftover = (sentence[:whens[0].start] + sentence[whens[-1].end:]).strip(" .,")
-    if leftover and not _WHEN_FILLER.fullmatch(leftover):
-        return None
-    return max(w.due for w in whens)
+    # A note's time is a word or two ("Freitag", "Montag 10:00"): too short to tell its language by, so the
+    # other language is tried when the likelier one does not read the whole of it.
+    likelier = _language(sentence, default="en")
+    for language in (likelier, "de" if likelier == "en" else "en"):
+        whens = _time_expressions(sentence, language, ctx)
+        if not whens:
+            continue
+        # The whole text must be the time expression (give or take a preposition), not a sentence that has one.
+        leftover = (sentence[:whens[0].start] + sentence[whens[-1].end:]).strip(" .,")
+        if leftover and not _WHEN_FILLER.fullmatch(leftover):
+            continue
+        return max(w.due for w in whens)
+    return None
 
 
 _ISO_WHEN = re.compile(r"(?P<date>\d{4}-\d{2}-\d{2})(?:[ T](?P<time>\d{1,2}:\d{2}(?::\d{2})?(?:[+-]\d{2}:\d{2}|Z)?))?")
@@ -552,6 +557,11 @@ _EASTER_HOLIDAYS = {  # days from Easter Sunday
 }
 
 
+# Days a holiday goes on after its date: "bis Weihnachten" said on the 25th is this Christmas, just passed, not
+# next year's.
+_HOLIDAY_LASTS = {"weihnachten": 2}
+
+
 def _easter(year: int) -> date:
     """Easter Sunday of the Gregorian calendar (the anonymous "Meeus/Jones/Butcher" computus)."""
     a, b, c = year % 19, year // 100, year % 100
@@ -590,7 +600,7 @@ def _holiday(m: re.Match[str], lang: str, ctx: _Context) -> _Piece:
     """
     name = re.sub(r"\s+", " ", m.group("h").lower().replace("’", "'"))
     holiday = _holiday_date(name, ctx.today.year)
-    if holiday < ctx.today:
+    if holiday + timedelta(days=_HOLIDAY_LASTS.get(name, 0)) < ctx.today:
         holiday = _holiday_date(name, ctx.today.year + 1)
     strictly_before = m.group("prep").lower().split()[-1] in ("before", "of", "vor")
     day = holiday if not strictly_before and ctx.calendar.is_business_day(holiday) \
