@@ -28,11 +28,11 @@ from sqlalchemy.exc import DBAPIError
 from inboxd.config import Config, MailboxConfig, load_config, resolve_secret
 from inboxd.core.backoff import Backoff
 from inboxd.core.clock import Clock, SystemClock
-from inboxd.core.language import load_detector
 from inboxd.core.status import HEARTBEAT_SECONDS
 from inboxd.core.status import status_line as format_status_line
 from inboxd.errors import AuthError, ConfigError, FolderMissing, ImapError, InboxdError, SecretError, TransientError
 from inboxd.mail.classify import FolderRole
+from inboxd.service.detector import load_cached_detector
 from inboxd.service.duework import run_tick
 from inboxd.service.ingest import Processor
 from inboxd.service.mailer import queue_template_mail, staff_recipients
@@ -473,8 +473,9 @@ class Daemon:
         self.runtime = replace(self.runtime, message_id_secret=secret)
         # Other daemons open cases too: the forecast counts the queue in the database, not in this process.
         self.processor.forecaster.shared = self.store.engine.dialect.name == "postgresql"
-        # The language detector's model, loaded before the first customer's mail waits for it.
-        load_detector()
+        # The language detector's model, loaded while the watchers log in and fetch (the first message waits
+        # for it, if it comes first).
+        threading.Thread(target=self._load_detector, name="load-detector", daemon=True).start()
         if self.store.engine.dialect.name == "sqlite":
             # One daemon per SQLite file: claims left by a previous run of this daemon are ours to retry.
             with self.store.begin() as conn:
@@ -483,6 +484,13 @@ class Daemon:
             if released:
                 log.warning("outbox.released_after_restart", count=released)
         self._record_first_starts()
+
+    @staticmethod
+    def _load_detector() -> None:
+        try:
+            load_cached_detector()
+        except Exception:  # noqa: BLE001 - the first message tries again, and is quarantined if it fails
+            log.exception("language.detector_failed")
 
     def _record_first_starts(self) -> None:
         """Record when each folder was first watched ("initial_sync: new" starts there), before any login."""
