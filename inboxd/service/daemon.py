@@ -63,6 +63,9 @@ IDLE_RENEW_SECONDS = 120.0
 # daemon stops feeding systemd's watchdog, so that systemd restarts it. Waiting out a backoff is not wedged:
 # the wait beats too.
 WEDGED_SECONDS = 90.0
+# After IDLE begins, look again at these intervals (doubling) up to the last: see FolderWatcher._idle.
+IDLE_RECHECK_FIRST = 0.2
+IDLE_RECHECK_LAST = 3.2
 START_GRACE = timedelta(minutes=1)
 
 
@@ -350,12 +353,25 @@ class FolderWatcher(threading.Thread):
                     self.wake_event.wait(min(1.0, max(0.0, deadline - time.monotonic())))
 
     def _idle(self, conn: ImapConnection) -> None:
+        """Wait in IDLE until the server announces mail; look again (end IDLE, NOOP) 0.2 s, 0.6 s, 1.4 s … after
+        it began: mail delivered just before IDLE is not always announced in it (the server watches for changes
+        from then on, and Dovecot holds its notification back half a second), and mail comes in bursts."""
         started = time.monotonic()
+        recheck: float | None = IDLE_RECHECK_FIRST
+        next_check = started + IDLE_RECHECK_FIRST
         try:
             while not self.stop_event.is_set() and not self.wake_event.is_set():
                 self._beat()
-                if conn.idle_wait(timeout=1.0):
+                wait = 1.0 if recheck is None else min(1.0, max(0.02, next_check - time.monotonic()))
+                if conn.idle_wait(timeout=wait):
                     return
+                if recheck is not None and time.monotonic() >= next_check:
+                    if conn.recheck():
+                        return
+                    recheck *= 2
+                    if recheck > IDLE_RECHECK_LAST:
+                        recheck = None
+                    next_check = time.monotonic() + (recheck or 0.0)
                 if time.monotonic() - started > IDLE_RENEW_SECONDS:
                     return
         finally:
