@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from py3langid.langid import LanguageIdentifier
 
 __all__ = ["CANDIDATES", "SHIPPED_LANGUAGES", "Choice", "choose_language", "detect_language",
-           "detect_message_language", "load_detector", "served_match", "shipped_identifier"]
+           "detect_message_language", "load_detector", "served_match", "shipped_identifier", "use_detector"]
 
 CANDIDATES: tuple[str, ...] = (
     "en", "de", "fr", "es", "it", "nl", "pt", "pl", "sv", "da", "no", "fi", "ca", "ro", "cs", "sk", "hu", "hr",
@@ -63,14 +63,23 @@ def shipped_identifier() -> LanguageIdentifier:
                               tk_row=full.tk_row)
 
 
-def load_detector(source: Callable[[], LanguageIdentifier] = shipped_identifier) -> None:
-    """Load the detector's model now rather than on the first customer's mail; ``source`` makes it (the daemon
-    reads a prepared copy, :mod:`inboxd.service.detector`). A detector loaded already stays."""
+_source: Callable[[], LanguageIdentifier] = shipped_identifier
+
+
+def use_detector(source: Callable[[], LanguageIdentifier]) -> None:
+    """Make the detector with ``source`` when it is first needed (the daemon reads a prepared copy,
+    :mod:`inboxd.service.detector`), unless one is loaded already."""
+    global _source
+    _source = source
+
+
+def load_detector() -> None:
+    """Load the detector's model now rather than on the first customer's mail. A detector loaded already stays."""
     global _loaded
     if _loaded is None:
         with _LOCK:  # the daemon loads it in the background while the first mail may already want it
             if _loaded is None:
-                _loaded = source()
+                _loaded = _source()
 
 
 def _identifier() -> LanguageIdentifier:

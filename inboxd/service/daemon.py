@@ -28,11 +28,12 @@ from sqlalchemy.exc import DBAPIError
 from inboxd.config import Config, MailboxConfig, load_config, resolve_secret
 from inboxd.core.backoff import Backoff
 from inboxd.core.clock import Clock, SystemClock
+from inboxd.core.language import load_detector
 from inboxd.core.status import HEARTBEAT_SECONDS
 from inboxd.core.status import status_line as format_status_line
 from inboxd.errors import AuthError, ConfigError, FolderMissing, ImapError, InboxdError, SecretError, TransientError
 from inboxd.mail.classify import FolderRole
-from inboxd.service.detector import load_cached_detector
+from inboxd.service.detector import use_cached_detector
 from inboxd.service.duework import run_tick
 from inboxd.service.ingest import Processor
 from inboxd.service.mailer import queue_template_mail, staff_recipients
@@ -491,6 +492,7 @@ class Daemon:
         self.processor.forecaster.shared = self.store.engine.dialect.name == "postgresql"
         # The language detector's model, loaded while the watchers log in and fetch (the first message waits
         # for it, if it comes first).
+        use_cached_detector()  # before any watcher runs: the first message may load it
         threading.Thread(target=self._load_detector, name="load-detector", daemon=True).start()
         if self.store.engine.dialect.name == "sqlite":
             # One daemon per SQLite file: claims left by a previous run of this daemon are ours to retry.
@@ -504,7 +506,7 @@ class Daemon:
     @staticmethod
     def _load_detector() -> None:
         try:
-            load_cached_detector()
+            load_detector()
         except Exception:  # noqa: BLE001 - the first message tries again, and is quarantined if it fails
             log.exception("language.detector_failed")
 

@@ -19,7 +19,7 @@ from array import array
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from inboxd.core.language import CANDIDATES, load_detector, shipped_identifier
+from inboxd.core.language import CANDIDATES, shipped_identifier, use_detector
 
 if TYPE_CHECKING:
     from py3langid.langid import LanguageIdentifier
@@ -118,10 +118,10 @@ def _load(path: Path | None) -> LanguageIdentifier:
     return shipped_identifier()
 
 
-def load_cached_detector() -> None:
-    """Load the detector from the cache directory (preparing it there on the first start)."""
+def use_cached_detector() -> None:
+    """Make the detector from the cache directory (preparing it there on the first start) when it is loaded."""
     try:
         path = _cache_path()
     except (RuntimeError, OSError):  # no home directory
         path = None
-    load_detector(lambda: _load(path))
+    use_detector(lambda: _load(path))
