@@ -47,9 +47,10 @@ class Forecaster:
         self._lock = threading.Lock()
         self._model: eta.PaceModel | None = None
         self._queue: eta.QueueSnapshot | None = None
-        # Cases opened since the fit, by priority: they are all ahead of any newer case of equal or lower
-        # priority. Counting them avoids rebuilding the queue for every message of a backlog.
-        self._opened_since: dict[str, int] = {}
+        # Cases opened since the fit (number → priority): they are all ahead of any newer case of equal or lower
+        # priority. Counting them avoids rebuilding the queue for every message of a backlog. Keyed by number: a
+        # case whose transaction rolled back leaves its number to the next case, and is not counted twice.
+        self._opened_since: dict[int, str] = {}
         self._fitted_at: datetime | None = None
         self._runtime: Any = None
 
@@ -74,8 +75,8 @@ class Forecaster:
                 assert self._queue is not None
                 rank = eta.PRIORITIES.index(priority) if priority in eta.PRIORITIES else 2
                 ahead = self._queue.ahead_of(now, priority, number=number) + sum(
-                    count for name, count in self._opened_since.items()
-                    if (eta.PRIORITIES.index(name) if name in eta.PRIORITIES else 2) <= rank)
-                self._opened_since[priority] = self._opened_since.get(priority, 0) + 1
+                    1 for opened, name in self._opened_since.items()
+                    if opened < number and (eta.PRIORITIES.index(name) if name in eta.PRIORITIES else 2) <= rank)
+                self._opened_since[number] = priority
             assert self._model is not None
             return self._model.promise(now, priority, self._model.predict(now, ahead, priority))
