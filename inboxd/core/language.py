@@ -16,16 +16,16 @@ short to say anything (no letters, or a detector that is unsure) gives no langua
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from py3langid.langid import LanguageIdentifier
 
 __all__ = ["CANDIDATES", "SHIPPED_LANGUAGES", "Choice", "choose_language", "detect_language",
-           "detect_message_language", "load_detector", "served_match"]
+           "detect_message_language", "load_detector", "served_match", "shipped_identifier", "use_detector"]
 
 CANDIDATES: tuple[str, ...] = (
     "en", "de", "fr", "es", "it", "nl", "pt", "pl", "sv", "da", "no", "fi", "ca", "ro", "cs", "sk", "hu", "hr",
@@ -45,24 +45,48 @@ _NOISE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+|\d+")
 _LETTER = re.compile(r"[^\W\d_]")
 
 
-@lru_cache(maxsize=1)
-def _identifier() -> LanguageIdentifier:
+_LOCK = threading.Lock()
+_loaded: LanguageIdentifier | None = None
+
+
+def shipped_identifier() -> LanguageIdentifier:
+    """An identifier over the candidates' columns of the model shipped with py3langid (about a second)."""
+    import numpy as np
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
     full = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     full.set_languages(list(CANDIDATES))
     # An identifier over the candidates' columns only: set_languages keeps the whole model (every language)
-    # alive beside the subset, some 60 MiB a daemon never uses.
-    import numpy as np
-
+    # alive beside the subset, some 20 MiB a daemon never uses.
     return LanguageIdentifier(np.ascontiguousarray(full.nb_ptc), np.ascontiguousarray(full.nb_pc),
                               list(full.nb_classes), full.tk_nextmove, full.tk_output, norm_probs=True,
                               tk_row=full.tk_row)
 
 
+_source: Callable[[], LanguageIdentifier] = shipped_identifier
+
+
+def use_detector(source: Callable[[], LanguageIdentifier]) -> None:
+    """Make the detector with ``source`` when it is first needed (the daemon reads a prepared copy,
+    :mod:`inboxd.service.detector`), unless one is loaded already."""
+    global _source
+    _source = source
+
+
 def load_detector() -> None:
-    """Load the detector's model now (about a second, some 60 MiB) rather than on the first customer's mail."""
-    _identifier()
+    """Load the detector's model now rather than on the first customer's mail. A detector loaded already stays."""
+    global _loaded
+    if _loaded is None:
+        with _LOCK:  # the daemon loads it in the background while the first mail may already want it
+            if _loaded is None:
+                _loaded = _source()
+
+
+def _identifier() -> LanguageIdentifier:
+    if _loaded is None:
+        load_detector()
+    assert _loaded is not None
+    return _loaded
 
 
 def detect_language(text: str) -> str | None:

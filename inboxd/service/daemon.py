@@ -33,6 +33,7 @@ from inboxd.core.status import HEARTBEAT_SECONDS
 from inboxd.core.status import status_line as format_status_line
 from inboxd.errors import AuthError, ConfigError, FolderMissing, ImapError, InboxdError, SecretError, TransientError
 from inboxd.mail.classify import FolderRole
+from inboxd.service.detector import use_cached_detector
 from inboxd.service.duework import run_tick
 from inboxd.service.ingest import Processor
 from inboxd.service.mailer import queue_template_mail, staff_recipients
@@ -63,6 +64,9 @@ IDLE_RENEW_SECONDS = 120.0
 # daemon stops feeding systemd's watchdog, so that systemd restarts it. Waiting out a backoff is not wedged:
 # the wait beats too.
 WEDGED_SECONDS = 90.0
+# After IDLE begins, look again at these intervals (doubling) up to the last: see FolderWatcher._idle.
+IDLE_RECHECK_FIRST = 0.2
+IDLE_RECHECK_LAST = 3.2
 START_GRACE = timedelta(minutes=1)
 
 
@@ -350,12 +354,25 @@ class FolderWatcher(threading.Thread):
                     self.wake_event.wait(min(1.0, max(0.0, deadline - time.monotonic())))
 
     def _idle(self, conn: ImapConnection) -> None:
+        """Wait in IDLE until the server announces mail; look again (end IDLE, NOOP) 0.2 s, 0.6 s, 1.4 s … after
+        it began: mail delivered just before IDLE is not always announced in it (the server watches for changes
+        from then on, and Dovecot holds its notification back half a second), and mail comes in bursts."""
         started = time.monotonic()
+        recheck: float | None = IDLE_RECHECK_FIRST
+        next_check = started + IDLE_RECHECK_FIRST
         try:
             while not self.stop_event.is_set() and not self.wake_event.is_set():
                 self._beat()
-                if conn.idle_wait(timeout=1.0):
+                wait = 1.0 if recheck is None else min(1.0, max(0.02, next_check - time.monotonic()))
+                if conn.idle_wait(timeout=wait):
                     return
+                if recheck is not None and time.monotonic() >= next_check:
+                    if conn.recheck():
+                        return
+                    recheck *= 2
+                    if recheck > IDLE_RECHECK_LAST:
+                        recheck = None
+                    next_check = time.monotonic() + (recheck or 0.0)
                 if time.monotonic() - started > IDLE_RENEW_SECONDS:
                     return
         finally:
@@ -474,8 +491,10 @@ class Daemon:
         self.runtime = replace(self.runtime, message_id_secret=secret)
         # Other daemons open cases too: the forecast counts the queue in the database, not in this process.
         self.processor.forecaster.shared = self.store.engine.dialect.name == "postgresql"
-        # The language detector's model, loaded before the first customer's mail waits for it.
-        load_detector()
+        # The language detector's model, loaded while the watchers log in and fetch (the first message waits
+        # for it, if it comes first).
+        use_cached_detector()  # before any watcher runs: the first message may load it
+        threading.Thread(target=self._load_detector, name="load-detector", daemon=True).start()
         if self.store.engine.dialect.name == "sqlite":
             # One daemon per SQLite file: claims left by a previous run of this daemon are ours to retry.
             with self.store.begin() as conn:
@@ -484,6 +503,13 @@ class Daemon:
             if released:
                 log.warning("outbox.released_after_restart", count=released)
         self._record_first_starts()
+
+    @staticmethod
+    def _load_detector() -> None:
+        try:
+            load_detector()
+        except Exception:  # noqa: BLE001 - the first message tries again, and is quarantined if it fails
+            log.exception("language.detector_failed")
 
     def _record_first_starts(self) -> None:
         """Record when each folder was first watched ("initial_sync: new" starts there), before any login."""

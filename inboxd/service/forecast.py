@@ -47,9 +47,11 @@ class Forecaster:
         self._lock = threading.Lock()
         self._model: eta.PaceModel | None = None
         self._queue: eta.QueueSnapshot | None = None
-        # Cases opened since the fit, by priority: they are all ahead of any newer case of equal or lower
+        # Cases opened since the fit (number → priority): they are all ahead of any newer case of equal or lower
         # priority. Counting them avoids rebuilding the queue for every message of a backlog.
-        self._opened_since: dict[str, int] = {}
+        self._opened_since: dict[int, str] = {}
+        # The case each thread's open transaction estimated for: counted once it commits (see settle).
+        self._pending: dict[int, tuple[int, str]] = {}
         self._fitted_at: datetime | None = None
         self._runtime: Any = None
 
@@ -60,7 +62,7 @@ class Forecaster:
                      or self._runtime is not rt or abs((now - self._fitted_at).total_seconds()) > REFIT_SECONDS)
             if stale:
                 self._model, self._queue = fit_model(conn, rt, now)
-                self._fitted_at, self._runtime, self._opened_since = now, rt, {}
+                self._fitted_at, self._runtime, self._opened_since, self._pending = now, rt, {}, {}
                 self._last_id = repo.last_case_id(conn) if self.shared else 0
                 ahead = self._queue.ahead_of(now, priority, number=number)
             elif self.shared:
@@ -73,9 +75,23 @@ class Forecaster:
             else:
                 assert self._queue is not None
                 rank = eta.PRIORITIES.index(priority) if priority in eta.PRIORITIES else 2
+                self._promote(threading.get_ident())  # an earlier estimate of this thread not settled: committed
                 ahead = self._queue.ahead_of(now, priority, number=number) + sum(
-                    count for name, count in self._opened_since.items()
-                    if (eta.PRIORITIES.index(name) if name in eta.PRIORITIES else 2) <= rank)
-                self._opened_since[priority] = self._opened_since.get(priority, 0) + 1
+                    1 for opened, name in self._opened_since.items()
+                    if opened != number and (eta.PRIORITIES.index(name) if name in eta.PRIORITIES else 2) <= rank)
+                self._pending[threading.get_ident()] = (number, priority)
             assert self._model is not None
             return self._model.promise(now, priority, self._model.predict(now, ahead, priority))
+
+    def settle(self, committed: bool) -> None:
+        """The calling thread's transaction ended: its case counts ahead of later ones only if it committed."""
+        with self._lock:
+            if committed:
+                self._promote(threading.get_ident())
+            else:
+                self._pending.pop(threading.get_ident(), None)
+
+    def _promote(self, thread: int) -> None:
+        pending = self._pending.pop(thread, None)
+        if pending is not None:
+            self._opened_since[pending[0]] = pending[1]

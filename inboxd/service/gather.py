@@ -100,6 +100,7 @@ def gather_message(conn: Connection, rt: Runtime, mailbox: MailboxConfig, role: 
     forged: str | None = None
     detected: str | None = None  # the customer's language, from what they wrote
     ack_to_bounced = False
+    bounced_looked_up = False  # whether ack_to_bounced was read from the store
     if classification.kind == "customer" and (case is None or not case.reopenable(now, reopen_within)):
         acks_since = now - guards.acks_per_sender.period.as_timedelta()
         burst_window = guards.sender_burst.period.as_timedelta()
@@ -110,8 +111,12 @@ def gather_message(conn: Connection, rt: Runtime, mailbox: MailboxConfig, role: 
             acks_total=repo.acks_total(conn, now - guards.acks_total.period.as_timedelta()))
         # With trusted servers named: a sender they found forged gets no acknowledgement (backscatter).
         forged = forged_sender(msg, rt.team.trusted_authserv_ids)
-        ack_to_bounced = repo.is_bounced(conn, ack_to)
+        ack_to_bounced, bounced_looked_up = repo.is_bounced(conn, ack_to), True
         detected = detect_message_language(msg.subject, msg.reply_text)
+    # The sender is usually the one acknowledged: one look-up then, not two.
+    sender_bounced = classification.kind == "customer" and (
+        ack_to_bounced if bounced_looked_up and ack_to == msg.from_addr.lower()
+        else repo.is_bounced(conn, msg.from_addr))
     bounce = getattr(classification, "bounce", None)
     feedback, opt_out = _customer_reading(conn, msg, classification.kind, case, stop_case)
     commitments, note_commands, note_errors = _staff_reading(msg, classification.kind, case, rt, now, arrived_at)
@@ -124,7 +129,7 @@ def gather_message(conn: Connection, rt: Runtime, mailbox: MailboxConfig, role: 
         base, case=case, thread_how=match.how if match else None, history=history,
         link_to=match.case_number if match and not match.attach else None,
         bounced_recipients=tuple(bounce.permanent) if bounce is not None else (),
-        sender_bounced=classification.kind == "customer" and repo.is_bounced(conn, msg.from_addr),
+        sender_bounced=sender_bounced,
         commitments=commitments, note_commands=note_commands, note_errors=note_errors,
         feedback=feedback, opt_out=opt_out, forged=forged, detected_language=detected,
         served_languages=rt.served_languages, staff_language=rt.config.team.language_for([msg.from_addr]),

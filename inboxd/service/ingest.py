@@ -84,10 +84,15 @@ class Processor:
         for attempt in range(1, CONFLICT_ATTEMPTS + 1):
             now = self.clock.now()
             try:
-                with self.store.begin() as conn:
-                    self.fence(conn, mailbox.name)
-                    outcome = self._process(conn, rt, mailbox, role, folder, uidvalidity, uid, raw, now,
-                                            arrived_at, watch_started_at)
+                try:
+                    with self.store.begin() as conn:
+                        self.fence(conn, mailbox.name)
+                        outcome = self._process(conn, rt, mailbox, role, folder, uidvalidity, uid, raw, now,
+                                                arrived_at, watch_started_at)
+                except BaseException:
+                    self.forecaster.settle(committed=False)  # the case it estimated for was rolled back
+                    raise
+                self.forecaster.settle(committed=True)
             except WriteConflict as exc:
                 # Another watcher or daemon committed the same row first: read again and decide again.
                 log.info("message.conflict", mailbox=mailbox.name, folder=folder, uid=uid, attempt=attempt,

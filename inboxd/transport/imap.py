@@ -220,6 +220,22 @@ class ImapConnection:
             _text, responses = self.client.noop()
         return any(isinstance(r, tuple) and len(r) >= 2 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
 
+    def recheck(self) -> bool:
+        """End IDLE and ask again (a NOOP): whether the server reports new mail (EXISTS).
+
+        Ending IDLE makes the server look at the folder; mail delivered just before IDLE began may otherwise be
+        announced only at the server's next periodic check (Dovecot: 30 s), not by its change notification.
+        """
+        with _translated("idle recheck"):
+            announced: list[Any] = []
+            if self._idling:
+                self._idling = False
+                _text, responses = self.client.idle_done()
+                announced.extend(responses)
+            _text, responses = self.client.noop()
+            announced.extend(responses)
+        return any(isinstance(r, tuple) and len(r) >= 2 and r[1] in (b"EXISTS", b"RECENT") for r in announced)
+
     def end_idle(self) -> None:
         if self._idling:
             with _translated("idle done"):

@@ -132,3 +132,30 @@ def test_explain_says_the_language_a_case_would_get() -> None:
     assert language("Zamówienie", "Dzień dobry, moje zamówienie nadal nie dotarło.") == "en"  # not served
     # The example's rule for Content-Language: de wins over the French text.
     assert language("Commande", "Bonjour, ma commande n'est pas arrivée.", b"Content-Language: de\r\n") == "de"
+
+
+def test_the_prepared_model_kept_in_the_cache_scores_as_the_shipped_one(tmp_path: Path) -> None:
+    from inboxd.service import detector as language
+
+    path = tmp_path / "cache" / "language-test"
+    prepared = language._load(path)  # prepared from the shipped model, then read back from the cache
+    assert (path / "ptc.npy").exists() and (path / "nextmove.bin").exists()
+    cached = language._load(path)  # read from the cache only
+    shipped = language.shipped_identifier()  # no cache: prepared in memory
+    assert cached.nb_classes == shipped.nb_classes == prepared.nb_classes
+    assert sorted(cached.nb_classes) == sorted(CANDIDATES)
+    for _language, text in _samples()[:200]:
+        assert cached.rank(text) == shipped.rank(text)
+
+
+def test_a_damaged_cache_is_prepared_again(tmp_path: Path) -> None:
+    from inboxd.service import detector as language
+
+    path = tmp_path / "language-test"
+    language._load(path)
+    (path / "nextmove.bin").write_bytes(b"\0" * 8)  # cut short
+    with pytest.raises(ValueError):
+        language._read(path)
+    again = language._load(path)
+    assert (path / "nextmove.bin").stat().st_size > 8
+    assert again.classify("Guten Tag, meine Rechnung ist leider falsch")[0] == "de"
