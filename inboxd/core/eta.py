@@ -89,8 +89,11 @@ __all__ = [
     "QueueSnapshot",
     "StaffShift",
     "WaitingCase",
+    "LAST_CALL",
     "LATE_RISK_LEVEL",
+    "LEAD_RISK_LEVEL",
     "RISK_LEVEL",
+    "SURE_RISK_LEVEL",
     "adaptive_offset",
     "at_risk",
     "closure_reason_keys",
@@ -101,6 +104,7 @@ __all__ = [
     "miss_probability",
     "notice_threshold",
     "revised_estimate",
+    "risk_level",
     "round_promise",
 ]
 
@@ -138,15 +142,31 @@ NOTICE_QUANTILE = 0.6
 """A promise leaves ``delay_notice_before`` after the time by which this share of such cases are answered."""
 
 RISK_LEVEL = 0.5
-"""An open promise is at risk (:func:`at_risk`) when its first response is at least this likely to come late."""
+"""At the due time itself, a promise at least this likely to break gets its delay notice (:func:`risk_level`)."""
+
+LEAD_RISK_LEVEL = 0.9
+"""``updates.delay_notice_before`` ahead of the due time, the likelihood of a break a delay notice needs.
+
+Between then and the due time the level falls in a straight line to :data:`RISK_LEVEL`: a break that is
+likely hours ahead often is not once the queue has moved (the surge stops, a colleague clears a batch), and a
+needless "we may be late" is noise to the customer and makes the next one less believable.
+"""
+
+SURE_RISK_LEVEL = 0.98
+"""Before ``updates.delay_notice_before`` ahead of the due time, a notice needs a break this nearly certain.
+
+Dozens of cases ahead of a promise due in an hour of business time: the customer hears it at once.
+"""
 
 LATE_RISK_LEVEL = 0.2
-"""Within ``updates.delay_notice_before`` of its due time, a promise is at risk from this likelihood on.
+"""In the last :data:`LAST_CALL` before its due time, a promise is at risk from this likelihood on.
 
-Until then a notice waits for a break to be more likely than not (most cases a little slower than predicted
-still make it, and a needless "we may be late" is noise); near the due time a case in someone's hands for
-longer than usual may break without ever looking likely to, so a smaller risk is enough to tell the customer.
+The tick's last look: a case in someone's hands for longer than usual may break without ever looking likely
+to, so a smaller risk is enough to tell the customer rather than break the promise unannounced.
 """
+
+LAST_CALL = timedelta(minutes=15)
+"""The last stretch before a due time, in which :data:`LATE_RISK_LEVEL` applies."""
 
 _NOTICE_Z = NormalDist().inv_cdf(NOTICE_QUANTILE)
 _BOOST_GAIN = 0.5  # Extra spreads per target-sized shortfall of the recent kept share…
@@ -1318,10 +1338,8 @@ def at_risk(promise_due: datetime, now: datetime, predicted_first_response: date
     With the prediction's ``spread_bh`` (:attr:`Prediction.spread_bh`, as :meth:`PaceModel.predict_queue`
     gives it), the promise is at risk when the first response is likely enough to come after the due time:
     ``P(first response > due) ≥ level``, the first response taken as normal around the prediction with that
-    spread, in business hours (elapsed hours without ``calendar``). The level is :data:`RISK_LEVEL` (more
-    likely than not) until ``delay_notice_before`` ahead of the due time and :data:`LATE_RISK_LEVEL` from
-    then on; ``level`` overrides both. A case predicted an hour before its due time with a spread of a few
-    minutes is not at risk; one predicted on the dot is. The tick runs often enough that this is decided
+    spread, in business hours (elapsed hours without ``calendar``). The level is :func:`risk_level`'s (it
+    falls as the due time nears); ``level`` overrides it. The tick runs often enough that this is decided
     again as the due time nears and the prediction sharpens, so the customer hears before the due time —
     early when the queue makes a break plain, later when it is close.
 
@@ -1333,9 +1351,32 @@ def at_risk(promise_due: datetime, now: datetime, predicted_first_response: date
     if spread_bh is None:
         return predicted_first_response > notice_threshold(promise_due, delay_notice_before, calendar)
     if level is None:
-        late = now >= notice_threshold(promise_due, delay_notice_before, calendar)
-        level = LATE_RISK_LEVEL if late else RISK_LEVEL
+        level = risk_level(promise_due, now, delay_notice_before, calendar)
     return miss_probability(promise_due, predicted_first_response, spread_bh, calendar) >= level
+
+
+def risk_level(promise_due: datetime, now: datetime, delay_notice_before: Duration,
+               calendar: BusinessCalendar | None = None) -> float:
+    """How likely a break must be for an open promise due at ``promise_due`` to get its delay notice at ``now``.
+
+    Until ``delay_notice_before`` ahead of the due time (:func:`notice_threshold`), only a break all but
+    certain (:data:`SURE_RISK_LEVEL`); from then on :data:`LEAD_RISK_LEVEL`, falling in a straight line
+    (in elapsed time) to :data:`RISK_LEVEL` at the due time; in its last :data:`LAST_CALL`,
+    :data:`LATE_RISK_LEVEL`. Early notices go to the cases whose break is plain; the rest wait until the
+    queue has shown whether the promise holds, so that few customers hear "we may be late" and then get
+    their answer in time — and a case in someone's hands for too long still gets its notice at the last look.
+    """
+    left = promise_due - now
+    if left <= LAST_CALL:
+        return LATE_RISK_LEVEL
+    threshold = notice_threshold(promise_due, delay_notice_before, calendar)
+    if now < threshold:
+        return SURE_RISK_LEVEL
+    span = (promise_due - threshold - LAST_CALL).total_seconds()
+    if span <= 0:
+        return RISK_LEVEL
+    share = min(1.0, max(0.0, (left - LAST_CALL).total_seconds() / span))
+    return RISK_LEVEL + (LEAD_RISK_LEVEL - RISK_LEVEL) * share
 
 
 def miss_probability(promise_due: datetime, predicted_first_response: datetime, spread_bh: float,
