@@ -93,7 +93,6 @@ __all__ = [
     "LATE_RISK_LEVEL",
     "LEAD_RISK_LEVEL",
     "RISK_LEVEL",
-    "SURE_RISK_LEVEL",
     "adaptive_offset",
     "at_risk",
     "closure_reason_keys",
@@ -150,12 +149,6 @@ LEAD_RISK_LEVEL = 0.9
 Between then and the due time the level falls in a straight line to :data:`RISK_LEVEL`: a break that is
 likely hours ahead often is not once the queue has moved (the surge stops, a colleague clears a batch), and a
 needless "we may be late" is noise to the customer and makes the next one less believable.
-"""
-
-SURE_RISK_LEVEL = 0.98
-"""Before ``updates.delay_notice_before`` ahead of the due time, a notice needs a break this nearly certain.
-
-Dozens of cases ahead of a promise due in an hour of business time: the customer hears it at once.
 """
 
 LATE_RISK_LEVEL = 0.2
@@ -1338,10 +1331,10 @@ def at_risk(promise_due: datetime, now: datetime, predicted_first_response: date
     With the prediction's ``spread_bh`` (:attr:`Prediction.spread_bh`, as :meth:`PaceModel.predict_queue`
     gives it), the promise is at risk when the first response is likely enough to come after the due time:
     ``P(first response > due) ≥ level``, the first response taken as normal around the prediction with that
-    spread, in business hours (elapsed hours without ``calendar``). The level is :func:`risk_level`'s (it
-    falls as the due time nears); ``level`` overrides it. The tick runs often enough that this is decided
-    again as the due time nears and the prediction sharpens, so the customer hears before the due time —
-    early when the queue makes a break plain, later when it is close.
+    spread, in business hours (elapsed hours without ``calendar``). The level is :func:`risk_level`'s (none
+    before ``delay_notice_before`` ahead of the due time, then falling as it nears); ``level`` overrides it.
+    The tick runs often enough that this is decided again as the due time nears and the prediction
+    sharpens, so the customer hears before the due time — as soon as the queue makes a break likely enough.
 
     Without ``spread_bh`` (the old rule): at risk when the predicted first response falls after the due time
     minus ``delay_notice_before`` (see :func:`notice_threshold`).
@@ -1352,26 +1345,32 @@ def at_risk(promise_due: datetime, now: datetime, predicted_first_response: date
         return predicted_first_response > notice_threshold(promise_due, delay_notice_before, calendar)
     if level is None:
         level = risk_level(promise_due, now, delay_notice_before, calendar)
+        if level is None:
+            return False
     return miss_probability(promise_due, predicted_first_response, spread_bh, calendar) >= level
 
 
 def risk_level(promise_due: datetime, now: datetime, delay_notice_before: Duration,
-               calendar: BusinessCalendar | None = None) -> float:
+               calendar: BusinessCalendar | None = None) -> float | None:
     """How likely a break must be for an open promise due at ``promise_due`` to get its delay notice at ``now``.
 
-    Until ``delay_notice_before`` ahead of the due time (:func:`notice_threshold`), only a break all but
-    certain (:data:`SURE_RISK_LEVEL`); from then on :data:`LEAD_RISK_LEVEL`, falling in a straight line
-    (in elapsed time) to :data:`RISK_LEVEL` at the due time; in its last :data:`LAST_CALL`,
-    :data:`LATE_RISK_LEVEL`. Early notices go to the cases whose break is plain; the rest wait until the
-    queue has shown whether the promise holds, so that few customers hear "we may be late" and then get
-    their answer in time — and a case in someone's hands for too long still gets its notice at the last look.
+    None (no notice yet) until ``delay_notice_before`` ahead of the due time (:func:`notice_threshold`); from
+    then on :data:`LEAD_RISK_LEVEL`, falling in a straight line (in elapsed time) to :data:`RISK_LEVEL` at the
+    due time; in its last :data:`LAST_CALL`, :data:`LATE_RISK_LEVEL`. Earlier than the lead, even a break the
+    model finds all but certain is often not one (the surge stops, a colleague clears a batch, a low-priority
+    case is reached in a quiet hour): on the shipped workloads one early notice in four at a 99 % likelihood was
+    needless. So the customer hears it when the queue has shown whether the promise holds — few hear "we may be
+    late" and then get their answer in time — and a case in someone's hands for too long still gets its
+    notice at the last look.
     """
     left = promise_due - now
+    if left <= _ZERO:
+        return None
     if left <= LAST_CALL:
         return LATE_RISK_LEVEL
     threshold = notice_threshold(promise_due, delay_notice_before, calendar)
     if now < threshold:
-        return SURE_RISK_LEVEL
+        return None
     span = (promise_due - threshold - LAST_CALL).total_seconds()
     if span <= 0:
         return RISK_LEVEL

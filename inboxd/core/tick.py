@@ -158,9 +158,9 @@ def decide_delay_notices(ctx: RiskContext, settings: TickSettings, now: datetime
 
     The same model that made a promise predicts every waiting case's first response with its spread
     (:meth:`inboxd.core.eta.PaceModel.predict_queue`); a promise whose break is now likely enough
-    (:func:`inboxd.core.eta.miss_probability` at least :func:`inboxd.core.eta.risk_level`: all but certain
-    before ``updates.delay_notice_before`` ahead of its due time, then from 90 % falling to 50 % at the due
-    time, 20 % at the tick's last look) gets, once, a delay notice with a revised estimate
+    (:func:`inboxd.core.eta.miss_probability` at least :func:`inboxd.core.eta.risk_level`: from
+    ``updates.delay_notice_before`` ahead of its due time, 90 % falling to 50 % at the due time, and 20 % at
+    the tick's last look) gets, once, a delay notice with a revised estimate
     (:meth:`inboxd.core.eta.PaceModel.revise`) whose basis states that likelihood. At night in the customer's own
     UTC offset the notice waits for their morning, when that morning still comes before the due time.
     """
@@ -173,11 +173,11 @@ def decide_delay_notices(ctx: RiskContext, settings: TickSettings, now: datetime
     actions: list[DelayNotice | DeferDelay] = []
     for case, prediction in model.predict_queue(now, queue):
         for promise in by_case.get(case.number if case.number is not None else -1, ()):
-            if now >= promise.due_at:
+            level = eta.risk_level(promise.due_at, now, settings.delay_notice_before, settings.calendar)
+            if level is None:
                 continue
             probability = eta.miss_probability(promise.due_at, prediction.at, prediction.spread_bh,
                                                settings.calendar)
-            level = eta.risk_level(promise.due_at, now, settings.delay_notice_before, settings.calendar)
             if probability < level:
                 continue
             morning = reasonable_hour(now, promise.customer_utc_offset, settings.quiet)

@@ -23,7 +23,6 @@ from inboxd.core.eta import (
     MIN_OUTCOMES,
     NEIGHBOURS,
     RISK_LEVEL,
-    SURE_RISK_LEVEL,
     Coverage,
     Estimate,
     EtaConfig,
@@ -381,16 +380,18 @@ def test_at_risk_by_probability_follows_the_level_and_never_after_the_due_time()
 
 def test_the_likelihood_a_notice_needs_falls_as_the_due_time_nears() -> None:
     due, lead = berlin(11, 23, 15), Duration(2, "h")
-    # Before delay_notice_before ahead, only a break all but certain; then from 90 % down to 50 % at the due
-    # time; at the last look, 20 %.
-    assert risk_level(due, berlin(11, 23, 10), lead, CALENDAR) == SURE_RISK_LEVEL
+    # Before delay_notice_before ahead, no notice at all; then from 90 % down to 50 % at the due time; at the
+    # last look, 20 %; none once it has passed.
+    assert risk_level(due, berlin(11, 23, 10), lead, CALENDAR) is None
+    assert risk_level(due, due, lead, CALENDAR) is None
     assert risk_level(due, berlin(11, 23, 13), lead, CALENDAR) == pytest.approx(LEAD_RISK_LEVEL)
     middle = risk_level(due, berlin(11, 23, 14), lead, CALENDAR)
     assert RISK_LEVEL < middle < LEAD_RISK_LEVEL
     assert risk_level(due, berlin(11, 23, 14, 45), lead, CALENDAR) == LATE_RISK_LEVEL
     # In business hours the lead of 2bh for Tuesday 10:00 starts on Monday at 16:00.
-    assert risk_level(berlin(11, 24, 10), berlin(11, 23, 15, 30), Duration(2, "bh"), CALENDAR) == SURE_RISK_LEVEL
-    assert risk_level(berlin(11, 24, 10), berlin(11, 23, 16), Duration(2, "bh"), CALENDAR) < SURE_RISK_LEVEL
+    assert risk_level(berlin(11, 24, 10), berlin(11, 23, 15, 30), Duration(2, "bh"), CALENDAR) is None
+    assert risk_level(berlin(11, 24, 10), berlin(11, 23, 16), Duration(2, "bh"), CALENDAR) == pytest.approx(
+        LEAD_RISK_LEVEL)
 
 
 def test_within_the_notice_lead_a_smaller_risk_is_told() -> None:

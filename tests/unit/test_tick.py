@@ -101,17 +101,21 @@ def test_a_promise_that_holds_gets_no_notice() -> None:
 
 
 def test_at_night_where_the_customer_is_the_notice_waits_for_their_morning() -> None:
-    # 09:00 UTC is one in the morning in California: the notice goes out at 08:00 there, before the due time.
-    due = MONDAY + timedelta(hours=8)
-    # The newest of twenty cases, last in line: its break is all but certain hours ahead.
-    ctx = tick.RiskContext((promise(1001, due, offset=-480),), rush(MONDAY, 20))
-    (deferred,) = tick.decide_delay_notices(ctx, SETTINGS, MONDAY)
+    # 15:00 UTC is seven in the morning in California: the notice goes out at 08:00 there, before the due time.
+    now = MONDAY + timedelta(hours=6)
+    due = now + timedelta(minutes=90)
+    # The newest of twenty cases, last in line: its break is all but certain.
+    ctx = tick.RiskContext((promise(1001, due, offset=-480),), rush(now, 20))
+    (deferred,) = tick.decide_delay_notices(ctx, SETTINGS, now)
     assert isinstance(deferred, tick.DeferDelay) and deferred.notice_at == datetime(2026, 11, 30, 16, 0, tzinfo=UTC)
     # Where it is day, or when the morning would come too late, the notice goes out now.
-    for offset, at in ((60, due), (-480, MONDAY + timedelta(hours=6))):
-        (now,) = tick.decide_delay_notices(tick.RiskContext((promise(1001, at, offset),), rush(MONDAY, 20)), SETTINGS,
-                                           MONDAY)
-        assert isinstance(now, tick.DelayNotice)
+    for offset, at in ((60, due), (-480, now + timedelta(minutes=45))):
+        (told,) = tick.decide_delay_notices(tick.RiskContext((promise(1001, at, offset),), rush(now, 20)), SETTINGS,
+                                            now)
+        assert isinstance(told, tick.DelayNotice)
+    # Hours before delay_notice_before ahead of the due time, nobody is told yet: the queue may still move.
+    assert tick.decide_delay_notices(tick.RiskContext((promise(1001, due + timedelta(hours=3)),), rush(now, 20)),
+                                     SETTINGS, now) == []
 
 
 def test_promises_of_cases_out_of_the_queue_are_not_judged() -> None:
