@@ -101,6 +101,7 @@ __all__ = [
     "fallback_estimate",
     "fit",
     "miss_probability",
+    "notice_rule",
     "notice_threshold",
     "revised_estimate",
     "risk_level",
@@ -1376,6 +1377,13 @@ def risk_level(promise_due: datetime, now: datetime, delay_notice_before: Durati
         return RISK_LEVEL
     share = min(1.0, max(0.0, (left - LAST_CALL).total_seconds() / span))
     return RISK_LEVEL + (LEAD_RISK_LEVEL - RISK_LEVEL) * share
+
+
+def notice_rule(delay_notice_before: Duration) -> str:
+    """When a promise gets its delay notice (:func:`risk_level`), in a sentence for ``inboxd eta``."""
+    return (f"a delay notice goes out from {delay_notice_before} before the due time once a break is "
+            f"{LEAD_RISK_LEVEL:.0%} likely, falling to {RISK_LEVEL:.0%} at the due time and "
+            f"{LATE_RISK_LEVEL:.0%} in the last {int(LAST_CALL.total_seconds() // 60)} minutes; never earlier")
 
 
 def miss_probability(promise_due: datetime, predicted_first_response: datetime, spread_bh: float,
