@@ -41,9 +41,10 @@ How a promise is made (:func:`estimate`, or :func:`fit` then :meth:`PaceModel.es
    longer than usual and configured absences, taking responsibility and never blaming the customer.
 
 The tick uses the same model (:func:`fit` once, then :meth:`PaceModel.predict_queue`) to decide which open
-promises are at risk (:func:`at_risk` with the prediction's spread: the first response is more likely than
-not to come after the due time, or within ``delay_notice_before`` of it at least :data:`LATE_RISK_LEVEL`
-likely) and what new honest time a delay notice states (:meth:`PaceModel.revise`).
+promises are at risk (:func:`at_risk` with the prediction's spread: from ``delay_notice_before`` ahead of the
+due time, the first response at least :func:`risk_level` likely to come after it — 90 % then, falling to 50 %
+at the due time, 20 % at the last look; never earlier) and what new honest time a delay notice states
+(:meth:`PaceModel.revise`).
 
 Everything here is pure: the store fills the input dataclasses (three indexed queries, see
 :class:`QueueSnapshot`, :class:`PaceHistory` and :class:`PromiseRecord`), the caller passes ``now``.
