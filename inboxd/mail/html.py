@@ -89,6 +89,12 @@ def _library_text(html: str, remove: tuple[str, ...], cut_from: tuple[str, ...])
                 paragraph.clear()  # clear() also takes the text after the element, which is not ours to drop
                 paragraph.tail = tail
                 paragraph.append(etree.Element("br"))
+    # Word's <o:p> holding text of its own outside a paragraph is one (Outlook shows it so); inside a paragraph
+    # it is the empty marker Word leaves at its end, and stays inline.
+    for office in list(tree.iter("o:p")):
+        parent = office.getparent()
+        if parent is not None and parent.tag not in ("p", "div", "span") and office.text_content().strip():
+            office.tag = "div"
     for expression in remove:
         for element in _xpath(expression)(tree):
             _drop(element)

@@ -6,7 +6,8 @@ earlier message must not count twice, and a customer's answer must not drown in 
 What counts as history, by the clients that write it, in the thirty or so languages most mail is written in
 (English, Chinese, Spanish, Arabic, Hindi, Portuguese, Russian, Japanese, German, French, Korean, Italian, Turkish,
 Polish, Dutch, Vietnamese, Indonesian, Ukrainian, Thai, Swedish, Danish, Norwegian, Finnish, Czech, Greek, Hebrew,
-Romanian, Hungarian, Catalan):
+Romanian, Hungarian, Catalan; Gmail's attribution and Outlook's header block also in Bengali, Persian, Urdu, Swahili,
+Filipino, Malay, Slovak, Croatian, Serbian, Bulgarian, Lithuanian, Estonian, Latvian and Slovenian):
 
 - Attribution lines (Gmail, Apple Mail, Thunderbird, Yahoo, Polymail, Front, Android clients, 163, Yandex, mail.ru):
   a date or an address and a "wrote" verb of one of these languages ("On Mon, 2 Nov 2026 at 10:00, Ann <ann@x>
@@ -19,7 +20,10 @@ Romanian, Hungarian, Catalan):
   "发件人:/发送时间:", Korean "보낸 사람:/보낸 날짜:" …), often under a rule of underscores; separators such as
   "-----Original Message-----", "-----Oprindelig meddelelse-----", "------------------ 原始邮件 ------------------"
   and any dashed line followed by such a block.
-- Help desks' "Please type your reply above this line" markers (Zendesk, Freshdesk, Help Scout and the like).
+  Also a whole block on one line ("From: Ann <ann@x> Sent: … To: … Subject: …", fields even glued to the value
+  before them, as conversions of HTML leave it) and a separator glued to its block.
+- Help desks' "Please type your reply above this line" markers (Zendesk, Freshdesk, Help Scout and the like); Zendesk's
+  "##- … -##" frame in any language.
 - ``>``-quoted lines anywhere.
 
 An attribution followed by ``>``-quoted lines only frames that quote: text after the quote is the writer's again
@@ -49,8 +53,10 @@ _VERBS_WORD = (
     r"wrote|writes|schrieb|geschrieben|[ée]crit|escribi[óo]|escreveu|scritto|scrisse|schreef|geschreven|skrev"
     r"|kirjoitti|napisa[łl]\(a\)|napisa[łl]a?|napisana|pisze|naps[ae]l(?:\(a\)|a)?|nap[íi]sal|написал(?:\(а\)|а)?|пишет"
     r"|написав(?:\(ла\))?|пише|yazd[ıi]|έγραψε|a\s+scris|[íi]rta|va\s+escriure|escrit|đã\s+viết|viết|menulis"
+    r"|aliandika|sumulat|napisao|napisala|написао|написа|rašė|kirjutas|rakstīja|napísal"
 )
-_VERBS_OTHER = r"كتب|كتابة|כתב/ה|כתבה|כתב|เขียนว่า|ने\s*लिखा|写道|寫道|のメール|のメッセージ|작성|쓴\s*글"
+_VERBS_OTHER = (r"كتب|كتابة|כתב/ה|כתבה|כתב|เขียนว่า|ने\s*लिखा|写道|寫道|のメール|のメッセージ|작성|쓴\s*글|লিখেছেন|نوشت"
+                r"|نے\s*لکھا")
 # Matched on lower-cased text (a case-insensitive match is several times slower), the others only on non-ASCII text.
 _VERB_WORD = re.compile(rf"(?<!\w)(?:{_VERBS_WORD})(?!\w)")
 _VERB_OTHER = re.compile(_VERBS_OTHER)
@@ -80,6 +86,10 @@ _FIRST_PERSON = frozenset("i we ich wir je nous yo io jag jeg ik wij ja я мы"
 _OPENER = re.compile(
     r"(?:^|(?<=[.!?)。！？]\s)|(?<=[.!?)]\s\s))(?:on|am|le|el|op|il|em|den|på|w\s+dniu|dnia|dne|στις|în|pe|vào|pada"
     r"|в|у|в[іи]д|on\s+\w+day)\s", re.IGNORECASE)
+# The same, capitalised after a word or dashes with no punctuation between ("reply On Wed, … wrote:", "thanks--- On …
+# wrote:", as older Yahoo and some webmailers write it): the capital tells the opener from a preposition.
+_OPENER_MID_LINE = re.compile(
+    r"(?:(?<=\S\s)|(?<=-{2}))(?:On|Am|Le|El|Op|Il|Em|Den|På|W\s+dniu|Dnia|Dne|Στις|În|Pe|Vào|Pada|В|У)\s")
 # Android and Zoho frame the attribution in dashes: "---- Ann wrote ----", "---- On <date> Ann wrote ----".
 _FRAMED = re.compile(r"^-{2,}\s*(.{1,300}?)\s*-{2,}$")
 
@@ -87,6 +97,7 @@ _FRAMED = re.compile(r"^-{2,}\s*(.{1,300}?)\s*-{2,}$")
 # one (see _history_block), so this list only needs the ones that may stand alone.
 _SEPARATOR_WORDS = (
     r"original\s+message|original|forwarded\s+message|reply\s+message|ursp?r[üu]ngliche\s+nachricht|originalnachricht"
+    r"|antwort\s+nachricht|urspr[üu]ngliche\s+e-?mail|message\s+original|mensaje\s+de\s+origen|oorspronkelijk\s+e-?mailbericht"
     r"|weitergeleitete\s+nachricht|oprindelig\s+(?:meddelelse|besked)|opprinnelig\s+melding|videresendt\s+melding"
     r"|ursprungligt\s+meddelande|vidarebefordrat\s+meddelande|alkuper[äa]inen\s+viesti|v[äa]litetty\s+viesti"
     r"|oorspronkelijk\s+bericht|doorgestuurd\s+bericht|message\s+d'origine|message\s+transf[ée]r[ée]"
@@ -112,31 +123,50 @@ _FORWARD = re.compile(
 )
 # A dashed title of any wording ("----- Původní zpráva -----"): history when a header field follows it.
 _DASHED_TITLE = re.compile(r"^\s*-{2,}\s*[^\d\s-][^\d]{1,60}?\s*-{2,}\s*$")
+# A dashed title naming a message in up to three words, in the languages above ("----- Message d'origine -----",
+# "-----Antwort Nachricht-----", "------ 回复的邮件 ------"), five dashes or more each side as clients write them: a
+# separator even with nothing recognisable under it (a person's heading, "---- Message of the day ----", is shorter).
+_MESSAGE_NOUN = re.compile(
+    r"message|nachricht|mail|mensaje|messaggio|mensagem|bericht|meddelelse|besked|melding|meddelande|viesti"
+    r"|wiadomo[śs][ćc]|zpr[áa]va|сообщени|повідомлен|письм|лист|ileti|mesaj|[üu]zenet|μήνυμα|הודעה|رسالة|missatge"
+    r"|pesan|th[ưu]|ข้อความ|संदेश|邮件|郵件|信件|メッセージ|메시지",
+    re.IGNORECASE,
+)
+# Separators that clients (or a conversion of their HTML) glue to the header block on the same line:
+# "-------- Ursprüngliche Nachricht --------Von: Ann …".
+_SEPARATOR_PREFIX = re.compile(rf"^\s*-{{2,}}\s*(?:{_SEPARATOR_WORDS})\s*-{{2,}}\s*(?=\S)", re.IGNORECASE)
 # Help desks put a marker above the quoted notification: the reply is what is written above it.
 _REPLY_ABOVE = re.compile(
-    r"^\W*(?:.{0,40}(?:reply|write|type|respond|answer)\b.{0,40}\babove\s+this\s+line|.{0,60}\bno\s+escriba\s+debajo"
+    # Zendesk frames its marker in "##- … -##" in every language it is translated to.
+    r"^##-.{4,150}-##$"
+    r"|^\W*(?:.{0,40}(?:reply|write|type|respond|answer)\b.{0,40}\babove\s+this\s+line|.{0,60}\bno\s+escriba\s+debajo"
     r"|.{0,60}(?:über|oberhalb)\s+dieser\s+zeile|.{0,60}au-dessus\s+de\s+cette\s+ligne|.{0,60}encima\s+de\s+esta\s+l[íi]nea"
     r"|.{0,60}sopra\s+questa\s+riga|.{0,60}boven\s+deze\s+(?:regel|lijn)|.{0,60}acima\s+desta\s+linha"
     r"|.{0,60}ovanför\s+denna\s+rad|.{0,60}over\s+denne\s+linje|.{0,60}nad\s+t[ąa]\s+lini[ąa]|.{0,60}выше\s+этой\s+строки)",
     re.IGNORECASE,
 )
 
-_REPLY_ABOVE_HINT = re.compile(r"line|zeile|ligne|l[íi]nea|riga|regel|lijn|linha|rad|linje|lini|строки|debajo",
+_REPLY_ABOVE_HINT = re.compile(r"^##-|line|zeile|ligne|l[íi]nea|riga|regel|lijn|linha|rad|linje|lini|строки|debajo",
                                re.IGNORECASE)
 
 # Header fields, by kind, in the languages above. A header block is two or more of them in a row.
-_FROM_FIELD = (r"from|von|absender|de|de\s+la|da|van|fra|fr[åa]n|avs[äa]ndare|afsender|od|от|від|kimden|من|מאת"
+_FROM_FIELD = (r"from|von|absender|de|de\s+la|da|van|nadawca|daripada|از|প্রেরক|[šs]alje|nuo|saatja|од"
+               r"|fra|fr[åa]n|avs[äa]ndare|afsender|od|от|від|kimden|من|מאת"
                r"|από|feladó|lähettäjä|dari|từ|จาก|प्रेषक|发件人|寄件者|寄件人|差出人|보낸\s*사람|expéditeur|remitente")
-_SENT_FIELD = (r"sent|date\s+sent|gesendet|envoy[ée](?:\s+le)?|enviado(?:\s+el)?|enviat|inviato|verzonden|sendt"
+_SENT_FIELD = (r"sent|date\s+sent|gesendet|envoy[ée](?:\s+le)?|enviad[oa](?:\s+el|\s+em)?|enviat|dihantar|ارسال\s+شده"
+               r"|প্রেরিত|poslano|послато|изпратено|odoslan[ée]|i[šs]si[ųu]sta|saadetud|nos[ūu]t[īi]ts|inviato|verzonden|sendt"
                r"|skickat|wys[łl]ano|wys[łl]ane|odesl[áa]no|отправлено|надіслано|g[öo]nderildi|gönderilme\s+tarihi"
                r"|تم\s+الإرسال|تاريخ\s+الإرسال|נשלח|στάλθηκε|trimis|elk[üu]ldve|l[äa]hetetty|dikirim|terkirim"
                r"|đã\s+gửi|ส่ง|भेजा\s+गया|发送时间|發送時間|寄件日期|送信日時|보낸\s*날짜")
-_DATE_FIELD = (r"date|datum|data|dato|fecha|дата|tarih|d[áa]tum|dat[ăa]|ημερομηνία|תאריך|التاريخ|tanggal|ngày"
+_DATE_FIELD = (r"date|message\s+du|datum|data|dato|fecha"
+               r"|дата|tarih|d[áa]tum|dat[ăa]|ημερομηνία|תאריך|التاريخ|tanggal|ngày"
                r"|วันที่|दिनांक|p[äa]iv[äa]m[äa][äa]r[äa]|日期|時間|时间|日付|날짜")
-_TO_FIELD = (r"to|an|[àa]|para|aan|til|till|do|komu|кому|kime|إلى|אל|προς|c[ăa]tre|c[íi]mzett|vastaanottaja"
-             r"|kepada|đến|ถึง|प्रति|收件人|收件者|宛先|받는\s*사람|cc|bcc|kopie|kopia|dw|копия|копія|bilgi|"
+_TO_FIELD = (r"to|an|[àa]|para|aan|til|till|do|copie\s+[àa]|adresat|odbiorca"
+             r"|komu|кому|kime|إلى|אל|προς|c[ăa]tre|c[íi]mzett|vastaanottaja"
+             r"|kepada|đến|ถึง|به|প্রাপক|prima|за|до|kam|adressaat|za|प्रति|收件人|收件者|宛先|받는\s*사람|cc|bcc|kopie|kopia|dw|копия|копія|bilgi|"
              r"nuskha|عنوان|עותק|κοιν|másolat|kopio|抄送|副本|참조|tembusan|đồng\s+gửi|สำเนา")
-_SUBJECT_FIELD = (r"subject|betreff|objet|asunto|oggetto|onderwerp|assunto|assumpte|emne|[äa]mne|temat|тема|konu"
+_SUBJECT_FIELD = (r"subject|betreff|objet|sujet|perkara|موضوع|বিষয়|predmet|teema|t[ēe]ma|zadeva"
+                  r"|asunto|oggetto|onderwerp|assunto|assumpte|emne|[äa]mne|temat|тема|konu"
                   r"|الموضوع|נושא|θέμα|subiect|t[áa]rgy|aihe|subjek|perihal|chủ\s+đề|เรื่อง|विषय|p[řr]edm[ěe]t"
                   r"|主题|主旨|件名|제목|tema")
 _HEADER_KIND = re.compile(
@@ -144,11 +174,23 @@ _HEADER_KIND = re.compile(
     rf"|(?P<to>{_TO_FIELD})|(?P<subject>{_SUBJECT_FIELD}))\s*(?:\*{{1,2}}|\|)?\s*[:：|]",
     re.IGNORECASE,
 )
+# A field inside a line: after a space, a digit or punctuation (a conversion may glue "13:46Nadawca:"), not a letter.
+_INLINE_FIELD = re.compile(
+    rf"(?<![^\W\d_])(?:(?P<from>{_FROM_FIELD})|(?P<sent>{_SENT_FIELD})|(?P<date>{_DATE_FIELD})|(?P<to>{_TO_FIELD})"
+    rf"|(?P<subject>{_SUBJECT_FIELD}))\s*[:：]",
+    re.IGNORECASE,
+)
+# A number standing on its own, not the tail of a word: "5 December", "10:00", not "ann1984".
+_STANDALONE_NUMBER = re.compile(r"(?<!\w)\d")
 _HEADER_FIELD = re.compile(r"^\s*>?\s*(?:\*{1,2}|\|)?[^\W\d][\w .'-]{0,30}?(?:\*{1,2}|\|)?\s*[:：|]", re.IGNORECASE)
-_RULE = re.compile(r"^\s*(?:_{10,}|-{10,}|—{5,})\s*$")
+_RULE = re.compile(r"^\s*(?:_{10,}|-{10,}|—{5,}|={4,}|\*{10,})\s*$")
 _LIST_FOOTER = re.compile(r"mailing\s+list\s*$", re.IGNORECASE)
 _SIGNATURE = frozenset({"--", "-- ", "__"})
 # "Sent from my iPhone" in the languages above, and the app footers of Outlook, Yahoo, GMX, Web.de, Yandex, mail.ru.
+# What phones and mail apps name in their footers ("Enviado do iPhone", "Envoyé depuis Courrier pour Windows").
+_DEVICES = (r"iphone|ipad|ipod|android|samsung|galaxy|huawei|xiaomi|redmi|honor|oppo|motorola|nokia|pixel|blackberry"
+            r"|smartphone|celular|tel[ée]fono|telem[óo]vel|m[óo]vil|dispositivo|tablet|t[ée]l[ée]phone|mobile|portable"
+            r"|outlook|yahoo|gmail|courrier|correo|e-?mail|mail|aol|gmx|proton")
 _SENT_FROM = re.compile(
     r"^\s*(?:sent\s+from\s|sent\s+(?:with|via|using)\s+(?:proton|spark|superhuman|blackberry|zoho|tutanota|fastmail"
     r"|airmail|edison|newton|aquamail|k-9|fairemail|polymail|front|yahoo|outlook)|get\s+outlook\s+for\s"
@@ -156,8 +198,12 @@ _SENT_FROM = re.compile(
     r"(?:iphone|ipad|android|handy|smartphone|tablet|mail|outlook|gmx|web\.de|1&1|t-online|freenet|app)\b"
     r"|sent\s+(?:with|via|using)\s+(?:the\s+|my\s+|a\s+)?.{0,30}\b(?:app|mail|mobile|phone|device|iphone|ipad|android"
     r"|tablet)\b\.?$|(?:\w+\s+){0,3}outlook\s+(?:for|f[üu]r|pour|para|per|voor|f[öo]r|til|dla|для|pro|za)\s+(?:ios|android)|holen\s+sie\s+sich\s+outlook|outlook\s+f[üu]r\s+\w+\s+herunterladen"
-    r"|diese\s+nachricht\s+wurde\s+von\s+meinem\s|envoy[ée]\s+(?:de|depuis|à\s+partir\s+de)\s+(?:mon|ma|l'|outlook|yahoo)"
-    r"|t[ée]l[ée]charger\s+outlook|enviado\s+(?:desde|de|do|a\s+partir\s+do)\s+(?:mi|meu|minha|o\s+meu|outlook|yahoo)"
+    r"|diese\s+nachricht\s+wurde\s+von\s+meinem\s|envoy[ée]\s+(?:de|depuis|à\s+partir\s+de|avec)\s+(?:mon|ma|l'"
+    rf"|{_DEVICES})|t[ée]l[ée]charger\s+outlook"
+    rf"|enviado\s+(?:desde|de|do|da|a\s+partir\s+do)\s+(?:(?:el\s+|la\s+|o\s+|a\s+)?(?:mi|meu|minha)\s|o\s+|a\s+)?(?:{_DEVICES})"
+    r"|enviado\s+(?:desde|de|do|a\s+partir\s+do)\s+(?:mi|meu|minha|o\s+meu)\s|dihantar\s+dari\s"
+    r"|(?:来自|发自|發自)\s*(?:我的)?\s*\S{0,12}(?:iphone|ipad|android|手机|手機|邮箱|郵箱|客户端|客戶端)"
+    r"|从\s*windows\s*版邮件发送|從\s*windows\s*版郵件傳送"
     r"|obtener\s+outlook|obter\s+o\s+outlook|inviato\s+da|scarica\s+outlook|verzonden\s+(?:vanaf|met|via)\s"
     r"|verzonden\s+vanuit\s|verstuurd\s+(?:vanaf|vanuit|met)\s|download\s+outlook|skickat\s+fr[åa]n\s|h[äa]mta\s+outlook|sendt\s+fra\s"
     r"|hent\s+outlook|l[äa]hetetty\s+\S+(?:sta|stä|lta|ltä)\b|wys[łl]an[eo]\s+z\s|pobierz\s+(?:aplikacj[ęe]\s+)?outlook"
@@ -293,7 +339,11 @@ def _plain(text: str) -> str:
 def _history_block(lines: list[str], index: int) -> int:
     """How many lines a forward marker, "Original Message" separator or header block opener at ``index`` takes."""
     stripped = _plain(lines[index].strip()).strip("* ") or "*"
-    if _FORWARD.match(stripped):
+    if _FORWARD.match(stripped) or stripped.startswith("-----") and stripped.endswith("-----") and _DASHED_TITLE.match(
+            stripped) and _MESSAGE_NOUN.search(stripped) and len(stripped.strip("- ").split()) <= 3:
+        return 1
+    glued = _SEPARATOR_PREFIX.match(stripped)
+    if glued and _HEADER_KIND.match(stripped[glued.end():]) or stripped.count(":") >= 3 and _flattened_block(stripped):
         return 1
     if (_RULE.match(stripped) or _DASHED_TITLE.match(stripped)) and _next_line(
             lines[index + 1:index + 4], 0, lambda line: _HEADER_KIND.match(_plain(line))):
@@ -314,14 +364,29 @@ def _history_block(lines: list[str], index: int) -> int:
                 kinds.add(match.lastgroup)
                 if match.lastgroup == "from":
                     from_value = plain[match.end():]
-        # Some clients start the block with the date: "Date: …\nTo: ann@x" is one too, when it names an address.
+        # (A user name may have digits, "Sally54721"; a date or a place with a time has numbers of their own.)
+    # Some clients start the block with the date: "Date: …\nTo: ann@x" is one too, when it names an address.
         if len(kinds) < 2 or not kinds & {"from", "sent"} and not (first.lastgroup == "date"
                                                                    and any("@" in line for line in block)):
             return 0
         if (any("@" in line for line in block) or "sent" in kinds
-                or {"from", "date", "subject"} <= kinds and not any(ch.isdigit() for ch in from_value)):
+                or {"from", "date", "subject"} <= kinds and not _STANDALONE_NUMBER.search(from_value)):
             return 1
     return 0
+
+
+def _flattened_block(line: str) -> bool:
+    """Whether ``line`` is a whole header block on one line, as a conversion of an HTML block (or a webmailer) leaves
+    it: "From: Ann <ann@x> Sent: Monday, 2 November 2026 10:00 To: Bob Subject: Invoice", "Temat: RE: … Nadawca:
+    "Ann" ann@x Adresat: …". It starts with a field and names three kinds of field."""
+    first = _HEADER_KIND.match(line)
+    if not first or len(line) > _MAX_ATTRIBUTION:
+        return False
+    kinds = {first.lastgroup} | {match.lastgroup for match in _INLINE_FIELD.finditer(line, first.end())}
+    # As for a block over several lines: an address or a Sent field, or a Date and a Subject under a From; a time or
+    # a year besides, which a form of places ("From: Berlin To: Munich Date: 5 December") lacks.
+    return len(kinds) >= 3 and bool(kinds & {"from", "sent"}) and (
+        "@" in line or "sent" in kinds or {"from", "date", "subject"} <= kinds and bool(_TIME_OR_YEAR.search(line)))
 
 
 def _unwrapped(lines: list[str], start: int, depth: int) -> str:
@@ -377,6 +442,29 @@ def _attribution_span(lines: list[str], index: int) -> int:
             if line[-1] in ".!?…。" and _TIME_OR_YEAR.search(rest) and _is_attribution(rest, lines, index + extra + 1):
                 return 0
             return extra + 1
+    return _scattered_attribution_span(lines, index, line)
+
+
+def _scattered_attribution_span(lines: list[str], index: int, line: str) -> int:
+    """Polymail scatters its attribution over lines, blank ones too, around the address: "On Tue, Apr 11, 2017 at
+    10:07 PM Ann\n\n<\nmailto:Ann <ann@x>\n> wrote:". Up to six lines from an opener and a date, the last one
+    holding the verb and the colon."""
+    if not _OPENER.match(line) or not _TIME_OR_YEAR.search(line):
+        return 0
+    parts = [line]
+    for extra in range(1, 6):
+        if index + extra >= len(lines):
+            break
+        following = _plain(lines[index + extra].strip())
+        if not following:
+            continue
+        if len(following) > 120:
+            break
+        parts.append(following)
+        if following[-1] in ":：":
+            if _verbs(following) and _is_attribution(" ".join(parts), lines, index + extra + 1):
+                return extra + 1
+            break
     return 0
 
 
@@ -436,11 +524,11 @@ def _attribution_ending_line(plain: str, lines: list[str], index: int) -> str | 
     """The reply's part of a line that ends in an attribution ("Thanks! On Mon, … wrote:"), or None."""
     if plain[-1:] not in ":：" or len(plain) > _MAX_ATTRIBUTION + 200 or not _verbs(plain):
         return None
-    for opener in _OPENER.finditer(plain):
+    for opener in (*_OPENER.finditer(plain), *_OPENER_MID_LINE.finditer(plain)):
         if opener.start() == 0:
             continue
         if _is_attribution(plain[opener.start():], lines, index + 1) and "@" in plain[opener.start():]:
-            return plain[:opener.start()].rstrip()
+            return plain[:opener.start()].rstrip().rstrip("-").rstrip() or None
     return None
 
 
@@ -502,6 +590,7 @@ _HTML_REMOVE = (
 )
 # Outlook does not nest the history: it starts it with a marker and lets it run to the end of the document.
 # Outlook on the web and new Outlook: #appendonsend, #divRplyFwdMsg, #mail-editor-reference-message-container.
+# Outlook for Mac (2011 to 2016): #OLK_SRC_BODY_SECTION.
 # Outlook for Windows and Mac, Windows Mail: a div with a top border holding the From:/Sent: block. Zimbra: hr#zwchr.
 # Hotmail: hr#stopSpelling. Older Outlook, Outlook Express, Comcast and many webmailers: an <hr> and then the block
 # (a browser shows the rule as a line break; the text conversion does not, so the text rules would not see it).
@@ -510,6 +599,7 @@ _HTML_CUT_FROM = (
     "//*[@id='appendonsend']",
     "//*[@id='divRplyFwdMsg']",
     "//*[@id='mail-editor-reference-message-container']",
+    "//*[@id='OLK_SRC_BODY_SECTION']",
     "//hr[@id='zwchr']",
     "//hr[@id='stopSpelling']",
     f"//div[re:test(@style, 'border-top', 'i') and re:test(string(.), '^\\s*(?:{_FROM_FIELD})\\s*[:：]', 'i')]",
@@ -519,7 +609,8 @@ _HTML_CUT_FROM = (
 
 # Every expression above needs one of these in the markup; without any, there is nothing to remove.
 _HTML_MARKERS = ("blockquote", "gmail_quote", "moz-cite-prefix", "yahoo_quoted", "appendonsend", "divrplyfwdmsg",
-                 "mail-editor-reference-message-container", "zwchr", "stopspelling", "border-top", "<hr")
+                 "mail-editor-reference-message-container", "olk_src_body_section", "zwchr", "stopspelling",
+                 "border-top", "<hr")
 
 
 def reply_text_html(html: str, *, text: str | None = None) -> str:

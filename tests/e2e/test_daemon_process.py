@@ -36,7 +36,7 @@ class NotifySocket:
             except (TimeoutError, BlockingIOError):
                 return self.received
 
-    def wait_for(self, text: str, timeout: float = 20.0) -> str:
+    def wait_for(self, text: str, timeout: float = 90.0) -> str:
         return wait_until(lambda: next((m for m in self.drain() if text in m), None), timeout)
 
     def close(self) -> None:

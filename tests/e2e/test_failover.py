@@ -93,7 +93,7 @@ def test_a_killed_daemon_s_mailbox_moves_and_nothing_is_lost_or_doubled(tmp_path
     engine = make_engine(postgres_url)
     daemons = [Daemon(i, config, postgres_url, tmp_path) for i in range(DAEMONS)]
     try:
-        nodes = wait_until(lambda: all(d.node() for d in daemons) and [d.node() for d in daemons], timeout=30)
+        nodes = wait_until(lambda: all(d.node() for d in daemons) and [d.node() for d in daemons], timeout=90)
 
         def holders() -> dict[str, str]:
             with engine.connect() as conn:
