@@ -42,7 +42,7 @@ How a promise is made (:func:`estimate`, or :func:`fit` then :meth:`PaceModel.es
 
 The tick uses the same model (:func:`fit` once, then :meth:`PaceModel.predict_queue`) to decide which open
 promises are at risk (:func:`at_risk` with the prediction's spread: from ``delay_notice_before`` ahead of the
-due time, the first response at least :func:`risk_level` likely to come after it — 90 % then, falling to 50 %
+due time, the first response at least :func:`risk_level` likely to come after it — 95 % then, falling to 60 %
 at the due time, 20 % at the last look; never earlier) and what new honest time a delay notice states
 (:meth:`PaceModel.revise`).
 
@@ -142,10 +142,10 @@ CONFIDENCE = 0.6
 NOTICE_QUANTILE = 0.6
 """A promise leaves ``delay_notice_before`` after the time by which this share of such cases are answered."""
 
-RISK_LEVEL = 0.5
+RISK_LEVEL = 0.6
 """At the due time itself, a promise at least this likely to break gets its delay notice (:func:`risk_level`)."""
 
-LEAD_RISK_LEVEL = 0.9
+LEAD_RISK_LEVEL = 0.95
 """``updates.delay_notice_before`` ahead of the due time, the likelihood of a break a delay notice needs.
 
 Between then and the due time the level falls in a straight line to :data:`RISK_LEVEL`: a break that is

@@ -159,7 +159,7 @@ def decide_delay_notices(ctx: RiskContext, settings: TickSettings, now: datetime
     The same model that made a promise predicts every waiting case's first response with its spread
     (:meth:`inboxd.core.eta.PaceModel.predict_queue`); a promise whose break is now likely enough
     (:func:`inboxd.core.eta.miss_probability` at least :func:`inboxd.core.eta.risk_level`: from
-    ``updates.delay_notice_before`` ahead of its due time, 90 % falling to 50 % at the due time, and 20 % at
+    ``updates.delay_notice_before`` ahead of its due time, 95 % falling to 60 % at the due time, and 20 % at
     the tick's last look) gets, once, a delay notice with a revised estimate
     (:meth:`inboxd.core.eta.PaceModel.revise`) whose basis states that likelihood. At night in the customer's own
     UTC offset the notice waits for their morning, when that morning still comes before the due time.

@@ -380,7 +380,7 @@ def test_at_risk_by_probability_follows_the_level_and_never_after_the_due_time()
 
 def test_the_likelihood_a_notice_needs_falls_as_the_due_time_nears() -> None:
     due, lead = berlin(11, 23, 15), Duration(2, "h")
-    # Before delay_notice_before ahead, no notice at all; then from 90 % down to 50 % at the due time; at the
+    # Before delay_notice_before ahead, no notice at all; then from 95 % down to 60 % at the due time; at the
     # last look, 20 %; none once it has passed.
     assert risk_level(due, berlin(11, 23, 10), lead, CALENDAR) is None
     assert risk_level(due, due, lead, CALENDAR) is None
