@@ -45,3 +45,24 @@ class FrozenClock:
         with self._lock:
             self._at += delta
             return self._at
+
+
+# How far back a staff message's Date header is believed: older is a wrong clock (or a resent draft).
+SAID_TRUST = timedelta(days=30)
+
+
+def said_at(date: datetime | None, now: datetime, trust: timedelta = SAID_TRUST,
+            received: datetime | None = None) -> datetime:
+    """When staff mail was written, for resolving its "Friday" and "today": its Date header, within reason.
+
+    The latest it can have been said is when the server received it (``received``, IMAP's INTERNALDATE) or,
+    unknown, ``now``. A Date up to ``trust`` before that is believed (a note read late still means the days
+    it named); one after it (a client's clock ahead), older than that, missing or without a timezone is
+    not, and that latest moment stands in. Never later than ``now``.
+    """
+    latest = min(received, now) if received is not None and received.utcoffset() is not None else now
+    if date is None or date.tzinfo is None or date.utcoffset() is None:
+        return latest
+    if date > latest or latest - date > trust:
+        return latest
+    return date

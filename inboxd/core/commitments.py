@@ -130,14 +130,19 @@ def resolve_when(text: str, sent_at: datetime, calendar: BusinessCalendar) -> da
         ahead = _ahead([_Piece(0, 0, "day", day=day, explicit=True)], calendar.close_of_business(day), day, ctx)
         return ahead[0] if ahead else None
     sentence = stripped.translate(_APOSTROPHE)
-    whens = _time_expressions(sentence, _language(sentence, default="en"), ctx)
-    if not whens:
-        return None
-    # The whole text must be the time expression (give or take a preposition), not a sentence that has one.
-    leftover = (sentence[:whens[0].start] + sentence[whens[-1].end:]).strip(" .,")
-    if leftover and not _WHEN_FILLER.fullmatch(leftover):
-        return None
-    return max(w.due for w in whens)
+    # A note's time is a word or two ("Freitag", "Montag 10:00"): too short to tell its language by, so the
+    # other language is tried when the likelier one does not read the whole of it.
+    likelier = _language(sentence, default="en")
+    for language in (likelier, "de" if likelier == "en" else "en"):
+        whens = _time_expressions(sentence, language, ctx)
+        if not whens:
+            continue
+        # The whole text must be the time expression (give or take a preposition), not a sentence that has one.
+        leftover = (sentence[:whens[0].start] + sentence[whens[-1].end:]).strip(" .,")
+        if leftover and not _WHEN_FILLER.fullmatch(leftover):
+            continue
+        return max(w.due for w in whens)
+    return None
 
 
 _ISO_WHEN = re.compile(r"(?P<date>\d{4}-\d{2}-\d{2})(?:[ T](?P<time>\d{1,2}:\d{2}(?::\d{2})?(?:[+-]\d{2}:\d{2}|Z)?))?")
@@ -535,11 +540,26 @@ _FIXED_HOLIDAYS = {
     "new year's eve": (12, 31), "new years eve": (12, 31), "new year": (1, 1), "new year's": (1, 1),
     "new year's day": (1, 1), "new years day": (1, 1),
     "heiligabend": (12, 24), "weihnachten": (12, 24), "silvester": (12, 31), "neujahr": (1, 1),
+    "halloween": (10, 31), "valentinstag": (2, 14), "valentine's day": (2, 14), "valentines day": (2, 14),
+    "independence day": (7, 4),
+    "the fourth of july": (7, 4), "fourth of july": (7, 4),
+}
+# Holidays on the nth weekday of a month (US and UK shopping calendars customers write in): (month, weekday,
+# n, days added); n = -1 is the last such weekday.
+_NTH_WEEKDAY_HOLIDAYS = {
+    "thanksgiving": (11, 3, 4, 0), "thanksgiving day": (11, 3, 4, 0), "black friday": (11, 3, 4, 1),
+    "cyber monday": (11, 3, 4, 4), "labor day": (9, 0, 1, 0), "labour day": (9, 0, 1, 0),
+    "memorial day": (5, 0, -1, 0),
 }
 _EASTER_HOLIDAYS = {  # days from Easter Sunday
     "good friday": -2, "easter": 0, "easter sunday": 0, "easter monday": 1,
     "karfreitag": -2, "ostern": 0, "ostersonntag": 0, "ostermontag": 1,
 }
+
+
+# Days a holiday goes on after its date: "bis Weihnachten" said on the 25th is this Christmas, just passed, not
+# next year's.
+_HOLIDAY_LASTS = {"weihnachten": 2}
 
 
 def _easter(year: int) -> date:
@@ -557,6 +577,15 @@ def _easter(year: int) -> date:
 
 
 def _holiday_date(name: str, year: int) -> date:
+    if name in _NTH_WEEKDAY_HOLIDAYS:
+        month, weekday, nth, plus = _NTH_WEEKDAY_HOLIDAYS[name]
+        if nth > 0:
+            first = date(year, month, 1)
+            nth_day = first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (nth - 1))
+        else:
+            last = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+            nth_day = last - timedelta(days=(last.weekday() - weekday) % 7)
+        return nth_day + timedelta(days=plus)
     if name in _EASTER_HOLIDAYS:
         return _easter(year) + timedelta(days=_EASTER_HOLIDAYS[name])
     month, day = _FIXED_HOLIDAYS[name]
@@ -571,7 +600,7 @@ def _holiday(m: re.Match[str], lang: str, ctx: _Context) -> _Piece:
     """
     name = re.sub(r"\s+", " ", m.group("h").lower().replace("’", "'"))
     holiday = _holiday_date(name, ctx.today.year)
-    if holiday < ctx.today:
+    if holiday + timedelta(days=_HOLIDAY_LASTS.get(name, 0)) < ctx.today:
         holiday = _holiday_date(name, ctx.today.year + 1)
     strictly_before = m.group("prep").lower().split()[-1] in ("before", "of", "vor")
     day = holiday if not strictly_before and ctx.calendar.is_business_day(holiday) \
@@ -603,12 +632,21 @@ def _today_eod(m: re.Match[str], lang: str, ctx: _Context) -> _Piece:
     return _Piece(m.start(), m.end(), "eod", day=ctx.today)
 
 
+_CLOCK_NEXT = re.compile(
+    r"\s*,?\s*(?:at\s+)?\d{1,2}(?:[:.]\d{2})?\s*(?:[ap]\.?m\b|:|\.\d)|\s*,?\s*(?:noon|midday|eod|cob)\b", re.IGNORECASE)
+_DAY_PREP_BEFORE = re.compile(r"\b(?:by|on|before|until|till|next|this|coming)\s+$", re.IGNORECASE)
+
+
 def _weekday_piece(m: re.Match[str], lang: str, ctx: _Context) -> _Piece | None:
     name = m.group("wd")
     table = _EN_WEEKDAYS if lang == "en" else _DE_WEEKDAYS
-    if lang == "en" and not name.lower().endswith("day") and not name[0].isupper():
-        # Abbreviations ("wed", "thu") may be other words; only the capitalised forms name days.
+    if lang == "en" and not name.lower().endswith("day") and not name[0].isupper() and not (
+            _CLOCK_NEXT.match(m.string, m.end()) or _DAY_PREP_BEFORE.search(m.string[:m.start()])):
+        # Abbreviations ("wed", "thu") may be other words; lower-case, they name days only next to a clock
+        # time ("fri 5pm") or after a preposition that takes a day ("by fri", "on thurs").
         return None
+    if lang == "en" and _POSSESSIVE.match(m.string, m.end()) and not _POSSESSIVE_LEAD.search(m.string[:m.start()]):
+        return None  # "Friday's update was late"; but "before Friday's induction" is a day
     day = _weekday(ctx, table[name.lower()], m.groupdict().get("mod"), bool(m.groupdict().get("nw")))
     part = m.groupdict().get("part")
     plain = not m.groupdict().get("mod") and not m.groupdict().get("nw")
@@ -708,10 +746,18 @@ def _grammar(rules: list[tuple[str, _PieceMaker]]) -> _Grammar:
 
 
 # "within", or a request to wait: "give me two days", "allow us 5 business days".
-_EN_WITHIN = r"(?:(?:with)?in|(?:give|allow)\s+(?:me|us)(?:\s+(?:another|an\s+extra|a\s+further))?)"
+# "give me", "allow us", "give our backup team": whose time is asked for.
+_EN_WAIT_WHO = (r"(?:me|us|(?:our|my)\s+(?:[\w-]+\s+){0,2}?(?:team|teams|engineers?|developers?|technicians?|"
+                r"colleagues?|department|staff|support|specialists?))")
+_EN_WITHIN = (rf"(?:(?:with)?in|(?:give|allow)\s+{_EN_WAIT_WHO}(?:\s+(?:another|an\s+extra|a\s+further))?"
+              r"(?:\s+up\s+to)?|"
+              r"allow(?:\s+up\s+to)?|"
+              r"(?:bear|stay|be\s+patient)\s+with\s+(?:me|us)\s+for(?:\s+(?:another|an\s+extra|a\s+further))?|"
+              r"(?:bear|stay|be\s+patient)\s+with\s+(?:me|us)\s+(?:another|an\s+extra|a\s+further))")
 _EN_HOLIDAY = (r"(?P<h>Christmas\s+Eve|Christmas\s+Day|Christmas|Boxing\s+Day|New\s+Year(?:['\u2019]?s)?\s+Eve|"
                r"New\s+Year(?:['\u2019]?s)?\s+Day|New\s+Year(?:['\u2019]s)?|Good\s+Friday|Easter\s+Sunday|"
-               r"Easter\s+Monday|Easter)")
+               r"Easter\s+Monday|Easter|Thanksgiving(?:\s+Day)?|Black\s+Friday|Cyber\s+Monday|Labou?r\s+Day|"
+               r"Memorial\s+Day|Halloween|Valentine(?:['\u2019]?s)?\s+Day|Independence\s+Day|(?:the\s+)?Fourth\s+of\s+July)")
 
 _EN_GRAMMAR = _grammar([
     # Spans that resolve on their own.
@@ -751,7 +797,7 @@ _EN_GRAMMAR = _grammar([
     (r"\btoday\b", _day_offset(0)),
     (r"\b(?:the\s+)?day\s+after\s+tomorrow\b", _day_offset(2)),
     (r"\btomorrow\b(?!['\u2019]s)", _day_offset(1)),
-    (rf"\b(?:(?P<mod>next|this\s+coming|this|coming)\s+)?(?P<wd>{_EN_WEEKDAY})\b(?!['\u2019]s)"
+    (rf"\b(?:(?P<mod>next|this\s+coming|this|coming)\s+)?(?P<wd>{_EN_WEEKDAY})\b"
      r"(?:\s+(?:of\s+)?(?P<nw>next\s+week))?", _weekday_piece),
     (rf"\b(?:the\s+)?(?P<d>\d{{1,2}})(?:st|nd|rd|th)?(?:\s+of)?\s+(?P<mon>{_EN_MONTH})\.?(?:,?\s+(?P<y>\d{{4}}))?\b",
      _date_dm),
@@ -780,7 +826,8 @@ _EN_GRAMMAR = _grammar([
 
 
 _DE_WITHIN = r"(?:innerhalb|binnen|in|geben\s+Sie\s+(?:mir|uns)(?:\s+noch)?)"
-_DE_HOLIDAY = r"(?P<h>Heiligabend|Weihnachten|Silvester|Neujahr|Karfreitag|Ostersonntag|Ostermontag|Ostern)"
+_DE_HOLIDAY = (r"(?P<h>Heiligabend|Weihnachten|Silvester|Neujahr|Karfreitag|Ostersonntag|Ostermontag|Ostern|"
+               r"Valentinstag|Halloween)")
 
 _DE_GRAMMAR = _grammar([
     (r"\b(?:innerhalb|binnen|in)\s+(?:einer\s+)?halben\s+Stunde\b", _fixed_delta(timedelta(minutes=30))),
@@ -795,10 +842,12 @@ _DE_GRAMMAR = _grammar([
      _fixed_days(2)),
     (rf"\b(?:innerhalb|binnen|in)\s+(?:von\s+|der\s+(?:nächsten|kommenden)\s+|den\s+(?:nächsten|kommenden)\s+)?"
      rf"{_DE_COUNT}\s+Tag(?:en|es|e)?\b", _calendar_days),
-    (rf"\bgeben\s+Sie\s+(?:mir|uns)(?:\s+noch)?\s+{_DE_COUNT}\s+Tage?\b", _calendar_days),
-    (rf"\bgeben\s+Sie\s+(?:mir|uns)(?:\s+noch)?\s+{_DE_COUNT}\s+(?:Werk|Arbeits|Geschäfts)tage?\b", _business_days),
-    (rf"\bgeben\s+Sie\s+(?:mir|uns)(?:\s+noch)?\s+{_DE_COUNT}\s+(?P<unit>Stunden?|Minuten?)\b", _hours_or_minutes),
-    (rf"\bgeben\s+Sie\s+(?:mir|uns)(?:\s+noch)?\s+{_DE_COUNT}\s+Wochen?\b", _weeks),
+    (rf"\bgeben\s+Sie\s+(?:mir|uns)(?:\s+bitte)?(?:\s+noch)?\s+{_DE_COUNT}\s+Tage?\b", _calendar_days),
+    (rf"\bgeben\s+Sie\s+(?:mir|uns)(?:\s+bitte)?(?:\s+noch)?\s+{_DE_COUNT}\s+(?:Werk|Arbeits|Geschäfts)tage?\b",
+     _business_days),
+    (rf"\bgeben\s+Sie\s+(?:mir|uns)(?:\s+bitte)?(?:\s+noch)?\s+{_DE_COUNT}\s+(?P<unit>Stunden?|Minuten?)\b",
+     _hours_or_minutes),
+    (rf"\bgeben\s+Sie\s+(?:mir|uns)(?:\s+bitte)?(?:\s+noch)?\s+{_DE_COUNT}\s+Wochen?\b", _weeks),
     (rf"\b(?:innerhalb|binnen|in)\s+(?:von\s+|der\s+(?:nächsten|kommenden)\s+|den\s+(?:nächsten|kommenden)\s+)?"
      rf"{_DE_COUNT}\s+Wochen?\b", _weeks),
     (r"\b(?:noch\s+)?(?:in\s+)?diese[rn]?\s+Woche\b|\bim\s+Laufe\s+(?:der|dieser)\s+Woche\b|"
@@ -817,7 +866,8 @@ _DE_GRAMMAR = _grammar([
     (r"\b(?:bis\s+)?(?:zum\s+)?Ende\s+(?-i:Q)(?P<q>[1-4])\b", _quarter_end),
     (r"\b(?:bis\s+)?(?:zum\s+)?Ende\s+(?:des|dieses|(?P<next>des\s+nächsten|des\s+kommenden|nächsten))\s+Jahres\b|"
      r"\b(?:bis\s+(?:zum\s+)?)?Jahresende\b|\b(?:bis\s+zum|vor\s+dem)\s+Jahreswechsel\b", _year_end),
-    (rf"\b(?P<prep>bis|bis\s+vor|noch\s+vor|vor|spätestens\s+vor|bis\s+zu)\s+{_DE_HOLIDAY}\b", _holiday),
+    (rf"\b(?P<prep>bis|bis\s+vor|noch\s+vor|vor|spätestens\s+vor|bis\s+zu)\s+(?:dem\s+|zum\s+)?{_DE_HOLIDAY}\b",
+     _holiday),
     (r"\b(?:heute\s+noch|noch\s+heute|im\s+Laufe\s+des\s+(?:heutigen\s+)?Tages|später\s+am\s+Tag)\b", _today_eod),
     (r"\b(?:(?:bis|vor)\s+)?(?:zum\s+)?(?:Feierabend|Dienstschluss|Geschäftsschluss|Büroschluss|"
      r"Ende\s+des\s+(?:Arbeits|Geschäfts)?tages)\b", _eod),
@@ -851,7 +901,9 @@ _EN_NOT_DUE_BEFORE = re.compile(r"\b(?:last|since|from|until|till|every|each|of|
 _DE_NOT_DUE_BEFORE = re.compile(
     r"\b(?:seit|ab|letzte[nmrs]?|vergangene[nmrs]?|vorige[nmrs]?|jede[nmrs]?|vom)\s+(?:dem\s+)?$", re.IGNORECASE)
 # "before Friday", "before the 20th", "vor Donnerstag": the day is the limit, not the due day.
-_EN_BEFORE = re.compile(r"\bbefore\s+(?:the\s+)?$", re.IGNORECASE)
+_EN_BEFORE = re.compile(r"\b(?:before|ahead\s+of|in\s+advance\s+of)\s+(?:the\s+)?$", re.IGNORECASE)
+# "ahead of Thursday's deadline" is a limit, not "my email of 3 November".
+_EN_AHEAD_OF = re.compile(r"\b(?:ahead|in\s+advance)\s+of\s+(?:the\s+)?$", re.IGNORECASE)
 _DE_BEFORE = re.compile(r"\b(?:noch\s+)?vor\s+(?:dem\s+)?$", re.IGNORECASE)
 _BEFORE_START = re.compile(r"(?:before|vor)\b", re.IGNORECASE)
 # A request to wait ends in "until": "give me until Thursday", "bear with us till Friday", "geben Sie mir bis …".
@@ -860,6 +912,10 @@ _WAIT_UNTIL = re.compile(
     r"\bhold\s+(?:on|tight)|\bsit\s+tight)\s+(?:until|till)\s+$",
     re.IGNORECASE)
 _NOT_DUE_AFTER = re.compile(r"^(?:['\u2019]s\b|\s+ago\b)", re.IGNORECASE)
+# "before Friday's induction", "by Monday's meeting": a weekday's event dates the promise.
+_POSSESSIVE = re.compile(r"['\u2019]s\b")
+_POSSESSIVE_LEAD = re.compile(
+    r"\b(?:before|by|ahead\s+of|in\s+advance\s+of|in\s+time\s+for)\s+(?:this\s+|next\s+|the\s+)?$", re.IGNORECASE)
 # What may stand between two pieces of one expression: "Tuesday, 24 November, at 11:00", "Montag, den 7.".
 _JOINER = re.compile(
     r"^(?:\s|,|(?<![\w])(?:at|on|by|around|about|the|of|um|am|den|gegen|spätestens|latest|at\s+the\s+latest)(?![\w]))*$",
@@ -892,9 +948,11 @@ def _pieces(sentence: str, lang: str, ctx: _Context) -> list[_Piece]:
     pieces: list[_Piece] = []
     for piece in kept:
         lead = sentence[max(0, piece.start - 40):piece.start]
-        if not_due_before.search(lead[-20:]) and not _WAIT_UNTIL.search(lead):
+        if not_due_before.search(lead[-20:]) and not _WAIT_UNTIL.search(lead) and not (
+                lang == "en" and _EN_AHEAD_OF.search(lead)):
             continue
-        if _NOT_DUE_AFTER.match(sentence[piece.end:piece.end + 6]):
+        if _NOT_DUE_AFTER.match(sentence[piece.end:piece.end + 6]) and not (
+                piece.weekday and _POSSESSIVE.match(sentence, piece.end) and _POSSESSIVE_LEAD.search(lead)):
             continue
         if piece.kind == "day" and (before.search(lead) or _BEFORE_START.match(sentence, piece.start)):
             piece = replace(piece, before=True)
@@ -1014,7 +1072,7 @@ def _ahead(group: list[_Piece], due: datetime, day: date | None, ctx: _Context) 
 # named before it, "our technician visits on Wednesday, and I'll call you the day after".
 _EN_RELATIVE = re.compile(
     rf"\b(?:the\s+)?(?:(?P<num>{_EN_NUM})\s+(?P<bd>(?:business|working)\s+)?(?P<unit>days?|hours?|minutes?|weeks?)|"
-    r"(?P<single>day|morning|afternoon|evening|week))\s+(?:after|following)\b|"
+    r"(?P<single>day|morning|afternoon|evening|week))\s+(?P<dir>after|following|before|prior\s+to)\b|"
     rf"\bwithin\s+(?P<wnum>{_EN_NUM})\s+(?P<wbd>(?:business|working)\s+)?(?P<wunit>days?|hours?|minutes?)\s+of\b",
     re.IGNORECASE,
 )
@@ -1030,10 +1088,12 @@ def _relative_due(match: re.Match[str], anchor: _When, ctx: _Context) -> tuple[d
     groups = match.groupdict()
     day = anchor.day or anchor.due.astimezone(ctx.calendar.tz).date()
     single = (groups.get("single") or "").lower()
+    # "three days before the event on the 22nd", "the day before the visit on Friday": counted backwards.
+    sign = -1 if (groups.get("dir") or "").lower().startswith(("before", "prior")) else 1
     if single:
-        following = day + timedelta(days=1)
+        following = day + timedelta(days=sign)
         if single == "week":
-            week_after = day + timedelta(days=7)
+            week_after = day + timedelta(days=7 * sign)
             last = ctx.last_business_day_of_week(week_after - timedelta(days=week_after.weekday()))
             return ctx.cob(last), last
         if single == "morning":
@@ -1047,12 +1107,17 @@ def _relative_due(match: re.Match[str], anchor: _When, ctx: _Context) -> tuple[d
         return None
     if unit.startswith(("hour", "minute")):
         delta = timedelta(hours=amount) if unit.startswith("hour") else timedelta(minutes=amount)
-        due = (anchor.due.astimezone(UTC) + delta).astimezone(ctx.calendar.tz)
+        due = (anchor.due.astimezone(UTC) + sign * delta).astimezone(ctx.calendar.tz)
         return due, due.date()
     if groups.get("bd") or groups.get("wbd"):
-        target = ctx.calendar.nth_business_day(day, amount)
+        if sign > 0:
+            target = ctx.calendar.nth_business_day(day, amount)
+        else:
+            target = day
+            for _ in range(amount):
+                target = ctx.calendar.previous_business_day(target)
         return ctx.cob(target), target
-    target = day + timedelta(days=amount * (7 if unit.startswith("week") else 1))
+    target = day + timedelta(days=sign * amount * (7 if unit.startswith("week") else 1))
     return ctx.cob(target), target
 
 
@@ -1175,25 +1240,78 @@ def _clauses(sentence: str, lang: str, protected: list[_When]) -> list[_Clause]:
 # English anchors: a first-person subject with a future form.
 _EN_SUBJECT = (
     r"(?:(?-i:I)|we|(?:our|my)\s+(?:[\w-]+\s+){0,2}?(?:team|teams|engineers?|developers?|devs|technicians?|"
-    r"support|specialists?|experts?|colleagues?|department|staff|consultants?|agents?)(?:\s+(?-i:[A-Z][\w-]+)){0,2}|"
+    r"support|specialists?|experts?|colleagues?|department|staff|consultants?|agents?|fitters?|installers?|drivers?|"
+    r"couriers?|crew|mechanics?|workshop|warehouse)(?:\s+(?-i:[A-Z][\w-]+)){0,2}|"
+    # "The technician will come on Tuesday": the people a support reply sends are ours (a courier or driver is
+    # the carrier's, see the labelled set).
+    r"the\s+(?:technician|engineer|fitter|installer|mechanic)s?|"
     r"(?:someone|one)\s+(?:of|from)\s+(?:our|my)\s+(?:[\w-]+\s+){0,2}?(?:team|engineers|colleagues|technicians))"
 )
 _EN_FUTURE = re.compile(
     rf"\b{_EN_SUBJECT}\s*(?:'ll|\s+will|\s+shall|(?:'m|'re|\s+am|\s+are|\s+is)\s+going\s+to|"
     # Hedged promises still name a deadline: "I should be able to …", "we hope to …", "I'm hoping to …".
-    r"\s+should(?!\s+have\s+(?:been|\w+ed|sent|got|gotten|done|made|told|given|written|seen|heard|known|"
+    r"\s+(?:should|ought\s+to)(?!\s+have\s+(?:been|\w+ed|sent|got|gotten|done|made|told|given|written|seen|heard|known|"
     r"spoken|rung|thought|left|gone|come)\b)(?!\s+(?:you|we|I|it)\b)|"
     r"(?:'d|\s+would)\s+(?:hope|expect)\s+to|(?:'m|'re|\s+am|\s+are)\s+aiming\s+for|"
     r"\s+hope\s+(?:that\s+)?(?:(?-i:I)|we)\s*(?:can|will|'ll|should)|"
-    r"(?:\s+|'m\s+|'re\s+|\s+am\s+|\s+are\s+)(?:hope|hoping|aim|aiming|expect|expecting)\s+to|"
+    r"(?:\s+|'m\s+|'re\s+|\s+am\s+|\s+are\s+)(?:hope|hoping|aim|aiming|expect|expecting|looking)\s+to|"
+    r"\s+(?:anticipate|expect)\s+(?=(?:having|being\s+able|getting|sending|finishing|completing)\b)|"
     r"(?:'m|'re|\s+am|\s+are)\s+planning\s+to|\s+plan\s+to|\s+intend\s+to|\s+promise\s+to|"
     r"(?:'m|'re|\s+am|\s+are|\s+is)\s+(?!going\b|planning\b|hoping\b|aiming\b|expecting\b)(?P<ing>\w+ing)\b)"
     r"(?P<rest>.*)",
     re.IGNORECASE,
 )
 _EN_FIRST_PERSON = re.compile(rf"\b{_EN_SUBJECT}(?:'\w+)?\b", re.IGNORECASE)
+# "Hopefully I can get the build through review by Monday", "with luck we can …": a hedged "can" is a promise.
+_EN_HEDGED_CAN = re.compile(
+    rf"\b(?:hopefully|with\s+(?:any\s+)?luck|all\s+being\s+well|fingers\s+crossed|if\s+all\s+goes\s+well|"
+    rf"{_EN_SUBJECT}(?:'m|'re|\s+am|\s+are)\s+(?:fairly\s+|quite\s+|pretty\s+|very\s+)?(?:confident|sure|certain|optimistic|hopeful)"
+    rf"(?:\s+that)?)\b,?\s+"
+    rf"{_EN_SUBJECT}\s+can\b(?P<rest>.*)",
+    re.IGNORECASE)
+# "Report to follow by EOD", "More details to follow on Monday".
+_EN_TO_FOLLOW = re.compile(r"^\s*(?:(?:your|the|an?|more|full|further)\s+)?(?:[\w-]+ ){0,2}?[\w-]+ to follow\b",
+                           re.IGNORECASE)
+_EN_THING_CONTINUED = re.compile(
+    r"^\s*and\s+(?:will|should)\s+(?:reach\s+you|arrive|land|be\s+(?:with\s+you|delivered|ready))\b", re.IGNORECASE)
+_EN_AND_THE = re.compile(r"\s(?:and|so|then)\s+(?=(?:your|the)\s)", re.IGNORECASE)
+_EN_CONFIDENT = re.compile(
+    rf"^\s*(?:{_EN_SUBJECT}(?:'m|'re|\s+am|\s+are)\s+(?:fairly\s+|quite\s+|pretty\s+|very\s+)?"
+    r"(?:confident|sure|certain|optimistic|hopeful)(?:\s+that)?|hopefully|with\s+(?:any\s+)?luck|all\s+being\s+well|"
+    r"if\s+all\s+goes\s+well)\s+(?=(?:your|the)\b)", re.IGNORECASE)
+# What we do to the customer's thing, with the thing as the subject: "Your bike will be ready before Wednesday",
+# "Your new card should be with you by Thursday", "The staging site ought to be back up by tomorrow afternoon",
+# "Your prints go out to you on Monday", "the tracking number will come from me on Monday".
+_EN_THING_DONE = re.compile(
+    # The subject's words are separated by single spaces: a masked time inside it ("Prints ordered on <time> will
+    # ship") is no subject of ours.
+    r"^\s*(?:(?:and|so|then)\s+)?(?:(?:your|the|an?) |(?-i:[A-Z])(?=[\w-]* (?:[\w-]+ ){0,2}?(?:will|'ll|should|ought|"
+    r"is|are|go|goes|ship|ships|coming|going|incoming)\b))(?:[\w€$£.,-]+ ){0,3}?"
+    r"(?:(?:will|'ll|should|ought\s+to|is\s+going\s+to|are\s+going\s+to)\s+(?:be\s+(?:ready|fixed|repaired|done|"
+    r"finished|shipped|dispatched|delivered|sent|posted|refunded|credited|processed|replaced|restored|reactivated|up|"
+    r"online|available|uploaded|published|packed|emailed|e-mailed|mailed|shared|booked|arranged|completed|approved|"
+    r"back\s+with\s+you|out\s+the\s+door|applied|added|"
+    r"activated|resolved|updated|upgraded|installed|live|back\s+(?:up|online|to\s+normal)|with\s+you|on\s+(?:its|their)"
+    r"\s+way|in\s+your\s+(?:account|inbox|mailbox))|(?:arrive|land|reach\s+you|go\s+out|ship|happen|take\s+place|come\s+(?:to\s+you\s+)?from\s+"
+    r"(?:me|us|our))\b)|(?:goes|go)\s+out\s+to\s+you|ships?\s+(?:out\s+)?to\s+you|"
+    r"(?:is|are)\s+(?:going\s+out|being\s+(?:sent|shipped|dispatched))\s+to\s+you|"
+    r"(?:(?:is|are)\s+)?coming\s+(?:your\s+way|(?:over\s+)?to\s+you)|(?:(?:is|are)\s+)?going\s+(?:out|live)|"
+    r"(?:(?:is|are)\s+)?incoming|(?:is|are)\s+on\s+(?:its|their)\s+way)\b",
+    re.IGNORECASE)
+# Present tense with the customer's own thing: "Your replacement unit ships tomorrow".
+_EN_YOUR_THING_SHIPS = re.compile(
+    r"^\s*(?:(?:and|so|then)\s+)?(?:your|the)\s+(?:[\w-]+ ){0,3}?"
+    r"(?:ships|goes\s+out|(?:is|are)\s+being\s+(?:dispatched|shipped|posted|sent|prepared|packed)|(?:is|are)\s+(?:dispatched|shipped|"
+    r"posted|sent\s+out))\b(?!\s+(?:within|in)\b)",
+    re.IGNORECASE)
 _EN_CONTINUED = re.compile(
     r"^\s*(?:and|but)\s+(?:will|shall|am\s+going\s+to|are\s+going\s+to)\s+(?P<rest>.*)", re.IGNORECASE)
+# "Should have a fix for you by Thursday", "Hope to have it done by Monday": a hedge without its subject.
+_EN_ELLIPTICAL_HEDGE = re.compile(
+    r"^\s*(?:should|ought\s+to|hope\s+to|hoping\s+to|expect\s+to|aiming\s+to|aim\s+to)\s+"
+    r"(?!have\s+(?:been|\w+ed|sent|got|gotten|done|made|told|given|written|seen|heard|known|spoken|rung|thought|left|"
+    r"gone|come)\b)(?!(?:you|we|I|it|that|this|there|they|he|she)\b)(?P<rest>\w+.*)",
+    re.IGNORECASE)
 _EN_ELLIPTICAL = re.compile(
     r"^\s*(?:will|shall)\s+(?!(?:you|we|I|it|that|this|there|they|he|she|do|be)\b)(?P<rest>\w+.*)", re.IGNORECASE)
 # Terse replies drop the subject: "Plan to send the contract tomorrow", "Sending the quote over this afternoon".
@@ -1204,11 +1322,13 @@ _EN_TERSE = re.compile(
     re.IGNORECASE,
 )
 _EN_PLAN = re.compile(r"\b(?:our|my)\s+(?:\w+\s+)?(?:plan|aim|goal)\s+is\s+to\s+(?P<rest>\w+.*)", re.IGNORECASE)
-_EN_TERSE_NOT = re.compile(r"\b(?:is|was|are|were|helps?|helped|fixed|means|takes|took|can|could|should)\b",
+_EN_TERSE_NOT = re.compile(r"\b(?:is|was|are|were|helps?|helped|fixed|means|takes|took|can|could|should|slows?|"
+                           r"speeds?|gets?|costs?|closes?|stops?|ends?|starts?|resumes?|will|may|might)\b",
                            re.IGNORECASE)
 # A status fragment before an elliptical "will …": "Out of the office today, will call you tomorrow".
 _EN_STATUS_LEAD = re.compile(
-    r"^\s*(?:(?-i:I)(?:'m|\s+am)\b|we(?:'re|\s+are)\b|(?:out|leaving|back|off|away|travel\w*|busy|offline|"
+    r"^\s*(?:(?:sure|ok|okay|yes|yep|noted|got\s+it|understood|no\s+problem|will\s+do)\s*[.!]?\s*$|"
+    r"(?-i:I)(?:'m|\s+am)\b|we(?:'re|\s+are)\b|(?:out|leaving|back|off|away|travel\w*|busy|offline|"
     r"in\s+(?:a|the|training|meetings?)|on\s+(?:leave|holiday|vacation|site|the\s+road))\b)",
     re.IGNORECASE,
 )
@@ -1222,39 +1342,70 @@ _EN_HEAR_FROM = re.compile(
 # Imperatives that promise something to the customer: "Expect a call from me on Monday", "Keep an eye on your
 # inbox tomorrow", "You can expect the corrected invoice within two working days".
 _EN_IMPERATIVE = re.compile(
-    r"^\s*(?:(?:so|and|then|just|please)\s+)*(?:expect|look\s+out\s+for|look\s+for|watch\s+(?:out\s+)?for|"
-    r"watch\s+your\s+(?:inbox|e-?mail|mailbox|phone)|keep\s+an\s+eye\s+(?:on|out\s+for)|you\s+can\s+expect|"
+    r"^\s*(?:(?:so|and|then|just|please)\s+)*(?:expect|look\s+out\s+for|be\s+ready\s+for|stand\s+by\s+for|look\s+for|watch\s+(?:out\s+)?for|"
+    r"watch\s+your\s+(?:inbox|e-?mails?|mailbox|phone|post|letterbox|mail|texts|messages)|keep\s+an\s+eye\s+(?:on|out\s+for)|you\s+can\s+expect|"
     r"you\s+should\s+(?:receive|get|see|have)|you(?:'ll|\s+will)\s+(?:receive|get|see|have))\b(?P<rest>.*)",
     re.IGNORECASE,
 )
 _EN_IMPERATIVE_OURS = re.compile(
+    r"\byour\s+(?:[\w-]+\s+)?[\w-]+\s+to\s+(?:arrive|land|reach\s+you|turn\s+up|be\s+(?:delivered|back|with\s+you|ready|"
+    r"fixed|shipped|dispatched|credited|refunded))\b|"
     r"\b(?:from\s+(?:me|us|our|my)|my|our|call|calls|callback|e-?mail|mail|update|reply|answer|response|invoice|"
     r"refund|replacement|quote|credit|tracking|confirmation|details|card|router|parcel|package|licen[cs]e|inbox|"
     r"report|statement|link|code|password|login|device|unit|part|order|shipment|fix|patch|visit|technician|"
-    r"engineer|follow-?up|documents?|contract|offer|voucher|results?|figures|summary|estimate)\b",
+    r"engineer|follow-?up|documents?|contract|offer|voucher|results?|figures|summary|estimate|courier|driver|fitters?|"
+    r"installers?|delivery)\b",
     re.IGNORECASE,
 )
 _EN_IMPERATIVE_NOT = re.compile(
     # "You'll have to return the router", "you should get the unit back to us": the customer's task.
     r"^\s*to\b|\b(?:back\s+to\s+us|to\s+us|ready)\b|"
     r"\bfrom\s+(?!me\b|us\b|our\b|my\b)(?:the\s+|your\s+|a\s+|an\s+)?\w+|\b(?:delays?|disruptions?|downtime|"
-    r"outages?|interruptions?|slow\w*|times|problems?|issues?|errors?|some)\b",
+    r"outages?|interruptions?|slow\w*|times|problems?|issues?|errors?|some|newsletters?|phishing|spam|scams?|"
+    r"promotions?|promotional|marketing|sales?)\b",
     re.IGNORECASE,
 )
 # A request to wait is our promise for the time it names: "Give me two days", "bear with me until Friday".
 _WAIT_LEAD = re.compile(
-    r"(?:\b(?:give|allow)\s+(?:me|us)\s+(?:(?:until|till|bis)\s+)?|\bgeben\s+Sie\s+(?:mir|uns)\s+(?:noch\s+)?"
-    r"(?:bis\s+)?|\b(?:bear\s+with\s+(?:me|us)|hang\s+(?:on|tight|in\s+there)|hold\s+(?:on|tight)|sit\s+tight)"
+    r"(?:\b(?:give|allow)\s+(?:me|us)\s+(?:(?:until|till|bis)\s+)?|\bgeben\s+Sie\s+(?:mir|uns|unsere[mnr]\s+\w+)\s+(?:bitte\s+)?"
+    r"(?:noch\s+)?(?:bis\s+)?|\b(?:bear\s+with\s+(?:me|us)|hang\s+(?:on|tight|in\s+there)|hold\s+(?:on|tight)|sit\s+tight)"
     r"\s+(?:until|till)\s+)$",
     re.IGNORECASE,
 )
-_WAIT_START = re.compile(r"(?:give|allow)\s+(?:me|us)\b|geben\s+Sie\s+(?:mir|uns)\b", re.IGNORECASE)
+_WAIT_START = re.compile(
+    rf"(?:give|allow)\s+{_EN_WAIT_WHO}\b|geben\s+Sie\s+(?:mir|uns)\b|(?:bear|stay|be\s+patient)\s+with\s+(?:me|us)\b",
+    re.IGNORECASE)
+# "Please allow 3-5 business days": a request to wait with no pronoun, only at the start of what is asked (not
+# "we allow 30 days for returns", a policy).
+_ALLOW_START = re.compile(r"allow\b", re.IGNORECASE)
+_ALLOW_LEAD = re.compile(r"(?:^|[.!?:;,–—-]\s*|\b(?:please|kindly|just|so)\s+)$", re.IGNORECASE)
 
 
 def _waits(sentence: str, whens: list[_When]) -> bool:
     """Whether a time expression is the time of a request to wait ("give me until Thursday")."""
     return any(_WAIT_START.match(sentence, when.start)
-               or _WAIT_LEAD.search(sentence[max(0, when.start - 40):when.start]) for when in whens)
+               or _ALLOW_START.match(sentence, when.start) and _ALLOW_LEAD.search(sentence[:when.start])
+               or _wait_lead(sentence, when) for when in whens)
+
+
+# "Geben Sie mir bis Freitag Zeit" asks for time; "Geben Sie mir bis Freitag Bescheid" asks the customer for news.
+_DE_WAIT_UNTIL = re.compile(r"\bgeben\s+Sie\b.*\bbis\s+$", re.IGNORECASE)
+# "Bitte haben Sie bis Freitag Geduld", "Gedulden Sie sich bitte noch bis Freitag": a request to wait.
+_DE_PATIENCE_LEAD = re.compile(
+    r"(?:\bhaben\s+Sie\s+(?:bitte\s+)?(?:noch\s+)?(?:etwas\s+)?bis\s+|\bgedulden\s+Sie\s+sich\s+(?:bitte\s+)?(?:noch\s+)?bis\s+)$",
+    re.IGNORECASE)
+
+
+def _wait_lead(sentence: str, when: _When) -> bool:
+    window = sentence[max(0, when.start - 40):when.start]
+    patience = _DE_PATIENCE_LEAD.search(window)
+    if patience and ("gedulden" in patience.group(0).lower()
+                     or re.match(r"\s*(?:\w+\s+)?Geduld\b", sentence[when.end:]) is not None):
+        return True
+    lead = _WAIT_LEAD.search(window)
+    if lead and _DE_WAIT_UNTIL.search(lead.group(0)):
+        return re.match(r"\s*Zeit\b", sentence[when.end:]) is not None
+    return lead is not None
 
 
 # "they will" right after a clause that named our team ("… our second-level team, and they will …").
@@ -1266,7 +1417,7 @@ _EN_OUR_PEOPLE = re.compile(
 )
 # What may follow "will be" in a promise; anything else ("closed", "on holiday", "back in the office") is a fact.
 _EN_BE_OK = re.compile(
-    r"^\s*be\s+(?:(?:back\s+)?in\s+(?:touch|contact)|back\s+to\s+you|able\s+to|on[\s-]?site|there|with\s+you|"
+    r"^\s*be\s+(?:(?:back\s+)?in\s+(?:touch|contact)|back\s+to\s+you|able\s+to|in\s+a\s+position\s+to|on[\s-]?site|there|with\s+you|"
     r"\w+ing\b)",
     re.IGNORECASE,
 )
@@ -1276,7 +1427,7 @@ _EN_NOT_PROMISE_VERBS = re.compile(
     r"(?:need|require|wait|expect|assume|hope|appreciate|look\s+forward|miss|have\s+to\s+ask|ask\s+you|remind|"
     r"hear\s+(?:back\s+)?from\s+you|receive\s+(?:your|the\s+customer)|get\s+(?:your|a\s+reply\s+from\s+you)|"
     # What a hedge ("I should …", "we hope to …") says that is no promise to do something.
-    r"mention|note|point\s+out|add|say|stress|warn|apologi[sz]e|see\s+you|meet\s+you)\b",
+    r"mention|note|point\s+out|add(?=\s+(?:that\b|here\b|:))|say|stress|warn|apologi[sz]e|see\s+you|meet\s+you)\b",
     re.IGNORECASE,
 )
 _EN_NOT_ING = frozenset(
@@ -1310,7 +1461,10 @@ _EN_QUESTION_START = re.compile(
 )
 _EN_WHEN_BACK = re.compile(
     r"^\s*(?:when|once|as\s+soon\s+as)\s+(?-i:I)(?:'m|\s+am)?\s+(?:back|return|get\s+back|come\s+back)\b|"
-    r"^\s*(?:when|once|as\s+soon\s+as)\s+we(?:'re|\s+are)?\s+(?:back|return|get\s+back|come\s+back)\b",
+    r"^\s*(?:when|once|as\s+soon\s+as)\s+we(?:'re|\s+are)?\s+(?:back|return|get\s+back|come\s+back)\b|"
+    # "I'll release the payout before I log off today": the end of our day is the promise's time.
+    r"^\s*before\s+(?:(?-i:I)|we)\s+(?:log\s+off|sign\s+off|leave|go\s+home|head\s+(?:off|out|home)|finish|"
+    r"wrap\s+up|close)\b",
     re.IGNORECASE)
 _EN_ASSURE = re.compile(r"\b(?:make\s+sure|ensure|promise|guarantee)\b", re.IGNORECASE)
 _EN_THAT_START = re.compile(r"^\s*(?:that\s+)", re.IGNORECASE)
@@ -1321,13 +1475,19 @@ _DE_CONTINUED = re.compile(rf"^\s*und\s+(?:{_DE_PROMISE_VERBS})\b", re.IGNORECAS
 _DE_OUR_PEOPLE = re.compile(
     r"\b(?i:unser|unsere|mein|meine)\s+(?:[\w-]+\s+)?(?:[\w-]*Team|[\w-]*[Tt]echniker(?:in|innen)?|[\w-]*Entwickler(?:in|innen)?|"
     r"Kolleg(?:e|in|en|innen)|Support|Kundenservice|Kundendienst|Außendienst|Service|Mitarbeiter(?:in)?|"
+    r"[\w-]*[Mm]onteur(?:in|e)?|Fahrer(?:in)?|Kurier|[\w-]*[Bb]erater(?:in)?|Handwerker|"
     r"[\w-]*[Aa]bteilung|Experten|Spezialisten)\b",
 )
 _DE_HEAR_FROM = re.compile(
     r"\bSie\b.*\b(?:hören|erhalten|bekommen|haben|kriegen)\b.*\bvon\s+(?:mir|uns|unserem|unserer|unseren)\b|"
     r"\b(?:hören|erhalten|bekommen|haben|kriegen)\s+Sie\b.*\bvon\s+(?:mir|uns|unserem|unserer|unseren)\b|"
     r"\bvon\s+(?:mir|uns)\b.*\b(?:hören|erhalten|bekommen|haben|kriegen)\s+Sie\b|"
-    r"\b(?:unser|unsere|unseren|mein|meine|meinen)\s+\w+\s+(?:erhalten|bekommen|haben)\s+Sie\b",
+    r"\b(?:unser|unsere|unseren|mein|meine|meinen)\s+\w+\s+(?:erhalten|bekommen|haben)\s+Sie\b|"
+    # "Rechnen Sie morgen mit einem Anruf von mir", "Erwarten Sie bis Freitag Post von uns".
+    r"^\s*(?i:(?:(?:bitte|dann|also)\s+)?(?:rechnen|erwarten|achten))\s+Sie\b.*(?:\bvon\s+(?:mir|uns|unserem|unserer|unseren)\b|"
+    r"\b(?i:unser|unsere|unseren|unserem|unserer|mein|meine|meinen|meinem|meiner)\s+\w+)|"
+    r"^\s*(?i:halten)\s+Sie\b(?=.*\bAusschau\b).*(?:\bvon\s+(?:mir|uns)\b|\b(?i:unser|unsere|unseren|unserem|unserer|"
+    r"mein|meine|meinen|meinem|meiner)\s+\w+)",
 )
 # Verbs that make an ich/wir sentence something other than a promise: past and perfect auxiliaries, copulas
 # (closures, absences), wishes and offers, thanks and hopes, and requests ("wir benötigen … bis Freitag").
@@ -1451,9 +1611,9 @@ def _en_anchor(clause: str, earlier: str) -> bool:
     if match is None and (not earlier.strip() or _EN_STATUS_LEAD.match(earlier.translate(_APOSTROPHE))):
         # Terse replies leave the subject out: "Will send the invoice by Friday.", "I'm out today, will call
         # you tomorrow."
-        match = _EN_ELLIPTICAL.match(text)
+        match = _EN_ELLIPTICAL.match(text) or _EN_ELLIPTICAL_HEDGE.match(text)
     if match is None:
-        match = _EN_PLAN.search(text)
+        match = _EN_PLAN.search(text) or _EN_HEDGED_CAN.search(text)
     if match is None and not earlier.strip():
         terse = _EN_TERSE.match(text)
         match = terse if terse and not _EN_TERSE_NOT.search(terse.group("rest")) else None
@@ -1462,13 +1622,42 @@ def _en_anchor(clause: str, earlier: str) -> bool:
         if ing and ing.lower() in _EN_NOT_ING:
             return False
         return _en_promise_rest(match.group("rest"))
-    return bool(_EN_LET_ME.search(text) or _EN_HEAR_FROM.search(text))
+    confident = _EN_CONFIDENT.match(text)
+    if _EN_THING_CONTINUED.match(text) and _EN_THING_DONE.match(earlier.translate(_APOSTROPHE)):
+        return True  # "Your new router is on its way and will reach you on Wednesday"
+    # "Bear with us over the weekend and the migration will be done by Monday."
+    joined = any(_EN_THING_DONE.match(text[m.end():]) for m in _EN_AND_THE.finditer(text))
+    return joined or bool(_EN_TO_FOLLOW.match(text)) or bool(
+                _EN_LET_ME.search(text) or _EN_HEAR_FROM.search(text) or _EN_THING_DONE.match(text)
+                or _EN_YOUR_THING_SHIPS.match(text)
+                or confident is not None and _EN_THING_DONE.match(text[confident.end():]) is not None)
+
+
+_DE_HEDGED_SHOULD = re.compile(
+    r"^\s*(?:(?:und|dann|also)\s+)?(?:ich|wir)\s+(?:sollte|sollten)\b(?!\s+(?:eigentlich|uns|Sie|lieber|besser)\b)"
+    r"(?P<rest>.*?)(?:\s+(?:haben|sein|können|bekommen|erhalten))?\s*[.!]?\s*$",
+    re.IGNORECASE)
+
+
+# What we do to the customer's thing, with the thing as the subject: "Das Austauschgerät geht am 25.11. an Sie
+# raus", "Das Update sollte bis Montag verfügbar sein", "Ihre Rufnummer ist bis Freitag portiert".
+_DE_THING_DONE = re.compile(
+    r"^\s*(?:(?:und|dann)\s+)?(?i:Ihr|Ihre|Ihren|das|die|der|den)\s+(?:[\w-]+ ){0,2}?[\w-]+ "
+    r"(?i:sollte|sollten|wird|werden|geht|gehen|ist|sind|kommt|kommen)\b.*"
+    r"\b(?i:verfügbar|fertig|behoben|repariert|verschickt|versendet|versandt|raus|hinaus|heraus|bei\s+Ihnen|an\s+Sie|"
+    r"erledigt|freigeschaltet|online|aktiv|eingerichtet|zugestellt|geliefert|gutgeschrieben|erstattet|portiert|"
+    r"ausgetauscht|unterwegs|auf\s+Ihrem\s+Konto)\b",
+)
 
 
 def _de_anchor(clause: str, earlier: str) -> bool:
     """Whether a German clause holds a first-person (present or future) promise (time aside)."""
-    if _DE_HEAR_FROM.search(clause):
+    if _DE_HEAR_FROM.search(clause) or _DE_THING_DONE.match(clause):
         return True
+    hedged = _DE_HEDGED_SHOULD.match(clause)
+    if hedged:
+        # "Ich sollte bis Freitag eine Rückmeldung vom Gutachter haben": a hedge with a deadline is a promise.
+        return not _DE_NOT_PROMISE.search(hedged.group("rest"))
     continued = _DE_CONTINUED.match(clause) is not None and bool(
         _DE_FIRST_PERSON.search(earlier) or _DE_OUR_PEOPLE.search(earlier))
     if not (continued or _DE_FIRST_PERSON.search(clause) or _DE_OUR_PEOPLE.search(clause)):
@@ -1508,7 +1697,8 @@ def _analyse(clause: _Clause, lang: str, earlier: str, is_last: bool, sentence_q
         or (lang == "en" and _EN_REQUEST.search(masked) and not (_EN_HEAR_FROM.search(masked) or waits
                                                                   or imperative))
         # A customer's if-clause: its time is theirs ("if you send the logs by Friday").
-        or (conditional.match(masked) and not (clause.whens and clause.whens[0].start == clause.start))
+        # "If you can bear with me until Wednesday, I'll …" is still a request to wait.
+        or (conditional.match(masked) and not (clause.whens and clause.whens[0].start == clause.start) and not waits)
     )
     clause.anchored = waits or imperative or (
         _en_anchor(masked, earlier) if lang == "en" else _de_anchor(masked, earlier))

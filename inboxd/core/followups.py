@@ -115,9 +115,10 @@ def commitment_schedule(promise_id: int, made_at: datetime, due_at: datetime, le
 
     When the lead time does not fit (a promise for "in an hour" with a two-hour lead), the reminder
     comes halfway instead, unless that is under 15 minutes away: a reminder the moment a promise is
-    written is noise.
+    written is noise. Nothing is scheduled before ``made_at`` (the moment the promise is recorded): a
+    promise read after its time escalates at once, without a reminder.
     """
-    items = [Schedule(DueKind.ESCALATION, due_at, f"escalation:{promise_id}", {"promise": promise_id})]
+    items = [Schedule(DueKind.ESCALATION, max(due_at, made_at), f"escalation:{promise_id}", {"promise": promise_id})]
     remind_at = due_at - lead_time
     if remind_at <= made_at:
         remind_at = made_at + (due_at - made_at) / 2

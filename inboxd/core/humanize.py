@@ -9,7 +9,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_time, match_skeleton
+from babel.dates import format_date, format_datetime, format_time, match_skeleton
 
 QUARTER = timedelta(minutes=15)
 
@@ -112,10 +112,18 @@ def phrase_time(at: datetime | time, language: str = "en") -> str:
     return str(format_time(at, "short", locale=babel_locale(language)))
 
 
+_PLAIN_ENGLISH = Locale.parse("en")  # "Sep", where en_GB writes "Sept"
+
+
+def short_moment(at: datetime) -> str:
+    """``Mon 30 Nov 13:00`` in ``at``'s own zone: English staff's terse form (CLDR's names, not the C library's)."""
+    return str(format_datetime(at, "EEE dd MMM HH:mm", tzinfo=at.tzinfo, locale=_PLAIN_ENGLISH))
+
+
 def phrase_moment(at: datetime, language: str = "en") -> str:
     """A moment in its own zone, for staff: ``Mon 30 Nov 13:00 CET``; German ``Montag, 30. November, 13:00 CET``."""
     if _base(language) not in _WORDS or _base(language) == "en":
-        return f"{at:%a %d %b %H:%M %Z}"  # as staff have always read it
+        return f"{short_moment(at)} {at.tzname()}"  # as staff have always read it
     return f"{phrase_day(at.date(), language)}, {phrase_time(at, language)} {at.tzname()}"
 
 

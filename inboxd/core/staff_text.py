@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from inboxd.core.humanize import phrase_day, phrase_due, phrase_time
+from inboxd.core.humanize import phrase_day, phrase_due, phrase_time, short_moment
 
 __all__ = ["digest_counts", "due_detail", "waiting_detail"]
 
@@ -82,7 +82,7 @@ def due_detail(due: datetime, now: datetime, tz: ZoneInfo, language: str = "en")
         local = due.astimezone(tz)
         if words is _WORDS["en"]:
             # As it always read: "overdue since Mon 30 Nov 13:00".
-            return f"overdue since {local:%a %d %b %H:%M}"
+            return f"overdue since {short_moment(local)}"
         return words.overdue.format(day=phrase_day(local.date(), language), time=phrase_time(local, language),
                                     zone=local.tzname())
     phrase = phrase_due(due, now, tz, language)

@@ -442,7 +442,8 @@ class Daemon:
         sender = next((m for m in rt.config.mailboxes if m.name not in failing), rt.mailbox(mailbox))
         with self.store.begin() as conn:
             queued = queue_template_mail(
-                conn, rt, sender, key=key, kind="alert", to=recipients, template="alert", language="en",
+                conn, rt, sender, key=key, kind="alert", to=recipients, template="alert",
+                language=rt.config.team.language_for(recipients),
                 now=self.clock.now(), case_id=None, from_name=f"inboxd ({rt.config.team.name})",
                 context={"subject": subject, "headline": headline, "lines": lines, "token": None})
         if queued:

@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 from inboxd.config import MailboxConfig
 from inboxd.core import decide as d
 from inboxd.core.cases import CaseState
+from inboxd.core.clock import said_at
 from inboxd.core.commitments import extract_commitments, resolve_when
 from inboxd.core.followups import asks_to_stop_updates, feedback_score, update_policy
 from inboxd.core.language import detect_message_language
@@ -113,7 +114,7 @@ def gather_message(conn: Connection, rt: Runtime, mailbox: MailboxConfig, role: 
         detected = detect_message_language(msg.subject, msg.reply_text)
     bounce = getattr(classification, "bounce", None)
     feedback, opt_out = _customer_reading(conn, msg, classification.kind, case, stop_case)
-    commitments, note_commands, note_errors = _staff_reading(msg, classification.kind, case, rt, now)
+    commitments, note_commands, note_errors = _staff_reading(msg, classification.kind, case, rt, now, arrived_at)
     case_id = repo.case_id(conn, case.number) if case is not None else None
     row = repo.case_row(conn, case_id) if case_id is not None else None
     # The promises a staff reply keeps, or a note's #done.
@@ -173,15 +174,26 @@ def _customer_reading(conn: Connection, msg: ParsedMessage, kind: str, case: Cas
     return None, opt_out
 
 
-def _staff_reading(msg: ParsedMessage, kind: str, case: CaseState | None, rt: Runtime, now: datetime) -> tuple[
+def _staff_reading(msg: ParsedMessage, kind: str, case: CaseState | None, rt: Runtime, now: datetime,
+                   arrived_at: datetime | None = None) -> tuple[
         tuple[tuple[str, datetime], ...], tuple[NoteCommand, ...], tuple[NoteError, ...]]:
-    """From staff mail: the promises a reply makes to the customer, or the commands of an internal note."""
-    reference = msg.date or now
+    """From staff mail: the promises a reply makes to the customer, or the commands of an internal note.
+
+    Times resolve against when the mail was written (:func:`said_at`: its Date, within reason, never after
+    the server received it); one that has passed by the time it is read (a note read late) is due now,
+    never in the past.
+    """
+    reference = said_at(msg.date, now, received=arrived_at)
     if kind == "staff" and case is not None:
         found = extract_commitments(msg.reply_text, reference, rt.calendar)
-        return tuple((c.text, c.due) for c in found), (), ()
+        return tuple((c.text, max(c.due, now)) for c in found), (), ()
     if kind == "staff_note":
         staff = [(s.email, s.name or "") for s in rt.config.team.staff]
-        commands, errors = parse_note(msg.reply_text, lambda text: resolve_when(text, reference, rt.calendar), staff)
+
+        def resolve(text: str) -> datetime | None:
+            when = resolve_when(text, reference, rt.calendar)
+            return None if when is None else max(when, now)
+
+        commands, errors = parse_note(msg.reply_text, resolve, staff)
         return (), tuple(commands), tuple(errors)
     return (), (), ()

@@ -346,7 +346,8 @@ class Sender:
                 token = format_token(rt.config.cases.subject_token, number) if number else None
                 queued = queue_template_mail(
                     conn, rt, rt.mailbox(row.mailbox), key=f"alert:send_failed:{row.message_id}",
-                    kind="alert", to=recipients, template="alert", language="en", now=now,
+                    kind="alert", to=recipients, template="alert",
+                    language=rt.config.team.language_for(recipients), now=now,
                     case_id=row.case_ref, from_name=f"inboxd ({rt.config.team.name})",
                     context={"subject": f"Could not send the {row.kind} to {to}",
                              "headline": f"inboxd could not send the {row.kind} to {to} and will not retry it.",

@@ -142,3 +142,25 @@ def test_followup_friday_written_after_close_on_friday_is_due_next_friday(env):
     daemon.run_once()
     (promise,) = [p for p in case_detail(daemon, number)["promises"] if p["source"] == "note"]
     assert promise["state"] == "open"
+
+
+def test_a_note_read_after_the_time_it_named_is_due_now_and_escalates_once(env):
+    # Written on Monday at 16:30 ("today" is Monday 17:00), read on Tuesday at 09:00: the daemon was down overnight.
+    setup, daemon, clock, number = env
+    setup.deliver(note(setup, number, "#followup today", Date="Mon, 23 Nov 2026 16:30:00 +0100"), sender=setup.staff)
+    tuesday_9 = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+    clock.set(tuesday_9)
+    daemon.run_once()
+    detail = case_detail(daemon, number)
+    (promise,) = [p for p in detail["promises"] if p["source"] == "note"]
+    assert promise["due_at"] >= promise["made_at"] and promise["due_at"] >= tuesday_9
+    assert all(item["due_at"] >= tuesday_9 for item in detail["scheduled"])
+    clock.advance(timedelta(minutes=1))
+    daemon.run_once()
+    escalations = replies_to_staff(setup, "Missed")
+    assert len(escalations) == 1
+    (promise,) = [p for p in case_detail(daemon, number)["promises"] if p["source"] == "note"]
+    assert promise["state"] == "broken"
+    clock.advance(timedelta(hours=1))
+    daemon.run_once()
+    assert len(replies_to_staff(setup, "Missed")) == 1

@@ -142,6 +142,11 @@ def test_commitment_schedule_and_escalation() -> None:
     assert [(i.kind, i.due_at - made) for i in soon] == [("escalation", timedelta(minutes=20))]
 
 
+def test_a_commitment_recorded_after_its_time_escalates_at_once_never_in_the_past() -> None:
+    late = f.commitment_schedule(42, NOW, NOW - timedelta(hours=16), timedelta(hours=2))
+    assert [(i.kind, i.due_at) for i in late] == [("escalation", NOW)]
+
+
 def test_digest_time_skips_weekends() -> None:
     saturday = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
     at = f.next_digest_at(saturday, time(8, 30), lambda d: d.weekday() < 5, UTC)

@@ -81,3 +81,10 @@ def test_a_moment_for_staff() -> None:
     at = datetime(2026, 11, 30, 13, tzinfo=BERLIN)
     assert phrase_moment(at) == "Mon 30 Nov 13:00 CET"
     assert phrase_moment(at, "de") == "Montag, 30. November, 13:00 CET"
+
+
+def test_the_terse_english_staff_moment_is_cldrs_not_the_c_librarys() -> None:
+    from inboxd.core.humanize import short_moment
+
+    assert short_moment(datetime(2026, 9, 1, 9, 5, tzinfo=BERLIN)) == "Tue 01 Sep 09:05"
+    assert phrase_moment(datetime(2026, 9, 1, 9, 5, tzinfo=BERLIN)) == "Tue 01 Sep 09:05 CEST"
