@@ -581,7 +581,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
             numbers["feedback_average"] = round(mean(scores), 2) if scores else None
             result["windows"][f"{days}d"] = numbers
         totals = repo.counts(conn)
-        totals.update({f"outbox_{k}": v for k, v in repo.outbox_counts(conn).items()})
+        totals.update({f"outbox_{k}": v for k, v in repo.outbox_totals(conn).items()})
         result["totals"] = totals
     if args.json:
         _print_json(result)

@@ -2,11 +2,13 @@
 
 Read → decide → write, for each step of a tick (see :mod:`inboxd.core.tick`):
 
-- **Due work.** :func:`run_due_work` claims the scheduled items that are due; for each, in its own
-  transaction, :func:`gather_due` reads the item's case, timeline and promise into a
-  :class:`inboxd.core.tick.DueCase`, :func:`inboxd.core.tick.decide_due_work` decides, and :func:`apply_due` maps each
-  action to one store call, then marks the item done — so an item is handled exactly once, even when the
-  daemon dies in between (the claim is a lease).
+- **Due work.** :func:`run_due_work` claims the scheduled items that are due, then handles them all in one
+  transaction: :class:`DueReads` reads their cases, timelines and promises in a few statements,
+  :func:`gather_due` makes each a :class:`inboxd.core.tick.DueCase`, :func:`inboxd.core.tick.decide_due_work`
+  decides, :func:`apply_due` maps each action to one store call, and the items are marked done together — so an
+  item is handled exactly once, even when the daemon dies in between (the claim is a lease). When one item fails,
+  that transaction is rolled back and the items are handled again one by one, each in its own transaction, so
+  that one bad item does not hold back the others.
 - **Delay notices.** :func:`run_delay_notices`: :func:`gather_risk` fits the forecast and reads the open
   team promises, :func:`inboxd.core.tick.decide_delay_notices` picks those at risk, :func:`apply_delay_notice`
   supersedes each and tells the customer and the lead.
@@ -33,7 +35,7 @@ from inboxd.core import eta, tick
 from inboxd.core import followups as f
 from inboxd.core.clock import Clock
 from inboxd.core.eta import fallback_estimate
-from inboxd.core.followups import DueKind
+from inboxd.core.followups import DueKind, PromiseView
 from inboxd.core.humanize import phrase_due
 from inboxd.core.staff_text import digest_counts, due_detail, waiting_detail
 from inboxd.errors import StoreUnavailable, TransientError
@@ -83,30 +85,137 @@ def run_due_work(store: repo.Store, runtime: Callable[[], Runtime], clock: Clock
                  worker: str = WORKER, lease: timedelta = repo.SCHEDULE_LEASE) -> int:
     """Handle every item that is due now; return how many were handled. Wakes the outbox via the result.
 
-    Each item is handled only while ``worker``'s claim on it stands (``repo.holds_claim``, which locks the row
-    for the item's transaction): a daemon whose claim lapsed and was taken over leaves the item to the other.
+    Each item is handled only while ``worker``'s claim on it stands (``repo.claims_held``, which locks the rows
+    for the items' transaction): a daemon whose claim lapsed and was taken over leaves the item to the other.
     """
     now = clock.now()
     with store.begin() as conn:
         ensure_digest(conn, runtime(), now)
         items = repo.claim_due(conn, now, worker, limit, lease)
+    if not items:
+        return 0
+    try:
+        with store.begin() as conn:
+            return handle_batch(conn, runtime(), items, worker, clock.now())
+    except StoreUnavailable as exc:
+        # Nothing was written; the items keep their lease and are tried again after it.
+        log.warning("due_work.deferred", items=len(items), error=str(exc))
+        return 0
+    except Exception:  # noqa: BLE001 - which item failed is found by handling them one by one
+        log.info("due_work.one_by_one", items=len(items))
     handled = 0
     for claimed in items:
         rt = runtime()
         try:
             with store.begin() as conn:
-                if not repo.holds_claim(conn, claimed.id, worker):
-                    log.warning("due_item.claim_lost", key=claimed.key, worker=worker)
-                    continue
-                if handle_due(conn, rt, claimed, clock.now()):
-                    handled += 1
+                handled += handle_batch(conn, rt, [claimed], worker, clock.now())
         except StoreUnavailable as exc:
-            # Nothing of this item was written; it and the rest keep their lease and are tried again after it.
             log.warning("due_work.deferred", key=claimed.key, error=str(exc))
             break
         except Exception:  # noqa: BLE001 - one bad item must not stop the others; its lease expires and it retries
             log.exception("due_item.failed", key=claimed.key)
     return handled
+
+
+def handle_batch(conn: Connection, rt: Runtime, items: list[repo.ClaimedItem], worker: str, now: datetime) -> int:
+    """Handle claimed items in the caller's transaction (those ``worker`` still holds), mark them done in one
+    statement, and write their events in one; how many were handled."""
+    held = repo.claims_held(conn, [claimed.id for claimed in items], worker)
+    for claimed in items:
+        if claimed.id not in held:
+            log.warning("due_item.claim_lost", key=claimed.key, worker=worker)
+    mine = [claimed for claimed in items if claimed.id in held]
+    if not mine:
+        return 0
+    reads = DueReads(conn, mine)
+    settings = tick_settings(rt)
+    pending = mine
+    while pending:
+        # A round: the next item of each case. Its items are decided first, then applied in order with their
+        # mail, schedule and events written together; an item on a case a round already had waits for the
+        # next round, and reads what that one wrote.
+        round_: list[repo.ClaimedItem] = []
+        later: list[repo.ClaimedItem] = []
+        seen: set[int] = set()
+        for claimed in pending:
+            if claimed.case_ref is not None and claimed.case_ref in seen:
+                later.append(claimed)
+            else:
+                round_.append(claimed)
+                if claimed.case_ref is not None:
+                    seen.add(claimed.case_ref)
+        decided = []
+        for claimed in round_:
+            work = gather_due(conn, rt, claimed, reads)
+            decided.append((claimed, work, tick.decide_due_work(work.due, settings, now) if work else []))
+        actions = [action for _, _, item_actions in decided for action in item_actions]
+        outbox_keys = [a.key for a in actions if isinstance(a, (f.CustomerMail, f.StaffMail))]
+        schedule_keys = [a.key for a in actions if isinstance(a, f.Schedule)]
+        with repo.buffered_writes(conn, outbox_keys=outbox_keys, schedule_keys=schedule_keys):
+            for claimed, work, item_actions in decided:
+                apply_decided(conn, rt, claimed, work, item_actions, now, reads)
+        pending = later
+    return repo.finish_scheduled(conn, [claimed.id for claimed in mine], now)
+
+
+class DueReads:
+    """What the decisions on a batch of due items read, read for all of them at once: their cases (with their
+    timelines and bounces), the promises the reminders name, the cases' open team promises and thread ids.
+
+    A case an item changes (any action but a skip) is read afresh, one statement at a time, for any later item
+    on it: each item sees what the items before it wrote, as when each had its own transaction.
+    """
+
+    def __init__(self, conn: Connection, items: list[repo.ClaimedItem]) -> None:
+        self.conn = conn
+        refs = [c.case_ref for c in items if c.case_ref is not None]
+        self.cases = repo.tick_cases(conn, refs)
+        self.promises = repo.promise_views(conn, [int(c.payload["promise"]) for c in items
+                                                  if "promise" in c.payload and c.kind not in _CUSTOMER_KINDS])
+        customer_cases = [c.case_ref for c in items if c.case_ref is not None and c.kind in _CUSTOMER_KINDS]
+        self.team_promises = repo.open_team_promises_of(conn, customer_cases)
+        self.threads = repo.threads_of(conn, customer_cases)
+        self.prefetched = set(refs)
+        self.customer_prefetched = set(customer_cases)  # their team promises and thread ids too
+        self.changed: set[int] = set()  # cases an action wrote to: read afresh
+        self.settled: set[int] = set()  # promises an action settled: read afresh
+        self._written: set[int] = set()
+
+    def changed_before(self, ref: int, action: object) -> bool:
+        """Called before each action of an item on case ``ref``: whether an earlier action wrote to the case (a
+        skip writes only an event). The first writing action still reads what was read for the batch, as it
+        would have read it in a transaction of its own."""
+        earlier = ref in self._written
+        if not isinstance(action, f.Skip):
+            self._written.add(ref)
+        return earlier
+
+    def item_done(self, ref: int) -> None:
+        """After an item on case ``ref``: what it wrote is read afresh by any later item."""
+        self.changed |= self._written & {ref}
+
+    def case(self, ref: int) -> repo.TickCase | None:
+        if ref in self.prefetched and ref not in self.changed:
+            return self.cases.get(ref)
+        return repo.tick_case(self.conn, ref)
+
+    def promise(self, promise_id: int) -> PromiseView | None:
+        if promise_id in self.promises and promise_id not in self.settled:
+            return self.promises[promise_id]
+        return repo.promise_view(self.conn, promise_id)
+
+    def open_team_promise(self, ref: int) -> PromiseView | None:
+        if ref in self.customer_prefetched and ref not in self.changed:
+            return self.team_promises.get(ref)
+        return repo.open_team_promise(self.conn, ref)
+
+    def thread_ids(self, ref: int) -> tuple[str | None, str | None, str | None]:
+        if ref in self.customer_prefetched and ref not in self.changed:
+            return self.threads.get(ref, (None, None, None))
+        return repo.thread_ids(self.conn, ref)
+
+
+_CUSTOMER_KINDS = frozenset(str(kind) for kind in DueKind.customer_kinds())
 
 
 @dataclass(frozen=True)
@@ -118,28 +227,27 @@ class DueWork:
     claimed: repo.ClaimedItem
 
 
-def handle_due(conn: Connection, rt: Runtime, claimed: repo.ClaimedItem, now: datetime) -> bool:
-    """Gather, decide and apply one claimed item; False when another worker finished it first."""
-    work = gather_due(conn, rt, claimed)
+def apply_decided(conn: Connection, rt: Runtime, claimed: repo.ClaimedItem, work: DueWork | None,
+                  actions: list[tick.DueAction], now: datetime, reads: DueReads) -> None:
+    """Apply what was decided on one item; an item of a kind this version does not know is set aside."""
     if work is None:
         repo.add_event(conn, f"{claimed.kind}.skipped", now, case_id=claimed.case_ref,
                        data={"reason": f"unknown kind {claimed.kind!r}"})
-        return repo.finish_scheduled(conn, claimed.id, now)
-    actions = tick.decide_due_work(work.due, tick_settings(rt), now)
-    apply_due(conn, rt, work, actions, now)
-    finished = repo.finish_scheduled(conn, claimed.id, now)
+        return
+    apply_due(conn, rt, work, actions, now, reads)
     log.info("due_item.done", kind=str(work.due.item.kind), key=claimed.key,
              case=work.case.state.number if work.case else None, actions=len(actions))
-    return finished
 
 
-def gather_due(conn: Connection, rt: Runtime, claimed: repo.ClaimedItem) -> DueWork | None:
+def gather_due(conn: Connection, rt: Runtime, claimed: repo.ClaimedItem,
+               reads: DueReads | None = None) -> DueWork | None:
     """Everything the decision on one due item reads; None for a kind this version does not know."""
     try:
         kind = DueKind(claimed.kind)
     except ValueError:
         return None
-    found = repo.tick_case(conn, claimed.case_ref) if claimed.case_ref is not None else None
+    reads = reads or DueReads(conn, [claimed])
+    found = reads.case(claimed.case_ref) if claimed.case_ref is not None else None
     item = f.DueItem(id=claimed.id, key=claimed.key, kind=kind, case_number=found.state.number if found else None,
                      due_at=claimed.due_at, payload=claimed.payload)
     if found is None:
@@ -153,22 +261,27 @@ def gather_due(conn: Connection, rt: Runtime, claimed: repo.ClaimedItem) -> DueW
             opted_out=found.opted_out, snoozed_until=found.snoozed_until, unreachable=found.bounced)
         policy = f.update_policy(rt.config, case.priority, found.update_overrides)
         return DueWork(tick.DueCase(item, case, token, timeline=timeline, policy=policy), found, claimed)
-    promise = repo.promise_view(conn, int(item.payload["promise"])) if "promise" in item.payload else None
+    promise = reads.promise(int(item.payload["promise"])) if "promise" in item.payload else None
     return DueWork(tick.DueCase(item, case, token, promise=promise), found, claimed)
 
 
-def apply_due(conn: Connection, rt: Runtime, work: DueWork, actions: list[tick.DueAction], now: datetime) -> None:
+def apply_due(conn: Connection, rt: Runtime, work: DueWork, actions: list[tick.DueAction], now: datetime,
+              reads: DueReads | None = None) -> None:
     """Each action of a due item, one store call (or one queued mail) each."""
     found = work.case
     kind, case_ref = work.due.item.kind, found.ref if found is not None else None
     mailbox = _mailbox(rt, found.mailbox if found else None)
     for action in actions:
+        if reads is not None and case_ref is not None and reads.changed_before(case_ref, action):
+            reads.changed.add(case_ref)
         if isinstance(action, f.Skip):
             repo.add_event(conn, f"{kind}.skipped", now, case_id=case_ref, data={"reason": action.reason})
         elif isinstance(action, f.Schedule):
             repo.schedule(conn, key=action.key, kind=action.kind, case_id=case_ref, due_at=action.due_at,
                           payload=action.payload, now=now)
         elif isinstance(action, f.SettlePromise):
+            if reads is not None:
+                reads.settled.add(action.promise_id)
             if repo.settle_promise(conn, action.promise_id, action.state, now):
                 repo.add_event(conn, f"promise.{action.state}", now, case_id=case_ref,
                                data={"promise": action.promise_id, "by": str(kind)})
@@ -179,7 +292,7 @@ def apply_due(conn: Connection, rt: Runtime, work: DueWork, actions: list[tick.D
             repo.add_event(conn, "case.status", now, case_id=case_ref, data={"status": action.status, "by": str(kind)})
         elif isinstance(action, f.CustomerMail):
             assert found is not None
-            _queue_customer_mail(conn, rt, mailbox, found, action, now)
+            _queue_customer_mail(conn, rt, mailbox, found, action, now, reads)
         elif isinstance(action, f.StaffMail):
             language = rt.config.team.language_for(action.to)
             context = staff_due_context(action.context, now, rt.calendar.tz, language)
@@ -192,6 +305,8 @@ def apply_due(conn: Connection, rt: Runtime, work: DueWork, actions: list[tick.D
         elif isinstance(action, tick.SendDigests):
             count = _send_digests(conn, rt, action.key, now)
             repo.add_event(conn, "digest.sent", now, data={"digests": count})
+    if reads is not None and case_ref is not None:
+        reads.item_done(case_ref)
 
 
 def _mailbox(rt: Runtime, name: str | None) -> MailboxConfig:
@@ -260,13 +375,13 @@ def customer_context(rt: Runtime, number: int, subject: str, customer_name: str 
 
 
 def _queue_customer_mail(conn: Connection, rt: Runtime, mailbox: MailboxConfig, found: repo.TickCase,
-                         action: f.CustomerMail, now: datetime) -> None:
+                         action: f.CustomerMail, now: datetime, reads: DueReads | None = None) -> None:
     case = found.state
     number, language, case_ref = case.number, case.language, found.ref
     tz = rt.calendar.tz
     context = customer_context(rt, number, case.subject, found.customer_name, case.customer, action.context)
     if action.template == "update" and "promise" not in context:
-        promise = repo.open_team_promise(conn, case_ref)
+        promise = reads.open_team_promise(case_ref) if reads else repo.open_team_promise(conn, case_ref)
         reason = ""
         if promise is not None and promise.due_at > now:
             due = promise.due_at
@@ -283,7 +398,7 @@ def _queue_customer_mail(conn: Connection, rt: Runtime, mailbox: MailboxConfig, 
         since = found.last_staff_reply_at or now
         resolve_at = rt.calendar.add(since, policy.resolve_after) if policy.resolve_after else None
         context["resolve_phrase"] = phrase_due(resolve_at, now, tz, language) if resolve_at else ""
-    first, last, ack = repo.thread_ids(conn, case_ref)
+    first, last, ack = reads.thread_ids(case_ref) if reads else repo.thread_ids(conn, case_ref)
     stop = stop_address(mailbox.address, number)
     queued = queue_template_mail(
         conn, rt, mailbox, key=action.key, kind=action.template, to=[case.customer], template=action.template,
@@ -292,7 +407,7 @@ def _queue_customer_mail(conn: Connection, rt: Runtime, mailbox: MailboxConfig, 
         extra_headers=(("List-Unsubscribe", f"<mailto:{stop}?subject=stop>"),),
         template_set=found.template_set)
     if queued:
-        repo.update_case(conn, number, last_heard_at=now)
+        repo.mark_heard(conn, number, now)
         repo.add_event(conn, f"{action.template}.queued", now, case_id=case_ref, data={"to": case.customer})
 
 

@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Text, cast, exc, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from inboxd.core.cases import CaseState
 from inboxd.core.decide import SenderHistory
@@ -29,6 +31,7 @@ from inboxd.store.schema import (
     bounced_addresses,
     case_number_seq,
     cases,
+    counters,
     events,
     folder_state,
     messages,
@@ -404,10 +407,88 @@ def update_case(conn: Connection, number: int, **values: Any) -> None:
     conn.execute(update(cases).where(cases.c.number == number).values(**values))
 
 
+_WRITE_BUFFER = "inboxd.write_buffer"
+
+
 def add_event(conn: Connection, kind: str, now: datetime, *, case_id: int | None = None,
               message_ref: int | None = None, data: dict[str, Any] | None = None) -> None:
-    conn.execute(insert(events), {"at": now, "case_id": case_id, "message_ref": message_ref, "kind": kind,
-                                  "data": data})
+    row = {"at": now, "case_id": case_id, "message_ref": message_ref, "kind": kind, "data": data}
+    buffer = conn.info.get(_WRITE_BUFFER)
+    if buffer is not None:
+        buffer.events.append(row)
+        return
+    conn.execute(insert(events), row)
+
+
+class _WriteBuffer:
+    """What :func:`buffered_writes` holds back: events, the outbox's and the schedule's new rows (for the keys
+    it was told of, whose existing rows it read first), and the times cases were last heard."""
+
+    def __init__(self, conn: Connection, outbox_keys: Iterable[str], schedule_keys: Iterable[str]) -> None:
+        self.outbox_keys, self.schedule_keys = set(outbox_keys), set(schedule_keys)
+        self.outbox_taken = {str(k) for k in conn.execute(select(outbox.c.idempotency_key).where(
+            outbox.c.idempotency_key.in_(sorted(self.outbox_keys))))} if self.outbox_keys else set()
+        self.schedule_taken = {str(k) for k in conn.execute(select(scheduled.c.key).where(
+            scheduled.c.key.in_(sorted(self.schedule_keys))))} if self.schedule_keys else set()
+        self.events: list[dict[str, Any]] = []
+        self.outbox_rows: list[dict[str, Any]] = []
+        self.scheduled_rows: list[dict[str, Any]] = []
+        self.heard: dict[int, datetime] = {}  # case number → last heard
+
+    def flush(self, conn: Connection) -> None:
+        if self.outbox_rows:
+            conn.execute(_insert_new(conn, outbox, "idempotency_key", returning=False), self.outbox_rows)
+        if self.scheduled_rows:
+            conn.execute(_insert_new(conn, scheduled, "key", returning=False), self.scheduled_rows)
+        by_time: dict[datetime, list[int]] = {}
+        for number, at in self.heard.items():
+            by_time.setdefault(at, []).append(number)
+        for at, numbers in by_time.items():
+            conn.execute(update(cases).where(cases.c.number.in_(sorted(numbers))).values(last_heard_at=at))
+        if self.events:
+            conn.execute(insert(events), self.events)
+
+
+@contextmanager
+def buffered_writes(conn: Connection, *, outbox_keys: Iterable[str] = (),
+                    schedule_keys: Iterable[str] = ()) -> Iterator[None]:
+    """Within this block, some writes are collected and made on leaving it, a statement (an ``executemany``)
+    for each kind, in the order they were asked for: :func:`add_event`; :func:`enqueue` and :func:`schedule` for
+    the keys given here (which rows with these keys exist is read once, on entering); :func:`mark_heard`.
+    Nothing in the block may read these back; when the block raises, they are dropped with the transaction."""
+    if _WRITE_BUFFER in conn.info:
+        raise RuntimeError("writes are buffered already")
+    buffer = _WriteBuffer(conn, outbox_keys, schedule_keys)
+    conn.info[_WRITE_BUFFER] = buffer
+    try:
+        yield
+    finally:
+        conn.info.pop(_WRITE_BUFFER, None)
+    buffer.flush(conn)
+
+
+def mark_heard(conn: Connection, number: int, now: datetime) -> None:
+    """The case's customer heard from us at ``now`` (``last_heard_at``)."""
+    buffer = conn.info.get(_WRITE_BUFFER)
+    if buffer is not None:
+        buffer.heard[number] = now
+        return
+    update_case(conn, number, last_heard_at=now)
+
+
+def _insert_new(conn: Connection, table: Any, key: str, returning: bool = True) -> Any:
+    """``INSERT … ON CONFLICT (key) DO NOTHING RETURNING id``: one statement where a check and an insert were
+    two, and a concurrent writer of the same key makes it a no-op instead of failing the transaction. Whether a
+    row was written is whether one comes back (on PostgreSQL, where ``rowcount`` does not tell)."""
+    if conn.dialect.name == "postgresql":
+        statement = pg_dialect.insert(table).on_conflict_do_nothing(index_elements=[key])
+        return statement.returning(table.c.id) if returning else statement
+    return sqlite_dialect.insert(table).on_conflict_do_nothing(index_elements=[key])
+
+
+def _inserted(result: Any) -> bool:
+    """Whether :func:`_insert_new` wrote its row: one came back (PostgreSQL), or one changed (SQLite)."""
+    return result.first() is not None if result.returns_rows else bool(result.rowcount)
 
 
 def _cases_of(customer: str) -> Any:
@@ -652,12 +733,17 @@ SCHEDULE_LEASE = timedelta(minutes=5)
 
 def schedule(conn: Connection, *, key: str, kind: str, case_id: int | None, due_at: datetime,
              payload: dict[str, Any], now: datetime) -> bool:
-    """Schedule an item once: a second call with the same key changes nothing."""
-    if conn.execute(select(scheduled.c.id).where(scheduled.c.key == key)).first():
-        return False
-    conn.execute(insert(scheduled), {"key": key, "kind": kind, "case_id": case_id, "due_at": due_at,
-                                     "payload": payload, "created_at": now})
-    return True
+    """Schedule an item once: a second call with the same key changes nothing (and returns False)."""
+    row = {"key": key, "kind": kind, "case_id": case_id, "due_at": due_at, "payload": payload, "created_at": now}
+    buffer = conn.info.get(_WRITE_BUFFER)
+    if buffer is not None and key in buffer.schedule_keys:
+        if key in buffer.schedule_taken:
+            return False
+        buffer.schedule_taken.add(key)
+        buffer.scheduled_rows.append(row)
+        return True
+    result = conn.execute(_insert_new(conn, scheduled, "key"), row)
+    return _inserted(result)
 
 
 @dataclass(frozen=True)
@@ -689,11 +775,13 @@ def claim_due(conn: Connection, now: datetime, worker: str, limit: int = 100,
                         payload=dict(r.payload or {})) for r in rows]
 
 
-def finish_scheduled(conn: Connection, item_id: int, now: datetime) -> bool:
-    """Mark an item done; False when another worker finished it first."""
-    result = conn.execute(update(scheduled).where(scheduled.c.id == item_id, scheduled.c.done_at.is_(None))
+def finish_scheduled(conn: Connection, item_ids: Sequence[int], now: datetime) -> int:
+    """Mark items done, in one statement; how many were not done yet (the others another worker finished)."""
+    if not item_ids:
+        return 0
+    result = conn.execute(update(scheduled).where(scheduled.c.id.in_(list(item_ids)), scheduled.c.done_at.is_(None))
                           .values(done_at=now))
-    return bool(result.rowcount)
+    return int(result.rowcount or 0)
 
 
 def holds_claim(conn: Connection, item_id: int, worker: str) -> bool:
@@ -702,6 +790,17 @@ def holds_claim(conn: Connection, item_id: int, worker: str) -> bool:
     row = conn.execute(select(scheduled.c.claimed_by).where(scheduled.c.id == item_id, scheduled.c.done_at.is_(None))
                        .with_for_update()).first()
     return row is not None and row.claimed_by == worker
+
+
+def claims_held(conn: Connection, item_ids: Sequence[int], worker: str) -> set[int]:
+    """Of these items, those ``worker`` still holds and that are not done: :func:`holds_claim` for many, in one
+    statement (locking their rows, on PostgreSQL, until the caller's transaction ends)."""
+    if not item_ids:
+        return set()
+    rows = conn.execute(select(scheduled.c.id, scheduled.c.claimed_by)
+                        .where(scheduled.c.id.in_(list(item_ids)), scheduled.c.done_at.is_(None))
+                        .order_by(scheduled.c.id).with_for_update())
+    return {int(r.id) for r in rows if r.claimed_by == worker}
 
 
 def release_claims(conn: Connection) -> int:
@@ -741,17 +840,37 @@ class TickCase:
 
 
 def tick_case(conn: Connection, case_ref: int) -> TickCase | None:
-    row = conn.execute(select(cases).where(cases.c.id == case_ref)).first()
-    if row is None:
-        return None
-    state = case_state(conn, row.number)
-    assert state is not None
-    return TickCase(ref=row.id, state=state, mailbox=row.mailbox, customer_name=row.customer_name,
-                    last_customer_at=row.last_customer_at, last_staff_reply_at=row.last_staff_reply_at,
-                    last_heard_at=row.last_heard_at, customer_utc_offset=row.customer_utc_offset,
-                    opted_out=bool(row.updates_opted_out), snoozed_until=row.snoozed_until,
-                    update_overrides=row.update_overrides, bounced=is_bounced(conn, row.customer),
-                    template_set=row.template_set)
+    return tick_cases(conn, [case_ref]).get(case_ref)
+
+
+def tick_cases(conn: Connection, case_refs: Iterable[int]) -> dict[int, TickCase]:
+    """:func:`tick_case` for many cases, in three statements whatever their number (by row id)."""
+    refs = sorted(set(case_refs))
+    if not refs:
+        return {}
+    rows = conn.execute(select(cases).where(cases.c.id.in_(refs))).all()
+    if not rows:
+        return {}
+    found = [r.id for r in rows]
+    acked = {int(r.case_id) for r in conn.execute(
+        select(outbox.c.case_id).where(outbox.c.case_id.in_(found), outbox.c.kind == "ack").distinct())}
+    addresses = sorted({r.customer.lower() for r in rows})
+    bounced = {str(r.address) for r in conn.execute(
+        select(bounced_addresses.c.address).where(bounced_addresses.c.address.in_(addresses)))}
+    result = {}
+    for row in rows:
+        state = CaseState(number=row.number, status=row.status, customer=row.customer, priority=row.priority,
+                          language=row.language, subject=row.subject, opened_at=row.opened_at,
+                          first_response_at=row.first_response_at, acknowledged=row.id in acked,
+                          resolved_at=row.resolved_at, last_activity_at=row.last_activity_at)
+        result[int(row.id)] = TickCase(
+            ref=row.id, state=state, mailbox=row.mailbox, customer_name=row.customer_name,
+            last_customer_at=row.last_customer_at, last_staff_reply_at=row.last_staff_reply_at,
+            last_heard_at=row.last_heard_at, customer_utc_offset=row.customer_utc_offset,
+            opted_out=bool(row.updates_opted_out), snoozed_until=row.snoozed_until,
+            update_overrides=row.update_overrides, bounced=row.customer.lower() in bounced,
+            template_set=row.template_set)
+    return result
 
 
 def thread_ids(conn: Connection, case_id: int) -> tuple[str | None, str | None, str | None]:
@@ -765,6 +884,52 @@ def thread_ids(conn: Connection, case_id: int) -> tuple[str | None, str | None, 
     ack = conn.execute(select(outbox.c.message_id).where(outbox.c.case_id == case_id, outbox.c.kind == "ack")
                        .limit(1)).scalar()
     return first, last, ack
+
+
+def threads_of(conn: Connection, case_ids: Iterable[int]) -> dict[int, tuple[str | None, str | None, str | None]]:
+    """:func:`thread_ids` for many cases, in two statements; a case without any of the three is left out.
+
+    Both read by ``case_id`` alone and pick in Python: a case has a few messages, and a condition on ``kind``
+    in the statement lets the planner prefer reading every customer message by kind."""
+    refs = sorted(set(case_ids))
+    if not refs:
+        return {}
+    ends: dict[int, list[tuple[int, str]]] = {}
+    for case, ref, message_id, kind in conn.execute(
+            select(messages.c.case_id, messages.c.id, messages.c.message_id, messages.c.kind)
+            .where(messages.c.case_id.in_(refs))):
+        if kind == "customer":
+            ends.setdefault(int(case), []).append((int(ref), message_id))
+    acks: dict[int, tuple[int, str]] = {}
+    for case, ref, message_id, kind in conn.execute(
+            select(outbox.c.case_id, outbox.c.id, outbox.c.message_id, outbox.c.kind)
+            .where(outbox.c.case_id.in_(refs))):
+        if kind == "ack" and (int(case) not in acks or ref < acks[int(case)][0]):
+            acks[int(case)] = (int(ref), message_id)
+    result: dict[int, tuple[str | None, str | None, str | None]] = {}
+    for case in ends.keys() | acks.keys():
+        found = sorted(ends.get(case, []))
+        ack = acks.get(case)
+        result[case] = (found[0][1] if found else None, found[-1][1] if found else None, ack[1] if ack else None)
+    return result
+
+
+def open_team_promises_of(conn: Connection, case_ids: Iterable[int]) -> dict[int, PromiseView]:
+    """:func:`open_team_promise` for many cases, in one statement; a case without one is left out."""
+    refs = sorted(set(case_ids))
+    if not refs:
+        return {}
+    rows = conn.execute(select(promises).where(promises.c.case_id.in_(refs), promises.c.owner == "team",
+                                               promises.c.state == "open").order_by(promises.c.id))
+    return {int(r.case_id): _promise_view(r) for r in rows}  # the newest last: it stays
+
+
+def promise_views(conn: Connection, promise_ids: Iterable[int]) -> dict[int, PromiseView]:
+    """:func:`promise_view` for many promises, in one statement."""
+    ids = sorted(set(promise_ids))
+    if not ids:
+        return {}
+    return {int(r.id): _promise_view(r) for r in conn.execute(select(promises).where(promises.c.id.in_(ids)))}
 
 
 def open_team_promise(conn: Connection, case_id: int) -> PromiseView | None:
@@ -791,17 +956,21 @@ def enqueue(conn: Connection, *, idempotency_key: str, message_id: str, kind: st
             mailbox: str, mail_from: str, rcpt_to: Sequence[str], raw: bytes, now: datetime,
             copy_wanted: bool) -> bool:
     """Queue a message; return False when one with the same idempotency key already exists."""
-    # Callers hold the transaction that decided to send, so a check first is enough; a concurrent
-    # writer with the same key makes the unique index fail the whole transaction, which is retried.
-    if conn.execute(select(outbox.c.id).where(outbox.c.idempotency_key == idempotency_key)).first():
-        return False
-    conn.execute(insert(outbox), {
+    # One statement: a concurrent writer with the same key makes it a no-op (False), not a failed transaction.
+    row = {
         "idempotency_key": idempotency_key, "message_id": message_id, "kind": kind, "case_id": case_id,
         "mailbox": mailbox, "mail_from": mail_from, "rcpt_to": list(rcpt_to), "raw": raw, "state": "pending",
         "recipient": rcpt_to[0].lower()[:320] if len(rcpt_to) == 1 else None,
         "attempts": 0, "next_attempt_at": now, "created_at": now,
-        "copy_state": "pending" if copy_wanted else None})
-    return True
+        "copy_state": "pending" if copy_wanted else None}
+    buffer = conn.info.get(_WRITE_BUFFER)
+    if buffer is not None and idempotency_key in buffer.outbox_keys:
+        if idempotency_key in buffer.outbox_taken:
+            return False
+        buffer.outbox_taken.add(idempotency_key)
+        buffer.outbox_rows.append(row)
+        return True
+    return _inserted(conn.execute(_insert_new(conn, outbox, "idempotency_key"), row))
 
 
 def outbox_has_key(conn: Connection, idempotency_key: str) -> bool:
@@ -1000,14 +1169,27 @@ def feedback_scores(conn: Connection, since: datetime) -> list[int]:
     return [int(r.feedback_score) for r in rows]
 
 
+def _counters(conn: Connection) -> dict[str, int]:
+    """The running totals the triggers keep (migration 0015), slots summed; a total of 0 is left out, as a
+    ``GROUP BY`` leaves out what it does not find."""
+    rows = conn.execute(select(counters.c.name, func.sum(counters.c.value)).group_by(counters.c.name))
+    return {str(name): int(total) for name, total in rows if total}
+
+
 def counts(conn: Connection) -> dict[str, int]:
-    result: dict[str, int] = {}
-    for status, count in conn.execute(select(cases.c.status, func.count()).group_by(cases.c.status)):
-        result[f"cases_{status}"] = int(count)
-    result["messages"] = int(conn.execute(select(func.count()).select_from(messages)).scalar() or 0)
-    result["quarantined"] = int(conn.execute(select(func.count()).select_from(messages)
-                                             .where(messages.c.status == "quarantined")).scalar() or 0)
+    """Cases by status, messages, and those in quarantine: read from the running totals, not counted."""
+    totals = _counters(conn)
+    result = {f"cases_{name.removeprefix('cases_status:')}": value for name, value in totals.items()
+              if name.startswith("cases_status:")}
+    result["messages"] = totals.get("messages", 0)
+    result["quarantined"] = totals.get("messages_status:quarantined", 0)
     return result
+
+
+def outbox_totals(conn: Connection) -> dict[str, int]:
+    """Outgoing mail by state, every state: :func:`outbox_counts` from the running totals."""
+    return {name.removeprefix("outbox_state:"): value for name, value in _counters(conn).items()
+            if name.startswith("outbox_state:")}
 
 
 

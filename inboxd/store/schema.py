@@ -298,3 +298,15 @@ leases = Table(
     Column("acquired_at", DateTime(timezone=True)),
     Column("expires_at", DateTime(timezone=True)),
 )
+
+# Running totals (0015), kept by triggers on cases, messages and outbox, so that `inboxd stats` reads a few rows
+# instead of counting millions: "cases_status:<status>", "messages", "messages_status:<status>",
+# "outbox_state:<state>". A total is the sum of its slots: on PostgreSQL each connection writes the slot of its
+# backend (pid modulo 16), so that daemons inserting at once do not queue on one row; on SQLite the slot is 0.
+counters = Table(
+    "counters",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("slot", Integer, primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)

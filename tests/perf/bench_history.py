@@ -46,7 +46,7 @@ from sqlalchemy.schema import CreateIndex, DropIndex
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from inboxd import cli  # noqa: E402
+from inboxd.cli.main import main as cli_main  # noqa: E402
 from inboxd.dev.demo import config_yaml, sample_mail  # noqa: E402
 from inboxd.service.daemon import Daemon  # noqa: E402
 from inboxd.service.logs import configure_logging  # noqa: E402
@@ -350,7 +350,7 @@ def timed(action: Callable[[], object], runs: int) -> list[float]:
 def command(argv: list[str]) -> Callable[[], None]:
     def run() -> None:
         with contextlib.redirect_stdout(io.StringIO()):
-            code = cli.main(argv)
+            code = cli_main(argv)
         if code != 0:
             raise RuntimeError(f"inboxd {' '.join(argv)} exited {code}")
     return run
@@ -374,17 +374,8 @@ def empty_store(base_pg: str | None, tmp: Path) -> Iterator[str]:
         pg_reset_schema(base_pg, schema, drop_only=True)
 
 
-def measure(url: str, base_pg: str | None, count: int, messages_n: int, tmp: Path) -> None:
-    run = uuid.uuid4().hex[:6]
-    config = write_config(tmp)
-    print(f"memory at start: {rss_mib()[0]:.0f} MiB")
-    daemon = Daemon(config, url)
-    daemon.prepare()  # as `inboxd run` does before its watchers start: migrations, the Message-ID secret
-    with daemon.store.connect() as conn:
-        total = int(conn.execute(select(func.count()).select_from(cases)).scalar() or 0)
-    settle_runs(daemon, count)
-    # Rounds alternate between the two stores and the best of each counts: on a machine shared with other
-    # work, a round can lose its CPU to a neighbour; the best round is the code's own speed.
+def measure_ingest(daemon: Daemon, config: Path, base_pg: str | None, total: int, messages_n: int, tmp: Path,
+                   run: str) -> None:
     empty_rates, full_rates = [], []
     with empty_store(base_pg, tmp) as empty_url:
         empty = Daemon(config, empty_url)
@@ -403,6 +394,21 @@ def measure(url: str, base_pg: str | None, count: int, messages_n: int, tmp: Pat
           f"full {', '.join(f'{r[0]:.0f}' for r in full_rates)} msg/s; load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} CPUs")
     print(f"  memory: {rss_mib()[0]:.0f} MiB")
+
+
+def measure(url: str, base_pg: str | None, count: int, messages_n: int, tmp: Path, ingest: bool = True) -> None:
+    run = uuid.uuid4().hex[:6]
+    config = write_config(tmp)
+    print(f"memory at start: {rss_mib()[0]:.0f} MiB")
+    daemon = Daemon(config, url)
+    daemon.prepare()  # as `inboxd run` does before its watchers start: migrations, the Message-ID secret
+    with daemon.store.connect() as conn:
+        total = int(conn.execute(select(func.count()).select_from(cases)).scalar() or 0)
+    settle_runs(daemon, count)
+    # Rounds alternate between the two stores and the best of each counts: on a machine shared with other
+    # work, a round can lose its CPU to a neighbour; the best round is the code's own speed.
+    if ingest:
+        measure_ingest(daemon, config, base_pg, total, messages_n, tmp, run)
     settle_runs(daemon, count)
     daemon.tick()  # the digest item and anything the ingest scheduled
     due_items(daemon, 100, run)
@@ -435,6 +441,7 @@ def main() -> int:
     parser.add_argument("--cache", default="/tmp/inboxd-bench-history-{cases}.db")
     parser.add_argument("--refill", action="store_true")
     parser.add_argument("--only", choices=["sqlite", "postgresql"], help="measure one of the two")
+    parser.add_argument("--no-ingest", action="store_true", help="measure the tick and the commands only")
     parser.add_argument("--fill-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     now = datetime.now(UTC)
@@ -469,7 +476,7 @@ def main() -> int:
             print(f"{label}: reusing the store filled earlier with {args.cases:,} cases")
         with tempfile.TemporaryDirectory() as tmp:
             print(f"== {label}")
-            measure(url, base_pg, args.cases, args.messages, Path(tmp))
+            measure(url, base_pg, args.cases, args.messages, Path(tmp), ingest=not args.no_ingest)
     return 0
 
 
