@@ -451,7 +451,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_eta(args: argparse.Namespace) -> int:
-    from inboxd.core.eta import fallback_estimate
+    from inboxd.core.eta import fallback_estimate, notice_rule
     from inboxd.core.humanize import phrase_due
 
     rt = _load(args)
@@ -473,16 +473,19 @@ def cmd_eta(args: argparse.Namespace) -> int:
         estimate = fallback_estimate(now, args.priority, fallback, rt.calendar)
         source = "fallback (no database)"
     phrase = phrase_due(estimate.due, now, rt.calendar.tz)
+    notices = notice_rule(rt.config.updates.delay_notice_before)
     if args.json:
         _print_json({"at": now.isoformat(), "priority": args.priority, "due": estimate.due.isoformat(),
                      "phrase": phrase, "basis": estimate.basis, "reasons": list(estimate.reasons),
-                     "ahead": estimate.ahead, "predicted_bh": estimate.predicted_bh, "source": source})
+                     "ahead": estimate.ahead, "predicted_bh": estimate.predicted_bh, "source": source,
+                     "notices": notices})
     else:
         print(f"An acknowledgement sent now would promise a response {phrase}.")
         print(f"  from: {source}")
         print(f"  basis: {estimate.basis}")
         for reason in estimate.reasons:
             print(f"  reason: {reason}")
+        print(f"  notices: {notices}")
     return 0
 
 

@@ -20,7 +20,7 @@ functions, so a simulated month makes the daemon's own decisions.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from inboxd.core import eta
@@ -154,13 +154,15 @@ class DeferDelay:
 
 
 def decide_delay_notices(ctx: RiskContext, settings: TickSettings, now: datetime) -> list[DelayNotice | DeferDelay]:
-    """The promises at risk now (:func:`inboxd.core.eta.at_risk` with the prediction's spread), in the queue's order.
+    """The promises at risk now, in the queue's order.
 
-    The same model that made a promise predicts every waiting case's first response with its spread; a
-    promise that is now more likely than not to break — or, within ``updates.delay_notice_before`` of its
-    due time, at least :data:`inboxd.core.eta.LATE_RISK_LEVEL` likely — gets, once, a delay notice with a
-    revised estimate (:meth:`inboxd.core.eta.PaceModel.revise`). At night in the customer's own UTC offset the
-    notice waits for their morning, when that morning still comes before the due time.
+    The same model that made a promise predicts every waiting case's first response with its spread
+    (:meth:`inboxd.core.eta.PaceModel.predict_queue`); a promise whose break is now likely enough
+    (:func:`inboxd.core.eta.miss_probability` at least :func:`inboxd.core.eta.risk_level`: from
+    ``updates.delay_notice_before`` ahead of its due time, 95 % falling to 60 % at the due time, and 20 % at
+    the tick's last look) gets, once, a delay notice with a revised estimate
+    (:meth:`inboxd.core.eta.PaceModel.revise`) whose basis states that likelihood. At night in the customer's own
+    UTC offset the notice waits for their morning, when that morning still comes before the due time.
     """
     if not ctx.promises or ctx.forecast is None:
         return []
@@ -171,17 +173,22 @@ def decide_delay_notices(ctx: RiskContext, settings: TickSettings, now: datetime
     actions: list[DelayNotice | DeferDelay] = []
     for case, prediction in model.predict_queue(now, queue):
         for promise in by_case.get(case.number if case.number is not None else -1, ()):
-            if not eta.at_risk(promise.due_at, now, prediction.at, settings.delay_notice_before, settings.calendar,
-                               spread_bh=prediction.spread_bh):
+            level = eta.risk_level(promise.due_at, now, settings.delay_notice_before, settings.calendar)
+            if level is None:
                 continue
             probability = eta.miss_probability(promise.due_at, prediction.at, prediction.spread_bh,
                                                settings.calendar)
+            if probability < level:
+                continue
             morning = reasonable_hour(now, promise.customer_utc_offset, settings.quiet)
             if now < morning < promise.due_at:
                 actions.append(DeferDelay(promise, morning, prediction, probability))
                 continue
             revised = model.revise(now, case, promise.due_at, queue)
-            actions.append(DelayNotice(promise, revised, prediction, probability))
+            why = (f"the promise due {promise.due_at.astimezone(settings.calendar.tz):%a %d %b %H:%M} was "
+                   f"{probability:.0%} likely to break (a notice needs {level:.0%} at this lead); ")
+            actions.append(DelayNotice(promise, replace(revised, basis=why + revised.basis), prediction,
+                                       probability))
     return actions
 
 

@@ -16,10 +16,10 @@ runs the same :meth:`inboxd.core.eta.PaceModel.estimate` as an acknowledgement; 
 runs the daemon's tick through the very functions the daemon calls (:mod:`inboxd.core.tick`), in the daemon's
 order: the due updates (:func:`inboxd.core.followups.decide_update`: after ``updates.while_waiting_on_us``, per
 priority, counted again from any mail we sent in between), then a delay notice with a revised promise for
-each open promise that :func:`inboxd.core.eta.at_risk` flags (given the prediction's spread: the first response
-more likely than not to come after the due time, or at least :data:`inboxd.core.eta.LATE_RISK_LEVEL` likely
-within ``updates.delay_notice_before`` of it; deferred to the customer's morning when it is night where
-they are), then the promises past due are broken.
+each open promise whose break is likely enough (:func:`inboxd.core.tick.decide_delay_notices`: from
+``updates.delay_notice_before`` ahead of the due time, at least :func:`inboxd.core.eta.risk_level` likely given
+the prediction's spread; deferred to the customer's morning when it is night where they are), then the
+promises past due are broken.
 
 State lives in plain objects and heaps (:class:`TickWorld`, the simulator's counterpart of the store),
 not in the in-memory SQLite database DESIGN mentions: the point is to run the very estimator and

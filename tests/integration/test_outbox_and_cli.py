@@ -160,6 +160,8 @@ def test_eta_uses_the_history_in_the_database(setup, mailboxes):
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert answer["source"] == "history" and answer["ahead"] == 3
+    # When the customer would hear that this promise may break, and how likely the break must be.
+    assert answer["notices"].startswith("a delay notice goes out from 2h before the due time once a break is 95%")
     from datetime import datetime
 
     assert datetime.fromisoformat(answer["due"]) > datetime.fromisoformat(answer["at"])

@@ -163,20 +163,21 @@ def test_promises_at_risk_get_a_delay_notice_and_the_lead_is_told(tick: Tick) ->
 
 
 def test_a_delay_notice_waits_for_the_customers_morning(tick: Tick) -> None:
-    # The same rush, promised by 09:00 in California (UTC−8), where the customers are: it is one in the
-    # morning there now, so the notices wait until eight, an hour before that due time.
+    # A rush promised by half past eight in California (UTC−8), where the customers are: at seven there, within
+    # the notice lead of that due time, the notices wait until eight, half an hour before it.
+    now = MONDAY + timedelta(hours=6)
     for index in range(12):
-        opened = MONDAY - timedelta(hours=1) + timedelta(minutes=5 * index)
+        opened = now - timedelta(hours=1) + timedelta(minutes=5 * index)
         ref, number = open_case(tick.store, opened, customer=f"c{index}@customer.example",
-                                due=MONDAY + timedelta(hours=8))
+                                due=now + timedelta(minutes=90))
         with tick.store.begin() as conn:
             repo.update_case(conn, number, customer_utc_offset=-480)
     with tick.store.connect() as conn:
-        at_risk, _model, _queue = duework.promises_at_risk(conn, tick.rt, MONDAY)
+        at_risk, _model, _queue = duework.promises_at_risk(conn, tick.rt, now)
     assert at_risk and all(risk.notice_at == datetime(2026, 11, 30, 16, 0, tzinfo=UTC) for risk in at_risk)
-    assert tick.run(MONDAY) == []
+    assert tick.run(now) == []
     later = tick.run(datetime(2026, 11, 30, 16, 0, tzinfo=UTC))
-    # Those at risk at one in the morning hear at eight (with others the closer due time now puts at risk).
+    # Those at risk at seven in the morning hear at eight (with others the closer due time now puts at risk).
     assert {m["To"] for m in later if m["To"].endswith("@customer.example")} >= {
         f"c{risk.promise.case_number - 1001}@customer.example" for risk in at_risk}
 

@@ -31,10 +31,11 @@ CONFIG = Path(__file__).resolve().parents[1] / "data" / "workloads" / "config.ya
 PRIORITIES = ["urgent", "high", "normal", "normal", "normal", "low"]
 OFFSETS = [None, None, 60, -480, -300, 540, 330]  # minutes east of UTC: Berlin, California, New York, Tokyo, India
 # Instants around the team's calendar: a working morning, the evening before Christmas Eve (a closure
-# day), Christmas Eve itself, a Friday evening, the day before New Year's Eve.
+# day), Christmas Eve itself, a Friday evening, the day before New Year's Eve, and a working afternoon an hour
+# or so before the morning in California (a delay notice, due within the next two hours, waits for it).
 NOWS = [datetime(2026, 12, 1, 9, 0, tzinfo=UTC), datetime(2026, 12, 23, 16, 30, tzinfo=UTC),
         datetime(2026, 12, 24, 10, 0, tzinfo=UTC), datetime(2026, 12, 4, 19, 45, tzinfo=UTC),
-        datetime(2026, 12, 30, 7, 15, tzinfo=UTC)]
+        datetime(2026, 12, 30, 7, 15, tzinfo=UTC), datetime(2026, 12, 2, 14, 45, tzinfo=UTC)]
 
 
 @dataclass

@@ -18,8 +18,11 @@ import pytest
 from inboxd.core.calendar import BusinessCalendar, parse_weekly_hours
 from inboxd.core.durations import Duration, parse_duration
 from inboxd.core.eta import (
+    LATE_RISK_LEVEL,
+    LEAD_RISK_LEVEL,
     MIN_OUTCOMES,
     NEIGHBOURS,
+    RISK_LEVEL,
     Coverage,
     Estimate,
     EtaConfig,
@@ -37,6 +40,7 @@ from inboxd.core.eta import (
     miss_probability,
     notice_threshold,
     revised_estimate,
+    risk_level,
     round_promise,
 )
 
@@ -351,7 +355,8 @@ def test_at_risk(due: datetime, now: datetime, predicted: datetime, lead: str, e
     [
         (berlin(11, 23, 13, 30), 0.3, False),  # well before the due time and sure of it: no needless notice
         (berlin(11, 23, 14, 30), 2.0, False),  # before it, but unsure: still more likely than not on time
-        (berlin(11, 23, 15, 0), 0.3, True),  # on the dot: as likely late as not
+        (berlin(11, 23, 15, 0), 0.3, False),  # on the dot, two hours ahead: as likely late as not is not enough
+        (berlin(11, 23, 15, 30), 0.3, True),  # half an hour late with a small spread: 95 % likely to break
         (berlin(11, 23, 16, 0), 0.5, True),
         # Overnight counts business time only: Monday 16:30 is half a business hour before Tuesday 10:00.
         (berlin(11, 24, 9, 40), 0.1, False),
@@ -359,7 +364,7 @@ def test_at_risk(due: datetime, now: datetime, predicted: datetime, lead: str, e
 )
 def test_at_risk_by_probability(predicted: datetime, spread: float, expected: bool) -> None:
     due = berlin(11, 23, 15) if predicted.date() == date(2026, 11, 23) else berlin(11, 24, 10)
-    now = berlin(11, 23, 12)
+    now = berlin(11, 23, 13)
     assert at_risk(due, now, predicted, parse_duration("2h"), CALENDAR, spread_bh=spread) is expected
 
 
@@ -373,17 +378,35 @@ def test_at_risk_by_probability_follows_the_level_and_never_after_the_due_time()
     assert miss_probability(due, predicted, 1.0) == pytest.approx(miss_probability(due, predicted, 1.0, CALENDAR))
 
 
+def test_the_likelihood_a_notice_needs_falls_as_the_due_time_nears() -> None:
+    due, lead = berlin(11, 23, 15), Duration(2, "h")
+    # Before delay_notice_before ahead, no notice at all; then from 95 % down to 60 % at the due time; at the
+    # last look, 20 %; none once it has passed.
+    assert risk_level(due, berlin(11, 23, 10), lead, CALENDAR) is None
+    assert risk_level(due, due, lead, CALENDAR) is None
+    assert risk_level(due, berlin(11, 23, 13), lead, CALENDAR) == pytest.approx(LEAD_RISK_LEVEL)
+    middle = risk_level(due, berlin(11, 23, 14), lead, CALENDAR)
+    assert RISK_LEVEL < middle < LEAD_RISK_LEVEL
+    assert risk_level(due, berlin(11, 23, 14, 45), lead, CALENDAR) == LATE_RISK_LEVEL
+    # In business hours the lead of 2bh for Tuesday 10:00 starts on Monday at 16:00.
+    assert risk_level(berlin(11, 24, 10), berlin(11, 23, 15, 30), Duration(2, "bh"), CALENDAR) is None
+    assert risk_level(berlin(11, 24, 10), berlin(11, 23, 16), Duration(2, "bh"), CALENDAR) == pytest.approx(
+        LEAD_RISK_LEVEL)
+
+
 def test_within_the_notice_lead_a_smaller_risk_is_told() -> None:
     # Predicted half a spread before the due time: about a 31 % risk of a break.
     due = berlin(11, 23, 15)
     predicted = berlin(11, 23, 14, 30)
     assert miss_probability(due, predicted, 1.0, CALENDAR) == pytest.approx(0.3085, abs=1e-3)
-    # At 12:00 the due time is three hours off: not yet more likely than not, so no notice.
-    assert not at_risk(due, berlin(11, 23, 12), predicted, Duration(2, "h"), CALENDAR, spread_bh=1.0)
-    # From 13:00 (delay_notice_before = 2h) a one-in-five risk is enough.
-    assert at_risk(due, berlin(11, 23, 13), predicted, Duration(2, "h"), CALENDAR, spread_bh=1.0)
+    # Three hours, two hours and an hour ahead: not yet likely enough, so no notice.
+    for now in (berlin(11, 23, 12), berlin(11, 23, 13), berlin(11, 23, 14)):
+        assert not at_risk(due, now, predicted, Duration(2, "h"), CALENDAR, spread_bh=1.0)
+    # At the last look, a quarter of an hour ahead, a one-in-five risk is enough.
+    assert at_risk(due, berlin(11, 23, 14, 45), predicted, Duration(2, "h"), CALENDAR, spread_bh=1.0)
     # A risk below that stays untold even then.
-    assert not at_risk(due, berlin(11, 23, 13), berlin(11, 23, 13, 45), Duration(2, "h"), CALENDAR, spread_bh=1.0)
+    assert not at_risk(due, berlin(11, 23, 14, 45), berlin(11, 23, 13, 45), Duration(2, "h"), CALENDAR,
+                       spread_bh=1.0)
 
 
 def test_notice_threshold_in_business_days_steps_back_a_working_day() -> None:

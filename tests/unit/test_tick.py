@@ -75,10 +75,24 @@ def promise(number: int, due: datetime, offset: int | None = None) -> tick.OpenT
 
 
 def test_a_promise_that_will_break_gets_a_revised_one_now() -> None:
-    ctx = tick.RiskContext((promise(1012, MONDAY + timedelta(minutes=50)),), rush(MONDAY))
+    # Three cases ahead and fifty minutes to go: a break is about 90 % likely.
+    due = MONDAY + timedelta(minutes=50)
+    ctx = tick.RiskContext((promise(1009, due),), rush(MONDAY))
     (notice,) = tick.decide_delay_notices(ctx, SETTINGS, MONDAY)
     assert isinstance(notice, tick.DelayNotice) and notice.revised.due > notice.promise.due_at
-    assert notice.miss_probability >= eta.RISK_LEVEL
+    assert notice.miss_probability >= eta.risk_level(due, MONDAY, SETTINGS.delay_notice_before, CALENDAR)
+    # The staff alert and the audit log say how likely the break was.
+    assert f"{notice.miss_probability:.0%} likely to break" in notice.revised.basis
+
+
+def test_a_break_about_as_likely_as_not_waits_for_the_queue_to_show_it() -> None:
+    # The oldest case, fifty minutes to go: about 60 % likely to break, not enough at this lead; a quarter of an
+    # hour before the due time, with the case still unanswered, a smaller likelihood is enough.
+    due = MONDAY + timedelta(minutes=50)
+    assert tick.decide_delay_notices(tick.RiskContext((promise(1012, due),), rush(MONDAY)), SETTINGS, MONDAY) == []
+    late = due - timedelta(minutes=15)
+    (notice,) = tick.decide_delay_notices(tick.RiskContext((promise(1012, due),), rush(late)), SETTINGS, late)
+    assert isinstance(notice, tick.DelayNotice) and notice.miss_probability >= eta.LATE_RISK_LEVEL
 
 
 def test_a_promise_that_holds_gets_no_notice() -> None:
@@ -87,16 +101,21 @@ def test_a_promise_that_holds_gets_no_notice() -> None:
 
 
 def test_at_night_where_the_customer_is_the_notice_waits_for_their_morning() -> None:
-    # 09:00 UTC is one in the morning in California: the notice goes out at 08:00 there, before the due time.
-    due = MONDAY + timedelta(hours=8)
-    ctx = tick.RiskContext((promise(1001, due, offset=-480),), rush(MONDAY))  # the newest case, last in line
-    (deferred,) = tick.decide_delay_notices(ctx, SETTINGS, MONDAY)
+    # 15:00 UTC is seven in the morning in California: the notice goes out at 08:00 there, before the due time.
+    now = MONDAY + timedelta(hours=6)
+    due = now + timedelta(minutes=90)
+    # The newest of twenty cases, last in line: its break is all but certain.
+    ctx = tick.RiskContext((promise(1001, due, offset=-480),), rush(now, 20))
+    (deferred,) = tick.decide_delay_notices(ctx, SETTINGS, now)
     assert isinstance(deferred, tick.DeferDelay) and deferred.notice_at == datetime(2026, 11, 30, 16, 0, tzinfo=UTC)
     # Where it is day, or when the morning would come too late, the notice goes out now.
-    for offset, at in ((60, due), (-480, MONDAY + timedelta(hours=6))):
-        (now,) = tick.decide_delay_notices(tick.RiskContext((promise(1001, at, offset),), rush(MONDAY)), SETTINGS,
-                                           MONDAY)
-        assert isinstance(now, tick.DelayNotice)
+    for offset, at in ((60, due), (-480, now + timedelta(minutes=45))):
+        (told,) = tick.decide_delay_notices(tick.RiskContext((promise(1001, at, offset),), rush(now, 20)), SETTINGS,
+                                            now)
+        assert isinstance(told, tick.DelayNotice)
+    # Hours before delay_notice_before ahead of the due time, nobody is told yet: the queue may still move.
+    assert tick.decide_delay_notices(tick.RiskContext((promise(1001, due + timedelta(hours=3)),), rush(now, 20)),
+                                     SETTINGS, now) == []
 
 
 def test_promises_of_cases_out_of_the_queue_are_not_judged() -> None:
