@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Text, cast, exc, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Text, bindparam, cast, exc, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
@@ -224,17 +224,28 @@ def get_folder_state(conn: Connection, mailbox: str, folder: str) -> FolderState
     return FolderState(row.uidvalidity, row.last_uid, row.last_poll_at) if row else None
 
 
+# The statements of the per-message path are built once, here, with bound parameters: building a statement
+# and its cache key costs SQLAlchemy several times what running it costs SQLite (a prebuilt select runs in about
+# a quarter of the time of one built per call). Parameter names start with ``b_`` where a column's name would
+# clash with the SET clause of an UPDATE.
+_FOLDER_WHERE = (folder_state.c.mailbox == bindparam("b_mailbox"), folder_state.c.folder == bindparam("b_folder"))
+_ADVANCE_FOLDER = (
+    update(folder_state)
+    .where(*_FOLDER_WHERE, or_(folder_state.c.uidvalidity != bindparam("b_uidvalidity"),
+                               folder_state.c.last_uid < bindparam("b_last_uid")))
+    .values(uidvalidity=bindparam("b_uidvalidity"), last_uid=bindparam("b_last_uid"),
+            updated_at=bindparam("b_now"), last_poll_at=bindparam("b_now")))
+_FOLDER_ROW = select(folder_state.c.id).where(*_FOLDER_WHERE)
+
+
 def set_folder_state(conn: Connection, mailbox: str, folder: str, uidvalidity: int, last_uid: int,
                      now: datetime) -> None:
     """Record that every UID up to ``last_uid`` is done (never moves backwards within a UIDVALIDITY)."""
-    where = (folder_state.c.mailbox == mailbox, folder_state.c.folder == folder)
-    moved = conn.execute(
-        update(folder_state)
-        .where(*where, or_(folder_state.c.uidvalidity != uidvalidity, folder_state.c.last_uid < last_uid))
-        .values(uidvalidity=uidvalidity, last_uid=last_uid, updated_at=now, last_poll_at=now))
+    moved = conn.execute(_ADVANCE_FOLDER, {"b_mailbox": mailbox, "b_folder": folder, "b_uidvalidity": uidvalidity,
+                                           "b_last_uid": last_uid, "b_now": now})
     if moved.rowcount:
         return
-    if conn.execute(select(folder_state.c.id).where(*where)).first() is None:
+    if conn.execute(_FOLDER_ROW, {"b_mailbox": mailbox, "b_folder": folder}).first() is None:
         conn.execute(insert(folder_state).values(mailbox=mailbox, folder=folder, uidvalidity=uidvalidity,
                                                  last_uid=last_uid, updated_at=now, last_poll_at=now))
 
@@ -247,9 +258,14 @@ def touch_folder(conn: Connection, mailbox: str, folder: str, now: datetime) -> 
 # -- messages ------------------------------------------------------------------------------------
 
 
+_HAS_MESSAGE = select(messages.c.id).where(messages.c.message_id == bindparam("message_id"),
+                                           messages.c.content_hash == bindparam("content_hash"))
+_OUTBOX_KINDS = select(outbox.c.kind).where(outbox.c.message_id.in_(bindparam("ids", expanding=True)))
+_OWN_MESSAGE_ID = select(outbox.c.id).where(outbox.c.message_id == bindparam("message_id"))
+
+
 def has_message(conn: Connection, message_id: str, content_hash: str) -> bool:
-    return conn.execute(select(messages.c.id).where(messages.c.message_id == message_id,
-                                                    messages.c.content_hash == content_hash)).first() is not None
+    return conn.execute(_HAS_MESSAGE, {"message_id": message_id, "content_hash": content_hash}).first() is not None
 
 
 def outbox_kinds(conn: Connection, message_ids: Iterable[str]) -> set[str]:
@@ -257,11 +273,11 @@ def outbox_kinds(conn: Connection, message_ids: Iterable[str]) -> set[str]:
     ids = [m for m in message_ids if m][:200]
     if not ids:
         return set()
-    return {str(r.kind) for r in conn.execute(select(outbox.c.kind).where(outbox.c.message_id.in_(ids)))}
+    return {str(r.kind) for r in conn.execute(_OUTBOX_KINDS, {"ids": ids})}
 
 
 def is_own_message_id(conn: Connection, message_id: str) -> bool:
-    return conn.execute(select(outbox.c.id).where(outbox.c.message_id == message_id)).first() is not None
+    return conn.execute(_OWN_MESSAGE_ID, {"message_id": message_id}).first() is not None
 
 
 MESSAGE_ID_SECRET = "message_id_secret"
@@ -284,8 +300,11 @@ def message_id_secret(conn: Connection) -> bytes:
     return bytes.fromhex(str(row.value))
 
 
+_INSERT_MESSAGE = insert(messages)
+
+
 def insert_message(conn: Connection, **values: Any) -> int:
-    result = conn.execute(insert(messages), values)
+    result = conn.execute(_INSERT_MESSAGE, values)
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
@@ -299,6 +318,21 @@ def quarantined_messages(conn: Connection, limit: int = 100) -> list[dict[str, A
 # -- threading index -----------------------------------------------------------------------------
 
 
+_CASE_OF_MESSAGES = (
+    select(cases.c.number).select_from(messages.join(cases, messages.c.case_id == cases.c.id))
+    .where(messages.c.message_id.in_(bindparam("ids", expanding=True))).order_by(messages.c.id.desc()).limit(1))
+_CASE_OF_OUTBOX = (
+    select(cases.c.number).select_from(outbox.join(cases, outbox.c.case_id == cases.c.id))
+    .where(outbox.c.message_id.in_(bindparam("ids", expanding=True))).order_by(outbox.c.id.desc()).limit(1))
+_CASE_ID = select(cases.c.id).where(cases.c.number == bindparam("number"))
+_RECENT_CASE = (
+    select(cases.c.number).where(cases.c.customer == bindparam("customer"),
+                                 cases.c.subject_key == bindparam("subject_key"),
+                                 cases.c.status.in_(("waiting_on_us", "waiting_on_customer")),
+                                 cases.c.last_activity_at >= bindparam("since"))
+    .order_by(cases.c.number.desc()).limit(1))
+
+
 class ConnIndex:
     """The :class:`inboxd.mail.threading.ThreadIndex` over one connection."""
 
@@ -309,17 +343,13 @@ class ConnIndex:
         ids = [m for m in message_ids if m][:200]
         if not ids:
             return None
-        row = self.conn.execute(
-            select(cases.c.number).select_from(messages.join(cases, messages.c.case_id == cases.c.id))
-            .where(messages.c.message_id.in_(ids)).order_by(messages.c.id.desc()).limit(1)).first()
+        row = self.conn.execute(_CASE_OF_MESSAGES, {"ids": ids}).first()
         if row is None:
-            row = self.conn.execute(
-                select(cases.c.number).select_from(outbox.join(cases, outbox.c.case_id == cases.c.id))
-                .where(outbox.c.message_id.in_(ids)).order_by(outbox.c.id.desc()).limit(1)).first()
+            row = self.conn.execute(_CASE_OF_OUTBOX, {"ids": ids}).first()
         return int(row.number) if row else None
 
     def case_exists(self, number: int) -> bool:
-        return self.conn.execute(select(cases.c.id).where(cases.c.number == number)).first() is not None
+        return self.conn.execute(_CASE_ID, {"number": number}).first() is not None
 
     def on_case(self, number: int, address: str) -> bool:
         row = self.conn.execute(select(cases.c.id, cases.c.customer).where(cases.c.number == number)).first()
@@ -348,22 +378,23 @@ class ConnIndex:
         return False
 
     def recent_case_for(self, sender: str, subject_key: str, since: datetime) -> int | None:
-        row = self.conn.execute(
-            select(cases.c.number).where(cases.c.customer == sender.lower(), cases.c.subject_key == subject_key[:500],
-                                         cases.c.status.in_(("waiting_on_us", "waiting_on_customer")),
-                                         cases.c.last_activity_at >= since)
-            .order_by(cases.c.number.desc()).limit(1)).first()
+        row = self.conn.execute(_RECENT_CASE, {"customer": sender.lower(), "subject_key": subject_key[:500],
+                                               "since": since}).first()
         return int(row.number) if row else None
 
 
 # -- cases ---------------------------------------------------------------------------------------
 
 
+_CASE_BY_NUMBER = select(cases).where(cases.c.number == bindparam("number"))
+_CASE_ACKED = select(outbox.c.id).where(outbox.c.case_id == bindparam("case_id"), outbox.c.kind == "ack")
+
+
 def case_state(conn: Connection, number: int) -> CaseState | None:
-    row = conn.execute(select(cases).where(cases.c.number == number)).first()
+    row = conn.execute(_CASE_BY_NUMBER, {"number": number}).first()
     if row is None:
         return None
-    acked = conn.execute(select(outbox.c.id).where(outbox.c.case_id == row.id, outbox.c.kind == "ack")).first()
+    acked = conn.execute(_CASE_ACKED, {"case_id": row.id}).first()
     return CaseState(number=row.number, status=row.status, customer=row.customer, priority=row.priority,
                      language=row.language, subject=row.subject, opened_at=row.opened_at,
                      first_response_at=row.first_response_at, acknowledged=acked is not None,
@@ -371,10 +402,14 @@ def case_state(conn: Connection, number: int) -> CaseState | None:
 
 
 def case_id(conn: Connection, number: int) -> int:
-    row = conn.execute(select(cases.c.id).where(cases.c.number == number)).first()
+    row = conn.execute(_CASE_ID, {"number": number}).first()
     if row is None:
         raise LookupError(f"no case {number}")
     return int(row.id)
+
+
+_HIGHEST_CASE_NUMBER = select(func.max(cases.c.number))
+_INSERT_CASE = insert(cases)
 
 
 def insert_case(conn: Connection, *, mailbox: str, customer: str, customer_name: str, subject: str,
@@ -392,9 +427,9 @@ def insert_case(conn: Connection, *, mailbox: str, customer: str, customer_name:
     if conn.dialect.name == "postgresql":
         number = int(conn.scalar(case_number_seq.next_value()) or 0)
     else:
-        highest = conn.execute(select(func.max(cases.c.number))).scalar()
+        highest = conn.execute(_HIGHEST_CASE_NUMBER).scalar()
         number = max(int(highest or 0) + 1, FIRST_CASE_NUMBER)
-    result = conn.execute(insert(cases).values(
+    result = conn.execute(_INSERT_CASE, dict(
         number=number, mailbox=mailbox, status="waiting_on_us", priority=priority, language=language,
         customer=customer, customer_name=customer_name or None, subject=subject, opened_at=now,
         last_activity_at=now, subject_key=(subject_key or "")[:500] or None, linked_to=linked_to,
@@ -403,11 +438,18 @@ def insert_case(conn: Connection, *, mailbox: str, customer: str, customer_name:
     return int(result.inserted_primary_key[0]), number  # type: ignore[index]
 
 
+_UPDATE_CASE = update(cases).where(cases.c.number == bindparam("b_number"))
+
+
 def update_case(conn: Connection, number: int, **values: Any) -> None:
-    conn.execute(update(cases).where(cases.c.number == number).values(**values))
+    # The SET clause is the keys given (SQLAlchemy caches one compiled form for each set of keys).
+    conn.execute(_UPDATE_CASE, {**values, "b_number": number})
 
 
 _WRITE_BUFFER = "inboxd.write_buffer"
+
+
+_INSERT_EVENT = insert(events)
 
 
 def add_event(conn: Connection, kind: str, now: datetime, *, case_id: int | None = None,
@@ -417,7 +459,7 @@ def add_event(conn: Connection, kind: str, now: datetime, *, case_id: int | None
     if buffer is not None:
         buffer.events.append(row)
         return
-    conn.execute(insert(events), row)
+    conn.execute(_INSERT_EVENT, row)
 
 
 class _WriteBuffer:
@@ -480,10 +522,19 @@ def _insert_new(conn: Connection, table: Any, key: str, returning: bool = True) 
     """``INSERT … ON CONFLICT (key) DO NOTHING RETURNING id``: one statement where a check and an insert were
     two, and a concurrent writer of the same key makes it a no-op instead of failing the transaction. Whether a
     row was written is whether one comes back (on PostgreSQL, where ``rowcount`` does not tell)."""
-    if conn.dialect.name == "postgresql":
-        statement = pg_dialect.insert(table).on_conflict_do_nothing(index_elements=[key])
-        return statement.returning(table.c.id) if returning else statement
-    return sqlite_dialect.insert(table).on_conflict_do_nothing(index_elements=[key])
+    made = (conn.dialect.name, table.name, key, returning)
+    statement = _INSERT_NEW.get(made)
+    if statement is None:
+        if conn.dialect.name == "postgresql":
+            statement = pg_dialect.insert(table).on_conflict_do_nothing(index_elements=[key])
+            statement = statement.returning(table.c.id) if returning else statement
+        else:
+            statement = sqlite_dialect.insert(table).on_conflict_do_nothing(index_elements=[key])
+        _INSERT_NEW[made] = statement
+    return statement
+
+
+_INSERT_NEW: dict[tuple[str, str, str, bool], Any] = {}
 
 
 def _inserted(result: Any) -> bool:
@@ -491,45 +542,51 @@ def _inserted(result: Any) -> bool:
     return result.first() is not None if result.returns_rows else bool(result.rowcount)
 
 
-def _cases_of(customer: str) -> Any:
+def _cases_of(customer: Any) -> Any:
     """The ids of a customer's cases, as a subquery: a customer's mail is found through their few cases
     (``cases(customer)``, then ``outbox(case_id, kind)``), never by reading every acknowledgement."""
     return select(cases.c.id).where(cases.c.customer == customer)
 
 
+_SENDER_ACKS = (select(func.count()).select_from(outbox)
+                .where(outbox.c.case_id.in_(_cases_of(bindparam("sender"))), outbox.c.kind == "ack",
+                       outbox.c.created_at >= bindparam("since")))
+_SENDER_BURST = (select(func.count()).select_from(messages)
+                 .where(messages.c.from_addr == bindparam("sender"), messages.c.direction == "in",
+                        messages.c.sent_at >= bindparam("since"), messages.c.sent_at <= bindparam("until")))
+_ACKS_TO = select(func.count()).select_from(outbox).where(
+    outbox.c.recipient == bindparam("recipient"), outbox.c.created_at >= bindparam("since"), outbox.c.kind == "ack")
+_ACKS_TOTAL = select(func.count()).select_from(outbox).where(
+    outbox.c.kind == "ack", outbox.c.created_at >= bindparam("since"))
+
+
 def sender_history(conn: Connection, sender: str, *, acks_since: datetime, burst_since: datetime,
                    burst_until: datetime) -> SenderHistory:
-    acks = conn.execute(
-        select(func.count()).select_from(outbox)
-        .where(outbox.c.case_id.in_(_cases_of(sender)), outbox.c.kind == "ack",
-               outbox.c.created_at >= acks_since)).scalar()
-    burst = conn.execute(
-        select(func.count()).select_from(messages)
-        .where(messages.c.from_addr == sender, messages.c.direction == "in",
-               messages.c.sent_at >= burst_since, messages.c.sent_at <= burst_until)).scalar()
+    acks = conn.execute(_SENDER_ACKS, {"sender": sender, "since": acks_since}).scalar()
+    burst = conn.execute(_SENDER_BURST, {"sender": sender, "since": burst_since, "until": burst_until}).scalar()
     return SenderHistory(acks_in_window=int(acks or 0), messages_in_burst_window=int(burst or 0))
 
 
 def acks_to(conn: Connection, recipient: str, since: datetime) -> int:
     """How many acknowledgements went (or are queued) to this address since ``since``."""
-    count = conn.execute(select(func.count()).select_from(outbox).where(
-        outbox.c.recipient == recipient.lower(), outbox.c.created_at >= since, outbox.c.kind == "ack")).scalar()
+    count = conn.execute(_ACKS_TO, {"recipient": recipient.lower(), "since": since}).scalar()
     return int(count or 0)
 
 
 def acks_total(conn: Connection, since: datetime) -> int:
     """How many acknowledgements were queued since ``since``, to anyone."""
-    count = conn.execute(select(func.count()).select_from(outbox).where(
-        outbox.c.kind == "ack", outbox.c.created_at >= since)).scalar()
+    count = conn.execute(_ACKS_TOTAL, {"since": since}).scalar()
     return int(count or 0)
 
 
 # -- bounces -------------------------------------------------------------------------------------
 
 
+_BOUNCED = select(bounced_addresses.c.id).where(bounced_addresses.c.address == bindparam("address"))
+
+
 def is_bounced(conn: Connection, address: str) -> bool:
-    return conn.execute(select(bounced_addresses.c.id)
-                        .where(bounced_addresses.c.address == address.lower())).first() is not None
+    return conn.execute(_BOUNCED, {"address": address.lower()}).first() is not None
 
 
 def record_bounce(conn: Connection, address: str, now: datetime, *, case_id: int | None, status: str | None,
@@ -561,10 +618,13 @@ def cases_of_customer(conn: Connection, address: str) -> list[int]:
 # -- promises ------------------------------------------------------------------------------------
 
 
+_INSERT_PROMISE = insert(promises)
+
+
 def add_promise(conn: Connection, *, case_id: int, owner: str, source: str, text: str, made_at: datetime,
                 due_at: datetime, source_message_id: str | None = None, predicted_bh: float | None = None,
                 spread_bh: float | None = None) -> int:
-    result = conn.execute(insert(promises), {"case_id": case_id, "owner": owner, "source": source, "text": text,
+    result = conn.execute(_INSERT_PROMISE, {"case_id": case_id, "owner": owner, "source": source, "text": text,
                                              "made_at": made_at, "due_at": due_at, "state": "open",
                                              "source_message_id": source_message_id,
                                              "predicted_bh": predicted_bh, "spread_bh": spread_bh})
@@ -655,10 +715,13 @@ def open_staff_promises(conn: Connection, case_id: int) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
+_OPEN_PROMISES = (select(promises).where(promises.c.case_id == bindparam("case_id"), promises.c.state == "open")
+                  .order_by(promises.c.id))
+
+
 def open_promises(conn: Connection, case_id: int) -> list[PromiseView]:
     """The case's open promises: the team's (acknowledgements, delay notices) and staff commitments."""
-    rows = conn.execute(select(promises).where(promises.c.case_id == case_id, promises.c.state == "open")
-                        .order_by(promises.c.id))
+    rows = conn.execute(_OPEN_PROMISES, {"case_id": case_id})
     return [PromiseView(id=r.id, owner=r.owner, source=r.source, text=r.text, made_at=_aware(r.made_at) or r.made_at,
                         due_at=_aware(r.due_at) or r.due_at, state=r.state, source_message_id=r.source_message_id)
             for r in rows]
@@ -815,8 +878,11 @@ def scheduled_for_case(conn: Connection, case_id: int) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
+_CASE_ROW = select(cases).where(cases.c.id == bindparam("case_id"))
+
+
 def case_row(conn: Connection, case_id: int) -> dict[str, Any] | None:
-    row = conn.execute(select(cases).where(cases.c.id == case_id)).first()
+    row = conn.execute(_CASE_ROW, {"case_id": case_id}).first()
     return dict(row._mapping) if row else None
 
 
@@ -1247,18 +1313,22 @@ def requeue_failed(conn: Connection, outbox_id: int, now: datetime) -> bool:
     return bool(result.rowcount)
 
 
+_ACK_WENT_OUT = func.coalesce(outbox.c.sent_at, outbox.c.created_at)
+_CITED_ACK_AT = select(func.max(_ACK_WENT_OUT)).where(outbox.c.kind == "ack",
+                                                      outbox.c.message_id.in_(bindparam("ids", expanding=True)))
+_LAST_ACK_AT = select(func.max(_ACK_WENT_OUT)).where(outbox.c.case_id.in_(_cases_of(bindparam("sender"))),
+                                                     outbox.c.kind == "ack")
+
+
 def ack_times(conn: Connection, sender: str, cited: Sequence[str]) -> tuple[datetime | None, datetime | None]:
     """When the acknowledgement these Message-IDs cite, and our latest acknowledgement to ``sender``, went out.
 
     "Went out" is when it was sent, or queued while it waits to be.
     """
-    when = func.coalesce(outbox.c.sent_at, outbox.c.created_at)
     cited_at = None
     if cited:
-        cited_at = conn.execute(select(func.max(when)).where(outbox.c.kind == "ack",
-                                                               outbox.c.message_id.in_(list(cited)[:50]))).scalar()
-    last_at = conn.execute(
-        select(func.max(when)).where(outbox.c.case_id.in_(_cases_of(sender)), outbox.c.kind == "ack")).scalar()
+        cited_at = conn.execute(_CITED_ACK_AT, {"ids": list(cited)[:50]}).scalar()
+    last_at = conn.execute(_LAST_ACK_AT, {"sender": sender}).scalar()
     return _aware(cited_at), _aware(last_at)
 
 
