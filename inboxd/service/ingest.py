@@ -146,8 +146,10 @@ class Processor:
             from_addr=msg.from_addr, subject=msg.subject[:1000], sent_at=min(msg.date, now) if msg.date else now,
             received_at=now, size=msg.size, reason=classification.reason, summary=_summary(msg, ctx.rules.matched))
         applier.case_id, applier.number, applier.message_ref = case_id, number, message_ref
-        for action in actions:
-            applier.apply(action)
+        # The message's events (nothing here reads them back) go in as one executemany at the end.
+        with repo.buffered_writes(conn):
+            for action in actions:
+                applier.apply(action)
         _advance(conn, mailbox, folder, uidvalidity, uid, now)
         kind = "own" if own else classification.kind
         log.info("message.processed", mailbox=mailbox.name, folder=folder, uid=uid, kind=kind,

@@ -281,6 +281,7 @@ def is_own_message_id(conn: Connection, message_id: str) -> bool:
 
 
 MESSAGE_ID_SECRET = "message_id_secret"
+_SECRET = select(meta.c.value).where(meta.c.key == MESSAGE_ID_SECRET)
 
 
 def message_id_secret(conn: Connection) -> bytes:
@@ -289,14 +290,14 @@ def message_id_secret(conn: Connection) -> bytes:
     Several daemons sharing a database race to make it; the first insert wins and every daemon
     reads that one. Never log the value.
     """
-    row = conn.execute(select(meta.c.value).where(meta.c.key == MESSAGE_ID_SECRET)).first()
+    row = conn.execute(_SECRET).first()
     if row is None:
         try:
             with conn.begin_nested():
                 conn.execute(insert(meta), {"key": MESSAGE_ID_SECRET, "value": secrets.token_hex(32)})
         except exc.IntegrityError:
             pass  # another daemon made it first
-        row = conn.execute(select(meta.c.value).where(meta.c.key == MESSAGE_ID_SECRET)).one()
+        row = conn.execute(_SECRET).one()
     return bytes.fromhex(str(row.value))
 
 

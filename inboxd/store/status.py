@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from inboxd.store.schema import folder_watch_start, messages, outbox, watch_status
@@ -28,9 +28,12 @@ def record_first_start(conn: Connection, mailbox: str, folder: str, now: datetim
     return now
 
 
+_FIRST_START = select(folder_watch_start.c.started_at).where(
+    folder_watch_start.c.mailbox == bindparam("mailbox"), folder_watch_start.c.folder == bindparam("folder"))
+
+
 def first_start(conn: Connection, mailbox: str, folder: str) -> datetime | None:
-    return conn.execute(select(folder_watch_start.c.started_at).where(
-        folder_watch_start.c.mailbox == mailbox, folder_watch_start.c.folder == folder)).scalar()
+    return conn.execute(_FIRST_START, {"mailbox": mailbox, "folder": folder}).scalar()
 
 
 def write_status(conn: Connection, rows: list[dict[str, Any]],
