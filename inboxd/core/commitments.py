@@ -1073,7 +1073,10 @@ def _ahead(group: list[_Piece], due: datetime, day: date | None, ctx: _Context) 
 _EN_RELATIVE = re.compile(
     rf"\b(?:the\s+)?(?:(?P<num>{_EN_NUM})\s+(?P<bd>(?:business|working)\s+)?(?P<unit>days?|hours?|minutes?|weeks?)|"
     r"(?P<single>day|morning|afternoon|evening|week))\s+(?P<dir>after|following|before|prior\s+to)\b|"
-    rf"\bwithin\s+(?P<wnum>{_EN_NUM})\s+(?P<wbd>(?:business|working)\s+)?(?P<wunit>days?|hours?|minutes?)\s+of\b",
+    rf"\bwithin\s+(?P<wnum>{_EN_NUM})\s+(?P<wbd>(?:business|working)\s+)?(?P<wunit>days?|hours?|minutes?)\s+of\b|"
+    # "we'll deliver the beams the same afternoon", "our fitter will install them the following day": the event is
+    # named earlier in the sentence.
+    r"\bthe\s+(?P<same>same|following)\s+(?P<sunit>day|morning|afternoon|evening)\b",
     re.IGNORECASE,
 )
 # "Once the part arrives on Tuesday, we'll have it installed within two days": the span counts from that day.
@@ -1087,7 +1090,13 @@ def _relative_due(match: re.Match[str], anchor: _When, ctx: _Context) -> tuple[d
     """The due instant of an offset ("two days", "the morning") after an event that falls at ``anchor``."""
     groups = match.groupdict()
     day = anchor.day or anchor.due.astimezone(ctx.calendar.tz).date()
-    single = (groups.get("single") or "").lower()
+    single = (groups.get("single") or groups.get("sunit") or "").lower()
+    if (groups.get("same") or "").lower() == "same":
+        if single == "morning":
+            return ctx.at(day, _MORNING), day
+        if single == "evening":
+            return ctx.at(day, _EVENING), day
+        return ctx.cob(day), day
     # "three days before the event on the 22nd", "the day before the visit on Friday": counted backwards.
     sign = -1 if (groups.get("dir") or "").lower().startswith(("before", "prior")) else 1
     if single:
@@ -1129,6 +1138,13 @@ def _relative(sentence: str, lang: str, found: list[_When], ctx: _Context) -> li
         # The offset's own words may have been read as a span ("within two hours"): the event decides instead.
         whens = [w for w in found if not (w.start < match.end() and match.start() < w.end)]
         after = [w for w in whens if w.start >= match.end() and sentence[match.end():w.start].count(",") == 0]
+        if match.group("same"):
+            after = []  # "the same day" looks back
+        inner = [w for w in found if match.start("dir") <= w.start < match.end()] if match.group("dir") else []
+        if not after and inner and (match.group("single") or "").lower() == "week":
+            # "the week before Thanksgiving": the holiday read with its "before" is the event.
+            after = inner
+            whens = [w for w in found if w is not inner[0]] + inner
         if after:
             anchor = after[0]
             start, end = match.start(), anchor.end
@@ -1224,9 +1240,23 @@ class _Clause:
 def _clauses(sentence: str, lang: str, protected: list[_When]) -> list[_Clause]:
     boundary = _EN_BOUNDARY if lang == "en" else _DE_BOUNDARY
     cuts: list[tuple[int, int]] = []
+    appositive: _When | None = None
     for match in boundary.finditer(sentence):
         if any(when.start < match.end() and match.start() < when.end for when in protected):
             continue  # never cut inside "on Tuesday, 24 November, at 11:00"
+        if "," in match.group(0):
+            # A time set off by commas after another ("bis Freitag, 16 Uhr, fertig") belongs to the clause
+            # around it: neither comma ends a clause.
+            left = [w for w in protected if w.end <= match.start() and not sentence[w.end:match.start()].strip()]
+            right = [w for w in protected if w.start == match.end()]
+            if left and right:
+                appositive = right[0]
+                continue
+            if left and (left[-1] is appositive or "," in sentence[left[-1].start:left[-1].end]) \
+                    and lang == "de" and not right:
+                appositive = None
+                continue
+        appositive = None
         cuts.append((match.start(), match.end()))
     clauses: list[_Clause] = []
     position = 0
@@ -1245,6 +1275,11 @@ _EN_SUBJECT = (
     # "The technician will come on Tuesday": the people a support reply sends are ours (a courier or driver is
     # the carrier's, see the labelled set).
     r"the\s+(?:technician|engineer|fitter|installer|mechanic)s?|"
+    # "An engineer will call you", "a technician from our service team will be with you": a staff role, named
+    # with any article, is ours; a carrier's driver or courier is not.
+    r"(?:an?|one\s+of\s+our)\s+(?:[\w-]+\s+)?(?:technician|engineer|fitter|installer|mechanic|adviser|advisor|"
+    r"specialist|agent|consultant|colleague|team\s+member|member\s+of\s+(?:our|the|my)\s+(?:[\w-]+\s+)?team)s?"
+    r"(?:\s+from\s+(?:our|my)\s+(?:[\w-]+\s+){0,2}?(?:team|department|workshop))?|"
     r"(?:someone|one)\s+(?:of|from)\s+(?:our|my)\s+(?:[\w-]+\s+){0,2}?(?:team|engineers|colleagues|technicians))"
 )
 _EN_FUTURE = re.compile(
@@ -1291,12 +1326,18 @@ _EN_THING_DONE = re.compile(
     r"finished|shipped|dispatched|delivered|sent|posted|refunded|credited|processed|replaced|restored|reactivated|up|"
     r"online|available|uploaded|published|packed|emailed|e-mailed|mailed|shared|booked|arranged|completed|approved|"
     r"back\s+with\s+you|out\s+the\s+door|applied|added|"
+    # The customer's thing in the passive: "Refund will be issued", "Your new SIM should be in the post".
+    r"issued|reissued|re-?sent|reviewed|checked|collected|printed|corrected|renewed|reset|unlocked|unblocked|"
+    r"cleaned|serviced|migrated|transferred|moved|signed|returned|picked\s+up|sorted|handled|paid(?:\s+out)?|"
+    r"settled|released|deployed|rolled\s+out|patched|ported|switched\s+over|connected|enabled|extended|"
+    r"assembled|calibrated|configured|prepared|in\s+the\s+(?:post|mail)|out\s+for\s+delivery|"
     r"activated|resolved|updated|upgraded|installed|live|back\s+(?:up|online|to\s+normal)|with\s+you|on\s+(?:its|their)"
-    r"\s+way|in\s+your\s+(?:account|inbox|mailbox))|(?:arrive|land|reach\s+you|go\s+out|ship|happen|take\s+place|come\s+(?:to\s+you\s+)?from\s+"
+    r"\s+way|in\s+your\s+(?:account|inbox|mailbox))|(?:arrive|land|reach\s+you|go\s+out|ship|happen|take\s+place|"
+    r"complete|go\s+through|go\s+live|come\s+(?:to\s+you\s+)?from\s+"
     r"(?:me|us|our))\b)|(?:goes|go)\s+out\s+to\s+you|ships?\s+(?:out\s+)?to\s+you|"
     r"(?:is|are)\s+(?:going\s+out|being\s+(?:sent|shipped|dispatched))\s+to\s+you|"
     r"(?:(?:is|are)\s+)?coming\s+(?:your\s+way|(?:over\s+)?to\s+you)|(?:(?:is|are)\s+)?going\s+(?:out|live)|"
-    r"(?:(?:is|are)\s+)?incoming|(?:is|are)\s+on\s+(?:its|their)\s+way)\b",
+    r"(?:(?:is|are)\s+)?going\s+to\s+(?:print|press)|(?:(?:is|are)\s+)?incoming|(?:is|are)\s+on\s+(?:its|their)\s+way)\b",
     re.IGNORECASE)
 # Present tense with the customer's own thing: "Your replacement unit ships tomorrow".
 _EN_YOUR_THING_SHIPS = re.compile(
@@ -1329,7 +1370,8 @@ _EN_TERSE_NOT = re.compile(r"\b(?:is|was|are|were|helps?|helped|fixed|means|take
 _EN_STATUS_LEAD = re.compile(
     r"^\s*(?:(?:sure|ok|okay|yes|yep|noted|got\s+it|understood|no\s+problem|will\s+do)\s*[.!]?\s*$|"
     r"(?-i:I)(?:'m|\s+am)\b|we(?:'re|\s+are)\b|(?:out|leaving|back|off|away|travel\w*|busy|offline|"
-    r"in\s+(?:a|the|training|meetings?)|on\s+(?:leave|holiday|vacation|site|the\s+road))\b)",
+    r"in\s+(?:a|the|training|meetings?)|on\s+(?:leave|holiday|vacation|site|the\s+road))\b|"
+    r"(?:working\s+on|looking\s+into|on)\s+(?:it|this|that|the|your)\b)",
     re.IGNORECASE,
 )
 _EN_LET_ME = re.compile(r"\blet\s+(?:me|us)\s+(?!know\b)(?P<rest>\w+.*)", re.IGNORECASE)
@@ -1418,6 +1460,7 @@ _EN_OUR_PEOPLE = re.compile(
 # What may follow "will be" in a promise; anything else ("closed", "on holiday", "back in the office") is a fact.
 _EN_BE_OK = re.compile(
     r"^\s*be\s+(?:(?:back\s+)?in\s+(?:touch|contact)|back\s+to\s+you|able\s+to|in\s+a\s+position\s+to|on[\s-]?site|there|with\s+you|"
+    r"(?:done|finished|sorted|fixed|ready|complete|completed|resolved)\b|"
     r"\w+ing\b)",
     re.IGNORECASE,
 )
@@ -1621,6 +1664,8 @@ def _en_anchor(clause: str, earlier: str) -> bool:
         ing = match.groupdict().get("ing")
         if ing and ing.lower() in _EN_NOT_ING:
             return False
+        if ing and ing.lower() == "taking" and re.search(r"\b(?:off|leave|holiday|vacation)\b", match.group("rest")):
+            return False  # "I'm taking next week off": absence, no promise
         return _en_promise_rest(match.group("rest"))
     confident = _EN_CONFIDENT.match(text)
     if _EN_THING_CONTINUED.match(text) and _EN_THING_DONE.match(earlier.translate(_APOSTROPHE)):
@@ -1646,7 +1691,7 @@ _DE_THING_DONE = re.compile(
     r"(?i:sollte|sollten|wird|werden|geht|gehen|ist|sind|kommt|kommen)\b.*"
     r"\b(?i:verfügbar|fertig|behoben|repariert|verschickt|versendet|versandt|raus|hinaus|heraus|bei\s+Ihnen|an\s+Sie|"
     r"erledigt|freigeschaltet|online|aktiv|eingerichtet|zugestellt|geliefert|gutgeschrieben|erstattet|portiert|"
-    r"ausgetauscht|unterwegs|auf\s+Ihrem\s+Konto)\b",
+    r"ausgetauscht|unterwegs|auf\s+Ihrem\s+Konto|vorliegen|vorliegt|ankommen|ankommt|eintreffen|eintrifft)\b",
 )
 
 

@@ -138,13 +138,21 @@ def handle_batch(conn: Connection, rt: Runtime, items: list[repo.ClaimedItem], w
         round_: list[repo.ClaimedItem] = []
         later: list[repo.ClaimedItem] = []
         seen: set[int] = set()
-        for claimed in pending:
-            if claimed.case_ref is not None and claimed.case_ref in seen:
+        for index, claimed in enumerate(pending):
+            if claimed.case_ref is None:
+                # An item of no case (the digest) reads across cases: it comes after everything due before it
+                # and before everything due after it, so it closes the round.
+                if later:
+                    later.extend(pending[index:])
+                else:
+                    round_.append(claimed)
+                    later.extend(pending[index + 1:])
+                break
+            if claimed.case_ref in seen:
                 later.append(claimed)
             else:
                 round_.append(claimed)
-                if claimed.case_ref is not None:
-                    seen.add(claimed.case_ref)
+                seen.add(claimed.case_ref)
         decided = []
         for claimed in round_:
             work = gather_due(conn, rt, claimed, reads)

@@ -45,11 +45,11 @@ HELDOUT_TARGETS = {"precision_en": 0.97, "recall_en": 0.95, "recall_de": 0.95}
 SPLIT_OF_FILE = {"labelled": "tune", "heldout": "heldout-5", "heldout_real": "heldout-real", "tuning_real": "tune-real",
                  "heldout_real2": "heldout-real2", "heldout_real3": "heldout-real3",
                  "heldout_real4": "heldout-real4", "heldout_real5": "heldout-real5",
-                 "heldout_real6": "heldout-real6"}
+                 "heldout_real6": "heldout-real6", "heldout_real7": "heldout-real7"}
 # The held-back splits with the phrasing targets: the phrasing classes, and the real-world phrasing set whose rows
 # are split by the SHA-1 of their source (tests/data/commitments/split_real.py).
 HELDOUT_SPLITS = ("heldout", "heldout-real", "heldout-real2", "heldout-real3", "heldout-real4", "heldout-real5",
-                  "heldout-real6")
+                  "heldout-real6", "heldout-real7")
 
 
 def calendar_from_config(path: Path) -> BusinessCalendar:

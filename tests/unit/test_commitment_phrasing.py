@@ -380,3 +380,34 @@ def test_the_real_world_sets_are_split_by_their_source() -> None:
             assert item["text_contains"].lower() in row["text"].lower()
     english = [row for row in held + tuned if row["lang"] == "en"]
     assert sum(bool(row["expected"]) for row in english) >= 60 and sum(not row["expected"] for row in english) >= 40
+
+
+# The structure of a promise, generalised from the misses of every real-world round: a future or modal marker, an
+# agent that is us (a staff role with any article), or the customer's thing in the passive, and a time; an
+# appositive time between commas; a day relative to an event named earlier ("the same morning", "the following
+# day", "the week before Christmas").
+@pytest.mark.parametrize(("sent_at", "text", "due"), [
+    (THU, "A specialist from our billing team will ring you on Friday.", "2026-12-11T17:00:00+01:00"),
+    (THU, "Invoice will be corrected by Monday.", "2026-12-14T17:00:00+01:00"),
+    (THU, "Your replacement keys should be in the mail by Friday.", "2026-12-11T17:00:00+01:00"),
+    (MON, "Working on the migration now, should be finished by end of day.", "2026-12-07T17:00:00+01:00"),
+    (THU, "Once the scaffold goes up on Friday, we'll fit the windows the same morning.", "2026-12-11T12:00:00+01:00"),
+    (MON, "After the scan on Tuesday, I'll send you the results the following day.", "2026-12-09T17:00:00+01:00"),
+    (MON, "We'll hand over the keys the week before Christmas.", "2026-12-18T17:00:00+01:00"),
+    (WED, "Ihr Laptop ist bis Donnerstag, 14 Uhr, repariert.", "2026-12-10T14:00:00+01:00"),
+    (WED, "Die Unterlagen sollten Ihnen bis Freitag vorliegen.", "2026-12-11T17:00:00+01:00"),
+])
+def test_promise_structure(sent_at: str, text: str, due: str, calendar: BusinessCalendar) -> None:
+    assert dues(text, sent_at, calendar) == [due]
+
+
+@pytest.mark.parametrize("text", [
+    "I'm taking Friday off and will be back on Monday.",
+    "An engineer visited on Friday.",
+    "The office will be closed on Friday.",
+    "Refunds are usually issued within five working days.",
+    "Please make sure the invoice is corrected by Monday.",
+    "Ihr Laptop war am Donnerstag, 14 Uhr, schon repariert.",
+])
+def test_promise_structure_look_alikes(text: str, calendar: BusinessCalendar) -> None:
+    assert dues(text, WED, calendar) == []
