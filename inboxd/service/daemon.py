@@ -35,6 +35,7 @@ from inboxd.errors import AuthError, ConfigError, FolderMissing, ImapError, Inbo
 from inboxd.mail.classify import FolderRole
 from inboxd.service.detector import use_cached_detector
 from inboxd.service.duework import run_tick
+from inboxd.service.forecast import TickForecast
 from inboxd.service.ingest import Processor
 from inboxd.service.mailer import queue_template_mail, staff_recipients
 from inboxd.service.nodes import CLAIM_SECONDS, Coordinator, DaemonLock
@@ -392,6 +393,7 @@ class Daemon:
         self.outbox_event = threading.Event()
         self.stop_event = threading.Event()
         self.processor = Processor(self.store, lambda: self.runtime, self.clock, self.outbox_event.set)
+        self.forecast = TickForecast()  # the tick's model for delay notices, refitted when its inputs change
         self.sender = Sender(self.store, lambda: self.runtime, self.clock, self._smtp_for, self._imap_for)
         self.watchers: list[FolderWatcher] = []
         self.notifier = Notifier()
@@ -672,10 +674,10 @@ class Daemon:
         """Logins about to expire, then the tick's three steps (:func:`inboxd.service.duework.run_tick`)."""
         self._check_login_expiry()
         if self.cluster is None:
-            queued = run_tick(self.store, lambda: self.runtime, self.clock)
+            queued = run_tick(self.store, lambda: self.runtime, self.clock, forecast=self.forecast)
         else:  # several daemons: due items are claimed in the node's name, with a lease its heartbeat renews
             queued = run_tick(self.store, lambda: self.runtime, self.clock, worker=self.cluster.name,
-                              lease=timedelta(seconds=CLAIM_SECONDS))
+                              lease=timedelta(seconds=CLAIM_SECONDS), forecast=self.forecast)
         if queued:
             self.outbox_event.set()
         try:

@@ -40,7 +40,7 @@ from inboxd.core.humanize import phrase_due
 from inboxd.core.staff_text import digest_counts, due_detail, waiting_detail
 from inboxd.errors import StoreUnavailable, TransientError
 from inboxd.mail.threading import format_token, stop_address
-from inboxd.service.forecast import fit_model
+from inboxd.service.forecast import TickForecast, fit_model
 from inboxd.service.mailer import queue_template_mail, staff_recipients
 from inboxd.service.runtime import Runtime
 from inboxd.store import repo
@@ -57,16 +57,17 @@ def tick_settings(rt: Runtime) -> tick.TickSettings:
 
 
 def run_tick(store: repo.Store, runtime: Callable[[], Runtime], clock: Clock, worker: str = WORKER,
-             lease: timedelta = repo.SCHEDULE_LEASE) -> bool:
+             lease: timedelta = repo.SCHEDULE_LEASE, forecast: TickForecast | None = None) -> bool:
     """One tick, its three steps in order (:mod:`inboxd.core.tick`); True when mail was queued.
 
     A step that fails leaves its work for the next tick and does not keep the others from running. ``worker``
     and ``lease``: the claims on due items (with several daemons, the node's name and a short lease).
+    ``forecast``: the daemon's fitted model for delay notices, kept from tick to tick while its inputs stay the same.
     """
     queued = _guarded("due_work.deferred", "due_work.failed",
                       lambda: run_due_work(store, runtime, clock, worker=worker, lease=lease))
     queued += _guarded("delay_notices.deferred", "delay_notices.failed",
-                       lambda: run_delay_notices(store, runtime(), clock.now()))
+                       lambda: run_delay_notices(store, runtime(), clock.now(), forecast))
     _guarded("tick.deferred", "tick.failed", lambda: break_overdue_promises(store, clock.now()))
     return queued > 0
 
@@ -429,12 +430,14 @@ class PromiseAtRisk:
     notice_at: datetime  # now, or the customer's morning when it is night where they are (still before the due)
 
 
-def gather_risk(conn: Connection, rt: Runtime, now: datetime) -> tick.RiskContext:
-    """The open team promises of cases waiting for their first response, and the forecast to judge them by."""
+def gather_risk(conn: Connection, rt: Runtime, now: datetime, forecast: TickForecast | None = None
+                ) -> tick.RiskContext:
+    """The open team promises of cases waiting for their first response, and the forecast to judge them by (from
+    ``forecast`` when given: fitted again only when its inputs changed)."""
     promises = tuple(repo.open_team_promises_waiting(conn))
     if not promises:
         return tick.RiskContext((), None)
-    model, queue = fit_model(conn, rt, now)
+    model, queue = forecast.fit(conn, rt, now) if forecast is not None else fit_model(conn, rt, now)
     return tick.RiskContext(promises, tick.Forecast(model, queue))
 
 
@@ -449,11 +452,11 @@ def promises_at_risk(conn: Connection, rt: Runtime, now: datetime) -> tuple[list
     return found, forecast.model if forecast else None, forecast.queue if forecast else None
 
 
-def run_delay_notices(store: repo.Store, rt: Runtime, now: datetime) -> int:
+def run_delay_notices(store: repo.Store, rt: Runtime, now: datetime, forecast: TickForecast | None = None) -> int:
     """Tell customers *before* a promise breaks: a new honest time, the old promise superseded, the lead told
     (:func:`inboxd.core.tick.decide_delay_notices`)."""
     with store.begin() as conn:
-        ctx = gather_risk(conn, rt, now)
+        ctx = gather_risk(conn, rt, now, forecast)
     sent = 0
     for action in tick.decide_delay_notices(ctx, tick_settings(rt), now):
         if isinstance(action, tick.DelayNotice):

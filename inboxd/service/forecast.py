@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from inboxd.core import eta
+from inboxd.core.refit import REFIT_MAX_AGE, RefitPolicy
 from inboxd.service.runtime import Runtime
 from inboxd.store import repo
 
@@ -30,12 +31,61 @@ def queue_snapshot(conn: Connection) -> eta.QueueSnapshot:
 
 def fit_model(conn: Connection, rt: Runtime, now: datetime) -> tuple[eta.PaceModel, eta.QueueSnapshot]:
     """The model as of ``now`` and the queue it was fitted on."""
+    model, queue, _history, _calibration = _fit(conn, rt, now, queue_snapshot(conn))
+    return model, queue
+
+
+def _fit(conn: Connection, rt: Runtime, now: datetime, queue: eta.QueueSnapshot
+         ) -> tuple[eta.PaceModel, eta.QueueSnapshot, eta.PaceHistory, tuple[eta.PromiseRecord, ...]]:
     since = now - HISTORY
-    queue = queue_snapshot(conn)
     history = eta.PaceHistory(since=since, responses=tuple(repo.recent_first_responses(conn, since)))
     calibration = tuple(repo.recent_team_promises(conn, since))
     model = eta.fit(now, queue, history, calibration, rt.calendar, rt.coverage, eta.EtaConfig.from_config(rt.config))
-    return model, queue
+    return model, queue, history, calibration
+
+
+class TickForecast:
+    """The tick's model (delay notices), refitted only when its inputs changed (:class:`RefitPolicy`).
+
+    Each call reads the queue (the waiting cases: a short indexed list) and one statement of aggregates
+    (:func:`inboxd.store.repo.forecast_inputs_mark`: the first responses from the oldest one the last fit read,
+    counted, and the newest promise id); the two history queries and the fit run only when something differs
+    (a case opened or answered, a new promise, another configuration, day or shift) or an input leaves the
+    history window, and at least every ``max_age``. With the same inputs and fit time the model is the one
+    :func:`fit_model` returns. Thread-safe.
+    """
+
+    def __init__(self, max_age: timedelta = REFIT_MAX_AGE) -> None:
+        self.policy = RefitPolicy(max_age)
+        self._lock = threading.Lock()
+        self._model: eta.PaceModel | None = None
+        self._responses_from: datetime | None = None  # the oldest first response the last fit read
+        self.fits = 0  # how many times it fitted (the benchmark and the tests read it)
+
+    def fit(self, conn: Connection, rt: Runtime, now: datetime) -> tuple[eta.PaceModel, eta.QueueSnapshot]:
+        """The model and the current queue: the last fit's model when its inputs are still the same."""
+        with self._lock:
+            queue = queue_snapshot(conn)
+            config = (id(rt.config), id(rt.calendar), id(rt.coverage))
+            mark = repo.forecast_inputs_mark(conn, self._responses_from or now - HISTORY)
+            key = (config, queue, self._responses_from, mark)
+            if self._model is not None and not self.policy.due(key, now, rt.calendar, rt.coverage):
+                return self._model, queue
+            model, _queue, history, calibration = _fit(conn, rt, now, queue)
+            # The key the next call compares with, from the rows this fit read (what was committed later makes
+            # the next call refit): the responses from the oldest read, how many and the newest; the newest
+            # promise id as read before the fit.
+            responses = history.responses
+            oldest = responses[-1].first_response_at if responses else history.since
+            self._responses_from = oldest
+            read = (len(responses), responses[0].first_response_at if responses else None, mark[2])
+            leaving = [stamp for stamp in (responses[-1].first_response_at if responses else None,
+                                           calibration[-1].made_at if calibration else None) if stamp is not None]
+            self.policy.fitted((config, queue, oldest, read), now, rt.calendar, rt.coverage,
+                               min(leaving) + HISTORY if leaving else None)
+            self._model = model
+            self.fits += 1
+            return model, queue
 
 
 class Forecaster:

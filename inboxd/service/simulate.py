@@ -67,6 +67,7 @@ from inboxd.core import eta, followups, tick
 from inboxd.core.calendar import BusinessCalendar, parse_date_ranges, parse_weekly_hours
 from inboxd.core.cases import CaseState, Status
 from inboxd.core.durations import Duration, parse_duration
+from inboxd.core.refit import RefitPolicy
 from inboxd.errors import ConfigError
 from inboxd.mail.threading import format_token
 
@@ -533,6 +534,9 @@ class TickWorld:
         self.made_at: list[float] = []
         self.answered_at: list[float] = []
         self.responses: list[eta.FirstResponse] = []
+        # The tick's model, refitted when its inputs change, as the daemon's (forecast.TickForecast) is.
+        self.risk_policy = RefitPolicy()
+        self.risk_model: eta.PaceModel | None = None
         self.scheduled: list[tuple[float, int, int, followups.Schedule]] = []  # (due, id, case, item)
         self.scheduled_count = 0
         self.overdue: list[tuple[float, int]] = []  # (due, promise id) of team promises, soonest first
@@ -671,7 +675,20 @@ class TickWorld:
         if not promises:
             return tick.RiskContext((), None)
         queue = self.snapshot()
-        return tick.RiskContext(promises, tick.Forecast(self.model(now, queue), queue))
+        return tick.RiskContext(promises, tick.Forecast(self.risk_fit(now, queue), queue))
+
+    def risk_fit(self, now: float, queue: eta.QueueSnapshot) -> eta.PaceModel:
+        """The tick's model: the last one while its inputs are the same (:class:`RefitPolicy`), as in the daemon.
+        The inputs: the queue and which responses and promises the store's queries would return (a row leaving
+        the window moves its index)."""
+        since = now - eta.HISTORY_WINDOW.total_seconds()
+        key = (queue, bisect.bisect_left(self.answered_at, since), len(self.responses),
+               bisect.bisect_left(self.made_at, since), len(self.promises))
+        at = _dt(now)
+        if self.risk_model is None or self.risk_policy.due(key, at, self.calendar, self.coverage):
+            self.risk_model = self.model(now, queue)
+            self.risk_policy.fitted(key, at, self.calendar, self.coverage, None)
+        return self.risk_model
 
     def apply_delay_notice(self, notice: tick.DelayNotice, now: float) -> None:
         promise = self.promises[notice.promise.id - 1]

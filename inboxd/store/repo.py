@@ -1364,3 +1364,13 @@ def recorded_message(conn: Connection, message_id: str, mailbox: str) -> dict[st
     return {"kind": str(row.kind), "case": number, "opened": opened is not None,
             "priority": data.get("priority"), "tags": list(data.get("tags") or []),
             "assignee": data.get("assignee"), "acknowledged": "ack.queued" in found, "held": held}
+
+
+def forecast_inputs_mark(conn: Connection, responses_from: datetime) -> tuple[int, datetime | None, int]:
+    """What tells whether the forecast's inputs changed since a fit, in one statement on two indexes: the first
+    responses at or after ``responses_from`` (count, newest) and the newest promise id (any new promise)."""
+    answered = select(func.count(), func.max(cases.c.first_response_at)).where(
+        cases.c.first_response_at >= responses_from).subquery()
+    newest = select(func.max(promises.c.id)).scalar_subquery()
+    row = conn.execute(select(answered.c[0], answered.c[1], newest)).one()
+    return int(row[0] or 0), row[1], int(row[2] or 0)
