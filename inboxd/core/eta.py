@@ -576,7 +576,7 @@ class PaceModel:
     adaptive: tuple[float, ...] = ()  # by priority rank, then all: the adaptive correction in spreads (see adapt)
     _margins: dict[tuple[int, int, float | None], float] = field(
         default_factory=dict, init=False, repr=False, compare=False)
-    _room: dict[tuple[int, float, float], tuple[float, float, float, float]] = field(
+    _room: dict[tuple[int, float, float], tuple[float, float, float, float, int]] = field(
         default_factory=dict, init=False, repr=False, compare=False)
 
     def margin(self, predicted_bh: float, priority: str = "normal") -> float | None:
@@ -691,7 +691,8 @@ class PaceModel:
         work (normal), in cases too. A case a few
         minutes of work short of a Friday close is then about as likely as not to miss it, not all but
         certain because the prediction itself jumps past the weekend (and past the weekend's arrivals, which
-        come after the due time and cannot make it later). ``in_hand`` as in :meth:`predict_queue`.
+        come after the due time and cannot make it later). ``in_hand`` as in :meth:`predict_queue`: the share
+        done already of each case in hand (one per person on shift, among those ahead) and of this one.
         """
         start, end = _ts(now), _ts(due)
         rank = _rank(priority)
@@ -714,10 +715,11 @@ class PaceModel:
                     capacity += pace * people * length
                     covered += length
             hours = self.calendar.business_time_between(now, due).total_seconds() / _HOUR if end > start else 0.0
-            room = self._room[key] = (capacity, arrived, covered, hours)
-        capacity, arrived, covered, hours = room
+            room = self._room[key] = (capacity, arrived, covered, hours, self.coverage.on_shift(now))
+        capacity, arrived, covered, hours, on_shift = room
         surge = sum(self.surge[:rank])
-        work = prediction.ahead + 1.0 + surge + arrived
+        # Of the cases ahead, those in the hands of the people on shift now are half done on average.
+        work = prediction.ahead * 1.0 - in_hand * min(on_shift, prediction.ahead) + 1.0 + surge + arrived
         if covered <= 0.0:
             return 1.0  # nobody on shift before the due time
         pace = self.pace / _HOUR
