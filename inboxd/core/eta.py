@@ -728,10 +728,10 @@ class PaceModel:
         # the people on shift until then (on average) and, times the cases those hours clear, in cases.
         staffed = max(1.0, capacity / (pace * covered))
         spread = self._spread(work, prediction.ahead, staffed, surge, hours)
-        room = (capacity - work) / (spread * self.pace * staffed)
+        margin = (capacity - work) / (spread * self.pace * staffed)
         # And somebody needs one handling time on the case itself before the due time.
-        room = min(room, (covered - single) / _HOUR / spread)
-        return 1.0 - NormalDist().cdf(room)
+        margin = min(margin, (covered - single) / _HOUR / spread)
+        return 1.0 - NormalDist().cdf(margin)
 
     def predict(self, now: datetime, ahead: int, priority: str) -> Prediction:
         """The first response of a case with ``ahead`` cases before it in the queue."""
