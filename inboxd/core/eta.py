@@ -55,7 +55,7 @@ from __future__ import annotations
 import bisect
 import functools
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from statistics import NormalDist
@@ -576,6 +576,8 @@ class PaceModel:
     adaptive: tuple[float, ...] = ()  # by priority rank, then all: the adaptive correction in spreads (see adapt)
     _margins: dict[tuple[int, int, float | None], float] = field(
         default_factory=dict, init=False, repr=False, compare=False)
+    _room: dict[tuple[int, float, float], tuple[float, float, float, float, int]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def margin(self, predicted_bh: float, priority: str = "normal") -> float | None:
         """The calibrated margin, in spreads, for a prediction of ``predicted_bh``; None while outcomes are few.
@@ -655,6 +657,82 @@ class PaceModel:
 
     # ---- predictions ----------------------------------------------------------------------
 
+    def _preemption(self, start: float, rank: int) -> tuple[list[float], Callable[[float], float]]:
+        """Higher-priority arrivals that overtake a case of ``rank``: per second by hour of the week, and their
+        expected number from the hour ``start`` falls in up to any instant (for skipping through closed time)."""
+        share = sum(self.arrivals_per_hour[:rank]) / max(sum(self.arrivals_per_hour), 1e-9)
+        # In the fluid model a low-priority case would never be answered if higher priorities used all the
+        # capacity; measured rates that high come from bursts, so they are capped at a share of it.
+        expected = share * sum(self.profile) / len(self.profile)
+        if expected > _MAX_PREEMPTION * self.capacity_per_hour:
+            share *= _MAX_PREEMPTION * self.capacity_per_hour / expected
+        preempting = [share * rate / _HOUR for rate in self.profile]  # per second, by hour of the week
+        origin = math.floor(start / _HOUR) * _HOUR
+        local = datetime.fromtimestamp(origin, self.calendar.tz)
+        base = local.weekday() * 24 + local.hour
+        cumulative = [0.0]
+        for per_second in preempting:
+            cumulative.append(cumulative[-1] + per_second * _HOUR)
+
+        def arrivals_until(t: float) -> float:
+            weeks, rest = divmod((t - origin) / _HOUR + base, _WEEK_HOURS)
+            hour = int(rest)
+            return weeks * cumulative[-1] + cumulative[hour] + (rest - hour) * preempting[hour] * _HOUR
+
+        return preempting, arrivals_until
+
+    def break_probability(self, now: datetime, priority: str, prediction: Prediction, due: datetime, *,
+                          in_hand: float = 0.5) -> float:
+        """How likely a waiting case predicted as ``prediction`` at ``now`` is to be answered after ``due``.
+
+        Counted in work, not on the clock: the cases that must be answered before this one by ``due`` (those
+        ahead, a surge still coming, the higher priorities expected to arrive until then) against the
+        capacity staffed until ``due``; the shortfall (or room), in cases, is compared with the spread of that
+        work (normal), in cases too. A case a few
+        minutes of work short of a Friday close is then about as likely as not to miss it, not all but
+        certain because the prediction itself jumps past the weekend (and past the weekend's arrivals, which
+        come after the due time and cannot make it later). ``in_hand`` as in :meth:`predict_queue`: the share
+        done already of each case in hand (one per person on shift, among those ahead) and of this one.
+        """
+        start, end = _ts(now), _ts(due)
+        rank = _rank(priority)
+        key = (rank, start, end)
+        room = self._room.get(key)
+        if room is None:
+            pace = self.pace / _HOUR
+            preempting, arrivals_until = self._preemption(start, rank)
+            capacity = arrived = covered = 0.0
+            if end > start:
+                for opens, closes, people, hour in self._pieces(start):
+                    if opens >= end:
+                        break
+                    closes = min(closes, end)
+                    length = closes - opens
+                    if hour < 0:
+                        arrived += arrivals_until(closes) - arrivals_until(opens)
+                        continue
+                    arrived += preempting[hour] * length
+                    capacity += pace * people * length
+                    covered += length
+            hours = self.calendar.business_time_between(now, due).total_seconds() / _HOUR if end > start else 0.0
+            room = self._room[key] = (capacity, arrived, covered, hours, self.coverage.on_shift(now))
+        capacity, arrived, covered, hours, on_shift = room
+        surge = sum(self.surge[:rank])
+        # Of the cases ahead, those in the hands of the people on shift now are half done on average.
+        work = prediction.ahead * 1.0 - in_hand * min(on_shift, prediction.ahead) + 1.0 + surge + arrived
+        if covered <= 0.0:
+            return 1.0  # nobody on shift before the due time
+        pace = self.pace / _HOUR
+        single = (1.0 - in_hand) / pace
+        # The spread of the work due by then, as a prediction ending at ``due`` would have it, in hours of
+        # the people on shift until then (on average) and, times the cases those hours clear, in cases.
+        staffed = max(1.0, capacity / (pace * covered))
+        spread = self._spread(work, prediction.ahead, staffed, surge, hours)
+        margin = (capacity - work) / (spread * self.pace * staffed)
+        # And somebody needs one handling time on the case itself before the due time.
+        margin = min(margin, (covered - single) / _HOUR / spread)
+        return 1.0 - NormalDist().cdf(margin)
+
     def predict(self, now: datetime, ahead: int, priority: str) -> Prediction:
         """The first response of a case with ``ahead`` cases before it in the queue."""
         return self._predict_many(now, [ahead], priority)[0]
@@ -690,25 +768,7 @@ class PaceModel:
         start = _ts(now)
         pace = self.pace / _HOUR  # per staffed second
         rank = _rank(priority)
-        share = sum(self.arrivals_per_hour[:rank]) / max(sum(self.arrivals_per_hour), 1e-9)
-        # In the fluid model a low-priority case would never be answered if higher priorities used all the
-        # capacity; measured rates that high come from bursts, so they are capped at a share of it.
-        expected = share * sum(self.profile) / len(self.profile)
-        if expected > _MAX_PREEMPTION * self.capacity_per_hour:
-            share *= _MAX_PREEMPTION * self.capacity_per_hour / expected
-        preempting = [share * rate / _HOUR for rate in self.profile]  # per second, by hour of the week
-        # Expected preempting arrivals from the hour ``start`` falls in, for skipping through closed time.
-        origin = math.floor(start / _HOUR) * _HOUR
-        local = datetime.fromtimestamp(origin, self.calendar.tz)
-        base = local.weekday() * 24 + local.hour
-        cumulative = [0.0]
-        for per_second in preempting:
-            cumulative.append(cumulative[-1] + per_second * _HOUR)
-
-        def arrivals_until(t: float) -> float:
-            weeks, rest = divmod((t - origin) / _HOUR + base, _WEEK_HOURS)
-            hour = int(rest)
-            return weeks * cumulative[-1] + cumulative[hour] + (rest - hour) * preempting[hour] * _HOUR
+        preempting, arrivals_until = self._preemption(start, rank)
 
         single = (1.0 - in_hand) / pace  # one handling time (less what is done already), in covered seconds
         # A surge of higher-priority requests (an outage) is expected to go on for a while.
@@ -758,18 +818,22 @@ class PaceModel:
             moment = datetime.fromtimestamp(at, UTC).astimezone(tz)
             hours = self.calendar.business_time_between(now, moment).total_seconds() / _HOUR
             staffed = max(1.0, work / (pace * max(covered_until, single)))
-            # Three sources of error: the handling times of the work ahead (a sum of independent ones),
-            # how many higher-priority cases really arrive meanwhile (Poisson), and drift of the pace
-            # or the staffing over the wait (in proportion to its length).
-            service = _SERVICE_CV / self.pace * math.sqrt(1.0 + work / (staffed * staffed))
-            arrivals = math.sqrt(max(work - ahead - 1.0, 0.0)) / (self.pace * staffed)
-            # A surge of higher priorities may stop now or go on twice as long: one burst moves every
-            # waiting case at once, so its uncertainty is its whole size, not a Poisson square root.
-            surging = surge / (self.pace * staffed)
-            spread = max(_MIN_SPREAD_BH,
-                         math.sqrt(service**2 + arrivals**2 + surging**2 + (_DRIFT * hours) ** 2))
+            spread = self._spread(work, ahead, staffed, surge, hours)
             predictions.append(Prediction(at=moment, bh=hours, spread_bh=spread, ahead=ahead))
         return predictions
+
+    def _spread(self, work: float, ahead: int, staffed: float, surge: float, hours: float) -> float:
+        """The spread, in business hours, of when ``work`` cases (``ahead`` of them waiting, ``surge`` of a surge
+        still coming, the rest arrivals that overtake) are done by ``staffed`` people over ``hours``."""
+        # Three sources of error: the handling times of the work ahead (a sum of independent ones),
+        # how many higher-priority cases really arrive meanwhile (Poisson), and drift of the pace
+        # or the staffing over the wait (in proportion to its length).
+        service = _SERVICE_CV / self.pace * math.sqrt(1.0 + work / (staffed * staffed))
+        arrivals = math.sqrt(max(work - ahead - 1.0, 0.0)) / (self.pace * staffed)
+        # A surge of higher priorities may stop now or go on twice as long: one burst moves every
+        # waiting case at once, so its uncertainty is its whole size, not a Poisson square root.
+        surging = surge / (self.pace * staffed)
+        return max(_MIN_SPREAD_BH, math.sqrt(service**2 + arrivals**2 + surging**2 + (_DRIFT * hours) ** 2))
 
     def _pieces(self, start: float) -> Iterator[tuple[float, float, int, int]]:
         """Time from ``start`` in pieces ``(from, to, people on shift, hour of the week)``.

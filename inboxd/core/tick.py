@@ -158,7 +158,8 @@ def decide_delay_notices(ctx: RiskContext, settings: TickSettings, now: datetime
 
     The same model that made a promise predicts every waiting case's first response with its spread
     (:meth:`inboxd.core.eta.PaceModel.predict_queue`); a promise whose break is now likely enough
-    (:func:`inboxd.core.eta.miss_probability` at least :func:`inboxd.core.eta.risk_level`: from
+    (:meth:`inboxd.core.eta.PaceModel.break_probability`, the work before the case against the capacity
+    staffed until its due time, at least :func:`inboxd.core.eta.risk_level`: from
     ``updates.delay_notice_before`` ahead of its due time, 95 % falling to 60 % at the due time, and 20 % at
     the tick's last look) gets, once, a delay notice with a revised estimate
     (:meth:`inboxd.core.eta.PaceModel.revise`) whose basis states that likelihood. At night in the customer's own
@@ -176,8 +177,7 @@ def decide_delay_notices(ctx: RiskContext, settings: TickSettings, now: datetime
             level = eta.risk_level(promise.due_at, now, settings.delay_notice_before, settings.calendar)
             if level is None:
                 continue
-            probability = eta.miss_probability(promise.due_at, prediction.at, prediction.spread_bh,
-                                               settings.calendar)
+            probability = model.break_probability(now, case.priority, prediction, promise.due_at)
             if probability < level:
                 continue
             morning = reasonable_hour(now, promise.customer_utc_offset, settings.quiet)
