@@ -478,6 +478,18 @@ class _WriteBuffer:
         self.scheduled_rows: list[dict[str, Any]] = []
         self.heard: dict[int, datetime] = {}  # case number → last heard
 
+    @staticmethod
+    def hold_new(keys: set[str], taken: set[str], rows: list[dict[str, Any]], key: str,
+                 row: dict[str, Any]) -> bool | None:
+        """Hold back ``row`` when ``key`` is one of ``keys``: True when it is new, False when taken; None: not ours."""
+        if key not in keys:
+            return None
+        if key in taken:
+            return False
+        taken.add(key)
+        rows.append(row)
+        return True
+
     def flush(self, conn: Connection) -> None:
         if self.outbox_rows:
             conn.execute(_insert_new(conn, outbox, "idempotency_key", returning=False), self.outbox_rows)
@@ -799,13 +811,11 @@ def schedule(conn: Connection, *, key: str, kind: str, case_id: int | None, due_
              payload: dict[str, Any], now: datetime) -> bool:
     """Schedule an item once: a second call with the same key changes nothing (and returns False)."""
     row = {"key": key, "kind": kind, "case_id": case_id, "due_at": due_at, "payload": payload, "created_at": now}
-    buffer = conn.info.get(_WRITE_BUFFER)
-    if buffer is not None and key in buffer.schedule_keys:
-        if key in buffer.schedule_taken:
-            return False
-        buffer.schedule_taken.add(key)
-        buffer.scheduled_rows.append(row)
-        return True
+    buffer: _WriteBuffer | None = conn.info.get(_WRITE_BUFFER)
+    if buffer is not None:
+        held = buffer.hold_new(buffer.schedule_keys, buffer.schedule_taken, buffer.scheduled_rows, key, row)
+        if held is not None:
+            return held
     result = conn.execute(_insert_new(conn, scheduled, "key"), row)
     return _inserted(result)
 
@@ -1030,13 +1040,11 @@ def enqueue(conn: Connection, *, idempotency_key: str, message_id: str, kind: st
         "recipient": rcpt_to[0].lower()[:320] if len(rcpt_to) == 1 else None,
         "attempts": 0, "next_attempt_at": now, "created_at": now,
         "copy_state": "pending" if copy_wanted else None}
-    buffer = conn.info.get(_WRITE_BUFFER)
-    if buffer is not None and idempotency_key in buffer.outbox_keys:
-        if idempotency_key in buffer.outbox_taken:
-            return False
-        buffer.outbox_taken.add(idempotency_key)
-        buffer.outbox_rows.append(row)
-        return True
+    buffer: _WriteBuffer | None = conn.info.get(_WRITE_BUFFER)
+    if buffer is not None:
+        held = buffer.hold_new(buffer.outbox_keys, buffer.outbox_taken, buffer.outbox_rows, idempotency_key, row)
+        if held is not None:
+            return held
     return _inserted(conn.execute(_insert_new(conn, outbox, "idempotency_key"), row))
 
 
